@@ -1,0 +1,28 @@
+# mproc_target_warnings(<target>): the project's warning level on one target.
+function(mproc_target_warnings target)
+  if(MSVC)
+    target_compile_options(${target} PRIVATE /W4)
+    if(MPROC_WARNINGS_AS_ERRORS)
+      target_compile_options(${target} PRIVATE /WX)
+    endif()
+  else()
+    target_compile_options(${target} PRIVATE -Wall -Wextra)
+    if(MPROC_WARNINGS_AS_ERRORS)
+      target_compile_options(${target} PRIVATE -Werror)
+    endif()
+  endif()
+  if(MPROC_SANITIZE AND NOT MSVC)
+    target_compile_options(${target} PRIVATE -fsanitize=${MPROC_SANITIZE} -fno-omit-frame-pointer
+                                             -fno-sanitize-recover=all)
+    target_link_options(${target} PRIVATE -fsanitize=${MPROC_SANITIZE})
+  endif()
+endfunction()
+
+# mproc_program(<target>): settings shared by examples, tests and benchmarks.
+function(mproc_program target)
+  target_link_libraries(${target} PRIVATE mproc::mproc)
+  if(UNIX)
+    target_compile_definitions(${target} PRIVATE _POSIX_C_SOURCE=200809L)
+  endif()
+  mproc_target_warnings(${target})
+endfunction()

@@ -1,0 +1,84 @@
+/**
+ * @file init.h
+ * @brief Library start-up and target registration for the spawn start method.
+ *
+ * A program that uses mproc calls mproc_init() first thing in main(). In a
+ * child started with the spawn method (the same executable started again),
+ * mproc_init() runs the target the parent asked for and exits the process with
+ * the target's exit code: it never returns to main(). In any other process it
+ * prepares the library and returns MPROC_OK.
+ *
+ * A spawned child finds its target again by name. Place MPROC_TARGET(fn) at
+ * file scope beside each target function; the registration runs before main().
+ * Starting an unregistered target with the spawn method fails in the parent
+ * with MPROC_ENOTREGISTERED, before any child exists.
+ */
+#ifndef MPROC_INIT_H
+#define MPROC_INIT_H
+
+#include "args.h"
+#include "export.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * A target: the function a child process runs. Its return value is the
+ * child's exit code (0 for success; POSIX keeps the low 8 bits). `args` is
+ * owned by the library and valid until the target returns.
+ */
+typedef int (*mproc_target_fn)(const mproc_args_t *args);
+
+/** A registration record; MPROC_TARGET() defines one per target. */
+typedef struct mproc_target_entry {
+    mproc_target_fn fn;               /**< the target */
+    const char *name;                 /**< its name, the same in every process */
+    struct mproc_target_entry *next;  /**< owned by the library */
+} mproc_target_entry_t;
+
+/**
+ * Register `entry` (which must stay alive for the program's lifetime, e.g. a
+ * static). Safe before main(); not thread-safe after it. Registering the same
+ * function twice is harmless.
+ * Errors: MPROC_EINVAL (NULL entry, fn or name), MPROC_EEXIST (another
+ * function already uses that name).
+ */
+MPROC_API mproc_status_t mproc_register_target(mproc_target_entry_t *entry);
+
+/**
+ * Initialise the library. Call it first thing in main(), with main's argc and
+ * argv (not modified). In a spawned child it runs the target and exits; it
+ * returns only in processes that were not spawned by mproc. Calling it again
+ * returns MPROC_OK. Errors: MPROC_ENOMEM, MPROC_EOS (APR could not start).
+ */
+MPROC_API mproc_status_t mproc_init(int argc, char **argv);
+
+#if defined(_MSC_VER)
+#pragma section(".CRT$XCU", read)
+#define MPROC__CONSTRUCTOR(f)                                                     \
+    static void f(void);                                                          \
+    __declspec(allocate(".CRT$XCU")) void (*f##_ptr)(void) = f;                   \
+    __pragma(comment(linker, "/include:" #f "_ptr")) static void f(void)
+#else
+#define MPROC__CONSTRUCTOR(f) __attribute__((constructor)) static void f(void)
+#endif
+
+/**
+ * Register target function `fn` under its own name. Place it at file scope,
+ * after the function's definition or declaration. Each target name must be
+ * unique in the program.
+ */
+#define MPROC_TARGET(fn)                                                          \
+    static mproc_target_entry_t mproc__target_entry_##fn = {fn, #fn, 0};          \
+    MPROC__CONSTRUCTOR(mproc__register_##fn)                                      \
+    {                                                                             \
+        (void)mproc_register_target(&mproc__target_entry_##fn);                  \
+    }
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

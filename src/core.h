@@ -1,0 +1,82 @@
+/*
+ * The portable core's private state: the process object, the process-wide
+ * registry of children and the helpers shared by the core's files.
+ */
+#ifndef MPROC_CORE_H
+#define MPROC_CORE_H
+
+#include "args_internal.h"
+#include "mproc/mproc.h"
+#include "platform.h"
+
+typedef enum mproc__kind {
+    MPROC__KIND_CHILD,  /* created here with mproc_process_create() */
+    MPROC__KIND_SELF,   /* mproc_current_process() */
+    MPROC__KIND_PARENT  /* mproc_parent_process() */
+} mproc__kind_t;
+
+struct mproc_process {
+    mproc__kind_t kind;
+    char *name;
+    char *identity; /* "1:2": this process's place in the tree, names its children */
+    int daemon;
+    int started;
+    int closed;
+    int64_t pid;
+    mproc_target_fn target;
+    mproc_args_t *args;
+    const mproc_context_t *context;
+    mproc__os_child_t os;                /* CHILD */
+    mproc__os_handle_t parent_sentinel;  /* PARENT */
+    struct mproc_process *next_active;   /* in the registry while started and not seen ended */
+    int active;
+};
+
+typedef struct mproc__state {
+    int initialized;
+    int64_t owner_pid;             /* the process whose exit joins the registry */
+    struct mproc_process self;
+    struct mproc_process parent;
+    int has_parent;
+    unsigned next_child_number;
+    struct mproc_process *active;  /* started children not yet seen ended */
+} mproc__state_t;
+
+extern mproc__state_t mproc__g;
+
+/* Registry lock (any thread may start, join or list children). */
+void mproc__lock(void);
+void mproc__unlock(void);
+mproc_status_t mproc__lock_init(void);
+
+/* A timeout (timeout.h) as a deadline for the platform layer: < 0 forever. */
+mproc_status_t mproc__deadline(double timeout, double *deadline);
+
+/* Registry of started children; callers hold the lock. */
+void mproc__registry_add(mproc_process_t *p);
+void mproc__registry_remove(mproc_process_t *p);
+/* Reap ended children and drop them from the registry (Python's _cleanup). */
+void mproc__registry_reap(void);
+/* Python's _exit_function: terminate daemonic children, join the others. */
+void mproc__join_children_at_exit(void);
+
+/* Targets. */
+mproc_target_fn mproc__target_by_name(const char *name);
+const char *mproc__target_name(mproc_target_fn fn); /* NULL: not registered */
+
+void mproc__force_default_method(mproc_start_method_t m);
+
+/* The child side: become `p` (fork) or the described process (spawn), run, exit. */
+void mproc__become_child(const char *name, const char *identity, int daemon, int64_t parent_pid,
+                         const char *parent_name, const mproc__os_boot_t *boot);
+void mproc__run_target(mproc_target_fn target, const mproc_args_t *args,
+                       const mproc__os_boot_t *boot);
+
+mproc_status_t mproc__start_fork(mproc_process_t *p);
+mproc_status_t mproc__start_spawn(mproc_process_t *p);
+/* The child side of spawn, from mproc_init(); never returns. */
+void mproc__spawned_main(const mproc__os_boot_t *boot);
+
+char *mproc__strdup(const char *s);
+
+#endif

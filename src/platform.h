@@ -1,0 +1,111 @@
+/*
+ * The OS verbs the portable core needs; src/posix/ and src/win32/ each
+ * implement all of it. Python semantics (names, daemon rules, exit-code
+ * mapping policy, bootstrap protocol) stay in the core; a backend only knows
+ * its OS. Every handle a backend creates is close-on-exec / non-inheritable
+ * from birth; a child receives only what mproc__os_spawn() is told to pass.
+ */
+#ifndef MPROC_PLATFORM_H
+#define MPROC_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mproc/status.h"
+
+/* A file descriptor on POSIX, a HANDLE on Windows. */
+typedef intptr_t mproc__os_handle_t;
+#define MPROC__OS_NO_HANDLE ((mproc__os_handle_t)-1)
+
+/* ---- time and system ---------------------------------------------------- */
+
+double mproc__os_now(void); /* monotonic clock, seconds */
+int mproc__os_cpu_count(void);
+int64_t mproc__os_getpid(void);
+int mproc__os_fork_supported(void);
+
+/* ---- handles -------------------------------------------------------------- */
+
+void mproc__os_close(mproc__os_handle_t h);
+/* Whole-buffer I/O; MPROC_EEOF when the peer's end is closed. */
+mproc_status_t mproc__os_write_all(mproc__os_handle_t h, const void *buf, size_t len);
+mproc_status_t mproc__os_read_all(mproc__os_handle_t h, void *buf, size_t len);
+/* Wait until a handle is ready (readable or signalled); ready[i] 0/1. A
+ * deadline < 0 means forever; MPROC_ETIMEDOUT when it passes first. */
+mproc_status_t mproc__os_wait_ready(const mproc__os_handle_t *hs, size_t n, double deadline,
+                                    int *ready);
+
+/* ---- children ------------------------------------------------------------ */
+
+typedef struct mproc__os_child {
+    int64_t pid;
+    mproc__os_handle_t sentinel;  /* ready once the child has ended */
+    mproc__os_handle_t to_child;  /* bootstrap channel; open for the child's life */
+    mproc__os_handle_t from_child;
+    mproc__os_handle_t process;   /* Windows process handle; unused on POSIX */
+    int reaped;
+    int64_t raw_status;           /* valid once reaped */
+} mproc__os_child_t;
+
+/* What a child holds of its parent. */
+typedef struct mproc__os_boot {
+    mproc__os_handle_t from_parent;
+    mproc__os_handle_t to_parent;
+    mproc__os_handle_t parent_sentinel; /* ready once the parent has ended */
+} mproc__os_boot_t;
+
+typedef struct mproc__os_spawn_req {
+    const mproc__os_handle_t *pass; /* handles the child receives on purpose */
+    size_t npass;
+    int kill_with_parent;           /* the child must not outlive this process */
+} mproc__os_spawn_req_t;
+
+/* Start this executable again as a child with a bootstrap channel. On success
+ * child_values[i] is the value pass[i] has in the child. Failures to create
+ * or execute the child are returned here. */
+mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child_t *child,
+                               mproc__os_handle_t *child_values);
+/* Is this process a spawned child? Fills *boot when it is (returns 1). */
+int mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot_t *boot);
+/* fork(): *is_child tells which side returned; the child gets *boot. */
+mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, int *is_child);
+/* Wait for the child to end until deadline (< 0: forever) and reap it. */
+mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline);
+/* End the child: force 0 asks (SIGTERM), 1 insists (SIGKILL); Windows: both terminate. */
+mproc_status_t mproc__os_child_signal(mproc__os_child_t *child, int force);
+/* Python's exitcode for a raw status (Windows: unsigned, 0x10000 -> -15). */
+int64_t mproc__os_exitcode(int64_t raw_status);
+/* Close the parent's handles of a child (reaped or not). */
+void mproc__os_child_release(mproc__os_child_t *child);
+
+/* ---- in the child ------------------------------------------------------- */
+
+/* Make this process die when its parent ends, even by SIGKILL. */
+mproc_status_t mproc__os_watch_parent(const mproc__os_boot_t *boot);
+void mproc__os_boot_release(mproc__os_boot_t *boot);
+/* Flush stdio and end the process now, without atexit handlers. */
+void mproc__os_exit(int code);
+
+/* ---- process-shared counting semaphore ---------------------------------- */
+
+typedef struct mproc__os_sem mproc__os_sem_t;
+mproc_status_t mproc__os_sem_create(unsigned value, mproc__os_sem_t **out);
+/* From a handle received from a parent (mproc__os_sem_handle of its copy). */
+mproc_status_t mproc__os_sem_open(mproc__os_handle_t h, mproc__os_sem_t **out);
+mproc_status_t mproc__os_sem_wait(mproc__os_sem_t *s, double deadline); /* ETIMEDOUT */
+mproc_status_t mproc__os_sem_post(mproc__os_sem_t *s);
+mproc__os_handle_t mproc__os_sem_handle(const mproc__os_sem_t *s);
+void mproc__os_sem_close(mproc__os_sem_t *s);
+
+/* ---- shared memory: anonymous, reaches children by handle, never by name --- */
+
+typedef struct mproc__os_shm {
+    void *addr;
+    size_t size;
+    mproc__os_handle_t handle;
+} mproc__os_shm_t;
+mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out);
+mproc_status_t mproc__os_shm_attach(mproc__os_handle_t h, size_t size, mproc__os_shm_t *out);
+void mproc__os_shm_release(mproc__os_shm_t *shm); /* unmap and close the handle */
+
+#endif

@@ -1,0 +1,283 @@
+/*
+ * Children on POSIX. One socketpair per child is its whole link: the spawn
+ * bootstrap travels over it, the parent's end turns readable (EOF) when the
+ * child ends (the sentinel), and the child's end turns readable when the
+ * parent ends (the parent-death watch).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "os_error.h"
+#include "os_exe.h"
+
+extern char **environ;
+
+#define CHILD_ARG "--mproc-child"
+#define FIRST_CHILD_FD 3
+
+static mproc_status_t make_link(int sv[2])
+{
+#if defined(SOCK_CLOEXEC)
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+        return mproc__os_status_from_errno(errno);
+#else
+    /* No atomic CLOEXEC (macOS): spawns happen under posix_spawn's CLOEXEC_DEFAULT anyway. */
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+        return mproc__os_status_from_errno(errno);
+    fcntl(sv[0], F_SETFD, FD_CLOEXEC);
+    fcntl(sv[1], F_SETFD, FD_CLOEXEC);
+#endif
+#if defined(SO_NOSIGPIPE)
+    int one = 1;
+    setsockopt(sv[0], SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+    setsockopt(sv[1], SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    return MPROC_OK;
+}
+
+static void fill_child(mproc__os_child_t *child, pid_t pid, int fd)
+{
+    child->pid = pid;
+    child->sentinel = child->to_child = child->from_child = fd;
+    child->process = MPROC__OS_NO_HANDLE;
+    child->reaped = 0;
+    child->raw_status = 0;
+}
+
+/*
+ * The child receives its link at fd 3 and pass[i] at fd 4 + i, and nothing
+ * else above stderr. Sources are first moved above that range so that no
+ * dup2 overwrites a source still to be copied.
+ */
+static mproc_status_t spawn_actions(posix_spawn_file_actions_t *fa, const int *src, size_t n,
+                                    int *tmp)
+{
+    int top = FIRST_CHILD_FD + (int)n;
+    for (size_t i = 0; i < n; i++) {
+        tmp[i] = fcntl(src[i], F_DUPFD_CLOEXEC, top);
+        if (tmp[i] < 0)
+            return mproc__os_status_from_errno(errno);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (posix_spawn_file_actions_adddup2(fa, tmp[i], FIRST_CHILD_FD + (int)i) != 0)
+            return MPROC_ENOMEM;
+    }
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    /* Even descriptors someone opened without CLOEXEC stay out of the child. */
+    if (posix_spawn_file_actions_addclosefrom_np(fa, top) != 0)
+        return MPROC_ENOMEM;
+#endif
+    return MPROC_OK;
+}
+
+static mproc_status_t spawn_with(const int *src, size_t n, pid_t *pid)
+{
+    const char *exe = mproc__os_exe_path();
+    if (!exe)
+        return MPROC_ENOENT;
+    int *tmp = malloc(n * sizeof *tmp);
+    if (!tmp)
+        return MPROC_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = -1;
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    short flags = POSIX_SPAWN_SETSIGMASK;
+#if defined(POSIX_SPAWN_CLOEXEC_DEFAULT)
+    flags |= POSIX_SPAWN_CLOEXEC_DEFAULT;
+#endif
+    posix_spawnattr_setflags(&attr, flags);
+    mproc_status_t st = spawn_actions(&fa, src, n, tmp);
+    if (!st) {
+        char fd_arg[16];
+        snprintf(fd_arg, sizeof fd_arg, "%d", FIRST_CHILD_FD);
+        char *argv[] = {(char *)exe, (char *)CHILD_ARG, fd_arg, NULL};
+        int err = posix_spawn(pid, exe, &fa, &attr, argv, environ);
+        if (err)
+            st = err == ENOENT || err == EACCES || err == ENOEXEC ? MPROC_ESPAWN
+                                                                  : mproc__os_status_from_errno(err);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (tmp[i] >= 0)
+            close(tmp[i]);
+    free(tmp);
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+    return st;
+}
+
+mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child_t *child,
+                               mproc__os_handle_t *child_values)
+{
+    int sv[2];
+    mproc_status_t st = make_link(sv);
+    if (st)
+        return st;
+    size_t n = 1 + req->npass;
+    int *src = malloc(n * sizeof *src);
+    if (!src) {
+        close(sv[0]);
+        close(sv[1]);
+        return MPROC_ENOMEM;
+    }
+    src[0] = sv[1];
+    for (size_t i = 0; i < req->npass; i++)
+        src[1 + i] = (int)req->pass[i];
+    pid_t pid = 0;
+    st = spawn_with(src, n, &pid);
+    free(src);
+    close(sv[1]);
+    if (st) {
+        close(sv[0]);
+        return st;
+    }
+    for (size_t i = 0; i < req->npass; i++)
+        child_values[i] = FIRST_CHILD_FD + 1 + (mproc__os_handle_t)i;
+    fill_child(child, pid, sv[0]);
+    return MPROC_OK;
+}
+
+int mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot_t *boot)
+{
+    if (argc < 3 || !argv || strcmp(argv[1], CHILD_ARG) != 0)
+        return 0;
+    int fd = atoi(argv[2]);
+    /* The link arrived without CLOEXEC (dup2); the child's own spawns must not inherit it. */
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    boot->from_parent = boot->to_parent = boot->parent_sentinel = fd;
+    return 1;
+}
+
+mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, int *is_child)
+{
+    int sv[2];
+    *is_child = 0;
+    mproc_status_t st = make_link(sv);
+    if (st)
+        return st;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int err = errno;
+        close(sv[0]);
+        close(sv[1]);
+        return mproc__os_status_from_errno(err);
+    }
+    if (pid == 0) {
+        close(sv[0]);
+        boot->from_parent = boot->to_parent = boot->parent_sentinel = sv[1];
+        *is_child = 1;
+        return MPROC_OK;
+    }
+    close(sv[1]);
+    fill_child(child, pid, sv[0]);
+    return MPROC_OK;
+}
+
+static int try_reap(mproc__os_child_t *child)
+{
+    int status;
+    pid_t r;
+    do
+        r = waitpid((pid_t)child->pid, &status, WNOHANG);
+    while (r < 0 && errno == EINTR);
+    if (r == 0)
+        return 0;
+    /* r < 0 (ECHILD): someone else reaped it; report a plain failure exit. */
+    child->raw_status = r > 0 ? status : (1 << 8);
+    child->reaped = 1;
+    return 1;
+}
+
+mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
+{
+    while (!child->reaped && !try_reap(child)) {
+        int ready = 0;
+        mproc_status_t st = mproc__os_wait_ready(&child->sentinel, 1, deadline, &ready);
+        if (st == MPROC_ETIMEDOUT)
+            return st;
+        if (st)
+            return st;
+        /* The link closes a moment before the child becomes waitable. */
+        if (!try_reap(child)) {
+            if (deadline >= 0 && mproc__os_now() >= deadline)
+                return MPROC_ETIMEDOUT;
+            struct timespec pause = {0, 200000};
+            nanosleep(&pause, NULL);
+        }
+    }
+    return MPROC_OK;
+}
+
+mproc_status_t mproc__os_child_signal(mproc__os_child_t *child, int force)
+{
+    if (child->reaped)
+        return MPROC_OK;
+    /* Not yet reaped, so the pid cannot have been reused. */
+    if (kill((pid_t)child->pid, force ? SIGKILL : SIGTERM) != 0 && errno != ESRCH)
+        return mproc__os_status_from_errno(errno);
+    return MPROC_OK;
+}
+
+int64_t mproc__os_exitcode(int64_t raw_status)
+{
+    int s = (int)raw_status;
+    if (WIFEXITED(s))
+        return WEXITSTATUS(s);
+    if (WIFSIGNALED(s))
+        return -WTERMSIG(s);
+    return s;
+}
+
+void mproc__os_child_release(mproc__os_child_t *child)
+{
+    mproc__os_close(child->sentinel);
+    child->sentinel = child->to_child = child->from_child = MPROC__OS_NO_HANDLE;
+}
+
+static void *watch_parent(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char c;
+    for (;;) {
+        ssize_t n = read(fd, &c, 1);
+        if (n == 0 || (n < 0 && errno != EINTR))
+            break;
+    }
+    kill(getpid(), SIGKILL);
+    return NULL;
+}
+
+mproc_status_t mproc__os_watch_parent(const mproc__os_boot_t *boot)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    int err = pthread_create(&t, &attr, watch_parent, (void *)(intptr_t)boot->from_parent);
+    pthread_attr_destroy(&attr);
+    return err ? mproc__os_status_from_errno(err) : MPROC_OK;
+}
+
+void mproc__os_boot_release(mproc__os_boot_t *boot)
+{
+    mproc__os_close(boot->from_parent);
+    boot->from_parent = boot->to_parent = boot->parent_sentinel = MPROC__OS_NO_HANDLE;
+}

@@ -1,0 +1,94 @@
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "os_error.h"
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* macOS: sockets are created with SO_NOSIGPIPE instead */
+#endif
+
+void mproc__os_close(mproc__os_handle_t h)
+{
+    if (h >= 0)
+        close((int)h); /* EINTR: the descriptor is gone anyway on Linux and macOS */
+}
+
+mproc_status_t mproc__os_write_all(mproc__os_handle_t h, const void *buf, size_t len)
+{
+    const char *p = buf;
+    int use_send = 1;
+    while (len) {
+        /* send() with MSG_NOSIGNAL: a dead peer is an error code, not SIGPIPE. */
+        ssize_t n = use_send ? send((int)h, p, len, MSG_NOSIGNAL) : write((int)h, p, len);
+        if (n < 0 && errno == ENOTSOCK && use_send) {
+            use_send = 0;
+            continue;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return mproc__os_status_from_errno(errno);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return MPROC_OK;
+}
+
+mproc_status_t mproc__os_read_all(mproc__os_handle_t h, void *buf, size_t len)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t n = read((int)h, p, len);
+        if (n == 0)
+            return MPROC_EEOF;
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return mproc__os_status_from_errno(errno);
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return MPROC_OK;
+}
+
+mproc_status_t mproc__os_wait_ready(const mproc__os_handle_t *hs, size_t n, double deadline,
+                                    int *ready)
+{
+    struct pollfd stack[16];
+    struct pollfd *fds = n <= 16 ? stack : calloc(n, sizeof *fds);
+    if (!fds)
+        return MPROC_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        fds[i].fd = (int)hs[i];
+        fds[i].events = POLLIN;
+        fds[i].revents = 0;
+    }
+    mproc_status_t st;
+    for (;;) {
+        int r = poll(fds, (nfds_t)n, mproc__os_poll_ms(deadline));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            st = mproc__os_status_from_errno(errno);
+            break;
+        }
+        st = r > 0 ? MPROC_OK : MPROC_ETIMEDOUT;
+        for (size_t i = 0; i < n; i++) {
+            if (fds[i].revents & POLLNVAL)
+                st = MPROC_EINVAL;
+            ready[i] = (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+        }
+        break;
+    }
+    if (fds != stack)
+        free(fds);
+    return st;
+}

@@ -1,0 +1,82 @@
+/*
+ * Anonymous shared memory reaching children by descriptor: memfd on Linux, a
+ * shm_open name unlinked at once elsewhere. Nothing is left in /dev/shm, even
+ * when every process using it is killed.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "os_error.h"
+
+static int anonymous_fd(void)
+{
+#if defined(__linux__) && defined(MFD_CLOEXEC)
+    int fd = memfd_create("mproc", MFD_CLOEXEC);
+    if (fd >= 0 || errno != ENOSYS)
+        return fd;
+#endif
+    for (int attempt = 0; attempt < 16; attempt++) {
+        char name[64];
+        snprintf(name, sizeof name, "/mproc-%ld-%d-%d", (long)getpid(), attempt,
+                 (int)(mproc__os_now() * 1e6) & 0xffffff);
+        int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+        if (fd < 0 && errno == EEXIST)
+            continue;
+        if (fd >= 0) {
+            shm_unlink(name);
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+        return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+static mproc_status_t map(int fd, size_t size, mproc__os_shm_t *out)
+{
+    void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (addr == MAP_FAILED)
+        return mproc__os_status_from_errno(errno);
+    out->addr = addr;
+    out->size = size;
+    out->handle = fd;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out)
+{
+    if (!size)
+        return MPROC_EINVAL;
+    int fd = anonymous_fd();
+    if (fd < 0)
+        return mproc__os_status_from_errno(errno);
+    mproc_status_t st = ftruncate(fd, (off_t)size) == 0 ? map(fd, size, out)
+                                                        : mproc__os_status_from_errno(errno);
+    if (st)
+        close(fd);
+    return st;
+}
+
+mproc_status_t mproc__os_shm_attach(mproc__os_handle_t h, size_t size, mproc__os_shm_t *out)
+{
+    if (!size || h < 0)
+        return MPROC_EINVAL;
+    fcntl((int)h, F_SETFD, FD_CLOEXEC);
+    return map((int)h, size, out);
+}
+
+void mproc__os_shm_release(mproc__os_shm_t *shm)
+{
+    if (shm->addr)
+        munmap(shm->addr, shm->size);
+    mproc__os_close(shm->handle);
+    shm->addr = NULL;
+    shm->handle = MPROC__OS_NO_HANDLE;
+}

@@ -1,0 +1,274 @@
+/* The process object: creation, attributes, join, signals, close. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+static void reset_os(mproc__os_child_t *os)
+{
+    memset(os, 0, sizeof *os);
+    os->sentinel = os->to_child = os->from_child = os->process = MPROC__OS_NO_HANDLE;
+}
+
+mproc_status_t mproc_process_create(mproc_process_t **out, mproc_target_fn target,
+                                    const mproc_args_t *args, const mproc_process_options_t *opts)
+{
+    static const mproc_process_options_t defaults = MPROC_PROCESS_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    if (!out || !target || (opts->daemon != 0 && opts->daemon != 1 &&
+                            opts->daemon != MPROC_DAEMON_INHERIT))
+        return MPROC_EINVAL;
+    if (!mproc__g.initialized)
+        return MPROC_ENOTINIT;
+    mproc_process_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return MPROC_ENOMEM;
+    p->kind = MPROC__KIND_CHILD;
+    p->target = target;
+    p->context = opts->context;
+    p->daemon = opts->daemon == MPROC_DAEMON_INHERIT ? mproc__g.self.daemon : opts->daemon;
+    p->parent_sentinel = MPROC__OS_NO_HANDLE;
+    reset_os(&p->os);
+
+    mproc__lock();
+    unsigned number = mproc__g.next_child_number++;
+    mproc__unlock();
+    const char *parent_id = mproc__g.self.identity;
+    char *identity = malloc(strlen(parent_id) + 16);
+    if (identity)
+        sprintf(identity, "%s%s%u", parent_id, *parent_id ? ":" : "", number);
+    p->identity = identity;
+    if (identity && !opts->name) {
+        p->name = malloc(strlen(identity) + 16);
+        if (p->name)
+            sprintf(p->name, "Process-%s", identity);
+    } else if (identity) {
+        p->name = mproc__strdup(opts->name);
+    }
+    mproc_status_t st = p->name ? mproc__args_clone(args, &p->args) : MPROC_ENOMEM;
+    if (st) {
+        mproc_process_free(p);
+        return st;
+    }
+    *out = p;
+    return MPROC_OK;
+}
+
+/* Common checks of calls that act on a child. */
+static mproc_status_t check_child(const mproc_process_t *p)
+{
+    if (!p)
+        return MPROC_EINVAL;
+    if (p->closed)
+        return MPROC_ECLOSED;
+    if (p->kind != MPROC__KIND_CHILD)
+        return MPROC_ENOTCHILD;
+    return p->started ? MPROC_OK : MPROC_ENOTSTARTED;
+}
+
+static void forget_if_ended(mproc_process_t *p)
+{
+    if (!p->os.reaped)
+        return;
+    mproc__lock();
+    mproc__registry_remove(p);
+    mproc__unlock();
+}
+
+/* Poll once: has the child ended? Reaps it when it has. */
+static int child_ended(mproc_process_t *p)
+{
+    if (!p->started)
+        return 0;
+    if (!p->os.reaped)
+        (void)mproc__os_child_wait(&p->os, 0.0);
+    forget_if_ended(p);
+    return p->os.reaped;
+}
+
+static int parent_ended(const mproc_process_t *p, double deadline)
+{
+    int ready = 0;
+    if (p->parent_sentinel == MPROC__OS_NO_HANDLE)
+        return 0;
+    return mproc__os_wait_ready(&p->parent_sentinel, 1, deadline, &ready) == MPROC_OK && ready;
+}
+
+mproc_status_t mproc_process_join(mproc_process_t *p, double timeout)
+{
+    double deadline;
+    if (!p || mproc__deadline(timeout, &deadline))
+        return MPROC_EINVAL;
+    if (p->closed)
+        return MPROC_ECLOSED;
+    if (p->kind == MPROC__KIND_PARENT)
+        return parent_ended(p, deadline) ? MPROC_OK : MPROC_ETIMEDOUT;
+    mproc_status_t st = check_child(p);
+    if (st)
+        return st;
+    st = mproc__os_child_wait(&p->os, deadline);
+    forget_if_ended(p);
+    return st;
+}
+
+mproc_status_t mproc_process_is_alive(mproc_process_t *p, int *alive)
+{
+    if (!p || !alive)
+        return MPROC_EINVAL;
+    if (p->closed)
+        return MPROC_ECLOSED;
+    if (p->kind == MPROC__KIND_SELF)
+        *alive = 1;
+    else if (p->kind == MPROC__KIND_PARENT)
+        *alive = !parent_ended(p, 0.0);
+    else
+        *alive = p->started && !child_ended(p);
+    return MPROC_OK;
+}
+
+mproc_status_t mproc_process_exitcode(mproc_process_t *p, int64_t *exitcode)
+{
+    if (!p || !exitcode)
+        return MPROC_EINVAL;
+    if (p->closed)
+        return MPROC_ECLOSED;
+    *exitcode = p->kind == MPROC__KIND_CHILD && child_ended(p)
+                    ? mproc__os_exitcode(p->os.raw_status)
+                    : MPROC_EXITCODE_NONE;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc_process_raw_status(mproc_process_t *p, int64_t *raw)
+{
+    if (!raw)
+        return MPROC_EINVAL;
+    mproc_status_t st = check_child(p);
+    if (st)
+        return st;
+    if (!child_ended(p))
+        return MPROC_EBUSY;
+    *raw = p->os.raw_status;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc_process_pid(const mproc_process_t *p, int64_t *pid)
+{
+    if (!p || !pid)
+        return MPROC_EINVAL;
+    if (p->closed)
+        return MPROC_ECLOSED;
+    *pid = p->kind == MPROC__KIND_CHILD ? (p->started ? p->os.pid : 0) : p->pid;
+    return MPROC_OK;
+}
+
+const char *mproc_process_name(const mproc_process_t *p)
+{
+    return p && p->name ? p->name : "";
+}
+
+mproc_status_t mproc_process_set_name(mproc_process_t *p, const char *name)
+{
+    if (!p || !name)
+        return MPROC_EINVAL;
+    char *copy = mproc__strdup(name);
+    if (!copy)
+        return MPROC_ENOMEM;
+    free(p->name);
+    p->name = copy;
+    return MPROC_OK;
+}
+
+int mproc_process_daemon(const mproc_process_t *p)
+{
+    return p ? p->daemon : 0;
+}
+
+mproc_status_t mproc_process_set_daemon(mproc_process_t *p, int daemon)
+{
+    if (!p || (daemon != 0 && daemon != 1))
+        return MPROC_EINVAL;
+    if (p->closed)
+        return MPROC_ECLOSED;
+    if (p->started)
+        return MPROC_ESTARTED;
+    p->daemon = daemon;
+    return MPROC_OK;
+}
+
+static mproc_status_t signal_child(mproc_process_t *p, int force)
+{
+    mproc_status_t st = check_child(p);
+    if (st)
+        return st;
+    return p->os.reaped ? MPROC_OK : mproc__os_child_signal(&p->os, force);
+}
+
+mproc_status_t mproc_process_terminate(mproc_process_t *p)
+{
+    return signal_child(p, 0);
+}
+
+mproc_status_t mproc_process_kill(mproc_process_t *p)
+{
+    return signal_child(p, 1);
+}
+
+mproc_status_t mproc_process_sentinel(const mproc_process_t *p, mproc_sentinel_t *out)
+{
+    if (!out)
+        return MPROC_EINVAL;
+    if (p && !p->closed && p->kind == MPROC__KIND_PARENT) {
+        *out = p->parent_sentinel;
+        return MPROC_OK;
+    }
+    mproc_status_t st = check_child(p);
+    if (!st)
+        *out = p->os.sentinel;
+    return st;
+}
+
+mproc_status_t mproc_process_close(mproc_process_t *p)
+{
+    if (!p)
+        return MPROC_EINVAL;
+    if (p->closed)
+        return MPROC_OK;
+    if (p->kind != MPROC__KIND_CHILD)
+        return MPROC_ENOTCHILD;
+    if (p->started && !child_ended(p))
+        return MPROC_EBUSY;
+    mproc__os_child_release(&p->os);
+    mproc_args_free(p->args);
+    p->args = NULL;
+    p->closed = 1;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc_process_free(mproc_process_t *p)
+{
+    if (!p)
+        return MPROC_OK;
+    mproc_status_t st = mproc_process_close(p);
+    if (st)
+        return st;
+    free(p->name);
+    free(p->identity);
+    free(p);
+    return MPROC_OK;
+}
+
+mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double timeout, int *ready)
+{
+    double deadline;
+    if ((!objects && n) || mproc__deadline(timeout, &deadline) || (n == 0 && deadline < 0))
+        return MPROC_EINVAL;
+    int *flags = ready;
+    if (!flags && n && !(flags = calloc(n, sizeof *flags)))
+        return MPROC_ENOMEM;
+    mproc_status_t st = mproc__os_wait_ready((const mproc__os_handle_t *)objects, n, deadline, flags);
+    if (flags != ready)
+        free(flags);
+    return st;
+}

@@ -1,0 +1,77 @@
+/*
+ * The children this process started and has not yet seen end: what
+ * active_children() lists and what a normal exit terminates or joins.
+ */
+#include "core.h"
+
+void mproc__registry_add(mproc_process_t *p)
+{
+    if (p->active)
+        return;
+    p->next_active = mproc__g.active;
+    mproc__g.active = p;
+    p->active = 1;
+}
+
+void mproc__registry_remove(mproc_process_t *p)
+{
+    if (!p->active)
+        return;
+    for (mproc_process_t **link = &mproc__g.active; *link; link = &(*link)->next_active) {
+        if (*link == p) {
+            *link = p->next_active;
+            break;
+        }
+    }
+    p->next_active = NULL;
+    p->active = 0;
+}
+
+void mproc__registry_reap(void)
+{
+    mproc_process_t *p = mproc__g.active;
+    while (p) {
+        mproc_process_t *next = p->next_active;
+        if (!p->os.reaped)
+            (void)mproc__os_child_wait(&p->os, 0.0);
+        if (p->os.reaped)
+            mproc__registry_remove(p);
+        p = next;
+    }
+}
+
+mproc_status_t mproc_active_children(mproc_process_t **out, size_t cap, size_t *count)
+{
+    if (!count || (!out && cap))
+        return MPROC_EINVAL;
+    size_t n = 0;
+    mproc__lock();
+    mproc__registry_reap();
+    for (mproc_process_t *p = mproc__g.active; p; p = p->next_active, n++)
+        if (n < cap)
+            out[n] = p;
+    mproc__unlock();
+    *count = n;
+    return MPROC_OK;
+}
+
+void mproc__join_children_at_exit(void)
+{
+    /* A fork child inherits the atexit handler; only the owner acts on its children. */
+    if (!mproc__g.initialized || mproc__g.owner_pid != mproc__os_getpid())
+        return;
+    mproc__lock();
+    mproc__registry_reap();
+    for (mproc_process_t *p = mproc__g.active; p; p = p->next_active)
+        if (p->daemon)
+            (void)mproc__os_child_signal(&p->os, 0);
+    /* Join without the lock held: a child's end never needs it, other threads might. */
+    mproc_process_t *p;
+    while ((p = mproc__g.active) != NULL) {
+        mproc__registry_remove(p);
+        mproc__unlock();
+        (void)mproc__os_child_wait(&p->os, -1.0);
+        mproc__lock();
+    }
+    mproc__unlock();
+}
