@@ -210,15 +210,15 @@ mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
     while (!child->reaped && !try_reap(child)) {
         int ready = 0;
         mproc_status_t st = mproc__os_wait_ready(&child->sentinel, 1, deadline, &ready);
-        if (st == MPROC_ETIMEDOUT)
-            return st;
         if (st)
             return st;
-        /* The link closes a moment before the child becomes waitable. */
-        if (!try_reap(child)) {
-            if (deadline >= 0 && mproc__os_now() >= deadline)
+        /* The link closes while the child exits, a moment before it can be
+         * reaped: once it has closed, allow that moment even past the deadline. */
+        double grace_end = mproc__os_now() + 0.5;
+        while (!try_reap(child)) {
+            if (mproc__os_now() >= grace_end && deadline >= 0 && mproc__os_now() >= deadline)
                 return MPROC_ETIMEDOUT;
-            struct timespec pause = {0, 200000};
+            struct timespec pause = {0, 100000};
             nanosleep(&pause, NULL);
         }
     }

@@ -1,0 +1,490 @@
+#include "os_error.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+
+#include "platform.h"
+
+/* Private to this file: the command line spawn writes and spawned_boot reads. */
+#define CHILD_FLAG "--mproc-child"
+#define CHILD_FLAG_W L"--mproc-child"
+#define CHILD_ARGC 5 /* exe, flag, from_parent, to_parent, parent_sentinel */
+
+/* The exit code Python's multiprocessing gives a terminated child; exitcode
+ * reports it as -SIGTERM like on POSIX. */
+#define TERMINATE_CODE 0x10000u
+#define SIGTERM_EXITCODE (-15)
+
+/* ---- the job that ends kill_with_parent children with this process ------- */
+
+static INIT_ONCE job_once = INIT_ONCE_STATIC_INIT;
+static HANDLE job;
+
+static BOOL CALLBACK create_job(PINIT_ONCE once, PVOID err_out, PVOID *ctx)
+{
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
+    HANDLE h;
+    (void)once;
+    (void)ctx;
+    /* Never closed and never inherited: the kernel closes it when this
+     * process ends, however it ends, and that kills the job's processes. */
+    h = CreateJobObjectW(NULL, NULL);
+    if (h == NULL) {
+        *(DWORD *)err_out = GetLastError();
+        return FALSE;
+    }
+    memset(&info, 0, sizeof info);
+    /* SILENT_BREAKAWAY_OK: only the children assigned here die with us, not
+     * their own children (as on POSIX); it also lets a child put its own
+     * children in its own job where jobs do not nest (Windows 7). */
+    info.BasicLimitInformation.LimitFlags =
+        JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_SILENT_BREAKAWAY_OK;
+    if (!SetInformationJobObject(h, JobObjectExtendedLimitInformation, &info, (DWORD)sizeof info)) {
+        *(DWORD *)err_out = GetLastError();
+        CloseHandle(h);
+        return FALSE;
+    }
+    job = h;
+    return TRUE;
+}
+
+/* A failed creation is not remembered: the next spawn tries again. */
+static DWORD get_job(HANDLE *out)
+{
+    DWORD err = ERROR_SUCCESS;
+    if (!InitOnceExecuteOnce(&job_once, create_job, &err, NULL))
+        return err != ERROR_SUCCESS ? err : GetLastError();
+    *out = job;
+    return ERROR_SUCCESS;
+}
+
+/* ---- spawn ------------------------------------------------------------------ */
+
+static DWORD exe_path(wchar_t **out)
+{
+    DWORD cap = MAX_PATH;
+    for (;;) {
+        DWORD n;
+        wchar_t *buf = (wchar_t *)malloc(cap * sizeof(wchar_t));
+        if (buf == NULL)
+            return ERROR_NOT_ENOUGH_MEMORY;
+        n = GetModuleFileNameW(NULL, buf, cap);
+        if (n == 0) {
+            DWORD err = GetLastError();
+            free(buf);
+            return err;
+        }
+        if (n < cap) { /* n == cap means truncated */
+            *out = buf;
+            return ERROR_SUCCESS;
+        }
+        free(buf);
+        if (cap >= 32768)
+            return ERROR_FILENAME_EXCED_RANGE;
+        cap *= 2;
+    }
+}
+
+static wchar_t *put_handle(wchar_t *p, HANDLE h)
+{
+    wchar_t digits[24];
+    size_t n = 0;
+    uintptr_t v = (uintptr_t)h;
+    do {
+        digits[n++] = (wchar_t)(L'0' + (int)(v % 10));
+        v /= 10;
+    } while (v > 0);
+    *p++ = L' ';
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* "<exe>" --mproc-child <from_parent> <to_parent> <parent_sentinel> */
+static wchar_t *command_line(const wchar_t *exe, HANDLE from_parent, HANDLE to_parent,
+                             HANDLE parent_sentinel)
+{
+    size_t exe_len = wcslen(exe);
+    size_t flag_len = wcslen(CHILD_FLAG_W);
+    wchar_t *cmd = (wchar_t *)malloc((exe_len + flag_len + 3 * 24 + 8) * sizeof(wchar_t));
+    wchar_t *p = cmd;
+    if (cmd == NULL)
+        return NULL;
+    /* A Windows path cannot hold a '"', so plain quoting is exact. */
+    *p++ = L'"';
+    memcpy(p, exe, exe_len * sizeof(wchar_t));
+    p += exe_len;
+    *p++ = L'"';
+    *p++ = L' ';
+    memcpy(p, CHILD_FLAG_W, flag_len * sizeof(wchar_t));
+    p += flag_len;
+    p = put_handle(p, from_parent);
+    p = put_handle(p, to_parent);
+    p = put_handle(p, parent_sentinel);
+    *p = L'\0';
+    return cmd;
+}
+
+/* Windows 7 console handles are pseudo handles (low two bits set) that a
+ * handle list refuses; they reach the child through the console instead. */
+static int is_console_pseudo(HANDLE h)
+{
+    return ((uintptr_t)h & 3) == 3 && GetFileType(h) == FILE_TYPE_CHAR;
+}
+
+static DWORD inheritable_dup(HANDLE h, DWORD access, DWORD options, HANDLE *out)
+{
+    HANDLE self = GetCurrentProcess();
+    if (!DuplicateHandle(self, h, self, out, access, TRUE, options)) {
+        *out = NULL;
+        return GetLastError();
+    }
+    return ERROR_SUCCESS;
+}
+
+mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child_t *child,
+                               mproc__os_handle_t *child_values)
+{
+    static const DWORD std_ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+    HANDLE to_child = NULL, child_in = NULL;    /* pipe parent -> child */
+    HANDLE from_child = NULL, child_out = NULL; /* pipe child -> parent */
+    HANDLE std_dup[3] = {NULL, NULL, NULL};
+    HANDLE sentinel = NULL;
+    /* Every inheritable duplicate: the parent closes them all once the child
+     * has its copies. The handle list is the same minus console pseudo handles. */
+    HANDLE *dups = NULL, *list = NULL;
+    size_t ndups = 0, nlist = 0, cap, i;
+    wchar_t *exe = NULL, *cmd = NULL;
+    LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
+    int attrs_ready = 0, std_any = 0;
+    SIZE_T attrs_size = 0;
+    STARTUPINFOEXW si;
+    PROCESS_INFORMATION pi;
+    DWORD err;
+
+    memset(&pi, 0, sizeof pi);
+    if (req == NULL || child == NULL ||
+        (req->npass > 0 && (req->pass == NULL || child_values == NULL)))
+        return MPROC_EINVAL;
+    if (req->npass > SIZE_MAX / sizeof(HANDLE) - 6)
+        return MPROC_EINVAL;
+    for (i = 0; i < req->npass; i++) {
+        /* -1 is also GetCurrentProcess(): duplicating it would hand the
+         * child full access to this process. */
+        if (req->pass[i] == MPROC__OS_NO_HANDLE)
+            return MPROC_EINVAL;
+    }
+
+    cap = 3 + req->npass + 3;
+    dups = (HANDLE *)malloc(cap * sizeof(HANDLE));
+    list = (HANDLE *)malloc(cap * sizeof(HANDLE));
+    if (dups == NULL || list == NULL) {
+        err = ERROR_NOT_ENOUGH_MEMORY;
+        goto out;
+    }
+    if ((err = exe_path(&exe)) != ERROR_SUCCESS)
+        goto out;
+
+    /* Both pipes are born non-inheritable; only the child's ends get an
+     * inheritable copy, which replaces the original (DUPLICATE_CLOSE_SOURCE). */
+    {
+        HANDLE r, w;
+        if (!CreatePipe(&r, &w, NULL, 0)) {
+            err = GetLastError();
+            goto out;
+        }
+        to_child = w;
+        err = inheritable_dup(r, 0, DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE, &child_in);
+        if (err != ERROR_SUCCESS)
+            goto out;
+        dups[ndups++] = child_in;
+        if (!CreatePipe(&r, &w, NULL, 0)) {
+            err = GetLastError();
+            goto out;
+        }
+        from_child = r;
+        err = inheritable_dup(w, 0, DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE, &child_out);
+        if (err != ERROR_SUCCESS)
+            goto out;
+        dups[ndups++] = child_out;
+    }
+    /* SYNCHRONIZE only: the child can wait for this process and nothing more. */
+    err = inheritable_dup(GetCurrentProcess(), SYNCHRONIZE, 0, &sentinel);
+    if (err != ERROR_SUCCESS)
+        goto out;
+    dups[ndups++] = sentinel;
+    for (i = 0; i < req->npass; i++) {
+        HANDLE d;
+        err = inheritable_dup((HANDLE)req->pass[i], 0, DUPLICATE_SAME_ACCESS, &d);
+        if (err != ERROR_SUCCESS)
+            goto out;
+        dups[ndups++] = d;
+    }
+    memcpy(list, dups, ndups * sizeof(HANDLE));
+    nlist = ndups;
+
+    /* Standard handles are a courtesy: missing (NULL with no console, or
+     * INVALID_HANDLE_VALUE) or not duplicable ones are left out, not errors. */
+    for (i = 0; i < 3; i++) {
+        HANDLE h = GetStdHandle(std_ids[i]);
+        if (h == NULL || h == INVALID_HANDLE_VALUE)
+            continue;
+        if (inheritable_dup(h, 0, DUPLICATE_SAME_ACCESS, &std_dup[i]) != ERROR_SUCCESS)
+            continue;
+        std_any = 1;
+        dups[ndups++] = std_dup[i];
+        if (!is_console_pseudo(std_dup[i]))
+            list[nlist++] = std_dup[i];
+    }
+
+    if (!InitializeProcThreadAttributeList(NULL, 1, 0, &attrs_size) &&
+        GetLastError() != ERROR_INSUFFICIENT_BUFFER) {
+        err = GetLastError();
+        goto out;
+    }
+    attrs = (LPPROC_THREAD_ATTRIBUTE_LIST)malloc(attrs_size);
+    if (attrs == NULL) {
+        err = ERROR_NOT_ENOUGH_MEMORY;
+        goto out;
+    }
+    if (!InitializeProcThreadAttributeList(attrs, 1, 0, &attrs_size)) {
+        err = GetLastError();
+        goto out;
+    }
+    attrs_ready = 1;
+    /* The handle list keeps any other inheritable handle of this process
+     * (made by other code or other threads) out of the child. */
+    if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
+                                   nlist * sizeof(HANDLE), NULL, NULL)) {
+        err = GetLastError();
+        goto out;
+    }
+
+    cmd = command_line(exe, child_in, child_out, sentinel);
+    if (cmd == NULL) {
+        err = ERROR_NOT_ENOUGH_MEMORY;
+        goto out;
+    }
+
+    memset(&si, 0, sizeof si);
+    si.StartupInfo.cb = (DWORD)sizeof si;
+    si.lpAttributeList = attrs;
+    if (std_any) {
+        si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
+        si.StartupInfo.hStdInput = std_dup[0];
+        si.StartupInfo.hStdOutput = std_dup[1];
+        si.StartupInfo.hStdError = std_dup[2];
+    }
+    /* Suspended so that a kill_with_parent child is in the job before it
+     * runs a single instruction: no moment where it could outlive us. */
+    if (!CreateProcessW(exe, cmd, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT | CREATE_SUSPENDED,
+                        NULL, NULL, &si.StartupInfo, &pi)) {
+        err = GetLastError();
+        memset(&pi, 0, sizeof pi);
+        goto out;
+    }
+    if (req->kill_with_parent) {
+        HANDLE j = NULL;
+        err = get_job(&j);
+        if (err == ERROR_SUCCESS && !AssignProcessToJobObject(j, pi.hProcess))
+            err = GetLastError();
+        if (err != ERROR_SUCCESS)
+            goto fail_started;
+    }
+    if (ResumeThread(pi.hThread) == (DWORD)-1) {
+        err = GetLastError();
+        goto fail_started;
+    }
+    CloseHandle(pi.hThread);
+
+    for (i = 0; i < req->npass; i++)
+        child_values[i] = (mproc__os_handle_t)dups[3 + i];
+    child->pid = (int64_t)pi.dwProcessId;
+    child->process = (mproc__os_handle_t)pi.hProcess;
+    child->sentinel = (mproc__os_handle_t)pi.hProcess;
+    child->to_child = (mproc__os_handle_t)to_child;
+    child->from_child = (mproc__os_handle_t)from_child;
+    child->reaped = 0;
+    child->raw_status = 0;
+    to_child = from_child = NULL;
+    err = ERROR_SUCCESS;
+    goto out;
+
+fail_started:
+    TerminateProcess(pi.hProcess, 1);
+    CloseHandle(pi.hThread);
+    CloseHandle(pi.hProcess);
+out:
+    if (attrs_ready)
+        DeleteProcThreadAttributeList(attrs);
+    free(attrs);
+    free(cmd);
+    free(exe);
+    for (i = 0; i < ndups; i++)
+        CloseHandle(dups[i]);
+    if (to_child != NULL)
+        CloseHandle(to_child);
+    if (from_child != NULL)
+        CloseHandle(from_child);
+    free(dups);
+    free(list);
+    return err == ERROR_SUCCESS ? MPROC_OK : mproc__os_status_from_win32(err);
+}
+
+/* ---- the child's side of the command line ------------------------------------- */
+
+static int parse_handle(const char *s, mproc__os_handle_t *out)
+{
+    uintptr_t v = 0;
+    if (s == NULL || *s == '\0')
+        return 0;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > ((uintptr_t)INTPTR_MAX - 9) / 10)
+            return 0;
+        v = v * 10 + (uintptr_t)(*s - '0');
+    }
+    *out = (mproc__os_handle_t)v;
+    return 1;
+}
+
+int mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot_t *boot)
+{
+    mproc__os_boot_t b;
+    if (argc < CHILD_ARGC || argv == NULL || boot == NULL || argv[1] == NULL ||
+        strcmp(argv[1], CHILD_FLAG) != 0)
+        return 0;
+    if (!parse_handle(argv[2], &b.from_parent) || !parse_handle(argv[3], &b.to_parent) ||
+        !parse_handle(argv[4], &b.parent_sentinel))
+        return 0;
+    *boot = b;
+    return 1;
+}
+
+mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, int *is_child)
+{
+    (void)child;
+    (void)boot;
+    if (is_child != NULL)
+        *is_child = 0;
+    return MPROC_ENOTSUP;
+}
+
+/* ---- the parent's view of a child ------------------------------------------- */
+
+mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
+{
+    DWORD code;
+    if (child == NULL)
+        return MPROC_EINVAL;
+    if (child->reaped)
+        return MPROC_OK;
+    /* -1 is also GetCurrentProcess(): the wait would never end. */
+    if (child->process == MPROC__OS_NO_HANDLE)
+        return MPROC_EINVAL;
+    for (;;) {
+        DWORD ms = mproc__os_wait_ms(deadline);
+        DWORD r = WaitForSingleObject((HANDLE)child->process, ms);
+        if (r == WAIT_OBJECT_0)
+            break;
+        if (r == WAIT_FAILED)
+            return mproc__os_status_from_win32(GetLastError());
+        if (ms == 0)
+            return MPROC_ETIMEDOUT;
+    }
+    if (!GetExitCodeProcess((HANDLE)child->process, &code))
+        return mproc__os_status_from_win32(GetLastError());
+    child->raw_status = (int64_t)code;
+    child->reaped = 1;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc__os_child_signal(mproc__os_child_t *child, int force)
+{
+    DWORD err;
+    (void)force; /* Windows has no polite request to end a process */
+    if (child == NULL)
+        return MPROC_EINVAL;
+    if (child->reaped)
+        return MPROC_OK;
+    /* -1 is also GetCurrentProcess(): this process would end itself. */
+    if (child->process == MPROC__OS_NO_HANDLE)
+        return MPROC_EINVAL;
+    if (TerminateProcess((HANDLE)child->process, TERMINATE_CODE))
+        return MPROC_OK;
+    err = GetLastError();
+    /* An ended process refuses with ERROR_ACCESS_DENIED; that is not a failure. */
+    if (WaitForSingleObject((HANDLE)child->process, 0) == WAIT_OBJECT_0)
+        return MPROC_OK;
+    return mproc__os_status_from_win32(err);
+}
+
+int64_t mproc__os_exitcode(int64_t raw_status)
+{
+    if (raw_status == (int64_t)TERMINATE_CODE)
+        return SIGTERM_EXITCODE;
+    /* As Python: the DWORD exit code unsigned, so 0xC0000005 stays positive. */
+    return (int64_t)(uint32_t)raw_status;
+}
+
+void mproc__os_child_release(mproc__os_child_t *child)
+{
+    if (child == NULL)
+        return;
+    /* On Windows the sentinel is the process handle itself: close it once. */
+    if (child->sentinel != MPROC__OS_NO_HANDLE && child->sentinel != child->process)
+        CloseHandle((HANDLE)child->sentinel);
+    if (child->process != MPROC__OS_NO_HANDLE)
+        CloseHandle((HANDLE)child->process);
+    if (child->to_child != MPROC__OS_NO_HANDLE)
+        CloseHandle((HANDLE)child->to_child);
+    if (child->from_child != MPROC__OS_NO_HANDLE)
+        CloseHandle((HANDLE)child->from_child);
+    child->sentinel = child->process = MPROC__OS_NO_HANDLE;
+    child->to_child = child->from_child = MPROC__OS_NO_HANDLE;
+}
+
+/* ---- in the child ----------------------------------------------------------- */
+
+static DWORD WINAPI watch_parent_thread(LPVOID sentinel)
+{
+    if (WaitForSingleObject((HANDLE)sentinel, INFINITE) == WAIT_OBJECT_0)
+        TerminateProcess(GetCurrentProcess(), 1);
+    CloseHandle((HANDLE)sentinel);
+    return 0;
+}
+
+mproc_status_t mproc__os_watch_parent(const mproc__os_boot_t *boot)
+{
+    HANDLE self = GetCurrentProcess();
+    HANDLE sentinel, thread;
+    if (boot == NULL || boot->parent_sentinel == MPROC__OS_NO_HANDLE)
+        return MPROC_EINVAL;
+    /* The thread waits on its own copy: boot_release may close the boot's
+     * copy at any time, and closing a handle under a wait is undefined. */
+    if (!DuplicateHandle(self, (HANDLE)boot->parent_sentinel, self, &sentinel, SYNCHRONIZE, FALSE, 0))
+        return mproc__os_status_from_win32(GetLastError());
+    thread = CreateThread(NULL, 64 * 1024, watch_parent_thread, sentinel,
+                          STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
+    if (thread == NULL) {
+        DWORD err = GetLastError();
+        CloseHandle(sentinel);
+        return mproc__os_status_from_win32(err);
+    }
+    CloseHandle(thread);
+    return MPROC_OK;
+}
+
+void mproc__os_boot_release(mproc__os_boot_t *boot)
+{
+    if (boot == NULL)
+        return;
+    if (boot->from_parent != MPROC__OS_NO_HANDLE)
+        CloseHandle((HANDLE)boot->from_parent);
+    if (boot->to_parent != MPROC__OS_NO_HANDLE)
+        CloseHandle((HANDLE)boot->to_parent);
+    if (boot->parent_sentinel != MPROC__OS_NO_HANDLE)
+        CloseHandle((HANDLE)boot->parent_sentinel);
+    boot->from_parent = boot->to_parent = boot->parent_sentinel = MPROC__OS_NO_HANDLE;
+}

@@ -1,0 +1,65 @@
+#include "os_error.h"
+
+#include "platform.h"
+
+static void clear(mproc__os_shm_t *out)
+{
+    out->addr = NULL;
+    out->size = 0;
+    out->handle = MPROC__OS_NO_HANDLE;
+}
+
+static mproc_status_t map(HANDLE h, size_t size, mproc__os_shm_t *out)
+{
+    void *addr = MapViewOfFile(h, FILE_MAP_READ | FILE_MAP_WRITE, 0, 0, size);
+    if (addr == NULL)
+        return mproc__os_status_from_win32(GetLastError());
+    out->addr = addr;
+    out->size = size;
+    out->handle = (mproc__os_handle_t)h;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out)
+{
+    HANDLE h;
+    mproc_status_t st;
+    unsigned long long size64 = (unsigned long long)size;
+    if (out == NULL)
+        return MPROC_EINVAL;
+    clear(out);
+    if (size == 0)
+        return MPROC_EINVAL;
+    /* Backed by the pagefile and unnamed: it reaches a child only as a passed
+     * handle and vanishes with its last handle. Fresh pages read as zero. */
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)(size64 >> 32),
+                           (DWORD)(size64 & 0xFFFFFFFFu), NULL);
+    if (h == NULL)
+        return mproc__os_status_from_win32(GetLastError());
+    st = map(h, size, out);
+    if (st != MPROC_OK)
+        CloseHandle(h);
+    return st;
+}
+
+/* Takes ownership of h on success only; on failure the caller still owns it. */
+mproc_status_t mproc__os_shm_attach(mproc__os_handle_t h, size_t size, mproc__os_shm_t *out)
+{
+    if (out == NULL)
+        return MPROC_EINVAL;
+    clear(out);
+    if (size == 0 || h == MPROC__OS_NO_HANDLE || h == 0)
+        return MPROC_EINVAL;
+    return map((HANDLE)h, size, out);
+}
+
+void mproc__os_shm_release(mproc__os_shm_t *shm)
+{
+    if (shm == NULL)
+        return;
+    if (shm->addr != NULL)
+        UnmapViewOfFile(shm->addr);
+    if (shm->handle != MPROC__OS_NO_HANDLE)
+        CloseHandle((HANDLE)shm->handle);
+    clear(shm);
+}

@@ -1,0 +1,57 @@
+#include "os_error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "platform.h"
+
+double mproc__os_now(void)
+{
+    LARGE_INTEGER count, freq;
+    QueryPerformanceCounter(&count);
+    QueryPerformanceFrequency(&freq);
+    /* Whole seconds and the remainder apart, so a long uptime keeps sub-microsecond precision. */
+    return (double)(count.QuadPart / freq.QuadPart) +
+           (double)(count.QuadPart % freq.QuadPart) / (double)freq.QuadPart;
+}
+
+int mproc__os_cpu_count(void)
+{
+    /* ALL_PROCESSOR_GROUPS: beyond 64 CPUs one group would undercount. */
+    DWORD n = GetActiveProcessorCount(ALL_PROCESSOR_GROUPS);
+    return n > 0 ? (int)n : 1;
+}
+
+int64_t mproc__os_getpid(void)
+{
+    return (int64_t)GetCurrentProcessId();
+}
+
+int mproc__os_fork_supported(void)
+{
+    return 0;
+}
+
+void mproc__os_exit(int code)
+{
+    fflush(NULL);
+    /* Not ExitProcess: that would still run DLL detach code and the atexit
+     * tables of DLL runtimes. */
+    TerminateProcess(GetCurrentProcess(), (UINT)code);
+    _Exit(code);
+}
+
+DWORD mproc__os_wait_ms(double deadline)
+{
+    double ms;
+    DWORD whole;
+    if (deadline < 0)
+        return INFINITE;
+    ms = (deadline - mproc__os_now()) * 1000.0;
+    if (ms <= 0)
+        return 0;
+    if (ms >= (double)(INFINITE - 1))
+        return INFINITE - 1;
+    whole = (DWORD)ms;
+    return (double)whole < ms ? whole + 1 : whole;
+}

@@ -1,0 +1,56 @@
+/*
+ * What the tests need besides mproc: CMocka, the start method each run uses,
+ * and a few OS probes (is a pid gone, which descriptors are open) that the
+ * public API rightly does not offer. Each test binary is its own child: main()
+ * calls mproc_init() first, so the spawn start method works.
+ */
+#ifndef MPROC_TEST_SUPPORT_H
+#define MPROC_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <mproc/mproc.h>
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Run `tests` under the start method named in argv[1] ("fork" or "spawn"). */
+int test_main(int argc, char **argv, const char *group, const struct CMUnitTest *tests, size_t n);
+mproc_start_method_t test_method(void);
+
+double test_now(void);
+void test_sleep(double seconds);
+int64_t test_getpid(void);
+/* 1 once `pid` has ended (a zombie counts as ended), polling up to `timeout` s. */
+int test_pid_gone(int64_t pid, double timeout);
+
+/* Start `target(args)` with default options and return the process (asserts). */
+mproc_process_t *test_start(mproc_target_fn target, const mproc_args_t *args);
+/* Join with a generous bound and return the exit code (asserts). */
+int64_t test_join(mproc_process_t *p);
+
+/* Shared memory a child can write into: travels as a handle argument. */
+typedef struct test_shared {
+    void *addr;
+    size_t size;
+    intptr_t handle;
+} test_shared_t;
+void test_shared_create(test_shared_t *s, size_t size);
+void test_shared_add_arg(const test_shared_t *s, mproc_args_t *args);
+/* In a child: map the handle argument at `index`. Returns NULL on failure. */
+void *test_shared_attach(const mproc_args_t *args, size_t index, size_t size);
+void test_shared_release(test_shared_t *s);
+
+/* POSIX: the open descriptors of this process (up to cap). Windows: 0. */
+size_t test_open_fds(int *out, size_t cap);
+/* Windows: an inheritable handle this process owns. POSIX: an fd without CLOEXEC. */
+intptr_t test_leaky_handle(void);
+/* Is `h` a valid handle / descriptor in this process? */
+int test_handle_valid(intptr_t h);
+/* End this process with a crash's status (POSIX: SIGABRT; Windows: 0xC0000005). */
+void test_crash(void);
+
+#endif

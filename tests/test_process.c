@@ -1,0 +1,542 @@
+/* Process: Python's multiprocessing.Process behaviour, under each start method. */
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "support/test_support.h"
+
+#if defined(_WIN32)
+#define SIGTERM_CODE (-15)
+#define SIGKILL_CODE (-15) /* Python: kill() is terminate() on Windows */
+#else
+#include <signal.h>
+#include <sys/wait.h>
+#define SIGTERM_CODE (-SIGTERM)
+#define SIGKILL_CODE (-SIGKILL)
+#endif
+
+/* ---- targets --------------------------------------------------------------- */
+
+static int t_return(const mproc_args_t *args)
+{
+    int64_t code = 0;
+    mproc_args_get_int(args, 0, &code);
+    return (int)code;
+}
+MPROC_TARGET(t_return)
+
+static int t_sleep(const mproc_args_t *args)
+{
+    double seconds = 0;
+    mproc_args_get_double(args, 0, &seconds);
+    test_sleep(seconds);
+    return 0;
+}
+MPROC_TARGET(t_sleep)
+
+static const unsigned char all_bytes[256] = {
+#define B4(n) n, n + 1, n + 2, n + 3
+#define B16(n) B4(n), B4(n + 4), B4(n + 8), B4(n + 12)
+#define B64(n) B16(n), B16(n + 16), B16(n + 32), B16(n + 48)
+    B64(0), B64(64), B64(128), B64(192)};
+
+static mproc_args_t *sample_args(void)
+{
+    mproc_args_t *a;
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    assert_int_equal(mproc_args_add_int(a, 42), MPROC_OK);
+    assert_int_equal(mproc_args_add_int(a, INT64_MIN), MPROC_OK);
+    assert_int_equal(mproc_args_add_double(a, 3.5), MPROC_OK);
+    assert_int_equal(mproc_args_add_double(a, -1e-300), MPROC_OK);
+    assert_int_equal(mproc_args_add_str(a, "h\xc3\xa9llo w\xc3\xb6rld"), MPROC_OK);
+    assert_int_equal(mproc_args_add_str(a, ""), MPROC_OK);
+    assert_int_equal(mproc_args_add_bytes(a, all_bytes, sizeof all_bytes), MPROC_OK);
+    assert_int_equal(mproc_args_add_bytes(a, NULL, 0), MPROC_OK);
+    return a;
+}
+
+/* Returns the number of the first check that failed, 0 when all match. */
+static int t_check_args(const mproc_args_t *args)
+{
+    int64_t i;
+    double d;
+    const char *s;
+    const void *b;
+    size_t len;
+    if (mproc_args_count(args) != 8) return 1;
+    if (mproc_args_get_int(args, 0, &i) || i != 42) return 2;
+    if (mproc_args_get_int(args, 1, &i) || i != INT64_MIN) return 3;
+    if (mproc_args_get_double(args, 2, &d) || d != 3.5) return 4;
+    if (mproc_args_get_double(args, 3, &d) || d != -1e-300) return 5;
+    if (mproc_args_get_str(args, 4, &s) || strcmp(s, "h\xc3\xa9llo w\xc3\xb6rld") != 0) return 6;
+    if (mproc_args_get_str(args, 5, &s) || strcmp(s, "") != 0) return 7;
+    if (mproc_args_get_bytes(args, 6, &b, &len) || len != 256 || memcmp(b, all_bytes, 256)) return 8;
+    if (mproc_args_get_bytes(args, 7, &b, &len) || len != 0 || !b) return 9;
+    if (mproc_args_type(args, 8) != MPROC_ARG_NONE) return 10;
+    return 0;
+}
+MPROC_TARGET(t_check_args)
+
+/* args: expected name, expected daemon, parent pid, parent name. */
+static int t_identity(const mproc_args_t *args)
+{
+    const char *name, *parent_name;
+    int64_t daemon, parent_pid, pid;
+    mproc_args_get_str(args, 0, &name);
+    mproc_args_get_int(args, 1, &daemon);
+    mproc_args_get_int(args, 2, &parent_pid);
+    mproc_args_get_str(args, 3, &parent_name);
+    mproc_process_t *self = mproc_current_process(), *parent = mproc_parent_process();
+    int alive = 0;
+    if (strcmp(mproc_process_name(self), name) != 0) return 1;
+    if (mproc_process_daemon(self) != daemon) return 2;
+    if (mproc_process_pid(self, &pid) || pid != test_getpid()) return 3;
+    if (!parent) return 4;
+    if (mproc_process_pid(parent, &pid) || pid != parent_pid) return 5;
+    if (strcmp(mproc_process_name(parent), parent_name) != 0) return 6;
+    if (mproc_process_is_alive(parent, &alive) || !alive) return 7;
+    if (mproc_process_join(self, 0) != MPROC_ENOTCHILD) return 8;
+    if (mproc_process_join(parent, 0.05) != MPROC_ETIMEDOUT) return 9;
+    return 0;
+}
+MPROC_TARGET(t_identity)
+
+static mproc_args_t *identity_args(const char *name, int daemon, int64_t ppid, const char *pname)
+{
+    mproc_args_t *a;
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    mproc_args_add_str(a, name);
+    mproc_args_add_int(a, daemon);
+    mproc_args_add_int(a, ppid);
+    mproc_args_add_str(a, pname);
+    return a;
+}
+
+/* A child that starts a grandchild and checks what the grandchild sees. */
+static int t_nested(const mproc_args_t *args)
+{
+    (void)args;
+    mproc_process_t *self = mproc_current_process(), *g;
+    int64_t pid = 0, code = -1;
+    char expect[128];
+    snprintf(expect, sizeof expect, "%s:1", mproc_process_name(self));
+    mproc_process_pid(self, &pid);
+    mproc_args_t *a = identity_args(expect, 0, pid, mproc_process_name(self));
+    if (mproc_process_create(&g, t_identity, a, NULL) || mproc_process_start(g))
+        return 20;
+    mproc_args_free(a);
+    if (mproc_process_join(g, 60) || mproc_process_exitcode(g, &code))
+        return 21;
+    mproc_process_free(g);
+    return (int)code;
+}
+MPROC_TARGET(t_nested)
+
+static int t_daemon_spawns(const mproc_args_t *args)
+{
+    (void)args;
+    mproc_process_t *g;
+    if (mproc_process_create(&g, t_return, NULL, NULL))
+        return 2;
+    mproc_status_t st = mproc_process_start(g);
+    int64_t pid = -1;
+    mproc_process_pid(g, &pid);
+    mproc_process_free(g);
+    return st == MPROC_EDAEMON && pid == 0 ? 0 : 1;
+}
+MPROC_TARGET(t_daemon_spawns)
+
+static int t_crash(const mproc_args_t *args)
+{
+    (void)args;
+    test_crash();
+    return 0;
+}
+MPROC_TARGET(t_crash)
+
+static int unregistered(const mproc_args_t *args)
+{
+    (void)args;
+    return 3;
+}
+
+static int marker; /* set by the parent before start: a fork child sees it, a spawn child not */
+static int t_marker(const mproc_args_t *args)
+{
+    (void)args;
+    return marker;
+}
+MPROC_TARGET(t_marker)
+
+/* ---- tests ----------------------------------------------------------------- */
+
+static void exitcode_is_target_return_value(void **state)
+{
+    (void)state;
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    mproc_args_add_int(a, 7);
+    mproc_process_t *p = test_start(t_return, a);
+    assert_int_equal(test_join(p), 7);
+    int64_t raw = 0;
+    assert_int_equal(mproc_process_raw_status(p, &raw), MPROC_OK);
+#if defined(_WIN32)
+    assert_int_equal(raw, 7);
+#else
+    assert_true(WIFEXITED((int)raw));
+    assert_int_equal(WEXITSTATUS((int)raw), 7);
+#endif
+    mproc_process_free(p);
+    mproc_args_free(a);
+
+    p = test_start(t_return, NULL); /* no args: get_int fails, target returns 0 */
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+}
+
+static void args_reach_target_identically(void **state)
+{
+    (void)state;
+    mproc_args_t *a = sample_args();
+    mproc_process_t *p = test_start(t_check_args, a);
+    mproc_args_free(a); /* the process holds its own copy */
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+}
+
+static void join_timeout_then_terminate(void **state)
+{
+    (void)state;
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    mproc_args_add_double(a, 60.0);
+    mproc_process_t *p = test_start(t_sleep, a);
+    mproc_args_free(a);
+
+    double t0 = test_now();
+    assert_int_equal(mproc_process_join(p, 0.3), MPROC_ETIMEDOUT);
+    double waited = test_now() - t0;
+    assert_true(waited >= 0.25);
+    assert_true(waited < 10.0);
+
+    int alive = 0;
+    int64_t code = 0;
+    assert_int_equal(mproc_process_is_alive(p, &alive), MPROC_OK);
+    assert_int_equal(alive, 1);
+    assert_int_equal(mproc_process_exitcode(p, &code), MPROC_OK);
+    assert_true(code == MPROC_EXITCODE_NONE);
+
+    t0 = test_now();
+    assert_int_equal(mproc_process_join(p, 0), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc_process_join(p, -5), MPROC_ETIMEDOUT);
+    assert_true(test_now() - t0 < 5.0);
+    assert_int_equal(mproc_process_close(p), MPROC_EBUSY);
+    assert_int_equal(mproc_process_free(p), MPROC_EBUSY);
+
+    assert_int_equal(mproc_process_terminate(p), MPROC_OK);
+    assert_int_equal(test_join(p), SIGTERM_CODE);
+    assert_int_equal(mproc_process_is_alive(p, &alive), MPROC_OK);
+    assert_int_equal(alive, 0);
+    assert_int_equal(mproc_process_join(p, MPROC_FOREVER), MPROC_OK); /* joins again */
+    assert_int_equal(mproc_process_terminate(p), MPROC_OK);          /* ended: no effect */
+    assert_int_equal(test_join(p), SIGTERM_CODE);
+    mproc_process_free(p);
+}
+
+static void kill_reports_signal(void **state)
+{
+    (void)state;
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    mproc_args_add_double(a, 60.0);
+    mproc_process_t *p = test_start(t_sleep, a);
+    mproc_args_free(a);
+    assert_int_equal(mproc_process_kill(p), MPROC_OK);
+    assert_int_equal(test_join(p), SIGKILL_CODE);
+    int64_t raw = 0;
+    assert_int_equal(mproc_process_raw_status(p, &raw), MPROC_OK);
+#if defined(_WIN32)
+    assert_int_equal(raw, 0x10000);
+#else
+    assert_true(WIFSIGNALED((int)raw));
+    assert_int_equal(WTERMSIG((int)raw), SIGKILL);
+#endif
+    mproc_process_free(p);
+}
+
+static void crash_exit_status(void **state)
+{
+    (void)state;
+    mproc_process_t *p = test_start(t_crash, NULL);
+    int64_t code = test_join(p), raw = 0;
+    assert_int_equal(mproc_process_raw_status(p, &raw), MPROC_OK);
+#if defined(_WIN32)
+    assert_int_equal(code, 3221225477LL); /* Python reports the unsigned NTSTATUS */
+    assert_int_equal((uint32_t)raw, 0xC0000005u);
+#else
+    assert_int_equal(code, -SIGABRT);
+    assert_int_equal(WTERMSIG((int)raw), SIGABRT);
+#endif
+    mproc_process_free(p);
+}
+
+static void misuse_returns_documented_errors(void **state)
+{
+    (void)state;
+    mproc_process_t *p;
+    mproc_sentinel_t s;
+    int64_t v;
+    int alive;
+    assert_int_equal(mproc_process_create(NULL, t_return, NULL, NULL), MPROC_EINVAL);
+    assert_int_equal(mproc_process_create(&p, NULL, NULL, NULL), MPROC_EINVAL);
+    mproc_process_options_t bad = MPROC_PROCESS_OPTIONS_INIT;
+    bad.daemon = 5;
+    assert_int_equal(mproc_process_create(&p, t_return, NULL, &bad), MPROC_EINVAL);
+
+    assert_int_equal(mproc_process_create(&p, t_return, NULL, NULL), MPROC_OK);
+    assert_int_equal(mproc_process_join(p, 1), MPROC_ENOTSTARTED);
+    assert_int_equal(mproc_process_sentinel(p, &s), MPROC_ENOTSTARTED);
+    assert_int_equal(mproc_process_terminate(p), MPROC_ENOTSTARTED);
+    assert_int_equal(mproc_process_join(p, NAN), MPROC_EINVAL);
+    assert_int_equal(mproc_process_is_alive(p, &alive), MPROC_OK);
+    assert_int_equal(alive, 0);
+    assert_int_equal(mproc_process_pid(p, &v), MPROC_OK);
+    assert_int_equal(v, 0);
+    assert_int_equal(mproc_process_exitcode(p, &v), MPROC_OK);
+    assert_true(v == MPROC_EXITCODE_NONE);
+
+    assert_int_equal(mproc_process_start(p), MPROC_OK);
+    assert_int_equal(mproc_process_start(p), MPROC_ESTARTED);
+    assert_int_equal(mproc_process_set_daemon(p, 1), MPROC_ESTARTED);
+    assert_int_equal(mproc_process_sentinel(p, &s), MPROC_OK);
+    assert_int_equal(test_join(p), 0);
+
+    assert_int_equal(mproc_process_close(p), MPROC_OK);
+    assert_int_equal(mproc_process_close(p), MPROC_OK);
+    assert_int_equal(mproc_process_start(p), MPROC_ECLOSED);
+    assert_int_equal(mproc_process_join(p, 0), MPROC_ECLOSED);
+    assert_int_equal(mproc_process_is_alive(p, &alive), MPROC_ECLOSED);
+    assert_int_equal(mproc_process_exitcode(p, &v), MPROC_ECLOSED);
+    assert_int_equal(mproc_process_pid(p, &v), MPROC_ECLOSED);
+    assert_int_equal(mproc_process_sentinel(p, &s), MPROC_ECLOSED);
+    assert_int_equal(mproc_process_kill(p), MPROC_ECLOSED);
+    assert_string_equal(mproc_process_name(p), mproc_process_name(p)); /* still readable */
+    assert_int_equal(mproc_process_free(p), MPROC_OK);
+
+    mproc_process_t *self = mproc_current_process();
+    assert_int_equal(mproc_process_join(self, 0), MPROC_ENOTCHILD);
+    assert_int_equal(mproc_process_terminate(self), MPROC_ENOTCHILD);
+    assert_int_equal(mproc_process_free(self), MPROC_ENOTCHILD);
+    assert_int_equal(mproc_process_is_alive(self, &alive), MPROC_OK);
+    assert_int_equal(alive, 1);
+    assert_null(mproc_parent_process());
+    assert_string_equal(mproc_process_name(self), "MainProcess");
+    assert_int_equal(mproc_process_daemon(self), 0);
+    assert_int_equal(mproc_wait(NULL, 0, MPROC_FOREVER, NULL), MPROC_EINVAL);
+}
+
+static void unregistered_spawn_target_fails_before_start(void **state)
+{
+    (void)state;
+    mproc_process_t *p;
+    size_t before = 0, after = 0;
+    assert_int_equal(mproc_active_children(NULL, 0, &before), MPROC_OK);
+    assert_int_equal(mproc_process_create(&p, unregistered, NULL, NULL), MPROC_OK);
+    mproc_status_t st = mproc_process_start(p);
+    if (test_method() == MPROC_METHOD_SPAWN) {
+        assert_int_equal(st, MPROC_ENOTREGISTERED);
+        int64_t pid = -1;
+        assert_int_equal(mproc_process_pid(p, &pid), MPROC_OK);
+        assert_int_equal(pid, 0);
+        assert_int_equal(mproc_active_children(NULL, 0, &after), MPROC_OK);
+        assert_int_equal(after, before);
+        assert_int_equal(mproc_process_join(p, 0), MPROC_ENOTSTARTED);
+    } else {
+        assert_int_equal(st, MPROC_OK); /* fork copies the function itself */
+        assert_int_equal(test_join(p), 3);
+    }
+    assert_int_equal(mproc_process_free(p), MPROC_OK);
+}
+
+static void names_count_up_and_can_be_set(void **state)
+{
+    (void)state;
+    mproc_process_t *a, *b, *c;
+    mproc_process_options_t named = MPROC_PROCESS_OPTIONS_INIT;
+    named.name = "worker";
+    assert_int_equal(mproc_process_create(&a, t_return, NULL, NULL), MPROC_OK);
+    assert_int_equal(mproc_process_create(&b, t_return, NULL, NULL), MPROC_OK);
+    assert_int_equal(mproc_process_create(&c, t_return, NULL, &named), MPROC_OK);
+    unsigned na = 0, nb = 0;
+    assert_int_equal(sscanf(mproc_process_name(a), "Process-%u", &na), 1);
+    assert_int_equal(sscanf(mproc_process_name(b), "Process-%u", &nb), 1);
+    assert_int_equal(nb, na + 1);
+    assert_string_equal(mproc_process_name(c), "worker");
+    assert_int_equal(mproc_process_set_name(c, "renamed"), MPROC_OK);
+    assert_string_equal(mproc_process_name(c), "renamed");
+    mproc_process_free(a);
+    mproc_process_free(b);
+    mproc_process_free(c);
+}
+
+static void child_sees_its_identity_and_parent(void **state)
+{
+    (void)state;
+    mproc_process_options_t o = MPROC_PROCESS_OPTIONS_INIT;
+    o.name = "identity-check";
+    mproc_args_t *a = identity_args(o.name, 0, test_getpid(), "MainProcess");
+    mproc_process_t *p;
+    assert_int_equal(mproc_process_create(&p, t_identity, a, &o), MPROC_OK);
+    mproc_args_free(a);
+    assert_int_equal(mproc_process_start(p), MPROC_OK);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+}
+
+static void nested_children_are_named_n_colon_m(void **state)
+{
+    (void)state;
+    mproc_process_t *p = test_start(t_nested, NULL);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+}
+
+static void daemon_inherits_and_may_not_have_children(void **state)
+{
+    (void)state;
+    mproc_process_t *p;
+    assert_int_equal(mproc_process_create(&p, t_daemon_spawns, NULL, NULL), MPROC_OK);
+    assert_int_equal(mproc_process_daemon(p), 0); /* inherited from MainProcess */
+    assert_int_equal(mproc_process_set_daemon(p, 1), MPROC_OK);
+    assert_int_equal(mproc_process_daemon(p), 1);
+    assert_int_equal(mproc_process_start(p), MPROC_OK);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+}
+
+static void active_children_lists_running_and_reaps(void **state)
+{
+    (void)state;
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    mproc_args_add_double(a, 60.0);
+    mproc_process_t *slow = test_start(t_sleep, a), *quick = test_start(t_return, NULL);
+    mproc_args_free(a);
+    mproc_sentinel_t s;
+    assert_int_equal(mproc_process_sentinel(quick, &s), MPROC_OK);
+    assert_int_equal(mproc_wait(&s, 1, 30, NULL), MPROC_OK);
+
+    mproc_process_t *list[8];
+    size_t n = 0;
+    assert_int_equal(mproc_active_children(list, ARRAY_LEN(list), &n), MPROC_OK);
+    int found_slow = 0, found_quick = 0;
+    for (size_t i = 0; i < n && i < ARRAY_LEN(list); i++) {
+        found_slow |= list[i] == slow;
+        found_quick |= list[i] == quick;
+    }
+    assert_true(found_slow);
+    assert_false(found_quick);
+
+    mproc_process_kill(slow);
+    test_join(slow);
+    assert_int_equal(mproc_active_children(list, ARRAY_LEN(list), &n), MPROC_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_ptr_not_equal(list[i], slow);
+    assert_int_equal(mproc_active_children(NULL, 1, &n), MPROC_EINVAL);
+    mproc_process_free(slow);
+    mproc_process_free(quick);
+}
+
+static void wait_on_several_sentinels(void **state)
+{
+    (void)state;
+    mproc_args_t *a, *b;
+    mproc_args_create(&a);
+    mproc_args_add_double(a, 60.0);
+    mproc_args_create(&b);
+    mproc_args_add_double(b, 0.2);
+    mproc_process_t *slow = test_start(t_sleep, a), *quick = test_start(t_sleep, b);
+    mproc_args_free(a);
+    mproc_args_free(b);
+    mproc_sentinel_t s[2];
+    int ready[2] = {-1, -1};
+    assert_int_equal(mproc_process_sentinel(slow, &s[0]), MPROC_OK);
+    assert_int_equal(mproc_process_sentinel(quick, &s[1]), MPROC_OK);
+    assert_int_equal(mproc_wait(s, 2, 30, ready), MPROC_OK);
+    assert_int_equal(ready[0], 0);
+    assert_int_equal(ready[1], 1);
+    double t0 = test_now();
+    assert_int_equal(mproc_wait(s, 1, 0.2, ready), MPROC_ETIMEDOUT);
+    assert_true(test_now() - t0 >= 0.15);
+    assert_int_equal(ready[0], 0);
+    mproc_process_terminate(slow);
+    assert_int_equal(mproc_wait(s, 1, 30, ready), MPROC_OK);
+    assert_int_equal(test_join(slow), SIGTERM_CODE);
+    assert_int_equal(test_join(quick), 0);
+    mproc_process_free(slow);
+    mproc_process_free(quick);
+}
+
+static void context_selects_start_method(void **state)
+{
+    (void)state;
+    const mproc_context_t *spawn_ctx, *ctx;
+    assert_int_equal(mproc_get_context(MPROC_METHOD_SPAWN, &spawn_ctx), MPROC_OK);
+    assert_int_equal(mproc_context_start_method(spawn_ctx), MPROC_METHOD_SPAWN);
+    assert_int_equal(mproc_get_context(MPROC_METHOD_DEFAULT, &ctx), MPROC_OK);
+    assert_int_equal(mproc_context_start_method(ctx), test_method());
+    assert_int_equal(mproc_set_start_method(test_method(), 0), MPROC_ECONTEXT);
+    assert_int_equal(mproc_get_start_method(), test_method());
+    assert_int_equal(mproc_get_context((mproc_start_method_t)99, &ctx), MPROC_EINVAL);
+#if defined(_WIN32)
+    assert_int_equal(mproc_get_context(MPROC_METHOD_FORK, &ctx), MPROC_ENOTSUP);
+    assert_int_equal(mproc_set_start_method(MPROC_METHOD_FORK, 1), MPROC_ENOTSUP);
+#endif
+
+    /* A fork child sees the parent's memory, a spawn child starts afresh. */
+    marker = 9;
+    mproc_process_options_t o = MPROC_PROCESS_OPTIONS_INIT;
+    o.context = spawn_ctx;
+    mproc_process_t *p;
+    assert_int_equal(mproc_process_create(&p, t_marker, NULL, &o), MPROC_OK);
+    assert_int_equal(mproc_process_start(p), MPROC_OK);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    if (mproc_start_method_supported(MPROC_METHOD_FORK)) {
+        assert_int_equal(mproc_get_context(MPROC_METHOD_FORK, &o.context), MPROC_OK);
+        assert_int_equal(mproc_process_create(&p, t_marker, NULL, &o), MPROC_OK);
+        assert_int_equal(mproc_process_start(p), MPROC_OK);
+        assert_int_equal(test_join(p), 9);
+        mproc_process_free(p);
+    }
+    marker = 0;
+}
+
+static void cpu_count_is_positive(void **state)
+{
+    (void)state;
+    assert_true(mproc_cpu_count() >= 1);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(exitcode_is_target_return_value),
+        cmocka_unit_test(args_reach_target_identically),
+        cmocka_unit_test(join_timeout_then_terminate),
+        cmocka_unit_test(kill_reports_signal),
+        cmocka_unit_test(crash_exit_status),
+        cmocka_unit_test(misuse_returns_documented_errors),
+        cmocka_unit_test(unregistered_spawn_target_fails_before_start),
+        cmocka_unit_test(names_count_up_and_can_be_set),
+        cmocka_unit_test(child_sees_its_identity_and_parent),
+        cmocka_unit_test(nested_children_are_named_n_colon_m),
+        cmocka_unit_test(daemon_inherits_and_may_not_have_children),
+        cmocka_unit_test(active_children_lists_running_and_reaps),
+        cmocka_unit_test(wait_on_several_sentinels),
+        cmocka_unit_test(context_selects_start_method),
+        cmocka_unit_test(cpu_count_is_positive),
+    };
+    return test_main(argc, argv, "process", tests, ARRAY_LEN(tests));
+}
