@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Install what building and testing mproc needs, and nothing that is there.
+#
+# Usage: scripts/install-deps.sh [native|mingw|all]   (default: native)
+#   native  compilers, CMake, Ninja, APR, CMocka, sanitizer runtime, python3
+#   mingw   the Windows lane: mingw-w64 and Wine (APR and CMocka for Windows
+#           are then built by scripts/build-mingw-deps.sh)
+# Debian and Ubuntu are installed with apt-get (as root, or through sudo).
+# Elsewhere it names what to install and fails if something is missing.
+set -euo pipefail
+
+lane=${1:-native}
+native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcmocka-dev python3)
+mingw=(mingw-w64 wine wine64 dpkg-dev)
+case $lane in
+  native) want=("${native[@]}") ;;
+  mingw) want=("${mingw[@]}") ;;
+  all) want=("${native[@]}" "${mingw[@]}") ;;
+  *) echo "usage: $0 [native|mingw|all]" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+  cat >&2 <<MSG
+install-deps: not a Debian/Ubuntu system; install these yourself:
+  a C11 compiler, CMake >= 3.25, Ninja, pkg-config, APR 1.7 (apr-1.pc), CMocka,
+  python3 (benchmarks); for the Windows lane mingw-w64 and Wine.
+  macOS (Homebrew): brew install cmake ninja pkg-config apr cmocka
+    and export PKG_CONFIG_PATH=\$(brew --prefix apr)/lib/pkgconfig
+  Windows: use the windows-msvc preset with vcpkg (VCPKG_ROOT set).
+MSG
+  for tool in cmake ninja pkg-config; do
+    command -v "$tool" >/dev/null || { echo "install-deps: missing $tool" >&2; exit 1; }
+  done
+  exit 0
+fi
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: $lane dependencies present"
+  exit 0
+fi
+
+sudo=()
+[[ $(id -u) -eq 0 ]] || sudo=(sudo)
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
+echo "install-deps: done"
