@@ -23,6 +23,7 @@ struct mproc_process {
     int started;
     int closed;
     int64_t pid;
+    int64_t starter_pid; /* the process that started it: the only one that may wait for it */
     mproc_target_fn target;
     mproc_args_t *args;
     const mproc_context_t *context;

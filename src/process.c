@@ -65,7 +65,10 @@ static mproc_status_t check_child(const mproc_process_t *p)
         return MPROC_ECLOSED;
     if (p->kind != MPROC__KIND_CHILD)
         return MPROC_ENOTCHILD;
-    return p->started ? MPROC_OK : MPROC_ENOTSTARTED;
+    if (!p->started)
+        return MPROC_ENOTSTARTED;
+    /* A fork child holds copies of its siblings' objects; they are not its children. */
+    return p->starter_pid == mproc__os_getpid() ? MPROC_OK : MPROC_ENOTCHILD;
 }
 
 static void forget_if_ended(mproc_process_t *p)
@@ -80,8 +83,8 @@ static void forget_if_ended(mproc_process_t *p)
 /* Poll once: has the child ended? Reaps it when it has. */
 static int child_ended(mproc_process_t *p)
 {
-    if (!p->started)
-        return 0;
+    if (!p->started || p->starter_pid != mproc__os_getpid())
+        return p->os.reaped;
     if (!p->os.reaped)
         (void)mproc__os_child_wait(&p->os, 0.0);
     forget_if_ended(p);
@@ -119,12 +122,16 @@ mproc_status_t mproc_process_is_alive(mproc_process_t *p, int *alive)
         return MPROC_EINVAL;
     if (p->closed)
         return MPROC_ECLOSED;
-    if (p->kind == MPROC__KIND_SELF)
+    if (p->kind == MPROC__KIND_SELF) {
         *alive = 1;
-    else if (p->kind == MPROC__KIND_PARENT)
+    } else if (p->kind == MPROC__KIND_PARENT) {
         *alive = !parent_ended(p, 0.0);
-    else
-        *alive = p->started && !child_ended(p);
+    } else {
+        mproc_status_t st = check_child(p);
+        if (st && st != MPROC_ENOTSTARTED)
+            return st;
+        *alive = !st && !child_ended(p);
+    }
     return MPROC_OK;
 }
 

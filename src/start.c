@@ -42,6 +42,7 @@ mproc_status_t mproc_process_start(mproc_process_t *p)
     if (st)
         return st;
     p->started = 1;
+    p->starter_pid = mproc__g.self.pid;
     mproc__lock();
     mproc__registry_add(p);
     mproc__unlock();

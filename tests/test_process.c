@@ -169,6 +169,27 @@ static int t_marker(const mproc_args_t *args)
 }
 MPROC_TARGET(t_marker)
 
+static int late(const mproc_args_t *args)
+{
+    (void)args;
+    return 4;
+}
+static mproc_target_entry_t late_entry = {late, "late", NULL};
+
+static mproc_process_t *sibling; /* a fork child sees the parent's copy */
+static int t_touch_sibling(const mproc_args_t *args)
+{
+    (void)args;
+    int alive;
+    if (!sibling)
+        return 0; /* spawn: nothing was copied */
+    if (mproc_process_join(sibling, 0) != MPROC_ENOTCHILD) return 1;
+    if (mproc_process_is_alive(sibling, &alive) != MPROC_ENOTCHILD) return 2;
+    if (mproc_process_terminate(sibling) != MPROC_ENOTCHILD) return 3;
+    return 0;
+}
+MPROC_TARGET(t_touch_sibling)
+
 /* ---- tests ----------------------------------------------------------------- */
 
 static void exitcode_is_target_return_value(void **state)
@@ -359,6 +380,44 @@ static void unregistered_spawn_target_fails_before_start(void **state)
     assert_int_equal(mproc_process_free(p), MPROC_OK);
 }
 
+static void child_that_cannot_boot_fails_start(void **state)
+{
+    (void)state;
+    /* Registered after mproc_init: the parent knows it, a spawned child does not. */
+    assert_int_equal(mproc_register_target(&late_entry), MPROC_OK);
+    mproc_process_t *p;
+    assert_int_equal(mproc_process_create(&p, late, NULL, NULL), MPROC_OK);
+    mproc_status_t st = mproc_process_start(p);
+    if (test_method() == MPROC_METHOD_SPAWN) {
+        assert_int_equal(st, MPROC_ENOTREGISTERED); /* reported by the child, synchronously */
+        size_t n = 1;
+        assert_int_equal(mproc_active_children(NULL, 0, &n), MPROC_OK);
+        assert_int_equal(n, 0);
+        assert_int_equal(mproc_process_join(p, 0), MPROC_ENOTSTARTED);
+    } else {
+        assert_int_equal(st, MPROC_OK);
+        assert_int_equal(test_join(p), 4);
+    }
+    assert_int_equal(mproc_process_free(p), MPROC_OK);
+}
+
+static void sibling_copy_is_not_a_child(void **state)
+{
+    (void)state;
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    mproc_args_add_double(a, 60.0);
+    sibling = test_start(t_sleep, a);
+    mproc_args_free(a);
+    mproc_process_t *p = test_start(t_touch_sibling, NULL);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    assert_int_equal(mproc_process_kill(sibling), MPROC_OK);
+    test_join(sibling);
+    mproc_process_free(sibling);
+    sibling = NULL;
+}
+
 static void names_count_up_and_can_be_set(void **state)
 {
     (void)state;
@@ -529,6 +588,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(crash_exit_status),
         cmocka_unit_test(misuse_returns_documented_errors),
         cmocka_unit_test(unregistered_spawn_target_fails_before_start),
+        cmocka_unit_test(child_that_cannot_boot_fails_start),
+        cmocka_unit_test(sibling_copy_is_not_a_child),
         cmocka_unit_test(names_count_up_and_can_be_set),
         cmocka_unit_test(child_sees_its_identity_and_parent),
         cmocka_unit_test(nested_children_are_named_n_colon_m),

@@ -41,7 +41,9 @@ typedef struct mproc_target_entry {
 /**
  * Register `entry` (which must stay alive for the program's lifetime, e.g. a
  * static). Safe before main(); not thread-safe after it. Registering the same
- * function twice is harmless.
+ * function twice is harmless. A spawned child knows only the targets
+ * registered before its mproc_init() runs: register before main() (as
+ * MPROC_TARGET does), or starting the target fails with MPROC_ENOTREGISTERED.
  * Errors: MPROC_EINVAL (NULL entry, fn or name), MPROC_EEXIST (another
  * function already uses that name).
  */

@@ -74,15 +74,18 @@ MPROC_API mproc_status_t mproc_process_start(mproc_process_t *p);
  * Wait until the process ends or `timeout` seconds pass (see timeout.h); may be
  * called any number of times. Returns MPROC_OK once it has ended (its exit code
  * is then available) and MPROC_ETIMEDOUT if it still runs.
- * Errors: MPROC_ENOTSTARTED, MPROC_ECLOSED, MPROC_ENOTCHILD (the current or
- * parent process), MPROC_EINVAL (NULL, NaN timeout).
+ * The parent process object can be joined too: it returns once the parent ended.
+ * Errors: MPROC_ENOTSTARTED, MPROC_ECLOSED, MPROC_ENOTCHILD (the current
+ * process, or a process another process started), MPROC_EINVAL (NULL, NaN).
  */
 MPROC_API mproc_status_t mproc_process_join(mproc_process_t *p, double timeout);
 
 /**
  * Store 1 in `*alive` while the child runs, else 0 (also before start).
- * A finished child is reaped, as Python's is_alive() does.
- * Errors: MPROC_EINVAL, MPROC_ECLOSED.
+ * A finished child is reaped, as Python's is_alive() does. The current process
+ * is always alive; the parent process is alive until it ends.
+ * Errors: MPROC_EINVAL, MPROC_ECLOSED, MPROC_ENOTCHILD (an object this process
+ * did not start, e.g. a sibling's copy in a fork child).
  */
 MPROC_API mproc_status_t mproc_process_is_alive(mproc_process_t *p, int *alive);
 
