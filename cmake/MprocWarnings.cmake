@@ -1,7 +1,9 @@
 # mproc_target_warnings(<target>): the project's warning level on one target.
 function(mproc_target_warnings target)
   if(MSVC)
+    # The CRT's "use the _s variants" advice is not portable C.
     target_compile_options(${target} PRIVATE /W4)
+    target_compile_definitions(${target} PRIVATE _CRT_SECURE_NO_WARNINGS)
     if(MPROC_WARNINGS_AS_ERRORS)
       target_compile_options(${target} PRIVATE /WX)
     endif()

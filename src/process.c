@@ -35,17 +35,18 @@ mproc_status_t mproc_process_create(mproc_process_t **out, mproc_target_fn targe
     mproc__lock();
     unsigned number = mproc__g.next_child_number++;
     mproc__unlock();
+    /* Python: identity = parent identity + (n,), name = "Process-" + ":".join(identity). */
     const char *parent_id = mproc__g.self.identity;
-    char *identity = malloc(strlen(parent_id) + 16);
-    if (identity)
-        sprintf(identity, "%s%s%u", parent_id, *parent_id ? ":" : "", number);
-    p->identity = identity;
-    if (identity && !opts->name) {
-        p->name = malloc(strlen(identity) + 16);
-        if (p->name)
-            sprintf(p->name, "Process-%s", identity);
-    } else if (identity) {
+    size_t id_size = strlen(parent_id) + 16;
+    p->identity = malloc(id_size);
+    if (p->identity)
+        snprintf(p->identity, id_size, "%s%s%u", parent_id, *parent_id ? ":" : "", number);
+    if (p->identity && opts->name) {
         p->name = mproc__strdup(opts->name);
+    } else if (p->identity) {
+        size_t name_size = id_size + sizeof "Process-";
+        if ((p->name = malloc(name_size)) != NULL)
+            snprintf(p->name, name_size, "Process-%s", p->identity);
     }
     mproc_status_t st = p->name ? mproc__args_clone(args, &p->args) : MPROC_ENOMEM;
     if (st) {

@@ -58,11 +58,18 @@ MPROC_API mproc_status_t mproc_register_target(mproc_target_entry_t *entry);
 MPROC_API mproc_status_t mproc_init(int argc, char **argv);
 
 #if defined(_MSC_VER)
+/* MSVC has no constructor attribute: a pointer in .CRT$XCU is run by the CRT
+ * before main; /include keeps the linker from dropping it. */
 #pragma section(".CRT$XCU", read)
+#if defined(_M_IX86)
+#define MPROC__LINKER_SYMBOL(s) "_" #s
+#else
+#define MPROC__LINKER_SYMBOL(s) #s
+#endif
 #define MPROC__CONSTRUCTOR(f)                                                     \
     static void f(void);                                                          \
     __declspec(allocate(".CRT$XCU")) void (*f##_ptr)(void) = f;                   \
-    __pragma(comment(linker, "/include:" #f "_ptr")) static void f(void)
+    __pragma(comment(linker, "/include:" MPROC__LINKER_SYMBOL(f##_ptr))) static void f(void)
 #else
 #define MPROC__CONSTRUCTOR(f) __attribute__((constructor)) static void f(void)
 #endif

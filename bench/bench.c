@@ -1,0 +1,57 @@
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static bench_figure_t *figures;
+const char *bench_argv0;
+
+void bench_register(bench_figure_t *figure)
+{
+    figure->next = figures;
+    figures = figure;
+}
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void bench_fail(const char *what, const char *why)
+{
+    fprintf(stderr, "%s: %s\n", what, why);
+    exit(1);
+}
+
+static int usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s <figure> <iterations>\nfigures:", prog);
+    for (bench_figure_t *f = figures; f; f = f->next)
+        fprintf(stderr, " %s", f->name);
+    fprintf(stderr, "\n");
+    return 2;
+}
+
+int bench_main(int argc, char **argv)
+{
+    bench_argv0 = argv[0];
+    if (argc != 3)
+        return usage(argv[0]);
+    bench_figure_t *f = figures;
+    while (f && strcmp(f->name, argv[1]) != 0)
+        f = f->next;
+    long n = strtol(argv[2], NULL, 10);
+    if (!f || n <= 0)
+        return usage(argv[0]);
+    /* A short run first, so that page faults, lazy binding and caches are paid
+     * before the measured run, as CPython's side does too. */
+    long warmup = n / 10 < 1 ? 1 : n / 10 > 20 ? 20 : n / 10;
+    (void)f->fn(warmup);
+    double value = f->fn(n);
+    printf("{\"figure\": \"%s\", \"unit\": \"%s\", \"value\": %.9g}\n", f->name, f->unit, value);
+    return 0;
+}

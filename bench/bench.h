@@ -1,0 +1,46 @@
+/*
+ * The shared frame of bench_mproc and bench_raw: a figure is a function
+ * registered under its name, and both binaries are run as
+ * `<binary> <figure> <iterations>`, printing one JSON line that run.py reads.
+ *
+ * A new figure is one file under mproc/ (or raw/) with BENCH_FIGURE(); CMake
+ * picks the file up and the constructor registers it, so no table here grows.
+ */
+#ifndef MPROC_BENCH_H
+#define MPROC_BENCH_H
+
+/* Runs `iterations` units of work; returns the figure's value in its unit. */
+typedef double (*bench_fn)(long iterations);
+
+typedef struct bench_figure {
+    const char *name;
+    const char *unit; /* "s" for times, ".../s" for rates */
+    bench_fn fn;
+    struct bench_figure *next;
+} bench_figure_t;
+
+void bench_register(bench_figure_t *figure);
+
+#define BENCH_FIGURE(name, unit, fn)                                                \
+    static bench_figure_t bench__figure_##fn = {name, unit, fn, 0};                 \
+    __attribute__((constructor)) static void bench__register_##fn(void)             \
+    {                                                                               \
+        bench_register(&bench__figure_##fn);                                        \
+    }
+
+/* Parse the command line, warm up, run the figure, print its JSON line. */
+int bench_main(int argc, char **argv);
+
+/* Monotonic clock in seconds. */
+double bench_now(void);
+
+/* Report a failed call on stderr and exit: a benchmark that fails has no figure. */
+void bench_fail(const char *what, const char *why);
+
+/* argv[0] of this run (bench_main sets it), for re-executing this program. */
+extern const char *bench_argv0;
+
+/* The argument a raw spawned child is started with: it exits at once. */
+#define BENCH_RAW_CHILD_ARG "--bench-raw-child"
+
+#endif

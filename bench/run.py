@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""Measure every figure on three sides in the same run: mproc, CPython's
+multiprocessing and the raw OS. This machine kind is shared and noisy, so only
+the ratios between sides measured together mean something.
+
+Usage: run.py BUILD_DIR [--out FILE]
+Writes BUILD_DIR/bench/results.json (or FILE) and prints a table. Exits 0 when
+a goal is missed (benchmarks report, tests assert), 1 when a side fails to run.
+
+Load on the machine drifts within seconds, so the sides take turns: ROUNDS
+rounds of mproc, CPython, raw, and each side's figure is its median round.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from typing import NamedTuple, Optional, Tuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class Figure(NamedTuple):
+    name: str
+    unit: str                  # "s" for times (lower is better), ".../s" for rates
+    mproc: Tuple[str, int]     # (program, iterations per round) for each side, see command()
+    python: Tuple[str, int]
+    raw: Tuple[str, int]
+    goal: Optional[Tuple[str, float]]  # (side, factor): mproc no more than factor x worse
+
+
+# Iterations per round; the whole run stays well under 2 minutes on 2 cores.
+FIGURES = [
+    Figure("start_join_fork", "s",
+           mproc=("bench_mproc", 300), python=("start_join.py", 50),
+           raw=("bench_raw", 300), goal=("raw", 1.5)),
+    Figure("start_join_spawn", "s",
+           mproc=("bench_mproc", 200), python=("start_join.py", 8),
+           raw=("bench_raw", 200), goal=("raw", 2.0)),
+]
+SIDES = ("mproc", "python", "raw")
+ROUNDS = 7
+
+
+def command(build_dir, figure, side):
+    """Every side runs as `<program> <figure> <iterations>`: a .py program is a
+    script in bench/python/ run by python3 from PATH, anything else a binary
+    built into BUILD_DIR/bench/."""
+    program, iterations = getattr(figure, side)
+    if program.endswith(".py"):
+        argv = ["python3", os.path.join(HERE, "python", program)]
+    else:
+        argv = [os.path.join(build_dir, "bench", program)]
+    return argv + [figure.name, str(iterations)]
+
+
+def run_side(build_dir, figure, side):
+    argv = command(build_dir, figure, side)
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError) as e:
+        detail = getattr(e, "stderr", None) or ""
+        print(f"{figure.name} [{side}]: {' '.join(argv)} failed: {e} {detail}".strip(),
+              file=sys.stderr)
+        return None
+    if result.get("figure") != figure.name or result.get("unit") != figure.unit:
+        print(f"{figure.name} [{side}]: unexpected answer {result}", file=sys.stderr)
+        return None
+    return float(result["value"])
+
+
+def is_time(unit):
+    return unit == "s"
+
+
+def slowdown(unit, mproc, other):
+    """How many times worse mproc is than `other` (< 1: better), for either unit."""
+    return mproc / other if is_time(unit) else other / mproc
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def fmt_value(unit, v):
+    if v is None:
+        return "-"
+    if is_time(unit):
+        for scale, suffix in ((1, "s"), (1e-3, "ms"), (1e-6, "us")):
+            if v >= scale:
+                return f"{v / scale:.3g} {suffix}"
+        return f"{v * 1e9:.3g} ns"
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= scale:
+            return f"{v / scale:.3g} {suffix}{unit}"
+    return f"{v:.3g} {unit}"
+
+
+def fmt_ratio(r):
+    return "-" if r is None else f"{r:.2f}"
+
+
+def verdict(figure, row):
+    if not figure.goal:
+        return "", ""
+    side, factor = figure.goal
+    goal = f"within {factor:g}x of {side}"
+    if row["mproc"] is None or not row[side]:
+        return goal, "no figure"
+    met = slowdown(figure.unit, row["mproc"], row[side]) <= factor
+    return goal, "goal met" if met else "goal missed"
+
+
+def print_table(rows):
+    header = ("figure", "mproc", "CPython", "raw", "mproc/raw", "python/mproc", "goal", "")
+    lines = [header]
+    for figure, row in rows:
+        lines.append((figure.name,
+                      *(fmt_value(figure.unit, row[s]) for s in SIDES),
+                      fmt_ratio(ratio(row["mproc"], row["raw"])),
+                      fmt_ratio(ratio(row["python"], row["mproc"])),
+                      *verdict(figure, row)))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+    print(f"\nEach value is the median of {ROUNDS} interleaved rounds."
+          "\nTimes (unit s): lower is better; mproc/raw lower is better (1.00 is the OS floor),"
+          "\npython/mproc higher is better (above 1: mproc is faster than CPython)."
+          "\nRates (unit .../s): higher is better, so both ratio directions flip.")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("build_dir")
+    parser.add_argument("--out", help="results file (default BUILD_DIR/bench/results.json)")
+    args = parser.parse_args()
+    build_dir = os.path.abspath(args.build_dir)
+    out = args.out or os.path.join(build_dir, "bench", "results.json")
+
+    rows = []
+    for figure in FIGURES:
+        print(f"running {figure.name} ...", file=sys.stderr, flush=True)
+        rounds = {side: [] for side in SIDES}
+        for _ in range(ROUNDS):
+            for side in SIDES:
+                rounds[side].append(run_side(build_dir, figure, side))
+        rows.append((figure, {side: None if None in values else statistics.median(values)
+                              for side, values in rounds.items()}))
+
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump([{"figure": fig.name, "unit": fig.unit, **row} for fig, row in rows], f,
+                  indent=2)
+        f.write("\n")
+    print_table(rows)
+    print(f"\nresults: {out}")
+    failed = any(v is None for _, row in rows for v in row.values())
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
