@@ -13,30 +13,6 @@ typedef struct pids {
     volatile int64_t ready;
 } pids_t;
 
-static int t_sleep(const mproc_args_t *args)
-{
-    double seconds = 0;
-    mproc_args_get_double(args, 0, &seconds);
-    test_sleep(seconds);
-    return 0;
-}
-MPROC_TARGET(t_sleep)
-
-static mproc_process_t *start_sleeper(double seconds, int daemon)
-{
-    mproc_args_t *a;
-    mproc_process_t *p;
-    mproc_process_options_t o = MPROC_PROCESS_OPTIONS_INIT;
-    o.daemon = daemon;
-    mproc_args_create(&a);
-    mproc_args_add_double(a, seconds);
-    mproc_status_t st = mproc_process_create(&p, t_sleep, a, &o);
-    mproc_args_free(a);
-    if (st || mproc_process_start(p))
-        return NULL;
-    return p;
-}
-
 /* args: shared pids, then "return" or "hang". Children are never joined by hand. */
 static int t_parent_of_two(const mproc_args_t *args)
 {
@@ -45,7 +21,7 @@ static int t_parent_of_two(const mproc_args_t *args)
     mproc_args_get_str(args, 1, &mode);
     if (!pids)
         return 10;
-    mproc_process_t *d = start_sleeper(120.0, 1), *w = start_sleeper(0.5, 0);
+    mproc_process_t *d = test_start_sleeper(120.0, 1), *w = test_start_sleeper(0.5, 0);
     if (!d || !w)
         return 11;
     int64_t pid;
@@ -139,7 +115,7 @@ static void child_receives_only_what_it_is_given(void **state)
     (void)state;
     intptr_t leaky = test_leaky_handle();
     assert_true(test_handle_valid(leaky));
-    mproc_process_t *sibling = start_sleeper(60.0, 0);
+    mproc_process_t *sibling = test_start_sleeper(60.0, 0);
     assert_non_null(sibling);
     mproc_sentinel_t sibling_sentinel;
     assert_int_equal(mproc_process_sentinel(sibling, &sibling_sentinel), MPROC_OK);

@@ -26,15 +26,6 @@ static int t_return(const mproc_args_t *args)
 }
 MPROC_TARGET(t_return)
 
-static int t_sleep(const mproc_args_t *args)
-{
-    double seconds = 0;
-    mproc_args_get_double(args, 0, &seconds);
-    test_sleep(seconds);
-    return 0;
-}
-MPROC_TARGET(t_sleep)
-
 static const unsigned char all_bytes[256] = {
 #define B4(n) n, n + 1, n + 2, n + 3
 #define B16(n) B4(n), B4(n + 4), B4(n + 8), B4(n + 12)
@@ -229,11 +220,8 @@ static void args_reach_target_identically(void **state)
 static void join_timeout_then_terminate(void **state)
 {
     (void)state;
-    mproc_args_t *a;
-    mproc_args_create(&a);
-    mproc_args_add_double(a, 60.0);
-    mproc_process_t *p = test_start(t_sleep, a);
-    mproc_args_free(a);
+    mproc_process_t *p = test_start_sleeper(60.0, MPROC_DAEMON_INHERIT);
+    assert_non_null(p);
 
     double t0 = test_now();
     assert_int_equal(mproc_process_join(p, 0.3), MPROC_ETIMEDOUT);
@@ -268,11 +256,8 @@ static void join_timeout_then_terminate(void **state)
 static void kill_reports_signal(void **state)
 {
     (void)state;
-    mproc_args_t *a;
-    mproc_args_create(&a);
-    mproc_args_add_double(a, 60.0);
-    mproc_process_t *p = test_start(t_sleep, a);
-    mproc_args_free(a);
+    mproc_process_t *p = test_start_sleeper(60.0, MPROC_DAEMON_INHERIT);
+    assert_non_null(p);
     assert_int_equal(mproc_process_kill(p), MPROC_OK);
     assert_int_equal(test_join(p), SIGKILL_CODE);
     int64_t raw = 0;
@@ -404,11 +389,8 @@ static void child_that_cannot_boot_fails_start(void **state)
 static void sibling_copy_is_not_a_child(void **state)
 {
     (void)state;
-    mproc_args_t *a;
-    mproc_args_create(&a);
-    mproc_args_add_double(a, 60.0);
-    sibling = test_start(t_sleep, a);
-    mproc_args_free(a);
+    sibling = test_start_sleeper(60.0, 0);
+    assert_non_null(sibling);
     mproc_process_t *p = test_start(t_touch_sibling, NULL);
     assert_int_equal(test_join(p), 0);
     mproc_process_free(p);
@@ -477,11 +459,8 @@ static void daemon_inherits_and_may_not_have_children(void **state)
 static void active_children_lists_running_and_reaps(void **state)
 {
     (void)state;
-    mproc_args_t *a;
-    mproc_args_create(&a);
-    mproc_args_add_double(a, 60.0);
-    mproc_process_t *slow = test_start(t_sleep, a), *quick = test_start(t_return, NULL);
-    mproc_args_free(a);
+    mproc_process_t *slow = test_start_sleeper(60.0, 0), *quick = test_start(t_return, NULL);
+    assert_non_null(slow);
     mproc_sentinel_t s;
     assert_int_equal(mproc_process_sentinel(quick, &s), MPROC_OK);
     assert_int_equal(mproc_wait(&s, 1, 30, NULL), MPROC_OK);
@@ -510,14 +489,9 @@ static void active_children_lists_running_and_reaps(void **state)
 static void wait_on_several_sentinels(void **state)
 {
     (void)state;
-    mproc_args_t *a, *b;
-    mproc_args_create(&a);
-    mproc_args_add_double(a, 60.0);
-    mproc_args_create(&b);
-    mproc_args_add_double(b, 0.2);
-    mproc_process_t *slow = test_start(t_sleep, a), *quick = test_start(t_sleep, b);
-    mproc_args_free(a);
-    mproc_args_free(b);
+    mproc_process_t *slow = test_start_sleeper(60.0, 0), *quick = test_start_sleeper(0.2, 0);
+    assert_non_null(slow);
+    assert_non_null(quick);
     mproc_sentinel_t s[2];
     int ready[2] = {-1, -1};
     assert_int_equal(mproc_process_sentinel(slow, &s[0]), MPROC_OK);

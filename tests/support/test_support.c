@@ -115,6 +115,32 @@ mproc_process_t *test_start(mproc_target_fn target, const mproc_args_t *args)
     return p;
 }
 
+static int test_sleeper(const mproc_args_t *args)
+{
+    double seconds = 0;
+    mproc_args_get_double(args, 0, &seconds);
+    test_sleep(seconds);
+    return 0;
+}
+MPROC_TARGET(test_sleeper)
+
+mproc_process_t *test_start_sleeper(double seconds, int daemon)
+{
+    mproc_args_t *a;
+    mproc_process_t *p = NULL;
+    mproc_process_options_t o = MPROC_PROCESS_OPTIONS_INIT;
+    o.daemon = daemon;
+    if (mproc_args_create(&a))
+        return NULL;
+    mproc_status_t st = mproc_args_add_double(a, seconds);
+    if (!st)
+        st = mproc_process_create(&p, test_sleeper, a, &o);
+    mproc_args_free(a);
+    if (!st && (st = mproc_process_start(p)) != MPROC_OK)
+        mproc_process_free(p);
+    return st ? NULL : p;
+}
+
 int64_t test_join(mproc_process_t *p)
 {
     int64_t code = 0;

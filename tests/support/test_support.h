@@ -29,6 +29,9 @@ int test_pid_gone(int64_t pid, double timeout);
 
 /* Start `target(args)` with default options and return the process (asserts). */
 mproc_process_t *test_start(mproc_target_fn target, const mproc_args_t *args);
+/* A started child that sleeps `seconds` and returns 0; daemon: 0, 1 or
+ * MPROC_DAEMON_INHERIT. Returns NULL on failure (usable inside children). */
+mproc_process_t *test_start_sleeper(double seconds, int daemon);
 /* Join with a generous bound and return the exit code (asserts). */
 int64_t test_join(mproc_process_t *p);
 
