@@ -14,7 +14,6 @@ void mproc__become_child(const char *name, const char *identity, int daemon, int
     }
     g->active = NULL;
     g->next_child_number = 1;
-    (void)mproc__lock_init();
 
     g->parent = (struct mproc_process){0};
     g->parent.kind = MPROC__KIND_PARENT;

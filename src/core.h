@@ -45,10 +45,10 @@ typedef struct mproc__state {
 
 extern mproc__state_t mproc__g;
 
-/* Registry lock (any thread may start, join or list children). */
+/* Registry lock (any thread may start, join or list children). A fork child
+ * releases the copy its forking thread held; no other thread exists there. */
 void mproc__lock(void);
 void mproc__unlock(void);
-mproc_status_t mproc__lock_init(void);
 
 /* A timeout (timeout.h) as a deadline for the platform layer: < 0 forever. */
 mproc_status_t mproc__deadline(double timeout, double *deadline);

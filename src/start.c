@@ -57,6 +57,8 @@ mproc_status_t mproc__start_fork(mproc_process_t *p)
     mproc__lock();
     mproc_status_t st = mproc__os_fork(&p->os, &boot, &is_child);
     if (is_child) {
+        /* This thread held the lock across fork: the child's copy is ours to release. */
+        mproc__unlock();
         char *parent_name = mproc__g.self.name;
         int64_t parent_pid = mproc__g.self.pid;
         mproc__become_child(p->name, p->identity, p->daemon, parent_pid, parent_name, &boot);

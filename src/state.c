@@ -11,10 +11,8 @@ mproc__state_t mproc__g;
 static apr_pool_t *lock_pool;
 static apr_thread_mutex_t *registry_lock;
 
-mproc_status_t mproc__lock_init(void)
+static mproc_status_t lock_init(void)
 {
-    /* After fork the old lock may be held by a thread that does not exist here:
-     * make a new one (the old pool is leaked on purpose, it belongs to the parent). */
     if (apr_pool_create(&lock_pool, NULL) != APR_SUCCESS)
         return MPROC_ENOMEM;
     if (apr_thread_mutex_create(&registry_lock, APR_THREAD_MUTEX_DEFAULT, lock_pool) !=
@@ -78,7 +76,7 @@ mproc_status_t mproc_init(int argc, char **argv)
         return MPROC_OK;
     if (apr_initialize() != APR_SUCCESS)
         return MPROC_EOS;
-    mproc_status_t st = mproc__lock_init();
+    mproc_status_t st = lock_init();
     if (st)
         return st;
     init_self();

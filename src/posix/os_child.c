@@ -190,12 +190,13 @@ mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, 
     return MPROC_OK;
 }
 
-static int try_reap(mproc__os_child_t *child)
+/* waitpid() once; `block` waits for a child that is already on its way out. */
+static int reap(mproc__os_child_t *child, int block)
 {
     int status;
     pid_t r;
     do
-        r = waitpid((pid_t)child->pid, &status, WNOHANG);
+        r = waitpid((pid_t)child->pid, &status, block ? 0 : WNOHANG);
     while (r < 0 && errno == EINTR);
     if (r == 0)
         return 0;
@@ -207,21 +208,21 @@ static int try_reap(mproc__os_child_t *child)
 
 mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
 {
-    while (!child->reaped && !try_reap(child)) {
-        int ready = 0;
-        mproc_status_t st = mproc__os_wait_ready(&child->sentinel, 1, deadline, &ready);
-        if (st)
-            return st;
-        /* The link closes while the child exits, a moment before it can be
-         * reaped: once it has closed, allow that moment even past the deadline. */
-        double grace_end = mproc__os_now() + 0.5;
-        while (!try_reap(child)) {
-            if (mproc__os_now() >= grace_end && deadline >= 0 && mproc__os_now() >= deadline)
-                return MPROC_ETIMEDOUT;
-            struct timespec pause = {0, 100000};
-            nanosleep(&pause, NULL);
-        }
+    if (child->reaped)
+        return MPROC_OK;
+    if (deadline < 0) {
+        reap(child, 1);
+        return MPROC_OK;
     }
+    if (reap(child, 0))
+        return MPROC_OK;
+    int ready = 0;
+    mproc_status_t st = mproc__os_wait_ready(&child->sentinel, 1, deadline, &ready);
+    if (st)
+        return st;
+    /* The link closed: the child is exiting and becomes waitable in a moment
+     * (as CPython's popen_fork, block for that moment rather than poll). */
+    reap(child, 1);
     return MPROC_OK;
 }
 
