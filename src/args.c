@@ -120,12 +120,6 @@ mproc_status_t mproc_args_add_bytes(mproc_args_t *args, const void *data, size_t
     return add_sized(args, MPROC_ARG_BYTES, data, len, 0);
 }
 
-mproc_status_t mproc__args_add_handle(mproc_args_t *args, mproc__os_handle_t h)
-{
-    int64_t v = (int64_t)h;
-    return add_fixed(args, MPROC__ARG_HANDLE, &v, sizeof v);
-}
-
 size_t mproc_args_count(const mproc_args_t *args)
 {
     return args ? args->count : 0;
@@ -141,7 +135,7 @@ static int item_type(const mproc_args_t *args, size_t index)
 mproc_arg_type_t mproc_args_type(const mproc_args_t *args, size_t index)
 {
     int t = item_type(args, index);
-    return t == MPROC__ARG_HANDLE ? MPROC_ARG_NONE : (mproc_arg_type_t)t;
+    return t == MPROC__ARG_OBJECT ? MPROC_ARG_NONE : (mproc_arg_type_t)t;
 }
 
 /* Payload of item `index` when it has type `type`. */
@@ -180,26 +174,100 @@ mproc_status_t mproc_args_get_double(const mproc_args_t *args, size_t index, dou
     return get_fixed(args, index, MPROC_ARG_DOUBLE, out, sizeof *out);
 }
 
+/* Object payload: kind u8, flags u8, count u8, then MPROC__OBJ_MAX_HANDLES i64. */
+#define OBJ_BYTES (3 + 8 * MPROC__OBJ_MAX_HANDLES)
+
+mproc_status_t mproc__args_add_object(mproc_args_t *args, const mproc__obj_t *obj)
+{
+    unsigned char p[OBJ_BYTES] = {0};
+    if (!obj || obj->nhandles > MPROC__OBJ_MAX_HANDLES)
+        return MPROC_EINVAL;
+    p[0] = (unsigned char)obj->kind;
+    p[1] = (unsigned char)obj->flags;
+    p[2] = (unsigned char)obj->nhandles;
+    for (size_t i = 0; i < obj->nhandles; i++) {
+        int64_t v = (int64_t)obj->handles[i];
+        memcpy(p + 3 + 8 * i, &v, 8);
+    }
+    return add_fixed(args, MPROC__ARG_OBJECT, p, sizeof p);
+}
+
+mproc_status_t mproc__args_get_object(const mproc_args_t *args, size_t index,
+                                      mproc__obj_kind_t kind, mproc__obj_t *out)
+{
+    const unsigned char *p;
+    if (!out)
+        return MPROC_EINVAL;
+    mproc_status_t st = payload(args, index, MPROC__ARG_OBJECT, &p);
+    if (st)
+        return st;
+    if (p[0] != (unsigned char)kind || p[2] > MPROC__OBJ_MAX_HANDLES)
+        return MPROC_ETYPE;
+    out->kind = kind;
+    out->flags = p[1];
+    out->nhandles = p[2];
+    for (size_t i = 0; i < out->nhandles; i++) {
+        int64_t v;
+        memcpy(&v, p + 3 + 8 * i, 8);
+        out->handles[i] = (mproc__os_handle_t)v;
+    }
+    return MPROC_OK;
+}
+
+/* Visit every handle slot of every object item, in order. */
+static size_t each_handle(const mproc_args_t *args, mproc__os_handle_t *read_into,
+                          const mproc__os_handle_t *write_from)
+{
+    size_t k = 0;
+    for (size_t i = 0; args && i < args->count; i++) {
+        if (item_type(args, i) != MPROC__ARG_OBJECT)
+            continue;
+        unsigned char *p = args->buf.data + args->offsets[i] + 1;
+        for (size_t j = 0; j < p[2]; j++, k++) {
+            int64_t v;
+            if (read_into) {
+                memcpy(&v, p + 3 + 8 * j, 8);
+                read_into[k] = (mproc__os_handle_t)v;
+            }
+            if (write_from) {
+                v = (int64_t)write_from[k];
+                memcpy(p + 3 + 8 * j, &v, 8);
+            }
+        }
+    }
+    return k;
+}
+
+mproc_status_t mproc__args_handles(const mproc_args_t *args, mproc__os_handle_t **handles,
+                                   size_t *n)
+{
+    *n = each_handle(args, NULL, NULL);
+    *handles = calloc(*n ? *n : 1, sizeof **handles);
+    if (!*handles)
+        return MPROC_ENOMEM;
+    each_handle(args, *handles, NULL);
+    return MPROC_OK;
+}
+
+void mproc__args_set_handles(mproc_args_t *args, const mproc__os_handle_t *handles)
+{
+    each_handle(args, NULL, handles);
+}
+
+mproc_status_t mproc__args_add_handle(mproc_args_t *args, mproc__os_handle_t h)
+{
+    mproc__obj_t obj = {MPROC__OBJ_RAW, 0, 1, {h, MPROC__OS_NO_HANDLE}};
+    return mproc__args_add_object(args, &obj);
+}
+
 mproc_status_t mproc__args_get_handle(const mproc_args_t *args, size_t index,
                                       mproc__os_handle_t *out)
 {
-    int64_t v;
-    if (!out)
-        return MPROC_EINVAL;
-    mproc_status_t st = get_fixed(args, index, MPROC__ARG_HANDLE, &v, sizeof v);
+    mproc__obj_t obj;
+    mproc_status_t st = out ? mproc__args_get_object(args, index, MPROC__OBJ_RAW, &obj)
+                            : MPROC_EINVAL;
     if (!st)
-        *out = (mproc__os_handle_t)v;
-    return st;
-}
-
-mproc_status_t mproc__args_set_handle(mproc_args_t *args, size_t index, mproc__os_handle_t h)
-{
-    const unsigned char *p;
-    mproc_status_t st = payload(args, index, MPROC__ARG_HANDLE, &p);
-    if (!st) {
-        int64_t v = (int64_t)h;
-        memcpy((unsigned char *)p, &v, sizeof v);
-    }
+        *out = obj.handles[0];
     return st;
 }
 
@@ -244,8 +312,10 @@ static mproc_status_t index_items(mproc_args_t *a)
     while (pos < a->buf.len) {
         unsigned char type = a->buf.data[pos];
         size_t need;
-        if (type == MPROC_ARG_INT || type == MPROC_ARG_DOUBLE || type == MPROC__ARG_HANDLE) {
+        if (type == MPROC_ARG_INT || type == MPROC_ARG_DOUBLE) {
             need = 8;
+        } else if (type == MPROC__ARG_OBJECT) {
+            need = OBJ_BYTES;
         } else if (type == MPROC_ARG_STR || type == MPROC_ARG_BYTES) {
             uint32_t n;
             if (a->buf.len - pos - 1 < 4)

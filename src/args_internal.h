@@ -10,14 +10,39 @@
 #include "platform.h"
 #include "wire.h"
 
-/* An OS handle the spawn path passes to the child on purpose. */
-#define MPROC__ARG_HANDLE 100
+/*
+ * An object item: OS handles the spawn path passes to the child on purpose,
+ * with a kind and flags saying what they are. The list refers to the handles
+ * (it does not own them): they must stay open until the child has started.
+ */
+#define MPROC__ARG_OBJECT 100
+#define MPROC__OBJ_MAX_HANDLES 2
+
+typedef enum mproc__obj_kind {
+    MPROC__OBJ_RAW = 1,        /* a bare handle (tests, internal use) */
+    MPROC__OBJ_CONNECTION = 2  /* a connection end; flags: readable 1, writable 2 */
+} mproc__obj_kind_t;
+
+typedef struct mproc__obj {
+    mproc__obj_kind_t kind;
+    unsigned flags;
+    size_t nhandles;
+    mproc__os_handle_t handles[MPROC__OBJ_MAX_HANDLES];
+} mproc__obj_t;
+
+mproc_status_t mproc__args_add_object(mproc_args_t *args, const mproc__obj_t *obj);
+/* MPROC_ETYPE unless item `index` is an object of `kind`. */
+mproc_status_t mproc__args_get_object(const mproc_args_t *args, size_t index,
+                                      mproc__obj_kind_t kind, mproc__obj_t *out);
+/* Every handle of every object, in order; the caller frees *handles. */
+mproc_status_t mproc__args_handles(const mproc_args_t *args, mproc__os_handle_t **handles,
+                                   size_t *n);
+/* Replace them, in the same order (the child's values after spawn). */
+void mproc__args_set_handles(mproc_args_t *args, const mproc__os_handle_t *handles);
 
 mproc_status_t mproc__args_add_handle(mproc_args_t *args, mproc__os_handle_t h);
 mproc_status_t mproc__args_get_handle(const mproc_args_t *args, size_t index,
                                       mproc__os_handle_t *out);
-/* Replace the value of handle argument `index` (the child's value after spawn). */
-mproc_status_t mproc__args_set_handle(mproc_args_t *args, size_t index, mproc__os_handle_t h);
 
 /* A deep copy; `src` may be NULL (gives an empty list). */
 mproc_status_t mproc__args_clone(const mproc_args_t *src, mproc_args_t **out);

@@ -78,6 +78,9 @@ mproc_status_t mproc__start_spawn(mproc_process_t *p);
 /* The child side of spawn, from mproc_init(); never returns. */
 void mproc__spawned_main(const mproc__os_boot_t *boot);
 
+/* In a fork child: close the connection ends it was not given in `args`. */
+void mproc__connections_after_fork(const mproc_args_t *args);
+
 char *mproc__strdup(const char *s);
 
 #endif

@@ -27,6 +27,14 @@ int mproc__os_fork_supported(void);
 /* ---- handles -------------------------------------------------------------- */
 
 void mproc__os_close(mproc__os_handle_t h);
+/* A new non-inheritable handle for the same object. */
+mproc_status_t mproc__os_dup(mproc__os_handle_t h, mproc__os_handle_t *out);
+/* A pipe pair; end[0] reads, end[1] writes (MPROC__OS_NO_HANDLE where an end
+ * cannot). Duplex: both ends both ways. Simplex: end0 reads, end1 writes.
+ * Writing to a pipe whose reader is gone gives MPROC_EEOF, never a signal. */
+mproc_status_t mproc__os_pipe(int duplex, mproc__os_handle_t end0[2], mproc__os_handle_t end1[2]);
+/* Read what is there, at least 1 byte and at most cap (blocks until then). */
+mproc_status_t mproc__os_read_some(mproc__os_handle_t h, void *buf, size_t cap, size_t *got);
 /* Whole-buffer I/O; MPROC_EEOF when the peer's end is closed. */
 mproc_status_t mproc__os_write_all(mproc__os_handle_t h, const void *buf, size_t len);
 mproc_status_t mproc__os_read_all(mproc__os_handle_t h, void *buf, size_t len);

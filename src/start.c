@@ -62,27 +62,11 @@ mproc_status_t mproc__start_fork(mproc_process_t *p)
         char *parent_name = mproc__g.self.name;
         int64_t parent_pid = mproc__g.self.pid;
         mproc__become_child(p->name, p->identity, p->daemon, parent_pid, parent_name, &boot);
+        mproc__connections_after_fork(p->args);
         mproc__run_target(p->target, p->args, &boot);
     }
     mproc__unlock();
     return st;
-}
-
-/* Collect the handle arguments, which the backend passes to the child. */
-static mproc_status_t collect_handles(const mproc_args_t *args, mproc__os_handle_t **handles,
-                                      size_t **where, size_t *n)
-{
-    size_t count = mproc_args_count(args), k = 0;
-    *handles = calloc(count ? count : 1, sizeof **handles);
-    *where = calloc(count ? count : 1, sizeof **where);
-    if (!*handles || !*where)
-        return MPROC_ENOMEM;
-    for (size_t i = 0; i < count; i++) {
-        if (mproc__args_get_handle(args, i, &(*handles)[k]) == MPROC_OK)
-            (*where)[k++] = i;
-    }
-    *n = k;
-    return MPROC_OK;
 }
 
 static mproc_status_t write_bootstrap(mproc_process_t *p, const mproc_args_t *child_args)
@@ -109,21 +93,18 @@ static mproc_status_t write_bootstrap(mproc_process_t *p, const mproc_args_t *ch
 }
 
 static mproc_status_t spawn_and_boot(mproc_process_t *p, mproc_args_t *child_args,
-                                     const mproc__os_handle_t *pass, const size_t *where,
-                                     size_t npass)
+                                     const mproc__os_handle_t *pass, size_t npass)
 {
     mproc__os_handle_t *values = calloc(npass ? npass : 1, sizeof *values);
     if (!values)
         return MPROC_ENOMEM;
     mproc__os_spawn_req_t req = {pass, npass, p->daemon};
     mproc_status_t st = mproc__os_spawn(&req, &p->os, values);
-    if (st) {
-        free(values);
-        return st;
-    }
-    for (size_t k = 0; k < npass; k++)
-        mproc__args_set_handle(child_args, where[k], values[k]);
+    if (!st)
+        mproc__args_set_handles(child_args, values);
     free(values);
+    if (st)
+        return st;
 
     int32_t ack = MPROC_ESPAWN;
     st = write_bootstrap(p, child_args);
@@ -145,14 +126,13 @@ mproc_status_t mproc__start_spawn(mproc_process_t *p)
 {
     mproc_args_t *child_args = NULL;
     mproc__os_handle_t *pass = NULL;
-    size_t *where = NULL, npass = 0;
+    size_t npass = 0;
     mproc_status_t st = mproc__args_clone(p->args, &child_args);
     if (!st)
-        st = collect_handles(p->args, &pass, &where, &npass);
+        st = mproc__args_handles(p->args, &pass, &npass);
     if (!st)
-        st = spawn_and_boot(p, child_args, pass, where, npass);
+        st = spawn_and_boot(p, child_args, pass, npass);
     free(pass);
-    free(where);
     mproc_args_free(child_args);
     return st;
 }

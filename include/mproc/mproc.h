@@ -20,6 +20,7 @@
 #define MPROC_MPROC_H
 
 #include "args.h"
+#include "connection.h"
 #include "context.h"
 #include "export.h"
 #include "init.h"

@@ -44,7 +44,9 @@ typedef int mproc_status_t;
     X(EAGAIN,         -21, "resource temporarily unavailable")                       \
     X(EOS,            -22, "unexpected operating system error")                      \
     X(ETOOBIG,        -23, "value exceeds the documented limit")                     \
-    X(EEOF,           -24, "end of file: the peer has closed its end")
+    X(EEOF,           -24, "end of file: the peer has closed its end")               \
+    X(ESHORTBUF,      -25, "buffer too short for the message; nothing was consumed")  \
+    X(EMODE,          -26, "connection end is read-only or write-only")
 
 /** Status codes; see MPROC_STATUS_TABLE for the message of each. */
 typedef enum mproc_status_code {

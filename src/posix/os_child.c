@@ -27,26 +27,6 @@ extern char **environ;
 #define CHILD_ARG "--mproc-child"
 #define FIRST_CHILD_FD 3
 
-static mproc_status_t make_link(int sv[2])
-{
-#if defined(SOCK_CLOEXEC)
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
-        return mproc__os_status_from_errno(errno);
-#else
-    /* No atomic CLOEXEC (macOS): spawns happen under posix_spawn's CLOEXEC_DEFAULT anyway. */
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-        return mproc__os_status_from_errno(errno);
-    fcntl(sv[0], F_SETFD, FD_CLOEXEC);
-    fcntl(sv[1], F_SETFD, FD_CLOEXEC);
-#endif
-#if defined(SO_NOSIGPIPE)
-    int one = 1;
-    setsockopt(sv[0], SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-    setsockopt(sv[1], SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
-#endif
-    return MPROC_OK;
-}
-
 static void fill_child(mproc__os_child_t *child, pid_t pid, int fd)
 {
     child->pid = pid;
@@ -127,7 +107,7 @@ mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child
                                mproc__os_handle_t *child_values)
 {
     int sv[2];
-    mproc_status_t st = make_link(sv);
+    mproc_status_t st = mproc__os_socketpair(sv);
     if (st)
         return st;
     size_t n = 1 + req->npass;
@@ -169,7 +149,7 @@ mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, 
 {
     int sv[2];
     *is_child = 0;
-    mproc_status_t st = make_link(sv);
+    mproc_status_t st = mproc__os_socketpair(sv);
     if (st)
         return st;
     pid_t pid = fork();

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -91,4 +92,47 @@ mproc_status_t mproc__os_wait_ready(const mproc__os_handle_t *hs, size_t n, doub
     if (fds != stack)
         free(fds);
     return st;
+}
+
+mproc_status_t mproc__os_dup(mproc__os_handle_t h, mproc__os_handle_t *out)
+{
+    int fd = fcntl((int)h, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0)
+        return mproc__os_status_from_errno(errno);
+    *out = fd;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc__os_pipe(int duplex, mproc__os_handle_t end0[2], mproc__os_handle_t end1[2])
+{
+    /* A socketpair even for simplex: send() with MSG_NOSIGNAL turns a gone
+     * reader into an error code where a pipe would raise SIGPIPE. */
+    int sv[2];
+    mproc_status_t st = mproc__os_socketpair(sv);
+    if (st)
+        return st;
+    end0[0] = end0[1] = sv[0];
+    end1[0] = end1[1] = sv[1];
+    if (!duplex) {
+        shutdown(sv[0], SHUT_WR);
+        shutdown(sv[1], SHUT_RD);
+        end0[1] = MPROC__OS_NO_HANDLE;
+        end1[0] = MPROC__OS_NO_HANDLE;
+    }
+    return MPROC_OK;
+}
+
+mproc_status_t mproc__os_read_some(mproc__os_handle_t h, void *buf, size_t cap, size_t *got)
+{
+    for (;;) {
+        ssize_t n = read((int)h, buf, cap);
+        if (n > 0) {
+            *got = (size_t)n;
+            return MPROC_OK;
+        }
+        if (n == 0)
+            return MPROC_EEOF;
+        if (errno != EINTR)
+            return mproc__os_status_from_errno(errno);
+    }
 }

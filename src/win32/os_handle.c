@@ -138,3 +138,49 @@ mproc_status_t mproc__os_wait_ready(const mproc__os_handle_t *hs, size_t n, doub
         }
     }
 }
+
+mproc_status_t mproc__os_dup(mproc__os_handle_t h, mproc__os_handle_t *out)
+{
+    HANDLE self = GetCurrentProcess(), d;
+    if (h == MPROC__OS_NO_HANDLE)
+        return MPROC_EINVAL;
+    if (!DuplicateHandle(self, (HANDLE)h, self, &d, 0, FALSE, DUPLICATE_SAME_ACCESS))
+        return mproc__os_status_from_win32(GetLastError());
+    *out = (mproc__os_handle_t)d;
+    return MPROC_OK;
+}
+
+/* Anonymous pipes carry one direction: a duplex pair is two of them. */
+mproc_status_t mproc__os_pipe(int duplex, mproc__os_handle_t end0[2], mproc__os_handle_t end1[2])
+{
+    HANDLE r1, w1, r2, w2;
+    if (!CreatePipe(&r1, &w1, NULL, 0))
+        return mproc__os_status_from_win32(GetLastError());
+    end0[0] = (mproc__os_handle_t)r1;
+    end1[1] = (mproc__os_handle_t)w1;
+    end0[1] = end1[0] = MPROC__OS_NO_HANDLE;
+    if (!duplex)
+        return MPROC_OK;
+    if (!CreatePipe(&r2, &w2, NULL, 0)) {
+        DWORD err = GetLastError();
+        CloseHandle(r1);
+        CloseHandle(w1);
+        return mproc__os_status_from_win32(err);
+    }
+    end1[0] = (mproc__os_handle_t)r2;
+    end0[1] = (mproc__os_handle_t)w2;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc__os_read_some(mproc__os_handle_t h, void *buf, size_t cap, size_t *got)
+{
+    DWORD done = 0;
+    if (h == MPROC__OS_NO_HANDLE || buf == NULL || cap == 0)
+        return MPROC_EINVAL;
+    if (!ReadFile((HANDLE)h, buf, (DWORD)(cap < IO_CHUNK ? cap : IO_CHUNK), &done, NULL))
+        return mproc__os_status_from_win32(GetLastError());
+    if (done == 0)
+        return MPROC_EEOF;
+    *got = done;
+    return MPROC_OK;
+}

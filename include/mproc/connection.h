@@ -1,0 +1,138 @@
+/**
+ * @file connection.h
+ * @brief Pipe and Connection: Python's multiprocessing.Pipe() in C.
+ *
+ * A pipe is a pair of connection ends that carry whole messages (byte strings
+ * of any length up to ::MPROC_MESSAGE_MAX_BYTES, including empty ones) in
+ * order. An end can be passed to a child in its argument list
+ * (mproc_args_add_connection()) under every start method.
+ *
+ * As in Python, an end is used by one thread at a time, and a message sent
+ * while the peer does not read blocks once the OS buffer is full. When every
+ * copy of the peer end is closed (also when the peer process dies), receiving
+ * returns ::MPROC_EEOF once the messages already sent are read, and sending
+ * returns ::MPROC_EEOF.
+ *
+ * A child holds only the ends passed in its argument list, under every start
+ * method. Unlike Python's fork, a fork child's copies of the parent's other
+ * ends are closed (their objects report ::MPROC_ECLOSED there), so closing an
+ * end in the parent really closes it and the peer sees EOF.
+ */
+#ifndef MPROC_CONNECTION_H
+#define MPROC_CONNECTION_H
+
+#include <stddef.h>
+
+#include "args.h"
+#include "export.h"
+#include "process.h"
+#include "status.h"
+#include "timeout.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A connection end (opaque). */
+typedef struct mproc_connection mproc_connection_t;
+
+/** The largest message a connection carries (256 MiB). */
+#define MPROC_MESSAGE_MAX_BYTES ((size_t)256 * 1024 * 1024)
+
+/**
+ * Create a pipe (Python's Pipe(duplex)). With `duplex` non-zero both ends
+ * send and receive; otherwise `*end0` only receives and `*end1` only sends.
+ * Free each end with mproc_connection_free().
+ * Errors: MPROC_EINVAL (NULL pointer), MPROC_ENOTINIT, MPROC_ENOMEM, MPROC_EMFILE, MPROC_EOS.
+ */
+MPROC_API mproc_status_t mproc_pipe(int duplex, mproc_connection_t **end0,
+                                    mproc_connection_t **end1);
+
+/**
+ * Send `len` bytes at `data` as one message; `data` may be NULL when `len` is
+ * 0. Blocks until the whole message is handed to the OS (no timeout, as
+ * Python's send_bytes).
+ * Errors: MPROC_EINVAL (c NULL, data NULL with len > 0), MPROC_ETOOBIG (len
+ * above MPROC_MESSAGE_MAX_BYTES; checked before `data` is read), MPROC_EMODE
+ * (read-only end), MPROC_ECLOSED, MPROC_EEOF (the peer is gone), MPROC_EOS.
+ */
+MPROC_API mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, const void *data,
+                                                     size_t len);
+
+/**
+ * Receive the next message into a new buffer: `*data` (free it with
+ * mproc_free(); never NULL on success, even for an empty message) and `*len`.
+ * Waits up to `timeout` (timeout.h) for a message to start arriving.
+ * Errors: MPROC_EINVAL, MPROC_ETIMEDOUT (nothing arrived; nothing consumed),
+ * MPROC_EEOF (the peer closed its end and every message was read), MPROC_EMODE
+ * (write-only end), MPROC_ECLOSED, MPROC_ENOMEM, MPROC_EOS.
+ */
+MPROC_API mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout,
+                                                     void **data, size_t *len);
+
+/**
+ * Receive the next message into the caller's buffer (`cap` bytes) and store
+ * its length in `*len`. When it does not fit, returns MPROC_ESHORTBUF with the
+ * size needed in `*len` and consumes nothing: call again with a larger buffer.
+ * Waits and fails as mproc_connection_recv_bytes().
+ */
+MPROC_API mproc_status_t mproc_connection_recv_bytes_into(mproc_connection_t *c, double timeout,
+                                                          void *buf, size_t cap, size_t *len);
+
+/**
+ * Wait up to `timeout` until a message (or EOF) can be received. Returns
+ * MPROC_OK when a receive would not block, MPROC_ETIMEDOUT otherwise.
+ * Errors: MPROC_EINVAL, MPROC_EMODE, MPROC_ECLOSED, MPROC_EOS.
+ */
+MPROC_API mproc_status_t mproc_connection_poll(mproc_connection_t *c, double timeout);
+
+/**
+ * Store an object in `*out` that mproc_wait() reports ready when a message or
+ * EOF can be received. Owned by the connection; valid until it is closed.
+ * A message already read ahead into the connection's buffer does not make the
+ * object ready: call mproc_connection_poll(c, 0) after a wait, as Python's
+ * connection.wait() does internally.
+ * Errors: MPROC_EINVAL, MPROC_EMODE (write-only end), MPROC_ECLOSED.
+ */
+MPROC_API mproc_status_t mproc_connection_waitable(const mproc_connection_t *c,
+                                                   mproc_sentinel_t *out);
+
+/** 1 if the end can receive, 0 otherwise (also for NULL). */
+MPROC_API int mproc_connection_readable(const mproc_connection_t *c);
+
+/** 1 if the end can send, 0 otherwise (also for NULL). */
+MPROC_API int mproc_connection_writable(const mproc_connection_t *c);
+
+/**
+ * Close the end (Python's close()); later calls return MPROC_ECLOSED. Closing
+ * twice is harmless. Errors: MPROC_EINVAL.
+ */
+MPROC_API mproc_status_t mproc_connection_close(mproc_connection_t *c);
+
+/** Close and free an end. NULL is ignored. */
+MPROC_API void mproc_connection_free(mproc_connection_t *c);
+
+/**
+ * Append a connection end to an argument list, so a child receives its own
+ * copy of it. The caller keeps `c` (the list holds a duplicate of its handles).
+ * Errors: MPROC_EINVAL, MPROC_ECLOSED, MPROC_ENOMEM, MPROC_EMFILE.
+ */
+MPROC_API mproc_status_t mproc_args_add_connection(mproc_args_t *args, const mproc_connection_t *c);
+
+/**
+ * In a target: a new connection object for the end at `index`, owned by the
+ * caller (free it with mproc_connection_free()); each call gives an
+ * independent end.
+ * Errors: MPROC_EINVAL, MPROC_ERANGE, MPROC_ETYPE, MPROC_ENOMEM, MPROC_EMFILE.
+ */
+MPROC_API mproc_status_t mproc_args_get_connection(const mproc_args_t *args, size_t index,
+                                                   mproc_connection_t **out);
+
+/** Free memory that mproc allocated for the caller (received messages). NULL is ignored. */
+MPROC_API void mproc_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

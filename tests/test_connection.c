@@ -1,0 +1,313 @@
+/* Pipe and Connection: Python's multiprocessing.Pipe, under each start method. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/test_support.h"
+
+/* Echo every message back until EOF; exit code = number of messages echoed. */
+static int t_echo(const mproc_args_t *args)
+{
+    mproc_connection_t *c;
+    if (mproc_args_get_connection(args, 0, &c))
+        return 100;
+    int n = 0;
+    for (;;) {
+        void *data;
+        size_t len;
+        mproc_status_t st = mproc_connection_recv_bytes(c, MPROC_FOREVER, &data, &len);
+        if (st == MPROC_EEOF)
+            break;
+        if (st || mproc_connection_send_bytes(c, data, len))
+            return 101;
+        mproc_free(data);
+        n++;
+    }
+    mproc_connection_free(c);
+    return n;
+}
+MPROC_TARGET(t_echo)
+
+/* Send `count` numbered messages on a write-only end, then exit. */
+static int t_send_numbers(const mproc_args_t *args)
+{
+    mproc_connection_t *c;
+    int64_t count = 0;
+    if (mproc_args_get_connection(args, 0, &c) || mproc_args_get_int(args, 1, &count))
+        return 100;
+    if (mproc_connection_readable(c) || !mproc_connection_writable(c))
+        return 102;
+    for (int64_t i = 0; i < count; i++)
+        if (mproc_connection_send_bytes(c, &i, sizeof i))
+            return 101;
+    mproc_connection_free(c);
+    return 0;
+}
+MPROC_TARGET(t_send_numbers)
+
+static void make_pipe(int duplex, mproc_connection_t **a, mproc_connection_t **b)
+{
+    assert_int_equal(mproc_pipe(duplex, a, b), MPROC_OK);
+}
+
+static mproc_process_t *start_with_end(mproc_target_fn target, mproc_connection_t *end,
+                                       int64_t extra)
+{
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    assert_int_equal(mproc_args_add_connection(a, end), MPROC_OK);
+    mproc_args_add_int(a, extra);
+    mproc_process_t *p = test_start(target, a);
+    mproc_args_free(a);
+    return p;
+}
+
+static void duplex_carries_messages_both_ways(void **state)
+{
+    (void)state;
+    mproc_connection_t *a, *b;
+    make_pipe(1, &a, &b);
+    assert_true(mproc_connection_readable(a) && mproc_connection_writable(a));
+    assert_int_equal(mproc_connection_send_bytes(a, "ping", 4), MPROC_OK);
+    assert_int_equal(mproc_connection_send_bytes(a, NULL, 0), MPROC_OK);
+    assert_int_equal(mproc_connection_send_bytes(b, "pong!", 5), MPROC_OK);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_connection_recv_bytes(b, 5, &d, &n), MPROC_OK);
+    assert_int_equal(n, 4);
+    assert_memory_equal(d, "ping", 4);
+    mproc_free(d);
+    assert_int_equal(mproc_connection_recv_bytes(b, 5, &d, &n), MPROC_OK);
+    assert_int_equal(n, 0); /* an empty message is a message */
+    assert_non_null(d);
+    mproc_free(d);
+    assert_int_equal(mproc_connection_recv_bytes(a, 5, &d, &n), MPROC_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(d, "pong!", 5);
+    mproc_free(d);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
+static void simplex_ends_have_one_direction(void **state)
+{
+    (void)state;
+    mproc_connection_t *r, *w;
+    make_pipe(0, &r, &w);
+    assert_true(mproc_connection_readable(r) && !mproc_connection_writable(r));
+    assert_true(!mproc_connection_readable(w) && mproc_connection_writable(w));
+    assert_int_equal(mproc_connection_send_bytes(r, "x", 1), MPROC_EMODE);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_connection_recv_bytes(w, 0, &d, &n), MPROC_EMODE);
+    assert_int_equal(mproc_connection_poll(w, 0), MPROC_EMODE);
+    assert_int_equal(mproc_connection_send_bytes(w, "abc", 3), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes(r, 5, &d, &n), MPROC_OK);
+    assert_int_equal(n, 3);
+    mproc_free(d);
+    mproc_connection_free(r);
+    mproc_connection_free(w);
+}
+
+static void recv_into_short_buffer_loses_nothing(void **state)
+{
+    (void)state;
+    mproc_connection_t *a, *b;
+    make_pipe(1, &a, &b);
+    assert_int_equal(mproc_connection_send_bytes(a, "0123456789", 10), MPROC_OK);
+    assert_int_equal(mproc_connection_send_bytes(a, "next", 4), MPROC_OK);
+    char small[4], big[16];
+    size_t n = 0;
+    assert_int_equal(mproc_connection_recv_bytes_into(b, 5, small, sizeof small, &n),
+                     MPROC_ESHORTBUF);
+    assert_int_equal(n, 10);
+    assert_int_equal(mproc_connection_poll(b, 0), MPROC_OK); /* still there */
+    assert_int_equal(mproc_connection_recv_bytes_into(b, 5, big, sizeof big, &n), MPROC_OK);
+    assert_int_equal(n, 10);
+    assert_memory_equal(big, "0123456789", 10);
+    assert_int_equal(mproc_connection_recv_bytes_into(b, 5, big, sizeof big, &n), MPROC_OK);
+    assert_int_equal(n, 4);
+    assert_memory_equal(big, "next", 4);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
+static void poll_and_recv_time_out(void **state)
+{
+    (void)state;
+    mproc_connection_t *a, *b;
+    make_pipe(1, &a, &b);
+    double t0 = test_now();
+    assert_int_equal(mproc_connection_poll(b, 0.2), MPROC_ETIMEDOUT);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_connection_recv_bytes(b, 0.2, &d, &n), MPROC_ETIMEDOUT);
+    double waited = test_now() - t0;
+    assert_true(waited >= 0.3);
+    assert_true(waited < 20.0);
+    assert_int_equal(mproc_connection_poll(b, 0), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc_connection_poll(b, -1), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc_connection_send_bytes(a, "x", 1), MPROC_OK);
+    assert_int_equal(mproc_connection_poll(b, 5), MPROC_OK);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
+static void closed_peer_gives_eof_not_a_hang(void **state)
+{
+    (void)state;
+    mproc_connection_t *a, *b;
+    make_pipe(1, &a, &b);
+    assert_int_equal(mproc_connection_send_bytes(a, "last", 4), MPROC_OK);
+    assert_int_equal(mproc_connection_close(a), MPROC_OK);
+    assert_int_equal(mproc_connection_close(a), MPROC_OK);
+    assert_int_equal(mproc_connection_send_bytes(a, "x", 1), MPROC_ECLOSED);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_connection_recv_bytes(b, 5, &d, &n), MPROC_OK); /* sent before close */
+    mproc_free(d);
+    assert_int_equal(mproc_connection_poll(b, 5), MPROC_OK); /* EOF is ready to be read */
+    assert_int_equal(mproc_connection_recv_bytes(b, 5, &d, &n), MPROC_EEOF);
+    assert_int_equal(mproc_connection_send_bytes(b, "x", 1), MPROC_EEOF); /* no SIGPIPE */
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
+static void bad_input_is_refused(void **state)
+{
+    (void)state;
+    mproc_connection_t *a, *b;
+    static const char one = 1;
+    assert_int_equal(mproc_pipe(1, NULL, &b), MPROC_EINVAL);
+    make_pipe(1, &a, &b);
+    assert_int_equal(mproc_connection_send_bytes(a, NULL, 3), MPROC_EINVAL);
+    /* The length is checked before the data is touched. */
+    assert_int_equal(mproc_connection_send_bytes(a, &one, MPROC_MESSAGE_MAX_BYTES + 1),
+                     MPROC_ETOOBIG);
+    assert_int_equal(mproc_connection_poll(b, 0), MPROC_ETIMEDOUT); /* nothing was sent */
+    assert_int_equal(mproc_connection_send_bytes(NULL, "x", 1), MPROC_EINVAL);
+    mproc_args_t *args;
+    mproc_args_create(&args);
+    mproc_args_add_int(args, 1);
+    mproc_connection_t *c;
+    assert_int_equal(mproc_args_get_connection(args, 0, &c), MPROC_ETYPE);
+    assert_int_equal(mproc_args_get_connection(args, 1, &c), MPROC_ERANGE);
+    mproc_connection_close(a);
+    assert_int_equal(mproc_args_add_connection(args, a), MPROC_ECLOSED);
+    mproc_args_free(args);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
+static void end_passed_to_child_echoes_large_messages(void **state)
+{
+    (void)state;
+    mproc_connection_t *mine, *theirs;
+    make_pipe(1, &mine, &theirs);
+    mproc_process_t *p = start_with_end(t_echo, theirs, 0);
+    /* Close our copy of the child's end, or the child would never see EOF. */
+    mproc_connection_free(theirs);
+
+    size_t sizes[] = {0, 1, 4096, 65536 + 3, (size_t)64 * 1024 * 1024};
+    for (size_t i = 0; i < ARRAY_LEN(sizes); i++) {
+        unsigned char *msg = malloc(sizes[i] ? sizes[i] : 1);
+        for (size_t k = 0; k < sizes[i]; k++)
+            msg[k] = (unsigned char)(k * 31 + i);
+        assert_int_equal(mproc_connection_send_bytes(mine, msg, sizes[i]), MPROC_OK);
+        void *back;
+        size_t n;
+        assert_int_equal(mproc_connection_recv_bytes(mine, 60, &back, &n), MPROC_OK);
+        assert_int_equal(n, sizes[i]);
+        assert_true(memcmp(back, msg, n) == 0);
+        mproc_free(back);
+        free(msg);
+    }
+    mproc_connection_close(mine);
+    assert_int_equal(test_join(p), (int64_t)ARRAY_LEN(sizes));
+    mproc_process_free(p);
+    mproc_connection_free(mine);
+}
+
+static void many_messages_arrive_in_order_then_eof(void **state)
+{
+    (void)state;
+    mproc_connection_t *r, *w;
+    make_pipe(0, &r, &w);
+    mproc_process_t *p = start_with_end(t_send_numbers, w, 20000);
+    mproc_connection_free(w);
+    for (int64_t i = 0; i < 20000; i++) {
+        int64_t v = -1;
+        size_t n = 0;
+        assert_int_equal(mproc_connection_recv_bytes_into(r, 60, &v, sizeof v, &n), MPROC_OK);
+        assert_int_equal(n, sizeof v);
+        assert_int_equal(v, i);
+    }
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_connection_recv_bytes(r, 60, &d, &n), MPROC_EEOF);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc_connection_free(r);
+}
+
+static void dead_peer_process_gives_eof(void **state)
+{
+    (void)state;
+    mproc_connection_t *mine, *theirs;
+    make_pipe(1, &mine, &theirs);
+    mproc_process_t *p = start_with_end(t_echo, theirs, 0);
+    mproc_connection_free(theirs);
+    assert_int_equal(mproc_process_kill(p), MPROC_OK);
+    test_join(p);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_connection_recv_bytes(mine, 30, &d, &n), MPROC_EEOF);
+    assert_int_equal(mproc_connection_send_bytes(mine, "x", 1), MPROC_EEOF);
+    mproc_process_free(p);
+    mproc_connection_free(mine);
+}
+
+static void wait_covers_connections_and_sentinels(void **state)
+{
+    (void)state;
+    mproc_connection_t *a1, *b1, *a2, *b2;
+    make_pipe(1, &a1, &b1);
+    make_pipe(1, &a2, &b2);
+    mproc_process_t *sleeper = test_start_sleeper(60.0, 0);
+    assert_non_null(sleeper);
+    mproc_sentinel_t objs[3];
+    int ready[3];
+    assert_int_equal(mproc_connection_waitable(b1, &objs[0]), MPROC_OK);
+    assert_int_equal(mproc_connection_waitable(b2, &objs[1]), MPROC_OK);
+    assert_int_equal(mproc_process_sentinel(sleeper, &objs[2]), MPROC_OK);
+    assert_int_equal(mproc_wait(objs, 3, 0.2, ready), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc_connection_send_bytes(a2, "hi", 2), MPROC_OK);
+    assert_int_equal(mproc_wait(objs, 3, 30, ready), MPROC_OK);
+    assert_int_equal(ready[0], 0);
+    assert_int_equal(ready[1], 1);
+    assert_int_equal(ready[2], 0);
+    mproc_process_kill(sleeper);
+    test_join(sleeper);
+    assert_int_equal(mproc_wait(&objs[2], 1, 30, ready), MPROC_OK);
+    mproc_process_free(sleeper);
+    mproc_connection_free(a1);
+    mproc_connection_free(b1);
+    mproc_connection_free(a2);
+    mproc_connection_free(b2);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(duplex_carries_messages_both_ways),
+        cmocka_unit_test(simplex_ends_have_one_direction),
+        cmocka_unit_test(recv_into_short_buffer_loses_nothing),
+        cmocka_unit_test(poll_and_recv_time_out),
+        cmocka_unit_test(closed_peer_gives_eof_not_a_hang),
+        cmocka_unit_test(bad_input_is_refused),
+        cmocka_unit_test(end_passed_to_child_echoes_large_messages),
+        cmocka_unit_test(many_messages_arrive_in_order_then_eof),
+        cmocka_unit_test(dead_peer_process_gives_eof),
+        cmocka_unit_test(wait_covers_connections_and_sentinels),
+    };
+    return test_main(argc, argv, "connection", tests, ARRAY_LEN(tests));
+}
