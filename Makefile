@@ -3,13 +3,23 @@
 #   make demo    build and run the examples
 #   make test    the whole suite in every lane this machine can run:
 #                gcc, clang with ASan+UBSan, and mingw-w64 under Wine
+#                then the consumer test, the API reference and packaging checks
+#   make consumer-test  install mproc (static and shared, native and mingw) and
+#                build and run a separate project against it, through
+#                find_package and pkg-config (scripts/consumer-test.sh)
+#   make docs    API reference from the public headers with Doxygen
+#                (build/docs/html); any Doxygen warning fails it
+#   make check-packaging  the vcpkg and conan files parse and agree on the
+#                version (they need the network to run)
 #   make bench   benchmarks against CPython and the raw OS (build/bench/results.json)
 #   make clean   remove build/ (keeps the cached Windows dependencies)
 
 MINGW_PREFIX := $(CURDIR)/build/_deps/mingw
 LANES ?= linux-gcc linux-asan mingw-wine
+CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
+MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test bench deps deps-mingw clean $(addprefix lane-,$(LANES))
+.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
 
 all: test
 
@@ -29,16 +39,36 @@ demo: deps
 	@echo; echo "== the same under the spawn start method"; build/linux-gcc/examples/process_info join spawn
 
 test: deps deps-mingw
-	@failed=""; \
+	@failed=""; steps=0; \
 	for lane in $(LANES); do \
-	  echo "==== lane $$lane"; \
-	  cmake --workflow --preset $$lane --fresh || failed="$$failed $$lane"; \
+	  echo "==== lane $$lane"; steps=$$((steps + 1)); \
+	  cmake --workflow --preset $$lane --fresh || failed="$$failed lane-$$lane"; \
 	done; \
-	if [ -n "$$failed" ]; then echo "FAILED lanes:$$failed"; exit 1; fi; \
-	echo "all lanes passed: $(LANES)"
+	echo "==== consumer test"; steps=$$((steps + 1)); \
+	scripts/consumer-test.sh $(CONSUMER_KINDS) || failed="$$failed consumer-test"; \
+	echo "==== API reference (Doxygen, warnings are errors)"; steps=$$((steps + 1)); \
+	$(MAKE) --no-print-directory docs || failed="$$failed docs"; \
+	echo "==== packaging files (vcpkg, conan)"; steps=$$((steps + 1)); \
+	python3 scripts/check-packaging.py || failed="$$failed check-packaging"; \
+	nfailed=$$(echo $$failed | wc -w); \
+	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; fi; \
+	echo "make-test: $$((steps - nfailed)) passed, $$nfailed failed"; \
+	[ -z "$$failed" ]
 
 lane-%: deps
 	cmake --workflow --preset $* --fresh
+
+consumer-test: deps deps-mingw
+	scripts/consumer-test.sh $(CONSUMER_KINDS)
+
+check-packaging:
+	python3 scripts/check-packaging.py
+
+docs: deps
+	@rm -rf build/docs && mkdir -p build/docs
+	MPROC_VERSION=$(MPROC_VERSION) doxygen docs/Doxyfile
+	python3 docs/check_documented.py build/docs/xml
+	@echo "docs: build/docs/html/index.html (no warnings, no undocumented symbol)"
 
 bench: deps
 	cmake --preset linux-release >/dev/null

@@ -38,6 +38,9 @@ FIGURES = [
     Figure("start_join_spawn", "s",
            mproc=("bench_mproc", 200), python=("start_join.py", 8),
            raw=("bench_raw", 200), goal=("raw", 2.0)),
+    Figure("pipe_rtt_64B", "s",
+           mproc=("bench_mproc", 20000), python=("pipe_rtt.py", 5000),
+           raw=("bench_raw", 20000), goal=("raw", 1.3)),
 ]
 SIDES = ("mproc", "python", "raw")
 ROUNDS = 7

@@ -71,9 +71,19 @@ if [[ ! -e $DEBSRC ]] &&
       print ""
     }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
   if [[ -z $entries ]]; then
+    # One-line format (debootstrap, older installs): copy every "deb" line as
+    # "deb-src", with its options ([signed-by=...]), mirror and suite.
+    lines=$(sed -nE 's/^[[:space:]]*deb([[:space:]])/deb-src\1/p' \
+      /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
+    if [[ -n $lines ]]; then
+      DEBSRC=/etc/apt/sources.list.d/mproc-deb-src.list
+      entries=$lines
+    fi
+  fi
+  if [[ -z $entries ]]; then
     entries=$'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n'
   fi
-  printf '# Added by mproc scripts/build-mingw-deps.sh (apt-get source apr cmocka)\n%s' \
+  printf '# Added by mproc scripts/build-mingw-deps.sh (apt-get source apr cmocka)\n%s\n' \
     "$entries" | $SUDO tee "$DEBSRC" >/dev/null
   echo "    wrote $DEBSRC"
   apt_update

@@ -2,7 +2,8 @@
 # Install what building and testing mproc needs, and nothing that is there.
 #
 # Usage: scripts/install-deps.sh [native|mingw|all]   (default: native)
-#   native  compilers, CMake, Ninja, APR, CMocka, sanitizer runtime, python3
+#   native  compilers, CMake, Ninja, APR, CMocka, sanitizer runtime, python3,
+#           Doxygen (make docs)
 #   mingw   the Windows lane: mingw-w64 and Wine (APR and CMocka for Windows
 #           are then built by scripts/build-mingw-deps.sh)
 # Debian and Ubuntu are installed with apt-get (as root, or through sudo).
@@ -10,7 +11,8 @@
 set -euo pipefail
 
 lane=${1:-native}
-native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcmocka-dev python3)
+native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcmocka-dev python3
+        doxygen)
 mingw=(mingw-w64 wine wine64 dpkg-dev)
 case $lane in
   native) want=("${native[@]}") ;;
@@ -23,8 +25,9 @@ if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
   cat >&2 <<MSG
 install-deps: not a Debian/Ubuntu system; install these yourself:
   a C11 compiler, CMake >= 3.25, Ninja, pkg-config, APR 1.7 (apr-1.pc), CMocka,
-  python3 (benchmarks); for the Windows lane mingw-w64 and Wine.
-  macOS (Homebrew): brew install cmake ninja pkg-config apr cmocka
+  python3 (benchmarks, docs), Doxygen (make docs); for the Windows lane
+  mingw-w64 and Wine.
+  macOS (Homebrew): brew install cmake ninja pkg-config apr cmocka doxygen
     and export PKG_CONFIG_PATH=\$(brew --prefix apr)/lib/pkgconfig
   Windows: use the windows-msvc preset with vcpkg (VCPKG_ROOT set).
 MSG

@@ -263,7 +263,7 @@ mproc_status_t mproc__args_add_handle(mproc_args_t *args, mproc__os_handle_t h)
 mproc_status_t mproc__args_get_handle(const mproc_args_t *args, size_t index,
                                       mproc__os_handle_t *out)
 {
-    mproc__obj_t obj;
+    mproc__obj_t obj = {MPROC__OBJ_RAW, 0, 0, {MPROC__OS_NO_HANDLE, MPROC__OS_NO_HANDLE}};
     mproc_status_t st = out ? mproc__args_get_object(args, index, MPROC__OBJ_RAW, &obj)
                             : MPROC_EINVAL;
     if (!st)

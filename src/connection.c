@@ -322,7 +322,7 @@ mproc_status_t mproc_args_add_connection(mproc_args_t *args, const mproc_connect
 mproc_status_t mproc_args_get_connection(const mproc_args_t *args, size_t index,
                                          mproc_connection_t **out)
 {
-    mproc__obj_t obj;
+    mproc__obj_t obj = {MPROC__OBJ_CONNECTION, 0, 0, {MPROC__OS_NO_HANDLE, MPROC__OS_NO_HANDLE}};
     if (!out)
         return MPROC_EINVAL;
     mproc_status_t st = mproc__args_get_object(args, index, MPROC__OBJ_CONNECTION, &obj);

@@ -6,6 +6,14 @@
  * consumers of a shared build define MPROC_SHARED (the CMake package does
  * this for them). Static builds need neither.
  */
+/**
+ * @def MPROC_API
+ * Marks a function as part of mproc's public API, the only symbols a shared
+ * library exports: `__declspec(dllexport)` while building a Windows DLL,
+ * `__declspec(dllimport)` for its consumers (MPROC_SHARED), default visibility
+ * with GCC and Clang (everything else is compiled hidden), and nothing in a
+ * static build.
+ */
 #ifndef MPROC_EXPORT_H
 #define MPROC_EXPORT_H
 

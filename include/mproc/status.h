@@ -18,7 +18,12 @@ extern "C" {
 /** Status returned by every fallible mproc call: MPROC_OK or a negative MPROC_E* code. */
 typedef int mproc_status_t;
 
-/* X(name, value, message). Values never change once released. */
+/**
+ * The status table: one `X(name, value, message)` row per code, giving
+ * `MPROC_<name>` its value and the message mproc_strerror() returns. Expand it
+ * with a macro of your own to build tables over every code. Values never
+ * change once released.
+ */
 #define MPROC_STATUS_TABLE(X)                                                        \
     X(OK,              0, "success")                                                 \
     X(EINVAL,         -1, "invalid argument")                                        \

@@ -37,8 +37,14 @@ int mproc__os_fork_supported(void)
     return 1;
 }
 
+/* Only children call _exit, so a lazily bound call would be resolved again in
+ * every fork child (a symbol lookup and a copy-on-write fault each time). A
+ * pointer in data is bound once, when the program loads. */
+static void (*volatile exit_now)(int) = _exit;
+
 void mproc__os_exit(int code)
 {
     fflush(NULL);
-    _exit(code);
+    exit_now(code);
+    _exit(code); /* not reached; tells the compiler this function does not return */
 }
