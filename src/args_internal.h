@@ -16,11 +16,12 @@
  * (it does not own them): they must stay open until the child has started.
  */
 #define MPROC__ARG_OBJECT 100
-#define MPROC__OBJ_MAX_HANDLES 2
+#define MPROC__OBJ_MAX_HANDLES 8
 
 typedef enum mproc__obj_kind {
     MPROC__OBJ_RAW = 1,        /* a bare handle (tests, internal use) */
-    MPROC__OBJ_CONNECTION = 2  /* a connection end; flags: readable 1, writable 2 */
+    MPROC__OBJ_CONNECTION = 2, /* a connection end; flags: readable 1, writable 2 */
+    MPROC__OBJ_QUEUE = 3       /* a queue: its shared memory and synchronisation objects */
 } mproc__obj_kind_t;
 
 typedef struct mproc__obj {

@@ -105,6 +105,18 @@ mproc_status_t mproc__os_sem_post(mproc__os_sem_t *s);
 mproc__os_handle_t mproc__os_sem_handle(const mproc__os_sem_t *s);
 void mproc__os_sem_close(mproc__os_sem_t *s);
 
+/* ---- process-shared mutex that survives its owner's death ----------------- */
+
+typedef struct mproc__os_mutex mproc__os_mutex_t;
+mproc_status_t mproc__os_mutex_create(mproc__os_mutex_t **out);
+mproc_status_t mproc__os_mutex_open(mproc__os_handle_t h, mproc__os_mutex_t **out);
+/* MPROC_OK, MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD: locked, but the previous
+ * owner died holding it (the caller repairs what it guarded). */
+mproc_status_t mproc__os_mutex_lock(mproc__os_mutex_t *m, double deadline);
+void mproc__os_mutex_unlock(mproc__os_mutex_t *m);
+mproc__os_handle_t mproc__os_mutex_handle(const mproc__os_mutex_t *m);
+void mproc__os_mutex_close(mproc__os_mutex_t *m);
+
 /* ---- shared memory: anonymous, reaches children by handle, never by name --- */
 
 typedef struct mproc__os_shm {

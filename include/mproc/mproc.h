@@ -48,6 +48,7 @@
 #include "export.h"
 #include "init.h"
 #include "process.h"
+#include "queue.h"
 #include "status.h"
 #include "timeout.h"
 #include "version.h"

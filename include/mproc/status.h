@@ -51,7 +51,11 @@ typedef int mproc_status_t;
     X(ETOOBIG,        -23, "value exceeds the documented limit")                     \
     X(EEOF,           -24, "end of file: the peer has closed its end")               \
     X(ESHORTBUF,      -25, "buffer too short for the message; nothing was consumed")  \
-    X(EMODE,          -26, "connection end is read-only or write-only")
+    X(EMODE,          -26, "connection end is read-only or write-only")               \
+    X(EEMPTY,         -27, "queue is empty")                                           \
+    X(EFULL,          -28, "queue is full")                                            \
+    X(ETASKDONE,      -29, "task_done() called more times than items were put")       \
+    X(EOWNERDEAD,     -30, "the previous owner died holding the lock")
 
 /** Status codes; see MPROC_STATUS_TABLE for the message of each. */
 typedef enum mproc_status_code {

@@ -1,0 +1,59 @@
+/*
+ * The few atomic operations the core shares between processes, on 64-bit
+ * words in shared memory (lock-free on every supported target, so they work
+ * across address spaces). Compiler intrinsics rather than <stdatomic.h>,
+ * which MSVC's C mode lacks.
+ */
+#ifndef MPROC_ATOMIC_H
+#define MPROC_ATOMIC_H
+
+#include <stdint.h>
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#include <intrin.h>
+static __inline int64_t mproc__load(volatile int64_t *p)
+{
+    return _InterlockedOr64((volatile __int64 *)p, 0);
+}
+static __inline void mproc__store(volatile int64_t *p, int64_t v)
+{
+    _InterlockedExchange64((volatile __int64 *)p, v);
+}
+static __inline int64_t mproc__add(volatile int64_t *p, int64_t v)
+{
+    return _InterlockedExchangeAdd64((volatile __int64 *)p, v) + v;
+}
+static __inline int64_t mproc__exchange(volatile int64_t *p, int64_t v)
+{
+    return _InterlockedExchange64((volatile __int64 *)p, v);
+}
+static __inline int mproc__cas(volatile int64_t *p, int64_t expected, int64_t desired)
+{
+    return _InterlockedCompareExchange64((volatile __int64 *)p, desired, expected) == expected;
+}
+#else
+/* Sequentially consistent throughout: the sleep/wake handshakes rely on it. */
+static inline int64_t mproc__load(volatile int64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+static inline void mproc__store(volatile int64_t *p, int64_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}
+static inline int64_t mproc__add(volatile int64_t *p, int64_t v)
+{
+    return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST);
+}
+static inline int64_t mproc__exchange(volatile int64_t *p, int64_t v)
+{
+    return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
+}
+static inline int mproc__cas(volatile int64_t *p, int64_t expected, int64_t desired)
+{
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_SEQ_CST);
+}
+#endif
+
+#endif

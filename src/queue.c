@@ -1,0 +1,589 @@
+/*
+ * Queues on a shared-memory ring.
+ *
+ * Producers take the producer lock for a whole put and consumers the consumer
+ * lock for a whole get, so between the two lock holders the ring is single-
+ * producer single-consumer: `tail` and `head` only grow, each written by one
+ * side, and a message larger than the free room streams through. A side
+ * sleeps on its semaphore only after announcing it (`*_sleeping`) and checking
+ * once more; the other side posts only when it sees that announcement.
+ *
+ * Frames: u32 length, u32 sequence number, the bytes, zero padding to 8.
+ *
+ * Recovery: the locks report a dead owner. The producer's state (`prod_*`)
+ * says how much of its frame it had published; the next producer fills the
+ * rest with zeros and marks the frame's sequence number aborted, so the
+ * consumer drops it. The consumer's state (`cons_*`) says how much of the frame
+ * it claimed was still unread; the next consumer skips it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "core.h"
+
+#define MAGIC 0x6d70726f71756575LL /* "mproqueu" */
+#define DATA_OFFSET 512
+#define HEADER 8
+#define MIN_RING ((size_t)4096)
+#define MAX_RING ((size_t)1 << 30)
+
+typedef struct shared {
+    int64_t magic, capacity, maxsize, joinable;
+    char pad0[32];
+    /* the producer lock holder's */
+    volatile int64_t tail;          /* bytes published since creation */
+    volatile int64_t prod_sleeping; /* it waits for room */
+    int64_t prod_seq;               /* sequence number of the last frame begun */
+    int64_t prod_start, prod_total; /* the frame being written: where, how long (0: none) */
+    char pad1[24];
+    /* the consumer lock holder's */
+    volatile int64_t head;          /* bytes consumed since creation */
+    volatile int64_t cons_sleeping; /* it waits for bytes */
+    int64_t cons_start, cons_total; /* the frame claimed: where, how long (0: none) */
+    char pad2[32];
+    volatile int64_t count;         /* complete frames not yet claimed */
+    volatile int64_t unfinished;    /* JoinableQueue: put and not yet task_done */
+    volatile int64_t joiners;       /* processes waiting in join() */
+    volatile int64_t aborted_seq;   /* a frame whose producer died: dropped */
+} shared_t;
+
+enum { H_SHM, H_PROD, H_CONS, H_DATA, H_ROOM, H_DONE, H_COUNT };
+
+struct mproc_queue {
+    mproc__os_shm_t shm;
+    shared_t *s;
+    unsigned char *ring;
+    int64_t mask;
+    mproc__os_mutex_t *prod, *cons;
+    mproc__os_sem_t *data_sem, *room_sem, *done_sem;
+    int closed;
+};
+
+static void release(mproc_queue_t *q)
+{
+    mproc__os_mutex_close(q->prod);
+    mproc__os_mutex_close(q->cons);
+    mproc__os_sem_close(q->data_sem);
+    mproc__os_sem_close(q->room_sem);
+    mproc__os_sem_close(q->done_sem);
+    if (q->shm.addr)
+        mproc__os_shm_release(&q->shm);
+    free(q);
+}
+
+static void bind_ring(mproc_queue_t *q)
+{
+    q->s = (shared_t *)q->shm.addr;
+    q->ring = (unsigned char *)q->shm.addr + DATA_OFFSET;
+    q->mask = q->s->capacity - 1;
+}
+
+mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_options_t *opts)
+{
+    static const mproc_queue_options_t defaults = MPROC_QUEUE_OPTIONS_INIT;
+    if (!opts)
+        opts = &defaults;
+    if (!out || opts->ring_bytes > MAX_RING)
+        return MPROC_EINVAL;
+    if (!mproc__g.initialized)
+        return MPROC_ENOTINIT;
+    size_t cap = MIN_RING, want = opts->ring_bytes ? opts->ring_bytes : MPROC_QUEUE_DEFAULT_RING_BYTES;
+    while (cap < want)
+        cap *= 2;
+    mproc_queue_t *q = calloc(1, sizeof *q);
+    if (!q)
+        return MPROC_ENOMEM;
+    mproc_status_t st = mproc__os_shm_create(DATA_OFFSET + cap, &q->shm);
+    if (!st) st = mproc__os_mutex_create(&q->prod);
+    if (!st) st = mproc__os_mutex_create(&q->cons);
+    if (!st) st = mproc__os_sem_create(0, &q->data_sem);
+    if (!st) st = mproc__os_sem_create(0, &q->room_sem);
+    if (!st) st = mproc__os_sem_create(0, &q->done_sem);
+    if (st) {
+        release(q);
+        return st;
+    }
+    shared_t *s = (shared_t *)q->shm.addr;
+    memset(s, 0, sizeof *s);
+    s->capacity = (int64_t)cap;
+    s->maxsize = (int64_t)opts->maxsize;
+    s->joinable = opts->joinable != 0;
+    s->aborted_seq = -1;
+    s->magic = MAGIC;
+    bind_ring(q);
+    *out = q;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc_queue_create(mproc_queue_t **out, size_t maxsize)
+{
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.maxsize = maxsize;
+    return mproc_queue_create_opts(out, &o);
+}
+
+mproc_status_t mproc_simple_queue_create(mproc_queue_t **out)
+{
+    return mproc_queue_create_opts(out, NULL);
+}
+
+mproc_status_t mproc_joinable_queue_create(mproc_queue_t **out, size_t maxsize)
+{
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.maxsize = maxsize;
+    o.joinable = 1;
+    return mproc_queue_create_opts(out, &o);
+}
+
+static int64_t frame_size(size_t len)
+{
+    return HEADER + (((int64_t)len + 7) & ~(int64_t)7);
+}
+
+/* Wake the other side if it announced that it sleeps. */
+static void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
+{
+    if (mproc__load(sleeping) && mproc__exchange(sleeping, 0))
+        (void)mproc__os_sem_post(sem);
+}
+
+/* Sleep until ready(q) holds or the deadline passes; announce first, check again. */
+static mproc_status_t sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *, int64_t),
+                                  int64_t arg, volatile int64_t *sleeping, mproc__os_sem_t *sem,
+                                  double deadline)
+{
+    while (!ready(q, arg)) {
+        mproc__store(sleeping, 1);
+        if (ready(q, arg))
+            break;
+        mproc_status_t st = mproc__os_sem_wait(sem, deadline);
+        if (st) {
+            mproc__store(sleeping, 0);
+            return st;
+        }
+    }
+    mproc__store(sleeping, 0);
+    return MPROC_OK;
+}
+
+static int64_t room(mproc_queue_t *q)
+{
+    return q->s->capacity - (q->s->tail - mproc__load(&q->s->head));
+}
+
+/* Room to begin a frame of `need` bytes, and below maxsize messages. */
+static int can_begin(mproc_queue_t *q, int64_t need)
+{
+    return room(q) >= need &&
+           (q->s->maxsize == 0 || mproc__load(&q->s->count) < q->s->maxsize);
+}
+
+/* Room to stream `need` more bytes of a frame already begun. */
+static int has_room(mproc_queue_t *q, int64_t need)
+{
+    return room(q) >= need;
+}
+
+static int has_bytes(mproc_queue_t *q, int64_t need)
+{
+    return mproc__load(&q->s->tail) - q->s->head >= need;
+}
+
+static void ring_copy_in(mproc_queue_t *q, int64_t pos, const void *src, size_t n)
+{
+    size_t off = (size_t)(pos & q->mask), first = (size_t)q->s->capacity - off;
+    if (first > n)
+        first = n;
+    memcpy(q->ring + off, src, first);
+    if (n > first)
+        memcpy(q->ring, (const unsigned char *)src + first, n - first);
+}
+
+static void ring_copy_out(mproc_queue_t *q, int64_t pos, void *dst, size_t n)
+{
+    size_t off = (size_t)(pos & q->mask), first = (size_t)q->s->capacity - off;
+    if (first > n)
+        first = n;
+    memcpy(dst, q->ring + off, first);
+    if (n > first)
+        memcpy((unsigned char *)dst + first, q->ring, n - first);
+}
+
+/* Write `n` bytes (NULL: zeros) at the tail, publishing as room appears. */
+static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
+{
+    static const unsigned char zeros[512];
+    while (n > 0) {
+        int64_t r = room(q);
+        if (r == 0) {
+            (void)sleep_until(q, has_room, 1, &q->s->prod_sleeping, q->room_sem, -1.0);
+            continue;
+        }
+        int64_t k = n < r ? n : r;
+        if (!src && k > (int64_t)sizeof zeros)
+            k = sizeof zeros;
+        ring_copy_in(q, q->s->tail, src ? src : zeros, (size_t)k);
+        mproc__store(&q->s->tail, q->s->tail + k);
+        wake(&q->s->cons_sleeping, q->data_sem);
+        if (src)
+            src += k;
+        n -= k;
+    }
+}
+
+/* A producer died mid-frame: complete it with zeros and have it dropped. */
+static void recover_producer(mproc_queue_t *q)
+{
+    shared_t *s = q->s;
+    if (!s->prod_total)
+        return;
+    int64_t published = mproc__load(&s->tail) - s->prod_start;
+    if (published > 0) {
+        mproc__store(&s->aborted_seq, s->prod_seq);
+        stream_in(q, NULL, s->prod_total - published);
+        mproc__add(&s->count, 1); /* the consumer will claim it, and drop it */
+    }
+    if (s->joinable)
+        mproc__add(&s->unfinished, -1);
+    s->prod_total = 0;
+}
+
+static mproc_status_t lock(mproc__os_mutex_t *m, double deadline, void (*recover)(mproc_queue_t *),
+                           mproc_queue_t *q)
+{
+    mproc_status_t st = mproc__os_mutex_lock(m, deadline);
+    if (st == MPROC_EOWNERDEAD) {
+        recover(q);
+        st = MPROC_OK;
+    }
+    return st;
+}
+
+static mproc_status_t check_open(const mproc_queue_t *q)
+{
+    return !q ? MPROC_EINVAL : q->closed ? MPROC_ECLOSED : MPROC_OK;
+}
+
+mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, double timeout)
+{
+    double deadline;
+    mproc_status_t st = check_open(q);
+    if (st)
+        return st;
+    if ((!data && len) || mproc__deadline(timeout, &deadline))
+        return MPROC_EINVAL;
+    if (len > MPROC_MESSAGE_MAX_BYTES)
+        return MPROC_ETOOBIG;
+    shared_t *s = q->s;
+    if ((st = lock(q->prod, deadline, recover_producer, q)) != MPROC_OK)
+        return st == MPROC_ETIMEDOUT ? MPROC_EFULL : st;
+    int64_t total = frame_size(len);
+    /* Room for the whole frame, or a whole ring for one larger than it. */
+    int64_t need = total < s->capacity ? total : s->capacity;
+    st = sleep_until(q, can_begin, need, &s->prod_sleeping, q->room_sem, deadline);
+    if (st) {
+        mproc__os_mutex_unlock(q->prod);
+        return st == MPROC_ETIMEDOUT ? MPROC_EFULL : st;
+    }
+    s->prod_seq++;
+    s->prod_start = s->tail;
+    s->prod_total = total;
+    if (s->joinable)
+        mproc__add(&s->unfinished, 1);
+    uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
+    if (total <= room(q)) {
+        /* The common case: one copy, one publication. */
+        int64_t pos = s->tail;
+        ring_copy_in(q, pos, header, HEADER);
+        if (len)
+            ring_copy_in(q, pos + HEADER, data, len);
+        if (total - HEADER > (int64_t)len) {
+            static const unsigned char zeros[8];
+            ring_copy_in(q, pos + HEADER + (int64_t)len, zeros, (size_t)(total - HEADER) - len);
+        }
+        mproc__store(&s->tail, pos + total);
+        wake(&s->cons_sleeping, q->data_sem);
+    } else {
+        stream_in(q, (const unsigned char *)header, HEADER);
+        stream_in(q, data, (int64_t)len);
+        stream_in(q, NULL, total - HEADER - (int64_t)len);
+    }
+    mproc__add(&s->count, 1);
+    s->prod_total = 0;
+    mproc__os_mutex_unlock(q->prod);
+    return MPROC_OK;
+}
+
+mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *data, size_t len)
+{
+    return mproc_queue_put(q, data, len, 0);
+}
+
+/* Read `n` bytes (dst NULL: discard) from the head as they are published. */
+static void stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n)
+{
+    while (n > 0) {
+        int64_t avail = mproc__load(&q->s->tail) - q->s->head;
+        if (avail == 0) {
+            (void)sleep_until(q, has_bytes, 1, &q->s->cons_sleeping, q->data_sem, -1.0);
+            continue;
+        }
+        int64_t k = n < avail ? n : avail;
+        if (dst) {
+            ring_copy_out(q, q->s->head, dst, (size_t)k);
+            dst += k;
+        }
+        mproc__store(&q->s->head, q->s->head + k);
+        wake(&q->s->prod_sleeping, q->room_sem);
+        n -= k;
+    }
+}
+
+/* A consumer died mid-frame: skip what it left of the frame it claimed. */
+static void recover_consumer(mproc_queue_t *q)
+{
+    shared_t *s = q->s;
+    if (s->cons_total)
+        stream_out(q, NULL, s->cons_total - (s->head - s->cons_start));
+    s->cons_total = 0;
+}
+
+/* Take one frame: into `buf` (cap bytes) or, when `alloc`, a new buffer. */
+static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t cap, void **alloc,
+                           size_t *len)
+{
+    double deadline;
+    mproc_status_t st = check_open(q);
+    if (st)
+        return st;
+    if (!len || (!alloc && !buf && cap) || mproc__deadline(timeout, &deadline))
+        return MPROC_EINVAL;
+    shared_t *s = q->s;
+    if ((st = lock(q->cons, deadline, recover_consumer, q)) != MPROC_OK)
+        return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
+    for (;;) {
+        st = sleep_until(q, has_bytes, HEADER, &s->cons_sleeping, q->data_sem, deadline);
+        if (st)
+            break;
+        uint32_t header[2];
+        ring_copy_out(q, s->head, header, HEADER);
+        size_t n = header[0];
+        unsigned char *dst = buf;
+        if (alloc && !(dst = malloc(n ? n : 1))) {
+            st = MPROC_ENOMEM;
+            break;
+        }
+        if (!alloc && n > cap) {
+            *len = n;
+            st = MPROC_ESHORTBUF;
+            break;
+        }
+        /* Claimed: from here a recovering consumer would skip this frame. */
+        int64_t total = frame_size(n);
+        s->cons_start = s->head;
+        s->cons_total = total;
+        mproc__add(&s->count, -1);
+        mproc__store(&s->head, s->head + HEADER);
+        wake(&s->prod_sleeping, q->room_sem);
+        stream_out(q, dst, (int64_t)n);
+        stream_out(q, NULL, total - HEADER - (int64_t)n);
+        s->cons_total = 0;
+        if ((int64_t)header[1] == mproc__load(&s->aborted_seq)) {
+            if (alloc)
+                free(dst);
+            continue; /* its producer died while writing it */
+        }
+        if (alloc)
+            *alloc = dst;
+        *len = n;
+        break;
+    }
+    mproc__os_mutex_unlock(q->cons);
+    return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
+}
+
+mproc_status_t mproc_queue_get(mproc_queue_t *q, double timeout, void **data, size_t *len)
+{
+    if (!data)
+        return MPROC_EINVAL;
+    return take(q, timeout, NULL, 0, data, len);
+}
+
+mproc_status_t mproc_queue_get_into(mproc_queue_t *q, double timeout, void *buf, size_t cap,
+                                    size_t *len)
+{
+    return take(q, timeout, buf, cap, NULL, len);
+}
+
+mproc_status_t mproc_queue_get_nowait(mproc_queue_t *q, void **data, size_t *len)
+{
+    return mproc_queue_get(q, 0, data, len);
+}
+
+mproc_status_t mproc_queue_qsize(const mproc_queue_t *q, size_t *n)
+{
+    mproc_status_t st = check_open(q);
+    if (!st && !n)
+        st = MPROC_EINVAL;
+    if (!st) {
+        int64_t c = mproc__load(&q->s->count);
+        *n = c > 0 ? (size_t)c : 0;
+    }
+    return st;
+}
+
+int mproc_queue_empty(const mproc_queue_t *q)
+{
+    size_t n = 0;
+    return mproc_queue_qsize(q, &n) != MPROC_OK || n == 0;
+}
+
+int mproc_queue_full(const mproc_queue_t *q)
+{
+    size_t n = 0;
+    return mproc_queue_qsize(q, &n) == MPROC_OK && q->s->maxsize &&
+           (int64_t)n >= q->s->maxsize;
+}
+
+mproc_status_t mproc_queue_close(mproc_queue_t *q)
+{
+    if (!q)
+        return MPROC_EINVAL;
+    q->closed = 1;
+    return MPROC_OK;
+}
+
+mproc_status_t mproc_queue_join_thread(mproc_queue_t *q)
+{
+    if (!q)
+        return MPROC_EINVAL;
+    return q->closed ? MPROC_OK : MPROC_EBUSY;
+}
+
+mproc_status_t mproc_queue_cancel_join_thread(mproc_queue_t *q)
+{
+    return q ? MPROC_OK : MPROC_EINVAL;
+}
+
+mproc_status_t mproc_queue_task_done(mproc_queue_t *q)
+{
+    mproc_status_t st = check_open(q);
+    if (st)
+        return st;
+    if (!q->s->joinable)
+        return MPROC_ENOTSUP;
+    int64_t left;
+    do {
+        left = mproc__load(&q->s->unfinished);
+        if (left <= 0)
+            return MPROC_ETASKDONE;
+    } while (!mproc__cas(&q->s->unfinished, left, left - 1));
+    if (left == 1)
+        for (int64_t n = mproc__exchange(&q->s->joiners, 0); n > 0; n--)
+            (void)mproc__os_sem_post(q->done_sem);
+    return MPROC_OK;
+}
+
+mproc_status_t mproc_queue_join(mproc_queue_t *q, double timeout)
+{
+    double deadline;
+    mproc_status_t st = check_open(q);
+    if (st)
+        return st;
+    if (!q->s->joinable)
+        return MPROC_ENOTSUP;
+    if (mproc__deadline(timeout, &deadline))
+        return MPROC_EINVAL;
+    /* Wake-ups may be stale (a joiner that timed out was counted): re-check. */
+    while (mproc__load(&q->s->unfinished) > 0) {
+        mproc__add(&q->s->joiners, 1);
+        if (mproc__load(&q->s->unfinished) <= 0)
+            break;
+        if ((st = mproc__os_sem_wait(q->done_sem, deadline)) != MPROC_OK)
+            return st;
+    }
+    return MPROC_OK;
+}
+
+void mproc_queue_free(mproc_queue_t *q)
+{
+    if (q)
+        release(q);
+}
+
+mproc_status_t mproc_args_add_queue(mproc_args_t *args, const mproc_queue_t *q)
+{
+    mproc_status_t st = check_open(q);
+    if (st || !args)
+        return st ? st : MPROC_EINVAL;
+    mproc__obj_t obj = {MPROC__OBJ_QUEUE, 0, H_COUNT, {0}};
+    obj.handles[H_SHM] = q->shm.handle;
+    obj.handles[H_PROD] = mproc__os_mutex_handle(q->prod);
+    obj.handles[H_CONS] = mproc__os_mutex_handle(q->cons);
+    obj.handles[H_DATA] = mproc__os_sem_handle(q->data_sem);
+    obj.handles[H_ROOM] = mproc__os_sem_handle(q->room_sem);
+    obj.handles[H_DONE] = mproc__os_sem_handle(q->done_sem);
+    return mproc__args_add_object(args, &obj);
+}
+
+mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mproc_queue_t **out)
+{
+    mproc__obj_t obj;
+    memset(&obj, 0, sizeof obj);
+    if (!out)
+        return MPROC_EINVAL;
+    mproc_status_t st = mproc__args_get_object(args, index, MPROC__OBJ_QUEUE, &obj);
+    if (st)
+        return st;
+    if (obj.nhandles != H_COUNT)
+        return MPROC_ETYPE;
+    /* Own duplicates: every view closes its own handles. */
+    mproc__os_handle_t h[H_COUNT];
+    for (int i = 0; i < H_COUNT; i++)
+        h[i] = MPROC__OS_NO_HANDLE;
+    for (int i = 0; i < H_COUNT && !st; i++)
+        st = mproc__os_dup(obj.handles[i], &h[i]);
+    mproc_queue_t *q = st ? NULL : calloc(1, sizeof *q);
+    if (!st && !q)
+        st = MPROC_ENOMEM;
+    /* Each open takes its handle; on failure the ones not yet taken are closed below. */
+    if (!st && (st = mproc__os_mutex_open(h[H_PROD], &q->prod)) == MPROC_OK)
+        h[H_PROD] = MPROC__OS_NO_HANDLE;
+    if (!st && (st = mproc__os_mutex_open(h[H_CONS], &q->cons)) == MPROC_OK)
+        h[H_CONS] = MPROC__OS_NO_HANDLE;
+    if (!st && (st = mproc__os_sem_open(h[H_DATA], &q->data_sem)) == MPROC_OK)
+        h[H_DATA] = MPROC__OS_NO_HANDLE;
+    if (!st && (st = mproc__os_sem_open(h[H_ROOM], &q->room_sem)) == MPROC_OK)
+        h[H_ROOM] = MPROC__OS_NO_HANDLE;
+    if (!st && (st = mproc__os_sem_open(h[H_DONE], &q->done_sem)) == MPROC_OK)
+        h[H_DONE] = MPROC__OS_NO_HANDLE;
+    if (!st) {
+        /* The ring's size is in its own header: map that first, then all of it. */
+        mproc__os_shm_t probe;
+        mproc__os_handle_t again = MPROC__OS_NO_HANDLE;
+        st = mproc__os_dup(h[H_SHM], &again);
+        if (!st && (st = mproc__os_shm_attach(again, DATA_OFFSET, &probe)) == MPROC_OK) {
+            int64_t cap = ((shared_t *)probe.addr)->capacity;
+            int64_t magic = ((shared_t *)probe.addr)->magic;
+            mproc__os_shm_release(&probe);
+            if (magic != MAGIC || cap < (int64_t)MIN_RING)
+                st = MPROC_ETYPE;
+            else if ((st = mproc__os_shm_attach(h[H_SHM], DATA_OFFSET + (size_t)cap, &q->shm)) ==
+                     MPROC_OK)
+                h[H_SHM] = MPROC__OS_NO_HANDLE;
+        } else if (again != MPROC__OS_NO_HANDLE) {
+            mproc__os_close(again);
+        }
+    }
+    for (int i = 0; i < H_COUNT; i++)
+        mproc__os_close(h[i]);
+    if (st) {
+        if (q)
+            release(q);
+        return st;
+    }
+    bind_ring(q);
+    *out = q;
+    return MPROC_OK;
+}

@@ -1,0 +1,482 @@
+/* Queue, SimpleQueue, JoinableQueue: Python's semantics, under each start method. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/test_support.h"
+
+typedef struct item {
+    int64_t producer;
+    int64_t seq;
+} item_t;
+
+/* args: queue, producer id, count. Puts (id, 0..count-1). */
+static int t_produce(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    int64_t id = 0, count = 0;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &id) ||
+        mproc_args_get_int(args, 2, &count))
+        return 100;
+    for (int64_t i = 0; i < count; i++) {
+        item_t it = {id, i};
+        if (mproc_queue_put(q, &it, sizeof it, MPROC_FOREVER))
+            return 101;
+    }
+    mproc_queue_free(q);
+    return 0; /* exits at once: what it put must not be lost */
+}
+MPROC_TARGET(t_produce)
+
+/* args: queue, results queue. Gets items until an empty message, forwards each. */
+static int t_consume(const mproc_args_t *args)
+{
+    mproc_queue_t *q, *out;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_queue(args, 1, &out))
+        return 100;
+    for (;;) {
+        item_t it;
+        size_t n;
+        mproc_status_t st = mproc_queue_get_into(q, 60, &it, sizeof it, &n);
+        if (st)
+            return 101;
+        if (n == 0)
+            break;
+        if (n != sizeof it || mproc_queue_put(out, &it, sizeof it, MPROC_FOREVER))
+            return 102;
+    }
+    mproc_queue_free(q);
+    mproc_queue_free(out);
+    return 0;
+}
+MPROC_TARGET(t_consume)
+
+/* args: queue. Blocks in get forever (the test kills it there). */
+static int t_block_in_get(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    void *d;
+    size_t n;
+    if (mproc_args_get_queue(args, 0, &q))
+        return 100;
+    return mproc_queue_get(q, MPROC_FOREVER, &d, &n) == MPROC_OK ? 0 : 101;
+}
+MPROC_TARGET(t_block_in_get)
+
+/* args: queue, size. Puts one message of `size` patterned bytes. */
+static int t_put_big(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    int64_t size = 0;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &size))
+        return 100;
+    unsigned char *m = malloc((size_t)size);
+    for (int64_t i = 0; i < size; i++)
+        m[i] = (unsigned char)(i * 7 + 3);
+    mproc_status_t st = mproc_queue_put(q, m, (size_t)size, MPROC_FOREVER);
+    free(m);
+    mproc_queue_free(q);
+    return st ? 101 : 0;
+}
+MPROC_TARGET(t_put_big)
+
+/* args: joinable queue, count. Gets and marks done `count` items. */
+static int t_worker(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    int64_t count = 0;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &count))
+        return 100;
+    for (int64_t i = 0; i < count; i++) {
+        void *d;
+        size_t n;
+        if (mproc_queue_get(q, 60, &d, &n))
+            return 101;
+        mproc_free(d);
+        test_sleep(0.01);
+        if (mproc_queue_task_done(q))
+            return 102;
+    }
+    mproc_queue_free(q);
+    return 0;
+}
+MPROC_TARGET(t_worker)
+
+/* Creates a queue, announces it is ready, then waits to be killed. */
+static int t_create_and_hang(const mproc_args_t *args)
+{
+    mproc_connection_t *c;
+    mproc_queue_t *q;
+    if (mproc_args_get_connection(args, 0, &c) || mproc_queue_create(&q, 0))
+        return 100;
+    mproc_queue_put(q, "held", 4, 0);
+    mproc_connection_send_bytes(c, "ready", 5);
+    test_sleep(120);
+    return 0;
+}
+MPROC_TARGET(t_create_and_hang)
+
+/* Names in /dev/shm (POSIX shared memory and semaphores live there on Linux). */
+static size_t dev_shm_entries(void)
+{
+    size_t n = 0;
+#if defined(__linux__)
+    FILE *f = popen("ls -A /dev/shm 2>/dev/null | wc -l", "r");
+    if (f) {
+        if (fscanf(f, "%zu", &n) != 1)
+            n = 0;
+        pclose(f);
+    }
+#endif
+    return n;
+}
+
+static mproc_args_t *queue_args(mproc_queue_t *q, int64_t a, int64_t b)
+{
+    mproc_args_t *args;
+    mproc_args_create(&args);
+    assert_int_equal(mproc_args_add_queue(args, q), MPROC_OK);
+    mproc_args_add_int(args, a);
+    mproc_args_add_int(args, b);
+    return args;
+}
+
+static void put_get_in_order_with_sizes(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    assert_int_equal(mproc_queue_empty(q), 1);
+    assert_int_equal(mproc_queue_put(q, "a", 1, 0), MPROC_OK);
+    assert_int_equal(mproc_queue_put(q, NULL, 0, 0), MPROC_OK);
+    assert_int_equal(mproc_queue_put_nowait(q, "hello", 5), MPROC_OK);
+    size_t n = 0;
+    assert_int_equal(mproc_queue_qsize(q, &n), MPROC_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(mproc_queue_empty(q), 0);
+    assert_int_equal(mproc_queue_full(q), 0);
+    void *d;
+    assert_int_equal(mproc_queue_get(q, 1, &d, &n), MPROC_OK);
+    assert_int_equal(n, 1);
+    assert_memory_equal(d, "a", 1);
+    mproc_free(d);
+    assert_int_equal(mproc_queue_get(q, 1, &d, &n), MPROC_OK);
+    assert_int_equal(n, 0);
+    assert_non_null(d);
+    mproc_free(d);
+    char small[2], big[8];
+    assert_int_equal(mproc_queue_get_into(q, 1, small, sizeof small, &n), MPROC_ESHORTBUF);
+    assert_int_equal(n, 5);
+    assert_int_equal(mproc_queue_get_into(q, 1, big, sizeof big, &n), MPROC_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(big, "hello", 5);
+    assert_int_equal(mproc_queue_get_nowait(q, &d, &n), MPROC_EEMPTY);
+    mproc_queue_free(q);
+}
+
+static void bounded_queue_full_and_empty_with_timeouts(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 2), MPROC_OK);
+    assert_int_equal(mproc_queue_put(q, "1", 1, 0), MPROC_OK);
+    assert_int_equal(mproc_queue_put(q, "2", 1, 0), MPROC_OK);
+    assert_int_equal(mproc_queue_full(q), 1);
+    assert_int_equal(mproc_queue_put_nowait(q, "3", 1), MPROC_EFULL);
+    double t0 = test_now();
+    assert_int_equal(mproc_queue_put(q, "3", 1, 0.2), MPROC_EFULL);
+    double waited = test_now() - t0;
+    assert_true(waited >= 0.15 && waited < 20);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_queue_get(q, 1, &d, &n), MPROC_OK);
+    mproc_free(d);
+    assert_int_equal(mproc_queue_put(q, "3", 1, 1), MPROC_OK);
+    assert_int_equal(mproc_queue_get(q, 1, &d, &n), MPROC_OK);
+    assert_memory_equal(d, "2", 1);
+    mproc_free(d);
+    assert_int_equal(mproc_queue_get(q, 1, &d, &n), MPROC_OK);
+    assert_memory_equal(d, "3", 1);
+    mproc_free(d);
+    t0 = test_now();
+    assert_int_equal(mproc_queue_get(q, 0.2, &d, &n), MPROC_EEMPTY);
+    waited = test_now() - t0;
+    assert_true(waited >= 0.15 && waited < 20);
+    mproc_queue_free(q);
+}
+
+static void bad_input_and_close(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    static const char one = 1;
+    assert_int_equal(mproc_queue_create(NULL, 0), MPROC_EINVAL);
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    assert_int_equal(mproc_queue_put(q, NULL, 4, 0), MPROC_EINVAL);
+    assert_int_equal(mproc_queue_put(q, &one, MPROC_MESSAGE_MAX_BYTES + 1, 0), MPROC_ETOOBIG);
+    assert_int_equal(mproc_queue_empty(q), 1); /* nothing was put */
+    assert_int_equal(mproc_queue_task_done(q), MPROC_ENOTSUP);
+    assert_int_equal(mproc_queue_join(q, 0), MPROC_ENOTSUP);
+    assert_int_equal(mproc_queue_join_thread(q), MPROC_EBUSY);
+    assert_int_equal(mproc_queue_put(q, "kept", 4, 0), MPROC_OK);
+    assert_int_equal(mproc_queue_cancel_join_thread(q), MPROC_OK);
+    assert_int_equal(mproc_queue_close(q), MPROC_OK);
+    assert_int_equal(mproc_queue_join_thread(q), MPROC_OK);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_queue_put(q, "x", 1, 0), MPROC_ECLOSED);
+    assert_int_equal(mproc_queue_get(q, 0, &d, &n), MPROC_ECLOSED);
+    assert_int_equal(mproc_queue_qsize(q, &n), MPROC_ECLOSED);
+    mproc_args_t *args;
+    mproc_args_create(&args);
+    assert_int_equal(mproc_args_add_queue(args, q), MPROC_ECLOSED);
+    mproc_args_add_int(args, 3);
+    mproc_queue_t *other;
+    assert_int_equal(mproc_args_get_queue(args, 0, &other), MPROC_ETYPE);
+    mproc_args_free(args);
+    mproc_queue_free(q);
+}
+
+static void messages_larger_than_the_ring_stream_through(void **state)
+{
+    (void)state;
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.ring_bytes = 64 * 1024;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
+    const int64_t size = 3 * 1024 * 1024 + 5;
+    mproc_args_t *args = queue_args(q, size, 0);
+    mproc_process_t *p = test_start(t_put_big, args);
+    mproc_args_free(args);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_queue_get(q, 60, &d, &n), MPROC_OK);
+    assert_int_equal(n, (size_t)size);
+    const unsigned char *m = d;
+    int ok = 1;
+    for (int64_t i = 0; i < size; i++)
+        ok &= m[i] == (unsigned char)(i * 7 + 3);
+    assert_true(ok);
+    mproc_free(d);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc_queue_free(q);
+}
+
+static void data_put_by_an_exiting_child_is_not_lost(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    mproc_args_t *args = queue_args(q, 7, 5000);
+    mproc_process_t *p = test_start(t_produce, args);
+    mproc_args_free(args);
+    /* Join before getting: CPython can deadlock here; the data is already shared. */
+    assert_int_equal(test_join(p), 0);
+    size_t n = 0;
+    assert_int_equal(mproc_queue_qsize(q, &n), MPROC_OK);
+    assert_int_equal(n, 5000);
+    for (int64_t i = 0; i < 5000; i++) {
+        item_t it;
+        assert_int_equal(mproc_queue_get_into(q, 5, &it, sizeof it, &n), MPROC_OK);
+        assert_int_equal(it.producer, 7);
+        assert_int_equal(it.seq, i);
+    }
+    mproc_process_free(p);
+    mproc_queue_free(q);
+}
+
+static void many_producers_many_consumers_exactly_once(void **state)
+{
+    (void)state;
+    enum { PRODUCERS = 3, CONSUMERS = 2, EACH = 4000 };
+    mproc_queue_t *q, *results;
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.maxsize = 64; /* producers block and wake many times */
+    assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
+    assert_int_equal(mproc_queue_create(&results, 0), MPROC_OK);
+    mproc_process_t *prod[PRODUCERS], *cons[CONSUMERS];
+    for (int i = 0; i < PRODUCERS; i++) {
+        mproc_args_t *a = queue_args(q, i, EACH);
+        prod[i] = test_start(t_produce, a);
+        mproc_args_free(a);
+    }
+    for (int i = 0; i < CONSUMERS; i++) {
+        mproc_args_t *a;
+        mproc_args_create(&a);
+        mproc_args_add_queue(a, q);
+        mproc_args_add_queue(a, results);
+        cons[i] = test_start(t_consume, a);
+        mproc_args_free(a);
+    }
+    static int64_t seen[PRODUCERS][EACH];
+    memset(seen, 0, sizeof seen);
+    for (int64_t k = 0; k < (int64_t)PRODUCERS * EACH; k++) {
+        item_t it;
+        size_t n;
+        assert_int_equal(mproc_queue_get_into(results, 60, &it, sizeof it, &n), MPROC_OK);
+        assert_true(it.producer >= 0 && it.producer < PRODUCERS);
+        assert_true(it.seq >= 0 && it.seq < EACH);
+        seen[it.producer][it.seq]++;
+    }
+    for (int i = 0; i < PRODUCERS; i++) {
+        assert_int_equal(test_join(prod[i]), 0);
+        mproc_process_free(prod[i]);
+        for (int k = 0; k < EACH; k++)
+            assert_int_equal(seen[i][k], 1); /* every message exactly once */
+    }
+    for (int i = 0; i < CONSUMERS; i++)
+        assert_int_equal(mproc_queue_put(q, NULL, 0, 5), MPROC_OK); /* stop */
+    for (int i = 0; i < CONSUMERS; i++) {
+        assert_int_equal(test_join(cons[i]), 0);
+        mproc_process_free(cons[i]);
+    }
+    mproc_queue_free(q);
+    mproc_queue_free(results);
+}
+
+static void fifo_per_producer(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    mproc_process_t *p[2];
+    for (int i = 0; i < 2; i++) {
+        mproc_args_t *a = queue_args(q, i, 3000);
+        p[i] = test_start(t_produce, a);
+        mproc_args_free(a);
+    }
+    int64_t next[2] = {0, 0};
+    for (int k = 0; k < 6000; k++) {
+        item_t it;
+        size_t n;
+        assert_int_equal(mproc_queue_get_into(q, 60, &it, sizeof it, &n), MPROC_OK);
+        assert_int_equal(it.seq, next[it.producer]);
+        next[it.producer]++;
+    }
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(test_join(p[i]), 0);
+        mproc_process_free(p[i]);
+    }
+    mproc_queue_free(q);
+}
+
+static void consumer_killed_in_get_does_not_block_others(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    mproc_args_t *a = queue_args(q, 0, 0);
+    mproc_process_t *victim = test_start(t_block_in_get, a);
+    mproc_args_free(a);
+    test_sleep(0.5); /* let it take the consumer lock and sleep */
+    assert_int_equal(mproc_process_kill(victim), MPROC_OK);
+    test_join(victim);
+    assert_int_equal(mproc_queue_put(q, "after", 5, 1), MPROC_OK);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_queue_get(q, 30, &d, &n), MPROC_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(d, "after", 5);
+    mproc_free(d);
+    /* And the queue still sleeps and wakes correctly afterwards. */
+    assert_int_equal(mproc_queue_get(q, 0.2, &d, &n), MPROC_EEMPTY);
+    assert_int_equal(mproc_queue_put(q, "x", 1, 1), MPROC_OK);
+    assert_int_equal(mproc_queue_get(q, 5, &d, &n), MPROC_OK);
+    mproc_free(d);
+    mproc_process_free(victim);
+    mproc_queue_free(q);
+}
+
+static void joinable_queue_task_done_and_join(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_joinable_queue_create(&q, 0), MPROC_OK);
+    assert_int_equal(mproc_queue_join(q, 0), MPROC_OK); /* nothing outstanding */
+    assert_int_equal(mproc_queue_task_done(q), MPROC_ETASKDONE);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(mproc_queue_put(q, "job", 3, 1), MPROC_OK);
+    assert_int_equal(mproc_queue_join(q, 0.1), MPROC_ETIMEDOUT);
+    mproc_args_t *a = queue_args(q, 10, 0);
+    mproc_process_t *w = test_start(t_worker, a);
+    mproc_args_free(a);
+    assert_int_equal(mproc_queue_join(q, 60), MPROC_OK);
+    assert_int_equal(test_join(w), 0);
+    assert_int_equal(mproc_queue_task_done(q), MPROC_ETASKDONE);
+    mproc_process_free(w);
+    mproc_queue_free(q);
+}
+
+static void simple_queue_basics(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_simple_queue_create(&q), MPROC_OK);
+    assert_int_equal(mproc_queue_empty(q), 1);
+    assert_int_equal(mproc_queue_put(q, "s", 1, MPROC_FOREVER), MPROC_OK);
+    assert_int_equal(mproc_queue_empty(q), 0);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_queue_get(q, MPROC_FOREVER, &d, &n), MPROC_OK);
+    mproc_free(d);
+    assert_int_equal(mproc_queue_close(q), MPROC_OK);
+    mproc_queue_free(q);
+}
+
+static void nothing_left_behind_even_after_sigkill(void **state)
+{
+    (void)state;
+    int fds_before[256], fds_after[256];
+    size_t nfd_before = test_open_fds(fds_before, 256);
+    size_t shm_before = dev_shm_entries();
+
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    mproc_args_t *a = queue_args(q, 1, 10);
+    mproc_process_t *p = test_start(t_produce, a);
+    mproc_args_free(a);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc_queue_free(q);
+
+    /* A creator killed while it holds a queue. */
+    mproc_connection_t *mine, *theirs;
+    assert_int_equal(mproc_pipe(1, &mine, &theirs), MPROC_OK);
+    mproc_args_create(&a);
+    mproc_args_add_connection(a, theirs);
+    p = test_start(t_create_and_hang, a);
+    mproc_args_free(a);
+    mproc_connection_free(theirs);
+    char buf[8];
+    size_t n;
+    assert_int_equal(mproc_connection_recv_bytes_into(mine, 60, buf, sizeof buf, &n), MPROC_OK);
+    assert_int_equal(mproc_process_kill(p), MPROC_OK);
+    test_join(p);
+    mproc_process_free(p);
+    mproc_connection_free(mine);
+
+    assert_int_equal(dev_shm_entries(), shm_before);
+    size_t nfd_after = test_open_fds(fds_after, 256);
+    assert_int_equal(nfd_after, nfd_before);
+    for (size_t i = 0; i < nfd_after; i++)
+        assert_int_equal(fds_after[i], fds_before[i]);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(put_get_in_order_with_sizes),
+        cmocka_unit_test(bounded_queue_full_and_empty_with_timeouts),
+        cmocka_unit_test(bad_input_and_close),
+        cmocka_unit_test(messages_larger_than_the_ring_stream_through),
+        cmocka_unit_test(data_put_by_an_exiting_child_is_not_lost),
+        cmocka_unit_test(many_producers_many_consumers_exactly_once),
+        cmocka_unit_test(fifo_per_producer),
+        cmocka_unit_test(consumer_killed_in_get_does_not_block_others),
+        cmocka_unit_test(joinable_queue_task_done_and_join),
+        cmocka_unit_test(simple_queue_basics),
+        cmocka_unit_test(nothing_left_behind_even_after_sigkill),
+    };
+    return test_main(argc, argv, "queue", tests, ARRAY_LEN(tests));
+}
