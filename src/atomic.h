@@ -11,9 +11,12 @@
 
 #if defined(_MSC_VER) && !defined(__clang__)
 #include <intrin.h>
-static __inline int64_t mproc__load(volatile int64_t *p)
+static __inline int64_t mproc__load(const volatile int64_t *p)
 {
-    return _InterlockedOr64((volatile __int64 *)p, 0);
+    /* A plain volatile read is atomic on x64; the barrier orders it like the others. */
+    int64_t v = *p;
+    _ReadWriteBarrier();
+    return v;
 }
 static __inline void mproc__store(volatile int64_t *p, int64_t v)
 {
@@ -33,7 +36,7 @@ static __inline int mproc__cas(volatile int64_t *p, int64_t expected, int64_t de
 }
 #else
 /* Sequentially consistent throughout: the sleep/wake handshakes rely on it. */
-static inline int64_t mproc__load(volatile int64_t *p)
+static inline int64_t mproc__load(const volatile int64_t *p)
 {
     return __atomic_load_n(p, __ATOMIC_SEQ_CST);
 }
@@ -54,6 +57,17 @@ static inline int mproc__cas(volatile int64_t *p, int64_t expected, int64_t desi
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST,
                                        __ATOMIC_SEQ_CST);
 }
+#endif
+
+/* A hint inside a spin loop: let the sibling hyper-thread run, save power. */
+#if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_IX86))
+#define mproc__cpu_relax() _mm_pause()
+#elif defined(__x86_64__) || defined(__i386__)
+#define mproc__cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define mproc__cpu_relax() __asm__ __volatile__("yield")
+#else
+#define mproc__cpu_relax() ((void)0)
 #endif
 
 #endif

@@ -28,21 +28,25 @@
 #define MIN_RING ((size_t)4096)
 #define MAX_RING ((size_t)1 << 30)
 
+/* Each side writes only its own cache line on the hot path; the other side
+ * reads it. A line is 64 bytes: one row of eight int64_t. */
 typedef struct shared {
-    int64_t magic, capacity, maxsize, joinable;
-    char pad0[32];
+    int64_t magic, capacity, maxsize, joinable, pad0[4];
     /* the producer lock holder's */
     volatile int64_t tail;          /* bytes published since creation */
-    volatile int64_t prod_sleeping; /* it waits for room */
+    volatile int64_t produced;      /* complete frames published */
     int64_t prod_seq;               /* sequence number of the last frame begun */
     int64_t prod_start, prod_total; /* the frame being written: where, how long (0: none) */
-    char pad1[24];
+    int64_t prod_seen_head;         /* a recent head: room is at least what it shows */
+    int64_t pad1[2];
     /* the consumer lock holder's */
     volatile int64_t head;          /* bytes consumed since creation */
-    volatile int64_t cons_sleeping; /* it waits for bytes */
+    volatile int64_t claimed;       /* frames taken (count = produced - claimed) */
     int64_t cons_start, cons_total; /* the frame claimed: where, how long (0: none) */
-    char pad2[32];
-    volatile int64_t count;         /* complete frames not yet claimed */
+    int64_t cons_seen_tail;         /* a recent tail: at least that much is published */
+    int64_t pad2[3];
+    volatile int64_t prod_sleeping, pad3[7]; /* the producer waits for room */
+    volatile int64_t cons_sleeping, pad4[7]; /* the consumer waits for bytes */
     volatile int64_t unfinished;    /* JoinableQueue: put and not yet task_done */
     volatile int64_t joiners;       /* processes waiting in join() */
     volatile int64_t aborted_seq;   /* a frame whose producer died: dropped */
@@ -148,11 +152,20 @@ static void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
         (void)mproc__os_sem_post(sem);
 }
 
-/* Sleep until ready(q) holds or the deadline passes; announce first, check again. */
+/* Checks before sleeping: a few microseconds, less than a sleep and a wake cost. */
+#define SPINS 2000
+
+/* Wait until ready(q) holds or the deadline passes: spin a little (the other
+ * side is usually running), then announce the sleep, check again, sleep. */
 static mproc_status_t sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *, int64_t),
                                   int64_t arg, volatile int64_t *sleeping, mproc__os_sem_t *sem,
                                   double deadline)
 {
+    for (int i = 0; i < SPINS && deadline != 0.0; i++) {
+        if (ready(q, arg))
+            return MPROC_OK;
+        mproc__cpu_relax();
+    }
     while (!ready(q, arg)) {
         mproc__store(sleeping, 1);
         if (ready(q, arg))
@@ -167,27 +180,55 @@ static mproc_status_t sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *
     return MPROC_OK;
 }
 
+static int64_t count(const shared_t *s)
+{
+    return mproc__load(&s->produced) - mproc__load(&s->claimed);
+}
+
+/* Free bytes; the other side's position is re-read only when the last one seen
+ * is not enough (it only grows, so an old value is a safe underestimate). */
+static int64_t room_for(mproc_queue_t *q, int64_t need)
+{
+    shared_t *s = q->s;
+    int64_t r = s->capacity - (s->tail - s->prod_seen_head);
+    if (r < need) {
+        s->prod_seen_head = mproc__load(&s->head);
+        r = s->capacity - (s->tail - s->prod_seen_head);
+    }
+    return r;
+}
+
 static int64_t room(mproc_queue_t *q)
 {
-    return q->s->capacity - (q->s->tail - mproc__load(&q->s->head));
+    return room_for(q, q->s->capacity);
+}
+
+static int64_t published_for(mproc_queue_t *q, int64_t need)
+{
+    shared_t *s = q->s;
+    int64_t a = s->cons_seen_tail - s->head;
+    if (a < need) {
+        s->cons_seen_tail = mproc__load(&s->tail);
+        a = s->cons_seen_tail - s->head;
+    }
+    return a;
 }
 
 /* Room to begin a frame of `need` bytes, and below maxsize messages. */
 static int can_begin(mproc_queue_t *q, int64_t need)
 {
-    return room(q) >= need &&
-           (q->s->maxsize == 0 || mproc__load(&q->s->count) < q->s->maxsize);
+    return room_for(q, need) >= need && (q->s->maxsize == 0 || count(q->s) < q->s->maxsize);
 }
 
 /* Room to stream `need` more bytes of a frame already begun. */
 static int has_room(mproc_queue_t *q, int64_t need)
 {
-    return room(q) >= need;
+    return room_for(q, need) >= need;
 }
 
 static int has_bytes(mproc_queue_t *q, int64_t need)
 {
-    return mproc__load(&q->s->tail) - q->s->head >= need;
+    return published_for(q, need) >= need;
 }
 
 static void ring_copy_in(mproc_queue_t *q, int64_t pos, const void *src, size_t n)
@@ -242,7 +283,7 @@ static void recover_producer(mproc_queue_t *q)
     if (published > 0) {
         mproc__store(&s->aborted_seq, s->prod_seq);
         stream_in(q, NULL, s->prod_total - published);
-        mproc__add(&s->count, 1); /* the consumer will claim it, and drop it */
+        mproc__store(&s->produced, s->produced + 1); /* the consumer claims it, drops it */
     }
     if (s->joinable)
         mproc__add(&s->unfinished, -1);
@@ -292,7 +333,7 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
     if (s->joinable)
         mproc__add(&s->unfinished, 1);
     uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
-    if (total <= room(q)) {
+    if (room_for(q, total) >= total) {
         /* The common case: one copy, one publication. */
         int64_t pos = s->tail;
         ring_copy_in(q, pos, header, HEADER);
@@ -309,7 +350,7 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
         stream_in(q, data, (int64_t)len);
         stream_in(q, NULL, total - HEADER - (int64_t)len);
     }
-    mproc__add(&s->count, 1);
+    mproc__store(&s->produced, s->produced + 1);
     s->prod_total = 0;
     mproc__os_mutex_unlock(q->prod);
     return MPROC_OK;
@@ -324,7 +365,7 @@ mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *data, size_t
 static void stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n)
 {
     while (n > 0) {
-        int64_t avail = mproc__load(&q->s->tail) - q->s->head;
+        int64_t avail = published_for(q, n);
         if (avail == 0) {
             (void)sleep_until(q, has_bytes, 1, &q->s->cons_sleeping, q->data_sem, -1.0);
             continue;
@@ -383,11 +424,18 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         int64_t total = frame_size(n);
         s->cons_start = s->head;
         s->cons_total = total;
-        mproc__add(&s->count, -1);
-        mproc__store(&s->head, s->head + HEADER);
-        wake(&s->prod_sleeping, q->room_sem);
-        stream_out(q, dst, (int64_t)n);
-        stream_out(q, NULL, total - HEADER - (int64_t)n);
+        mproc__store(&s->claimed, s->claimed + 1);
+        if (published_for(q, total) >= total) {
+            /* The common case: the whole frame is there, one copy, one publication. */
+            ring_copy_out(q, s->head + HEADER, dst, n);
+            mproc__store(&s->head, s->head + total);
+            wake(&s->prod_sleeping, q->room_sem);
+        } else {
+            mproc__store(&s->head, s->head + HEADER);
+            wake(&s->prod_sleeping, q->room_sem);
+            stream_out(q, dst, (int64_t)n);
+            stream_out(q, NULL, total - HEADER - (int64_t)n);
+        }
         s->cons_total = 0;
         if ((int64_t)header[1] == mproc__load(&s->aborted_seq)) {
             if (alloc)
@@ -427,7 +475,7 @@ mproc_status_t mproc_queue_qsize(const mproc_queue_t *q, size_t *n)
     if (!st && !n)
         st = MPROC_EINVAL;
     if (!st) {
-        int64_t c = mproc__load(&q->s->count);
+        int64_t c = count(q->s);
         *n = c > 0 ? (size_t)c : 0;
     }
     return st;

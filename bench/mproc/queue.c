@@ -1,0 +1,128 @@
+/* queue_64B, queue_64KiB, queue_1MiB, queue_4x4_64B: producers put N messages
+ * on a Queue, consumers get them; rate from before the first producer starts
+ * to the last message got (every process joined). */
+#include <mproc/mproc.h>
+#include <stdlib.h>
+
+#include "../bench.h"
+
+static void check(const char *what, mproc_status_t st)
+{
+    if (st)
+        bench_fail(what, mproc_strerror(st));
+}
+
+/* args: queue, message size, count */
+static int produce(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    int64_t size, count;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &size) ||
+        mproc_args_get_int(args, 2, &count))
+        return 1;
+    unsigned char *msg = calloc(1, (size_t)size);
+    for (int64_t i = 0; i < count; i++)
+        if (mproc_queue_put(q, msg, (size_t)size, MPROC_FOREVER))
+            return 2;
+    free(msg);
+    mproc_queue_free(q);
+    return 0;
+}
+MPROC_TARGET(produce)
+
+static int consume_n(mproc_queue_t *q, int64_t size, int64_t count)
+{
+    unsigned char *buf = malloc((size_t)size);
+    size_t n;
+    for (int64_t i = 0; i < count; i++)
+        if (mproc_queue_get_into(q, MPROC_FOREVER, buf, (size_t)size, &n))
+            return 2;
+    free(buf);
+    return 0;
+}
+
+/* args: queue, message size, count */
+static int consume(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    int64_t size, count;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &size) ||
+        mproc_args_get_int(args, 2, &count))
+        return 1;
+    int rc = consume_n(q, size, count);
+    mproc_queue_free(q);
+    return rc;
+}
+MPROC_TARGET(consume)
+
+static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, int64_t size, int64_t count)
+{
+    mproc_args_t *a;
+    mproc_process_t *p;
+    check("args", mproc_args_create(&a));
+    check("add_queue", mproc_args_add_queue(a, q));
+    check("add_int", mproc_args_add_int(a, size));
+    check("add_int", mproc_args_add_int(a, count));
+    check("create", mproc_process_create(&p, fn, a, NULL));
+    check("start", mproc_process_start(p));
+    mproc_args_free(a);
+    return p;
+}
+
+static void join(mproc_process_t *p)
+{
+    int64_t code = -1;
+    check("join", mproc_process_join(p, MPROC_FOREVER));
+    check("exitcode", mproc_process_exitcode(p, &code));
+    if (code)
+        bench_fail("child", "failed");
+    mproc_process_free(p);
+}
+
+/* Seconds to move `total` messages of `size` bytes with p producers and c consumers
+ * (c == 0: this process consumes). */
+static double run(int64_t size, long total, int producers, int consumers)
+{
+    mproc_queue_t *q;
+    mproc_process_t *prod[8], *cons[8];
+    check("queue_create", mproc_queue_create(&q, 0));
+    double t0 = bench_now();
+    for (int i = 0; i < producers; i++)
+        prod[i] = start(produce, q, size, total / producers);
+    for (int i = 0; i < consumers; i++)
+        cons[i] = start(consume, q, size, total / consumers);
+    if (!consumers && consume_n(q, size, total))
+        bench_fail("get", "failed");
+    for (int i = 0; i < consumers; i++)
+        join(cons[i]);
+    double elapsed = bench_now() - t0;
+    for (int i = 0; i < producers; i++)
+        join(prod[i]);
+    mproc_queue_free(q);
+    return elapsed;
+}
+
+static double queue_64B(long n)
+{
+    return (double)n / run(64, n, 1, 0);
+}
+BENCH_FIGURE("queue_64B", "msg/s", queue_64B)
+
+static double queue_64KiB(long n)
+{
+    return (double)n / run(64 * 1024, n, 1, 0);
+}
+BENCH_FIGURE("queue_64KiB", "msg/s", queue_64KiB)
+
+static double queue_1MiB(long n)
+{
+    return (double)n * 1024 * 1024 / run(1024 * 1024, n, 1, 0);
+}
+BENCH_FIGURE("queue_1MiB", "B/s", queue_1MiB)
+
+static double queue_4x4_64B(long n)
+{
+    n -= n % 4;
+    return (double)n / run(64, n, 4, 4);
+}
+BENCH_FIGURE("queue_4x4_64B", "msg/s", queue_4x4_64B)

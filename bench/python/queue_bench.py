@@ -1,0 +1,56 @@
+"""CPython's side of the queue figures: producers put N messages of a size on a
+multiprocessing.Queue (fork), consumers get them; rate from before the first
+producer starts to the last message got.
+
+Usage: queue_bench.py <queue_64B|queue_64KiB|queue_1MiB|queue_4x4_64B> <messages>
+"""
+import json
+import multiprocessing
+import sys
+import time
+
+SHAPES = {  # figure: (message size, producers, consumers (0: the parent), unit)
+    "queue_64B": (64, 1, 0, "msg/s"),
+    "queue_64KiB": (64 * 1024, 1, 0, "msg/s"),
+    "queue_1MiB": (1024 * 1024, 1, 0, "B/s"),
+    "queue_4x4_64B": (64, 4, 4, "msg/s"),
+}
+
+
+def produce(q, size, count):
+    msg = bytes(size)
+    for _ in range(count):
+        q.put(msg)
+
+
+def consume(q, count):
+    for _ in range(count):
+        q.get()
+
+
+def main():
+    figure, total = sys.argv[1], int(sys.argv[2])
+    size, producers, consumers, unit = SHAPES[figure]
+    total -= total % 4
+    ctx = multiprocessing.get_context("fork")
+    q = ctx.Queue()
+    t0 = time.perf_counter()
+    procs = [ctx.Process(target=produce, args=(q, size, total // producers))
+             for _ in range(producers)]
+    procs += [ctx.Process(target=consume, args=(q, total // consumers))
+              for _ in range(consumers)]
+    for p in procs:
+        p.start()
+    if not consumers:
+        consume(q, total)
+    for p in procs[producers:]:
+        p.join()
+    elapsed = time.perf_counter() - t0
+    for p in procs[:producers]:
+        p.join()
+    value = total / elapsed if unit == "msg/s" else total * size / elapsed
+    print(json.dumps({"figure": figure, "unit": unit, "value": value}))
+
+
+if __name__ == "__main__":
+    main()
