@@ -32,11 +32,12 @@ deps-mingw:
 
 demo: deps
 	cmake --preset linux-gcc -DMPROC_BUILD_TESTS=OFF >/dev/null
-	cmake --build --preset linux-gcc --target process_info
+	cmake --build --preset linux-gcc --target process_info producer_consumer
 	@echo; echo "== join(): the child has finished"; build/linux-gcc/examples/process_info join
 	@echo; echo "== join(1): the child still sleeps"; build/linux-gcc/examples/process_info join1
 	@echo; echo "== join(1), then a later check"; build/linux-gcc/examples/process_info join1-later
 	@echo; echo "== the same under the spawn start method"; build/linux-gcc/examples/process_info join spawn
+	@echo; echo "== 3 producers, 2 consumers, one Queue"; build/linux-gcc/examples/producer_consumer
 
 test: deps deps-mingw
 	@failed=""; steps=0; \

@@ -388,6 +388,57 @@ static void consumer_killed_in_get_does_not_block_others(void **state)
     mproc_queue_free(q);
 }
 
+/* args: queue, results queue. Gets one message, puts its length on results. */
+static int t_get_one_report_length(const mproc_args_t *args)
+{
+    mproc_queue_t *q, *results;
+    void *d;
+    size_t n;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_queue(args, 1, &results))
+        return 100;
+    if (mproc_queue_get(q, 120, &d, &n))
+        return 101;
+    int64_t len = (int64_t)n;
+    mproc_free(d);
+    return mproc_queue_put(results, &len, sizeof len, 5) ? 102 : 0;
+}
+MPROC_TARGET(t_get_one_report_length)
+
+static void producer_killed_mid_put_is_dropped_not_stuck(void **state)
+{
+    (void)state;
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.ring_bytes = 64 * 1024;
+    mproc_queue_t *q, *results;
+    assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
+    assert_int_equal(mproc_queue_create(&results, 0), MPROC_OK);
+    /* The producer fills the ring with the start of a 4 MiB message and waits for room. */
+    mproc_args_t *a = queue_args(q, 4 * 1024 * 1024, 0);
+    mproc_process_t *victim = test_start(t_put_big, a);
+    mproc_args_free(a);
+    test_sleep(0.5);
+    assert_int_equal(mproc_process_kill(victim), MPROC_OK);
+    test_join(victim);
+    /* A consumer starts on the half-written message... */
+    mproc_args_create(&a);
+    mproc_args_add_queue(a, q);
+    mproc_args_add_queue(a, results);
+    mproc_process_t *reader = test_start(t_get_one_report_length, a);
+    mproc_args_free(a);
+    /* ...and the next producer recovers the lock, completes and aborts that frame. */
+    assert_int_equal(mproc_queue_put(q, "after", 5, 60), MPROC_OK);
+    int64_t len = -1;
+    size_t n;
+    assert_int_equal(mproc_queue_get_into(results, 60, &len, sizeof len, &n), MPROC_OK);
+    assert_int_equal(len, 5); /* the torn message was dropped, the next one delivered */
+    assert_int_equal(test_join(reader), 0);
+    assert_int_equal(mproc_queue_empty(q), 1);
+    mproc_process_free(victim);
+    mproc_process_free(reader);
+    mproc_queue_free(q);
+    mproc_queue_free(results);
+}
+
 static void joinable_queue_task_done_and_join(void **state)
 {
     (void)state;
@@ -474,6 +525,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(many_producers_many_consumers_exactly_once),
         cmocka_unit_test(fifo_per_producer),
         cmocka_unit_test(consumer_killed_in_get_does_not_block_others),
+        cmocka_unit_test(producer_killed_mid_put_is_dropped_not_stuck),
         cmocka_unit_test(joinable_queue_task_done_and_join),
         cmocka_unit_test(simple_queue_basics),
         cmocka_unit_test(nothing_left_behind_even_after_sigkill),
