@@ -125,7 +125,7 @@ def verdict(figure, row):
     if not figure.goal:
         return "", ""
     side, factor = figure.goal
-    goal = f"within {factor:g}x of {side}"
+    goal = f"within {factor:g}x of {side}" if factor >= 1 else f"{1 / factor:g}x {side} or more"
     if row["mproc"] is None or not row[side]:
         return goal, "no figure"
     met = slowdown(figure.unit, row["mproc"], row[side]) <= factor

@@ -383,15 +383,10 @@ mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
     /* -1 is also GetCurrentProcess(): the wait would never end. */
     if (child->process == MPROC__OS_NO_HANDLE)
         return MPROC_EINVAL;
-    for (;;) {
-        DWORD ms = mproc__os_wait_ms(deadline);
-        DWORD r = WaitForSingleObject((HANDLE)child->process, ms);
-        if (r == WAIT_OBJECT_0)
-            break;
-        if (r == WAIT_FAILED)
-            return mproc__os_status_from_win32(GetLastError());
-        if (ms == 0)
-            return MPROC_ETIMEDOUT;
+    {
+        mproc_status_t st = mproc__os_wait_object((HANDLE)child->process, deadline);
+        if (st != MPROC_OK)
+            return st;
     }
     if (!GetExitCodeProcess((HANDLE)child->process, &code))
         return mproc__os_status_from_win32(GetLastError());

@@ -26,4 +26,8 @@ mproc_status_t mproc__os_status_from_win32(DWORD err);
  * < 0. A wait that times out must ask again: Win32 timers may fire early. */
 DWORD mproc__os_wait_ms(double deadline);
 
+/* Wait for one object until deadline (< 0: forever): MPROC_OK when signalled,
+ * MPROC_EOWNERDEAD for an abandoned mutex (now owned), MPROC_ETIMEDOUT. */
+mproc_status_t mproc__os_wait_object(HANDLE h, double deadline);
+
 #endif

@@ -44,18 +44,7 @@ mproc_status_t mproc__os_mutex_open(mproc__os_handle_t h, mproc__os_mutex_t **ou
 
 mproc_status_t mproc__os_mutex_lock(mproc__os_mutex_t *m, double deadline)
 {
-    for (;;) {
-        DWORD ms = mproc__os_wait_ms(deadline);
-        DWORD r = WaitForSingleObject(m->h, ms);
-        if (r == WAIT_OBJECT_0)
-            return MPROC_OK;
-        if (r == WAIT_ABANDONED)
-            return MPROC_EOWNERDEAD;
-        if (r == WAIT_FAILED)
-            return mproc__os_status_from_win32(GetLastError());
-        if (ms == 0)
-            return MPROC_ETIMEDOUT;
-    }
+    return mproc__os_wait_object(m->h, deadline);
 }
 
 void mproc__os_mutex_unlock(mproc__os_mutex_t *m)

@@ -47,16 +47,7 @@ mproc_status_t mproc__os_sem_wait(mproc__os_sem_t *s, double deadline)
 {
     if (s == NULL)
         return MPROC_EINVAL;
-    for (;;) {
-        DWORD ms = mproc__os_wait_ms(deadline);
-        DWORD r = WaitForSingleObject(s->h, ms);
-        if (r == WAIT_OBJECT_0)
-            return MPROC_OK;
-        if (r == WAIT_FAILED)
-            return mproc__os_status_from_win32(GetLastError());
-        if (ms == 0)
-            return MPROC_ETIMEDOUT;
-    }
+    return mproc__os_wait_object(s->h, deadline);
 }
 
 mproc_status_t mproc__os_sem_post(mproc__os_sem_t *s)

@@ -55,3 +55,20 @@ DWORD mproc__os_wait_ms(double deadline)
     whole = (DWORD)ms;
     return (double)whole < ms ? whole + 1 : whole;
 }
+
+mproc_status_t mproc__os_wait_object(HANDLE h, double deadline)
+{
+    for (;;) {
+        /* Waits longer than a DWORD of milliseconds come back here to go on. */
+        DWORD ms = mproc__os_wait_ms(deadline);
+        DWORD r = WaitForSingleObject(h, ms);
+        if (r == WAIT_OBJECT_0)
+            return MPROC_OK;
+        if (r == WAIT_ABANDONED)
+            return MPROC_EOWNERDEAD;
+        if (r == WAIT_FAILED)
+            return mproc__os_status_from_win32(GetLastError());
+        if (ms == 0)
+            return MPROC_ETIMEDOUT;
+    }
+}
