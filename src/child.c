@@ -24,8 +24,12 @@ void mproc__become_child(const char *name, const char *identity, int daemon, int
     g->parent.parent_sentinel = boot->parent_sentinel;
     g->has_parent = 1;
 
+    /* Copy before freeing: under fork, parent_name is the old name itself. */
+    char *old_name = g->self.name, *old_identity = g->self.identity;
     g->self.name = mproc__strdup(name);
     g->self.identity = mproc__strdup(identity);
+    free(old_name);
+    free(old_identity);
     g->self.daemon = daemon;
     g->self.pid = mproc__os_getpid();
     g->owner_pid = g->self.pid;

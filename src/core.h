@@ -64,6 +64,12 @@ void mproc__join_children_at_exit(void);
 /* Targets. */
 mproc_target_fn mproc__target_by_name(const char *name);
 const char *mproc__target_name(mproc_target_fn fn); /* NULL: not registered */
+mproc_task_fn mproc__task_by_name(const char *name);
+const char *mproc__task_name(mproc_task_fn fn);
+
+/* The pool's worker target, registered by mproc_init() so spawned workers find it. */
+void mproc__pool_register(void);
+mproc_target_fn mproc__pool_worker_target(void);
 
 void mproc__force_default_method(mproc_start_method_t m);
 

@@ -47,6 +47,7 @@
 #include "context.h"
 #include "export.h"
 #include "init.h"
+#include "pool.h"
 #include "process.h"
 #include "queue.h"
 #include "status.h"

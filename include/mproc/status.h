@@ -55,7 +55,12 @@ typedef int mproc_status_t;
     X(EEMPTY,         -27, "queue is empty")                                           \
     X(EFULL,          -28, "queue is full")                                            \
     X(ETASKDONE,      -29, "task_done() called more times than items were put")       \
-    X(EOWNERDEAD,     -30, "the previous owner died holding the lock")
+    X(EOWNERDEAD,     -30, "the previous owner died holding the lock")                 \
+    X(ETASK,          -31, "a task reported failure (see its code and message)")      \
+    X(EWORKERLOST,    -32, "the worker process running the task died")                \
+    X(EDONE,          -33, "no more results")                                          \
+    X(ENOTREADY,      -34, "the result is not ready yet")                              \
+    X(ENOTCLOSED,     -35, "close or terminate the pool first")
 
 /** Status codes; see MPROC_STATUS_TABLE for the message of each. */
 typedef enum mproc_status_code {

@@ -225,3 +225,19 @@ void test_crash(void)
     abort();
 #endif
 }
+
+void test_kill_self(void)
+{
+#if defined(_WIN32)
+    TerminateProcess(GetCurrentProcess(), 9);
+#else
+    kill(getpid(), SIGKILL);
+#endif
+}
+
+void test_ignore_sigterm(void)
+{
+#if !defined(_WIN32)
+    signal(SIGTERM, SIG_IGN);
+#endif
+}

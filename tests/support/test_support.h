@@ -53,6 +53,10 @@ size_t test_open_fds(int *out, size_t cap);
 intptr_t test_leaky_handle(void);
 /* Is `h` a valid handle / descriptor in this process? */
 int test_handle_valid(intptr_t h);
+/* Kill this process outright (POSIX: SIGKILL, exit code -9; Windows: TerminateProcess, 9). */
+void test_kill_self(void);
+/* POSIX: ignore SIGTERM from now on (a stubborn task); Windows: nothing to ignore. */
+void test_ignore_sigterm(void);
 /* End this process with a crash's status (POSIX: SIGABRT; Windows: 0xC0000005). */
 void test_crash(void);
 

@@ -1,0 +1,221 @@
+/* A pool worker: run the initializer, then chunks of tasks until EOF. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+#include "pool_wire.h"
+
+struct mproc_task_out {
+    mproc__wbuf_t output;
+    int code;
+    char *message;
+};
+
+mproc_status_t mproc_task_output(mproc_task_out_t *out, const void *data, size_t len)
+{
+    if (!out || (!data && len))
+        return MPROC_EINVAL;
+    if (len > MPROC_MESSAGE_MAX_BYTES)
+        return MPROC_ETOOBIG;
+    out->output.len = 0;
+    return mproc__wbuf_put(&out->output, data, len);
+}
+
+int mproc_task_fail(mproc_task_out_t *out, int code, const char *message)
+{
+    if (out) {
+        out->code = code;
+        free(out->message);
+        out->message = message ? mproc__strdup(message) : NULL;
+    }
+    return code;
+}
+
+mproc_status_t mproc_task_args(const void *input, size_t len, mproc_args_t **out)
+{
+    if (!out || (!input && len))
+        return MPROC_EINVAL;
+    mproc__rbuf_t r = {input, len, 0};
+    mproc_status_t st = mproc__args_decode(&r, out);
+    if (!st && r.pos != len) {
+        mproc_args_free(*out);
+        st = MPROC_EINVAL;
+    }
+    return st;
+}
+
+static void run_one(mproc_task_fn fn, const void *in, size_t len, mproc_task_out_t *out)
+{
+    out->output.len = 0;
+    out->code = 0;
+    free(out->message);
+    out->message = NULL;
+    int rc = fn(in, len, out);
+    if (rc && !out->code)
+        out->code = rc;
+}
+
+static mproc_status_t put_record(mproc__wbuf_t *b, int32_t code, const void *p, size_t n)
+{
+    mproc_status_t st = mproc__wbuf_put(b, &code, sizeof code);
+    if (!st) st = mproc__wbuf_put_u32(b, (uint32_t)n);
+    if (!st) st = mproc__wbuf_put(b, p, n);
+    return st;
+}
+
+/* The failure record of an item: its code and message. */
+static mproc_status_t put_failure(mproc__wbuf_t *b, const mproc_task_out_t *out)
+{
+    const char *msg = out->message ? out->message : "";
+    return put_record(b, out->code, msg, strlen(msg));
+}
+
+static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out)
+{
+    uint64_t job;
+    uint32_t start, count, mode;
+    int64_t ptr;
+    char *name = NULL;
+    mproc_status_t st = mproc__rbuf_get(r, &job, sizeof job);
+    if (!st) st = mproc__rbuf_get_u32(r, &start);
+    if (!st) st = mproc__rbuf_get_u32(r, &count);
+    if (!st) st = mproc__rbuf_get_u32(r, &mode);
+    if (!st) st = mproc__rbuf_get_i64(r, &ptr);
+    if (!st) st = mproc__rbuf_get_str(r, &name);
+    if (st)
+        return st;
+    /* By name when registered; a fork worker may also be sent the pointer itself. */
+    mproc_task_fn fn = *name ? mproc__task_by_name(name) : (mproc_task_fn)(intptr_t)ptr;
+    free(name);
+    if (!fn)
+        return MPROC_ENOTREGISTERED;
+    res->len = 0;
+    uint32_t nfail = 0;
+    st = mproc__wbuf_put(res, &job, sizeof job);
+    if (!st) st = mproc__wbuf_put_u32(res, start);
+    if (!st) st = mproc__wbuf_put_u32(res, count);
+    size_t nfail_at = res->len;
+    if (!st) st = mproc__wbuf_put_u32(res, 0);
+    if (st)
+        return st;
+    if (mode == MPROC__POOL_MODE_FIXED) {
+        uint32_t in_size, out_size;
+        st = mproc__rbuf_get_u32(r, &in_size);
+        if (!st) st = mproc__rbuf_get_u32(r, &out_size);
+        if (!st && (uint64_t)in_size * count > r->len - r->pos) st = MPROC_EINVAL;
+        if (st)
+            return st;
+        size_t raw_size = (size_t)out_size * count;
+        unsigned char *raw = calloc(1, raw_size + 1);
+        int32_t *codes = NULL;
+        char **messages = NULL;
+        if (!raw)
+            return MPROC_ENOMEM;
+        /* Every task runs once; its output goes straight into place. */
+        for (uint32_t i = 0; i < count && !st; i++) {
+            run_one(fn, r->data + r->pos + (size_t)i * in_size, in_size, out);
+            if (!out->code && out->output.len != out_size)
+                mproc_task_fail(out, MPROC__POOL_WRONG_SIZE,
+                                "output size differs from the array's element size");
+            if (!out->code) {
+                memcpy(raw + (size_t)i * out_size, out->output.data, out_size);
+                continue;
+            }
+            if (!codes && (!(codes = calloc(count, sizeof *codes)) ||
+                           !(messages = calloc(count, sizeof *messages))))
+                st = MPROC_ENOMEM;
+            if (!st) {
+                codes[i] = out->code;
+                messages[i] = out->message;
+                out->message = NULL;
+                nfail++;
+            }
+        }
+        if (!st && !nfail)
+            st = mproc__wbuf_put(res, raw, raw_size);
+        for (uint32_t i = 0; i < count && !st && nfail; i++) {
+            /* A failure: one record per item instead of the bare array. */
+            const char *msg = messages[i] ? messages[i] : "";
+            st = codes[i] ? put_record(res, codes[i], msg, strlen(msg))
+                          : put_record(res, 0, raw + (size_t)i * out_size, out_size);
+        }
+        for (uint32_t i = 0; messages && i < count; i++)
+            free(messages[i]);
+        free(messages);
+        free(codes);
+        free(raw);
+    } else {
+        for (uint32_t i = 0; i < count && !st; i++) {
+            uint32_t len;
+            st = mproc__rbuf_get_u32(r, &len);
+            if (!st && len > r->len - r->pos)
+                st = MPROC_EINVAL;
+            if (st)
+                break;
+            run_one(fn, r->data + r->pos, len, out);
+            r->pos += len;
+            nfail += out->code != 0;
+            st = out->code ? put_failure(res, out)
+                           : put_record(res, 0, out->output.data, out->output.len);
+        }
+    }
+    memcpy(res->data + nfail_at, &nfail, sizeof nfail);
+    return st;
+}
+
+/* args: connection, initializer name, initializer pointer, initargs bytes, maxtasks. */
+static int pool_worker(const mproc_args_t *args)
+{
+    mproc_connection_t *c;
+    const char *init_name = "";
+    int64_t init_ptr = 0, maxtasks = 0;
+    const void *initargs = NULL;
+    size_t initargs_len = 0;
+    if (mproc_args_get_connection(args, 0, &c) || mproc_args_get_str(args, 1, &init_name) ||
+        mproc_args_get_int(args, 2, &init_ptr) ||
+        mproc_args_get_bytes(args, 3, &initargs, &initargs_len) ||
+        mproc_args_get_int(args, 4, &maxtasks))
+        return 90;
+    mproc_target_fn init = *init_name ? mproc__target_by_name(init_name)
+                                      : (mproc_target_fn)(intptr_t)init_ptr;
+    if (init) {
+        mproc_args_t *ia = NULL;
+        if (mproc_task_args(initargs, initargs_len, &ia))
+            return 91;
+        init(ia);
+        mproc_args_free(ia);
+    }
+    mproc_task_out_t out = {{0}, 0, NULL};
+    mproc__wbuf_t res = {0};
+    for (int64_t done = 0; maxtasks == 0 || done < maxtasks; done++) {
+        void *msg;
+        size_t len;
+        mproc_status_t st = mproc_connection_recv_bytes(c, MPROC_FOREVER, &msg, &len);
+        if (st == MPROC_EEOF)
+            break; /* the pool closed this worker's connection: done */
+        if (st)
+            return 92;
+        mproc__rbuf_t r = {msg, len, 0};
+        st = run_chunk(&r, &res, &out);
+        free(msg);
+        if (st || mproc_connection_send_bytes(c, res.data, res.len))
+            return 93;
+    }
+    mproc__wbuf_free(&res);
+    mproc__wbuf_free(&out.output);
+    free(out.message);
+    mproc_connection_free(c);
+    return 0;
+}
+
+static mproc_target_entry_t worker_entry = {pool_worker, "mproc__pool_worker", NULL};
+
+void mproc__pool_register(void)
+{
+    (void)mproc_register_target(&worker_entry);
+}
+
+mproc_target_fn mproc__pool_worker_target(void)
+{
+    return pool_worker;
+}

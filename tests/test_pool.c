@@ -1,0 +1,542 @@
+/* Pool: Python's multiprocessing.pool.Pool, and workers that die without hanging anyone. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "support/test_support.h"
+
+#if defined(_WIN32)
+#define KILLED_CODE 9
+#else
+#include <signal.h>
+#define KILLED_CODE (-SIGKILL)
+#endif
+
+static int64_t as_int(const void *p)
+{
+    int64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static int square(const void *in, size_t len, mproc_task_out_t *out)
+{
+    if (len != sizeof(int64_t))
+        return mproc_task_fail(out, 1, "expected one int64");
+    int64_t v = as_int(in);
+    v *= v;
+    mproc_task_output(out, &v, sizeof v);
+    return 0;
+}
+MPROC_TASK(square)
+
+static int unlucky(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)len;
+    if (as_int(in) == 13)
+        return mproc_task_fail(out, 42, "thirteen is unlucky");
+    mproc_task_output(out, in, sizeof(int64_t));
+    return 0;
+}
+MPROC_TASK(unlucky)
+
+static int exits(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len, (void)out;
+    exit(7);
+}
+MPROC_TASK(exits)
+
+static int dies(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len, (void)out;
+    test_kill_self();
+    return 0;
+}
+MPROC_TASK(dies)
+
+static int whoami(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len;
+    int64_t pid = test_getpid();
+    mproc_task_output(out, &pid, sizeof pid);
+    return 0;
+}
+MPROC_TASK(whoami)
+
+static int naps(const void *in, size_t len, mproc_task_out_t *out)
+{
+    double s = 0;
+    if (len == sizeof s)
+        memcpy(&s, in, sizeof s);
+    test_sleep(s);
+    mproc_task_output(out, "z", 1);
+    return 0;
+}
+MPROC_TASK(naps)
+
+static int stubborn(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len, (void)out;
+    test_ignore_sigterm();
+    test_sleep(120);
+    return 0;
+}
+MPROC_TASK(stubborn)
+
+static int multiply(const void *in, size_t len, mproc_task_out_t *out)
+{
+    mproc_args_t *a;
+    int64_t x = 0, y = 0;
+    if (mproc_task_args(in, len, &a))
+        return mproc_task_fail(out, 2, "not an argument list");
+    mproc_args_get_int(a, 0, &x);
+    mproc_args_get_int(a, 1, &y);
+    mproc_args_free(a);
+    int64_t p = x * y;
+    mproc_task_output(out, &p, sizeof p);
+    return 0;
+}
+MPROC_TASK(multiply)
+
+static int64_t init_value = -1;
+static int set_init_value(const mproc_args_t *args)
+{
+    mproc_args_get_int(args, 0, &init_value);
+    return 0;
+}
+MPROC_TARGET(set_init_value)
+
+static int get_init_value(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len;
+    mproc_task_output(out, &init_value, sizeof init_value);
+    return 0;
+}
+MPROC_TASK(get_init_value)
+
+static int unregistered_task(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len, (void)out;
+    return 0;
+}
+
+static mproc_pool_t *make_pool(int processes, long maxtasks)
+{
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.processes = processes;
+    o.maxtasksperchild = maxtasks;
+    mproc_pool_t *pool = NULL;
+    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_OK);
+    return pool;
+}
+
+static void finish(mproc_pool_t *pool)
+{
+    assert_int_equal(mproc_pool_close(pool), MPROC_OK);
+    assert_int_equal(mproc_pool_join(pool, 60), MPROC_OK);
+    mproc_pool_free(pool);
+}
+
+static void apply_and_apply_async(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    int64_t v = 12;
+    mproc_async_result_t *r;
+    assert_int_equal(mproc_pool_apply(pool, square, &v, sizeof v, &r), MPROC_OK);
+    const void *d;
+    size_t n;
+    assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
+    assert_int_equal(n, sizeof v);
+    assert_int_equal(as_int(d), 144);
+    mproc_async_result_free(r);
+
+    mproc_async_result_t *rs[20];
+    int64_t in[20];
+    for (int i = 0; i < 20; i++) {
+        in[i] = i;
+        assert_int_equal(mproc_pool_apply_async(pool, square, &in[i], sizeof in[i], NULL, NULL,
+                                                NULL, &rs[i]),
+                         MPROC_OK);
+    }
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(mproc_async_result_get(rs[i], 60), MPROC_OK);
+        assert_int_equal(mproc_async_result_ready(rs[i]), 1);
+        int ok = 0;
+        assert_int_equal(mproc_async_result_successful(rs[i], &ok), MPROC_OK);
+        assert_int_equal(ok, 1);
+        assert_int_equal(mproc_async_result_item(rs[i], 0, &d, &n), MPROC_OK);
+        assert_int_equal(as_int(d), (int64_t)i * i);
+        mproc_async_result_free(rs[i]);
+    }
+    finish(pool);
+}
+
+static int callbacks_seen, error_callbacks_seen;
+static void on_result(mproc_async_result_t *r, void *user)
+{
+    const void *d;
+    size_t n;
+    if (mproc_async_result_item(r, 0, &d, &n) == MPROC_OK && as_int(d) == 49)
+        callbacks_seen += *(int *)user;
+}
+static void on_error(mproc_async_result_t *r, void *user)
+{
+    int code = 0;
+    const char *msg = NULL;
+    if (mproc_async_result_error(r, &code, &msg) == MPROC_OK && code == 42)
+        error_callbacks_seen += *(int *)user;
+}
+
+static void callbacks_run_before_ready(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(1, 0);
+    int one = 1;
+    int64_t seven = 7, thirteen = 13;
+    mproc_async_result_t *ok, *bad;
+    callbacks_seen = error_callbacks_seen = 0;
+    assert_int_equal(mproc_pool_apply_async(pool, square, &seven, sizeof seven, on_result,
+                                            on_error, &one, &ok), MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, unlucky, &thirteen, sizeof thirteen, on_result,
+                                            on_error, &one, &bad), MPROC_OK);
+    assert_int_equal(mproc_async_result_get(ok, 60), MPROC_OK);
+    assert_int_equal(mproc_async_result_get(bad, 60), MPROC_ETASK);
+    assert_int_equal(callbacks_seen, 1); /* as Python: the callback ran before get returned */
+    assert_int_equal(error_callbacks_seen, 1);
+    int code = 0;
+    const char *msg = NULL;
+    assert_int_equal(mproc_async_result_error(bad, &code, &msg), MPROC_OK);
+    assert_int_equal(code, 42);
+    assert_string_equal(msg, "thirteen is unlucky");
+    int success = 1;
+    assert_int_equal(mproc_async_result_successful(bad, &success), MPROC_OK);
+    assert_int_equal(success, 0);
+    mproc_async_result_free(ok);
+    mproc_async_result_free(bad);
+    finish(pool);
+}
+
+static void map_keeps_order_and_reports_failures(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    enum { N = 100 };
+    int64_t in[N];
+    const void *items[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        in[i] = i;
+        items[i] = &in[i];
+        lens[i] = sizeof in[i];
+    }
+    mproc_async_result_t *r;
+    assert_int_equal(mproc_pool_map(pool, square, items, lens, N, 0, &r), MPROC_OK);
+    assert_int_equal(mproc_async_result_count(r), N);
+    for (int i = 0; i < N; i++) {
+        const void *d;
+        size_t n;
+        assert_int_equal(mproc_async_result_item(r, (size_t)i, &d, &n), MPROC_OK);
+        assert_int_equal(as_int(d), (int64_t)i * i);
+    }
+    mproc_async_result_free(r);
+    /* One failing item: get says so; the others are there. */
+    assert_int_equal(mproc_pool_map(pool, unlucky, items, lens, N, 7, &r), MPROC_ETASK);
+    const void *d;
+    size_t n;
+    assert_int_equal(mproc_async_result_item(r, 13, &d, &n), MPROC_ETASK);
+    assert_int_equal(mproc_async_result_item(r, 14, &d, &n), MPROC_OK);
+    assert_int_equal(as_int(d), 14);
+    mproc_async_result_free(r);
+    assert_int_equal(mproc_pool_map(pool, square, NULL, NULL, 0, 0, &r), MPROC_OK);
+    assert_int_equal(mproc_async_result_count(r), 0);
+    mproc_async_result_free(r);
+    finish(pool);
+}
+
+static void map_array_writes_results_in_place(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    enum { N = 10000 };
+    static int64_t in[N], out[N];
+    for (int i = 0; i < N; i++) {
+        in[i] = i - 5000;
+        out[i] = -1;
+    }
+    assert_int_equal(mproc_pool_map_array(pool, square, in, N, sizeof in[0], out, sizeof out[0], 0,
+                                          NULL),
+                     MPROC_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(out[i], in[i] * in[i]);
+    size_t failed = 0;
+    for (int i = 0; i < N; i++)
+        in[i] = i;
+    assert_int_equal(mproc_pool_map_array(pool, unlucky, in, N, sizeof in[0], out, sizeof out[0],
+                                          100, &failed),
+                     MPROC_ETASK);
+    assert_int_equal(failed, 13);
+    assert_int_equal(out[12], 12);
+    assert_int_equal(out[14], 14);
+    assert_int_equal(mproc_pool_map_array(pool, square, in, N, 0, out, 8, 0, NULL), MPROC_EINVAL);
+    finish(pool);
+}
+
+static void imap_ordered_and_unordered(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    enum { N = 30 };
+    int64_t in[N];
+    const void *items[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        in[i] = i;
+        items[i] = &in[i];
+        lens[i] = sizeof in[i];
+    }
+    for (int ordered = 1; ordered >= 0; ordered--) {
+        mproc_pool_iter_t *it;
+        assert_int_equal(mproc_pool_imap(pool, square, items, lens, N, 0, ordered, &it), MPROC_OK);
+        int seen[N] = {0};
+        for (int k = 0; k < N; k++) {
+            const void *d;
+            size_t n, index = 99;
+            assert_int_equal(mproc_pool_iter_next(it, 60, &d, &n, &index), MPROC_OK);
+            if (ordered)
+                assert_int_equal(index, (size_t)k);
+            assert_int_equal(as_int(d), (int64_t)index * (int64_t)index);
+            seen[index]++;
+        }
+        for (int i = 0; i < N; i++)
+            assert_int_equal(seen[i], 1);
+        const void *d;
+        size_t n;
+        assert_int_equal(mproc_pool_iter_next(it, 1, &d, &n, NULL), MPROC_EDONE);
+        mproc_pool_iter_free(it);
+    }
+    /* next(timeout) times out while a result is still coming. */
+    double nap = 2.0;
+    const void *slow[1] = {&nap};
+    size_t slow_len[1] = {sizeof nap};
+    mproc_pool_iter_t *it;
+    assert_int_equal(mproc_pool_imap(pool, naps, slow, slow_len, 1, 0, 1, &it), MPROC_OK);
+    const void *d;
+    size_t n;
+    assert_int_equal(mproc_pool_iter_next(it, 0.2, &d, &n, NULL), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc_pool_iter_next(it, 60, &d, &n, NULL), MPROC_OK);
+    mproc_pool_iter_free(it);
+    finish(pool);
+}
+
+static void starmap_unpacks_argument_lists(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    enum { N = 10 };
+    mproc_args_t *lists[N];
+    for (int i = 0; i < N; i++) {
+        mproc_args_create(&lists[i]);
+        mproc_args_add_int(lists[i], i);
+        mproc_args_add_int(lists[i], i + 1);
+    }
+    mproc_async_result_t *r;
+    assert_int_equal(mproc_pool_starmap(pool, multiply, (const mproc_args_t *const *)lists, N, 0,
+                                        &r),
+                     MPROC_OK);
+    for (int i = 0; i < N; i++) {
+        const void *d;
+        size_t n;
+        assert_int_equal(mproc_async_result_item(r, (size_t)i, &d, &n), MPROC_OK);
+        assert_int_equal(as_int(d), (int64_t)i * (i + 1));
+        mproc_args_free(lists[i]);
+    }
+    mproc_async_result_free(r);
+    finish(pool);
+}
+
+static void dead_worker_fails_only_its_task(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    int64_t v = 5;
+    mproc_async_result_t *r;
+    int code = 0;
+    const char *msg = NULL;
+    /* exit() inside a task */
+    assert_int_equal(mproc_pool_apply(pool, exits, &v, sizeof v, &r), MPROC_EWORKERLOST);
+    assert_int_equal(mproc_async_result_error(r, &code, &msg), MPROC_OK);
+    assert_int_equal(code, 7);
+    assert_non_null(strstr(msg, "exited with code 7"));
+    mproc_async_result_free(r);
+    /* killed outright */
+    assert_int_equal(mproc_pool_apply(pool, dies, &v, sizeof v, &r), MPROC_EWORKERLOST);
+    assert_int_equal(mproc_async_result_error(r, &code, &msg), MPROC_OK);
+    assert_int_equal(code, KILLED_CODE);
+    mproc_async_result_free(r);
+    /* Everything else still completes, on replacement workers. */
+    enum { N = 40 };
+    int64_t in[N];
+    const void *items[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        in[i] = i;
+        items[i] = &in[i];
+        lens[i] = sizeof in[i];
+    }
+    mproc_async_result_t *killer, *m;
+    assert_int_equal(mproc_pool_apply_async(pool, dies, &v, sizeof v, NULL, NULL, NULL, &killer),
+                     MPROC_OK);
+    assert_int_equal(mproc_pool_map_async(pool, square, items, lens, N, 1, NULL, NULL, NULL, &m),
+                     MPROC_OK);
+    assert_int_equal(mproc_async_result_get(killer, 60), MPROC_EWORKERLOST);
+    assert_int_equal(mproc_async_result_get(m, 60), MPROC_OK);
+    for (int i = 0; i < N; i++) {
+        const void *d;
+        size_t n;
+        assert_int_equal(mproc_async_result_item(m, (size_t)i, &d, &n), MPROC_OK);
+        assert_int_equal(as_int(d), (int64_t)i * i);
+    }
+    mproc_async_result_free(killer);
+    mproc_async_result_free(m);
+    finish(pool);
+}
+
+static void maxtasksperchild_replaces_workers(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 1);
+    enum { N = 12 };
+    int64_t pids[N];
+    for (int i = 0; i < N; i++) {
+        mproc_async_result_t *r;
+        const void *d;
+        size_t n;
+        assert_int_equal(mproc_pool_apply(pool, whoami, NULL, 0, &r), MPROC_OK);
+        assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
+        pids[i] = as_int(d);
+        mproc_async_result_free(r);
+        for (int k = 0; k < i; k++)
+            assert_true(pids[k] != pids[i]); /* one task per worker */
+    }
+    finish(pool);
+}
+
+static void initializer_runs_in_every_worker(void **state)
+{
+    (void)state;
+    mproc_args_t *ia;
+    mproc_args_create(&ia);
+    mproc_args_add_int(ia, 77);
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.processes = 2;
+    o.initializer = set_init_value;
+    o.initargs = ia;
+    mproc_pool_t *pool;
+    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_OK);
+    mproc_args_free(ia);
+    for (int i = 0; i < 4; i++) {
+        mproc_async_result_t *r;
+        const void *d;
+        size_t n;
+        assert_int_equal(mproc_pool_apply(pool, get_init_value, NULL, 0, &r), MPROC_OK);
+        assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
+        assert_int_equal(as_int(d), 77);
+        mproc_async_result_free(r);
+    }
+    finish(pool);
+}
+
+static void lifecycle_rules_and_errors(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool;
+    mproc_pool_options_t bad = MPROC_POOL_OPTIONS_INIT;
+    bad.processes = -1;
+    assert_int_equal(mproc_pool_create(&pool, &bad), MPROC_EINVAL);
+    pool = make_pool(1, 0);
+    assert_int_equal(mproc_pool_join(pool, 1), MPROC_ENOTCLOSED);
+    mproc_async_result_t *r;
+    double nap = 1.0;
+    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, NULL, NULL, &r),
+                     MPROC_OK);
+    int ok;
+    assert_int_equal(mproc_async_result_successful(r, &ok), MPROC_ENOTREADY);
+    assert_int_equal(mproc_async_result_ready(r), 0);
+    assert_int_equal(mproc_async_result_wait(r, 0.1), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc_async_result_get(r, 0.1), MPROC_ETIMEDOUT);
+    if (test_method() == MPROC_METHOD_SPAWN) {
+        mproc_async_result_t *u;
+        assert_int_equal(mproc_pool_apply_async(pool, unregistered_task, NULL, 0, NULL, NULL, NULL, &u),
+                         MPROC_ENOTREGISTERED);
+    }
+    assert_int_equal(mproc_pool_close(pool), MPROC_OK);
+    mproc_async_result_t *late;
+    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, NULL, NULL, &late),
+                     MPROC_ECLOSED);
+    assert_int_equal(mproc_pool_join(pool, 60), MPROC_OK); /* close lets submitted work finish */
+    assert_int_equal(mproc_async_result_get(r, 0), MPROC_OK);
+    mproc_async_result_free(r);
+    mproc_pool_free(pool);
+}
+
+static void terminate_reaps_even_stubborn_workers(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    mproc_async_result_t *r1, *r2, *queued;
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &r1), MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &r2), MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &queued),
+                     MPROC_OK);
+    test_sleep(0.5); /* both workers are inside the task, ignoring SIGTERM */
+    double t0 = test_now();
+    assert_int_equal(mproc_pool_terminate(pool), MPROC_OK);
+    assert_true(test_now() - t0 < 30);
+    assert_int_equal(mproc_async_result_get(queued, 5), MPROC_ECLOSED);
+    mproc_status_t st1 = mproc_async_result_get(r1, 5), st2 = mproc_async_result_get(r2, 5);
+    assert_true(st1 == MPROC_EWORKERLOST || st1 == MPROC_ECLOSED);
+    assert_true(st2 == MPROC_EWORKERLOST || st2 == MPROC_ECLOSED);
+    size_t n = 9;
+    assert_int_equal(mproc_active_children(NULL, 0, &n), MPROC_OK);
+    assert_int_equal(n, 0); /* every worker reaped */
+    assert_int_equal(mproc_pool_join(pool, 5), MPROC_OK);
+    mproc_async_result_free(r1);
+    mproc_async_result_free(r2);
+    mproc_async_result_free(queued);
+    mproc_pool_free(pool);
+}
+
+static void freeing_a_running_pool_terminates_it(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    mproc_async_result_t *r;
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &r), MPROC_OK);
+    test_sleep(0.3);
+    mproc_pool_free(pool);
+    assert_true(mproc_async_result_ready(r)); /* the result outlives the pool */
+    mproc_async_result_free(r);
+    size_t n = 9;
+    assert_int_equal(mproc_active_children(NULL, 0, &n), MPROC_OK);
+    assert_int_equal(n, 0);
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(apply_and_apply_async),
+        cmocka_unit_test(callbacks_run_before_ready),
+        cmocka_unit_test(map_keeps_order_and_reports_failures),
+        cmocka_unit_test(map_array_writes_results_in_place),
+        cmocka_unit_test(imap_ordered_and_unordered),
+        cmocka_unit_test(starmap_unpacks_argument_lists),
+        cmocka_unit_test(dead_worker_fails_only_its_task),
+        cmocka_unit_test(maxtasksperchild_replaces_workers),
+        cmocka_unit_test(initializer_runs_in_every_worker),
+        cmocka_unit_test(lifecycle_rules_and_errors),
+        cmocka_unit_test(terminate_reaps_even_stubborn_workers),
+        cmocka_unit_test(freeing_a_running_pool_terminates_it),
+    };
+    return test_main(argc, argv, "pool", tests, ARRAY_LEN(tests));
+}
