@@ -352,3 +352,20 @@ void mproc_free(void *p)
 {
     free(p);
 }
+
+mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,
+                                            mproc__wbuf_t *buf)
+{
+    size_t n = 0;
+    mproc_status_t st =
+        mproc_connection_recv_bytes_into(c, timeout, buf->data, buf->cap, &n);
+    if (st == MPROC_ESHORTBUF) {
+        size_t at;
+        buf->len = 0;
+        if ((st = mproc__wbuf_reserve(buf, n, &at)) != MPROC_OK)
+            return st;
+        st = mproc_connection_recv_bytes_into(c, 0, buf->data, buf->cap, &n);
+    }
+    buf->len = st ? 0 : n;
+    return st;
+}

@@ -84,6 +84,10 @@ mproc_status_t mproc__start_spawn(mproc_process_t *p);
 /* The child side of spawn, from mproc_init(); never returns. */
 void mproc__spawned_main(const mproc__os_boot_t *boot);
 
+/* Receive the next message into `buf`, grown as needed and reused across calls. */
+mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,
+                                            mproc__wbuf_t *buf);
+
 /* In a fork child: close the connection ends it was not given in `args`. */
 void mproc__connections_after_fork(const mproc_args_t *args);
 

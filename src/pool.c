@@ -72,6 +72,12 @@ typedef struct worker {
     long sent;     /* chunks sent, for maxtasksperchild */
 } worker_t;
 
+/* Results arrive here, reused, so a large result costs no fresh pages. */
+static mproc_status_t recv_result(worker_t *w, double timeout, mproc__wbuf_t *buf)
+{
+    return mproc__connection_recv_reuse(w->conn, timeout, buf);
+}
+
 enum { RUN, CLOSE, TERMINATE };
 
 struct mproc_pool {
@@ -87,6 +93,7 @@ struct mproc_pool {
     const mproc_context_t *context;
     mproc_target_fn initializer;
     mproc__wbuf_t initargs;
+    mproc__wbuf_t inbox; /* the handler's receive buffer */
     uint64_t next_job;
 };
 
@@ -334,14 +341,8 @@ static void describe_death(mproc_process_t *p, char *buf, size_t cap, int *code)
 /* A worker ended: take what it still sent, fail what it held, free it (lock held). */
 static void bury_worker(mproc_pool_t *pool, worker_t *w, finished_t *fin)
 {
-    for (;;) {
-        void *msg;
-        size_t len;
-        if (!w->held || mproc_connection_recv_bytes(w->conn, 0, &msg, &len) != MPROC_OK)
-            break;
-        take_result(pool, w, msg, len, fin);
-        free(msg);
-    }
+    while (w->held && recv_result(w, 0, &pool->inbox) == MPROC_OK)
+        take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
     mproc_process_join(w->proc, MPROC_FOREVER);
     if (w->held) {
         char why[160];
@@ -396,14 +397,8 @@ static void handle_ready(mproc_pool_t *pool, const int *ready, finished_t *fin)
         worker_t *w = &pool->workers[i];
         if (!w->proc)
             continue;
-        if (ready[1 + 2 * i]) {
-            void *msg;
-            size_t len;
-            if (mproc_connection_recv_bytes(w->conn, 0, &msg, &len) == MPROC_OK) {
-                take_result(pool, w, msg, len, fin);
-                free(msg);
-            }
-        }
+        if (ready[1 + 2 * i] && recv_result(w, 0, &pool->inbox) == MPROC_OK)
+            take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
         if (ready[2 + 2 * i])
             bury_worker(pool, w, fin);
     }
@@ -630,6 +625,7 @@ void mproc_pool_free(mproc_pool_t *pool)
     mproc_connection_free(pool->wake_rd);
     mproc_connection_free(pool->wake_wr);
     mproc__wbuf_free(&pool->initargs);
+    mproc__wbuf_free(&pool->inbox);
     if (pool->thread_mem)
         apr_pool_destroy(pool->thread_mem);
     if (pool->hub) {

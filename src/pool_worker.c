@@ -105,20 +105,19 @@ static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task
         if (!st && (uint64_t)in_size * count > r->len - r->pos) st = MPROC_EINVAL;
         if (st)
             return st;
-        size_t raw_size = (size_t)out_size * count;
-        unsigned char *raw = calloc(1, raw_size + 1);
+        size_t raw_size = (size_t)out_size * count, raw_at;
         int32_t *codes = NULL;
         char **messages = NULL;
-        if (!raw)
-            return MPROC_ENOMEM;
-        /* Every task runs once; its output goes straight into place. */
+        if ((st = mproc__wbuf_reserve(res, raw_size, &raw_at)) != MPROC_OK)
+            return st;
+        /* Every task runs once; its output goes straight into the reply. */
         for (uint32_t i = 0; i < count && !st; i++) {
             run_one(fn, r->data + r->pos + (size_t)i * in_size, in_size, out);
             if (!out->code && out->output.len != out_size)
                 mproc_task_fail(out, MPROC__POOL_WRONG_SIZE,
                                 "output size differs from the array's element size");
             if (!out->code) {
-                memcpy(raw + (size_t)i * out_size, out->output.data, out_size);
+                memcpy(res->data + raw_at + (size_t)i * out_size, out->output.data, out_size);
                 continue;
             }
             if (!codes && (!(codes = calloc(count, sizeof *codes)) ||
@@ -131,10 +130,16 @@ static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task
                 nfail++;
             }
         }
-        if (!st && !nfail)
-            st = mproc__wbuf_put(res, raw, raw_size);
+        unsigned char *raw = NULL;
+        if (!st && nfail) {
+            /* A failure: one record per item instead of the bare array (rare). */
+            if ((raw = malloc(raw_size + 1)) == NULL)
+                st = MPROC_ENOMEM;
+            else
+                memcpy(raw, res->data + raw_at, raw_size);
+            res->len = raw_at;
+        }
         for (uint32_t i = 0; i < count && !st && nfail; i++) {
-            /* A failure: one record per item instead of the bare array. */
             const char *msg = messages[i] ? messages[i] : "";
             st = codes[i] ? put_record(res, codes[i], msg, strlen(msg))
                           : put_record(res, 0, raw + (size_t)i * out_size, out_size);
@@ -186,22 +191,20 @@ static int pool_worker(const mproc_args_t *args)
         mproc_args_free(ia);
     }
     mproc_task_out_t out = {{0}, 0, NULL};
-    mproc__wbuf_t res = {0};
+    mproc__wbuf_t res = {0}, chunk = {0}; /* reused: no fresh pages per chunk */
     for (int64_t done = 0; maxtasks == 0 || done < maxtasks; done++) {
-        void *msg;
-        size_t len;
-        mproc_status_t st = mproc_connection_recv_bytes(c, MPROC_FOREVER, &msg, &len);
+        mproc_status_t st = mproc__connection_recv_reuse(c, MPROC_FOREVER, &chunk);
         if (st == MPROC_EEOF)
             break; /* the pool closed this worker's connection: done */
         if (st)
             return 92;
-        mproc__rbuf_t r = {msg, len, 0};
+        mproc__rbuf_t r = {chunk.data, chunk.len, 0};
         st = run_chunk(&r, &res, &out);
-        free(msg);
         if (st || mproc_connection_send_bytes(c, res.data, res.len))
             return 93;
     }
     mproc__wbuf_free(&res);
+    mproc__wbuf_free(&chunk);
     mproc__wbuf_free(&out.output);
     free(out.message);
     mproc_connection_free(c);

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-mproc_status_t mproc__wbuf_put(mproc__wbuf_t *b, const void *p, size_t n)
+mproc_status_t mproc__wbuf_reserve(mproc__wbuf_t *b, size_t n, size_t *at)
 {
     if (n > SIZE_MAX - b->len)
         return MPROC_ENOMEM;
@@ -17,10 +17,18 @@ mproc_status_t mproc__wbuf_put(mproc__wbuf_t *b, const void *p, size_t n)
         b->data = d;
         b->cap = cap;
     }
-    if (n)
-        memcpy(b->data + b->len, p, n);
+    *at = b->len;
     b->len += n;
     return MPROC_OK;
+}
+
+mproc_status_t mproc__wbuf_put(mproc__wbuf_t *b, const void *p, size_t n)
+{
+    size_t at;
+    mproc_status_t st = mproc__wbuf_reserve(b, n, &at);
+    if (!st && n)
+        memcpy(b->data + at, p, n);
+    return st;
 }
 
 mproc_status_t mproc__wbuf_put_u32(mproc__wbuf_t *b, uint32_t v)

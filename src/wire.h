@@ -22,6 +22,8 @@ mproc_status_t mproc__wbuf_put_u32(mproc__wbuf_t *b, uint32_t v);
 mproc_status_t mproc__wbuf_put_i64(mproc__wbuf_t *b, int64_t v);
 /* u32 length, the bytes, no terminator. NULL is stored as empty. */
 mproc_status_t mproc__wbuf_put_str(mproc__wbuf_t *b, const char *s);
+/* Grow by n bytes left for the caller to fill; *at is their offset. */
+mproc_status_t mproc__wbuf_reserve(mproc__wbuf_t *b, size_t n, size_t *at);
 void mproc__wbuf_free(mproc__wbuf_t *b);
 
 typedef struct mproc__rbuf {

@@ -1,0 +1,81 @@
+/* pool_map: Pool(2) maps square over 1,000,000 integers (default chunksize),
+ * items/s. pool_apply_rtt: Pool(2).apply of the identity in a loop, mean
+ * seconds per call. */
+#include <mproc/mproc.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../bench.h"
+
+static void check(const char *what, mproc_status_t st)
+{
+    if (st)
+        bench_fail(what, mproc_strerror(st));
+}
+
+static int square(const void *in, size_t len, mproc_task_out_t *out)
+{
+    int64_t v;
+    (void)len;
+    memcpy(&v, in, sizeof v);
+    v *= v;
+    return mproc_task_output(out, &v, sizeof v);
+}
+MPROC_TASK(square)
+
+static int identity(const void *in, size_t len, mproc_task_out_t *out)
+{
+    return mproc_task_output(out, in, len);
+}
+MPROC_TASK(identity)
+
+static mproc_pool_t *pool2(void)
+{
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    mproc_pool_t *pool;
+    o.processes = 2;
+    check("mproc_pool_create", mproc_pool_create(&pool, &o));
+    return pool;
+}
+
+static void done(mproc_pool_t *pool)
+{
+    check("mproc_pool_close", mproc_pool_close(pool));
+    check("mproc_pool_join", mproc_pool_join(pool, MPROC_FOREVER));
+    mproc_pool_free(pool);
+}
+
+static double pool_map(long n)
+{
+    int64_t *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
+    for (long i = 0; i < n; i++)
+        in[i] = i;
+    mproc_pool_t *pool = pool2();
+    double t0 = bench_now();
+    check("mproc_pool_map_array",
+          mproc_pool_map_array(pool, square, in, (size_t)n, sizeof *in, out, sizeof *out, 0, NULL));
+    double elapsed = bench_now() - t0;
+    if (out[n - 1] != (int64_t)(n - 1) * (n - 1))
+        bench_fail("pool_map", "wrong result");
+    done(pool);
+    free(in);
+    free(out);
+    return (double)n / elapsed;
+}
+BENCH_FIGURE("pool_map", "items/s", pool_map)
+
+static double pool_apply_rtt(long n)
+{
+    mproc_pool_t *pool = pool2();
+    double t0 = bench_now();
+    for (long i = 0; i < n; i++) {
+        mproc_async_result_t *r;
+        int64_t v = i;
+        check("mproc_pool_apply", mproc_pool_apply(pool, identity, &v, sizeof v, &r));
+        mproc_async_result_free(r);
+    }
+    double rtt = (bench_now() - t0) / (double)n;
+    done(pool);
+    return rtt;
+}
+BENCH_FIGURE("pool_apply_rtt", "s", pool_apply_rtt)
