@@ -11,6 +11,7 @@
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
+#include <apr_time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -478,6 +479,8 @@ static void *APR_THREAD_FUNC handler_main(apr_thread_t *thread, void *arg)
         apr_thread_mutex_lock(pool->hub->lock);
         if (st == MPROC_OK)
             handle_ready(pool, ready, &fin);
+        else if (st != MPROC_ETIMEDOUT)
+            apr_sleep(10000); /* an OS error: do not spin on it */
         replace_workers(pool);
         run_callbacks(pool, &fin);
     }
@@ -518,10 +521,16 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
     if (opts->initializer && mproc_context_start_method(ctx) == MPROC_METHOD_SPAWN &&
         !mproc__target_name(opts->initializer))
         return MPROC_ENOTREGISTERED;
+    /* The handler waits on a wake-up plus a connection and a sentinel per worker. */
+    int limit = (int)((mproc__os_wait_limit() - 1) / 2);
+    if (opts->processes > limit)
+        return MPROC_EINVAL;
     mproc_pool_t *pool = calloc(1, sizeof *pool);
     if (!pool)
         return MPROC_ENOMEM;
     pool->nworkers = opts->processes ? opts->processes : mproc_cpu_count();
+    if (pool->nworkers > limit)
+        pool->nworkers = limit;
     pool->maxtasks = opts->maxtasksperchild;
     pool->context = ctx;
     pool->initializer = opts->initializer;

@@ -91,7 +91,7 @@ typedef void (*mproc_result_callback)(mproc_async_result_t *result, void *user);
 
 /** Options of a new pool; start from MPROC_POOL_OPTIONS_INIT. */
 typedef struct mproc_pool_options {
-    int processes;                /**< worker count; 0: mproc_cpu_count() */
+    int processes;                /**< worker count; 0: mproc_cpu_count() (at most 31 on Windows, whose waits take 64 objects) */
     mproc_target_fn initializer;  /**< run first in each worker (NULL: none); register it with MPROC_TARGET */
     const mproc_args_t *initargs; /**< its arguments (copied; NULL: none) */
     long maxtasksperchild;        /**< a worker is replaced after this many tasks (0: never) */
@@ -104,7 +104,8 @@ typedef struct mproc_pool_options {
 /**
  * Start a pool and its workers. `opts` NULL: the defaults. Free it with
  * mproc_pool_free(), which terminates it if it still runs.
- * Errors: MPROC_EINVAL (out NULL, processes < 0, maxtasksperchild < 0),
+ * Errors: MPROC_EINVAL (out NULL, processes < 0 or above 31 on Windows,
+ * maxtasksperchild < 0),
  * MPROC_ENOTINIT, MPROC_EDAEMON (called in a daemonic process),
  * MPROC_ENOTREGISTERED (spawn with an unregistered initializer), the errors
  * of mproc_process_start(), MPROC_ENOMEM.

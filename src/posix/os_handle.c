@@ -60,6 +60,11 @@ mproc_status_t mproc__os_read_all(mproc__os_handle_t h, void *buf, size_t len)
     return MPROC_OK;
 }
 
+size_t mproc__os_wait_limit(void)
+{
+    return (size_t)1 << 20; /* poll() has no limit of its own; descriptors run out first */
+}
+
 mproc_status_t mproc__os_wait_ready(const mproc__os_handle_t *hs, size_t n, double deadline,
                                     int *ready)
 {

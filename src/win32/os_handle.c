@@ -7,6 +7,11 @@
 /* Longest sleep between two looks at a pipe (see mproc__os_wait_ready). */
 #define PIPE_POLL_MAX_MS 16u
 
+size_t mproc__os_wait_limit(void)
+{
+    return MAXIMUM_WAIT_OBJECTS;
+}
+
 void mproc__os_close(mproc__os_handle_t h)
 {
     if (h != MPROC__OS_NO_HANDLE)
