@@ -88,10 +88,12 @@ mproc_status_t mproc__os_mutex_lock(mproc__os_mutex_t *m, double deadline)
     }
     if (err == 0)
         return MPROC_OK;
+#if defined(PTHREAD_MUTEX_ROBUST) || defined(__linux__)
     if (err == EOWNERDEAD) {
         pthread_mutex_consistent(mutex_of(m));
         return MPROC_EOWNERDEAD;
     }
+#endif
     return err == ETIMEDOUT ? MPROC_ETIMEDOUT : mproc__os_status_from_errno(err);
 }
 
