@@ -120,6 +120,22 @@ static int unregistered_task(const void *in, size_t len, mproc_task_out_t *out)
     return 0;
 }
 
+/* Inputs 0..n-1 as int64 messages: the values, and the pointer and length of each. */
+typedef struct int_items {
+    int64_t value[100];
+    const void *item[100];
+    size_t len[100];
+} int_items_t;
+
+static void fill_items(int_items_t *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        in->value[i] = (int64_t)i;
+        in->item[i] = &in->value[i];
+        in->len[i] = sizeof in->value[i];
+    }
+}
+
 static mproc_pool_t *make_pool(int processes, long maxtasks)
 {
     mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
@@ -222,16 +238,10 @@ static void map_keeps_order_and_reports_failures(void **state)
     (void)state;
     mproc_pool_t *pool = make_pool(2, 0);
     enum { N = 100 };
-    int64_t in[N];
-    const void *items[N];
-    size_t lens[N];
-    for (int i = 0; i < N; i++) {
-        in[i] = i;
-        items[i] = &in[i];
-        lens[i] = sizeof in[i];
-    }
+    static int_items_t in;
+    fill_items(&in, N);
     mproc_async_result_t *r;
-    assert_int_equal(mproc_pool_map(pool, square, items, lens, N, 0, &r), MPROC_OK);
+    assert_int_equal(mproc_pool_map(pool, square, in.item, in.len, N, 0, &r), MPROC_OK);
     assert_int_equal(mproc_async_result_count(r), N);
     for (int i = 0; i < N; i++) {
         const void *d;
@@ -241,7 +251,7 @@ static void map_keeps_order_and_reports_failures(void **state)
     }
     mproc_async_result_free(r);
     /* One failing item: get says so; the others are there. */
-    assert_int_equal(mproc_pool_map(pool, unlucky, items, lens, N, 7, &r), MPROC_ETASK);
+    assert_int_equal(mproc_pool_map(pool, unlucky, in.item, in.len, N, 7, &r), MPROC_ETASK);
     const void *d;
     size_t n;
     assert_int_equal(mproc_async_result_item(r, 13, &d, &n), MPROC_ETASK);
@@ -287,17 +297,12 @@ static void imap_ordered_and_unordered(void **state)
     (void)state;
     mproc_pool_t *pool = make_pool(2, 0);
     enum { N = 30 };
-    int64_t in[N];
-    const void *items[N];
-    size_t lens[N];
-    for (int i = 0; i < N; i++) {
-        in[i] = i;
-        items[i] = &in[i];
-        lens[i] = sizeof in[i];
-    }
+    static int_items_t in;
+    fill_items(&in, N);
     for (int ordered = 1; ordered >= 0; ordered--) {
         mproc_pool_iter_t *it;
-        assert_int_equal(mproc_pool_imap(pool, square, items, lens, N, 0, ordered, &it), MPROC_OK);
+        assert_int_equal(mproc_pool_imap(pool, square, in.item, in.len, N, 0, ordered, &it),
+                         MPROC_OK);
         int seen[N] = {0};
         for (int k = 0; k < N; k++) {
             const void *d;
@@ -376,18 +381,12 @@ static void dead_worker_fails_only_its_task(void **state)
     mproc_async_result_free(r);
     /* Everything else still completes, on replacement workers. */
     enum { N = 40 };
-    int64_t in[N];
-    const void *items[N];
-    size_t lens[N];
-    for (int i = 0; i < N; i++) {
-        in[i] = i;
-        items[i] = &in[i];
-        lens[i] = sizeof in[i];
-    }
+    static int_items_t in;
+    fill_items(&in, N);
     mproc_async_result_t *killer, *m;
     assert_int_equal(mproc_pool_apply_async(pool, dies, &v, sizeof v, NULL, NULL, NULL, &killer),
                      MPROC_OK);
-    assert_int_equal(mproc_pool_map_async(pool, square, items, lens, N, 1, NULL, NULL, NULL, &m),
+    assert_int_equal(mproc_pool_map_async(pool, square, in.item, in.len, N, 1, NULL, NULL, NULL, &m),
                      MPROC_OK);
     assert_int_equal(mproc_async_result_get(killer, 60), MPROC_EWORKERLOST);
     assert_int_equal(mproc_async_result_get(m, 60), MPROC_OK);
