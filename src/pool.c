@@ -71,6 +71,7 @@ typedef struct worker {
     mproc_connection_t *conn;
     chunk_t *held; /* the chunk it runs, or NULL */
     long sent;     /* chunks sent, for maxtasksperchild */
+    int sending;   /* threads sending to it right now: it is not freed meanwhile */
 } worker_t;
 
 /* Results arrive here, reused, so a large result costs no fresh pages. */
@@ -322,7 +323,7 @@ static mproc_status_t start_worker(mproc_pool_t *pool, worker_t *w)
         mproc_connection_free(mine);
         return st;
     }
-    *w = (worker_t){p, mine, NULL, 0};
+    *w = (worker_t){p, mine, NULL, 0, 0};
     return MPROC_OK;
 }
 
@@ -342,6 +343,8 @@ static void describe_death(mproc_process_t *p, char *buf, size_t cap, int *code)
 /* A worker ended: take what it still sent, fail what it held, free it (lock held). */
 static void bury_worker(mproc_pool_t *pool, worker_t *w, finished_t *fin)
 {
+    while (w->sending)
+        apr_thread_cond_wait(pool->hub->changed, pool->hub->lock);
     while (w->held && recv_result(w, 0, &pool->inbox) == MPROC_OK)
         take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
     mproc_process_join(w->proc, MPROC_FOREVER);
@@ -354,9 +357,12 @@ static void bury_worker(mproc_pool_t *pool, worker_t *w, finished_t *fin)
     }
     mproc_process_free(w->proc);
     mproc_connection_free(w->conn);
-    *w = (worker_t){NULL, NULL, NULL, 0};
+    *w = (worker_t){NULL, NULL, NULL, 0, 0};
 }
 
+/* Give idle workers the next chunks (lock held). Any thread may: a submitter
+ * sending its own chunk saves a wake-up of the handler, which then learns of
+ * the result from the worker's connection as usual. */
 static void dispatch(mproc_pool_t *pool)
 {
     for (int i = 0; i < pool->nworkers && pool->pending; i++) {
@@ -370,12 +376,15 @@ static void dispatch(mproc_pool_t *pool)
         c->next = NULL;
         w->held = c;
         w->sent++;
-        /* Only this thread touches workers, so sending unlocked is safe; a
-         * worker that died meanwhile is buried, and this chunk failed, later. */
+        w->sending++;
+        /* Sent unlocked; a worker that died meanwhile is buried (and this
+         * chunk failed) once no one is sending to it. After the send, `c` is
+         * not touched here: its result may already have been taken and freed. */
         apr_thread_mutex_unlock(pool->hub->lock);
         (void)mproc_connection_send_bytes(w->conn, c->msg.data, c->msg.len);
         apr_thread_mutex_lock(pool->hub->lock);
-        mproc__wbuf_free(&c->msg);
+        if (--w->sending == 0)
+            apr_thread_cond_broadcast(pool->hub->changed);
     }
 }
 
@@ -734,6 +743,7 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
             r->complete = r->ready = 1;
             r->refs--; /* no callbacks for an empty job, as nothing ran */
         }
+        dispatch(pool);
     }
     apr_thread_mutex_unlock(pool->hub->lock);
     if (st) {
@@ -745,7 +755,6 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
         }
         return st;
     }
-    wake(pool);
     return MPROC_OK;
 }
 
