@@ -32,12 +32,13 @@ deps-mingw:
 
 demo: deps
 	cmake --preset linux-gcc -DMPROC_BUILD_TESTS=OFF >/dev/null
-	cmake --build --preset linux-gcc --target process_info producer_consumer
+	cmake --build --preset linux-gcc --target process_info producer_consumer pool_squares
 	@echo; echo "== join(): the child has finished"; build/linux-gcc/examples/process_info join
 	@echo; echo "== join(1): the child still sleeps"; build/linux-gcc/examples/process_info join1
 	@echo; echo "== join(1), then a later check"; build/linux-gcc/examples/process_info join1-later
 	@echo; echo "== the same under the spawn start method"; build/linux-gcc/examples/process_info join spawn
 	@echo; echo "== 3 producers, 2 consumers, one Queue"; build/linux-gcc/examples/producer_consumer
+	@echo; echo "== a Pool of 4: map, imap_unordered, and a worker that crashes"; build/linux-gcc/examples/pool_squares
 
 test: deps deps-mingw
 	@failed=""; steps=0; \

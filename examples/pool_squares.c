@@ -1,0 +1,94 @@
+/*
+ * Python's
+ *
+ *   with Pool(4) as pool:
+ *       print(pool.map(square, range(10)))
+ *       for r in pool.imap_unordered(square, range(5)): print("got", r)
+ *
+ * in C, and what Python's Pool cannot do: a worker killed in the middle of a
+ * task fails that task, and the pool carries on.
+ */
+#include <mproc/mproc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int square(const void *in, size_t len, mproc_task_out_t *out)
+{
+    long long x;
+    if (len != sizeof x)
+        return mproc_task_fail(out, 1, "expected a long long");
+    memcpy(&x, in, sizeof x);
+    x *= x;
+    return mproc_task_output(out, &x, sizeof x);
+}
+MPROC_TASK(square)
+
+static int crash(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len, (void)out;
+    abort(); /* a bug in the task kills the worker */
+}
+MPROC_TASK(crash)
+
+int main(int argc, char **argv)
+{
+    mproc_status_t st = mproc_init(argc, argv);
+    mproc_pool_options_t opts = MPROC_POOL_OPTIONS_INIT;
+    opts.processes = 4;
+    mproc_pool_t *pool = NULL;
+    if (!st)
+        st = mproc_pool_create(&pool, &opts);
+    if (st) {
+        fprintf(stderr, "%s\n", mproc_strerror(st));
+        return 1;
+    }
+
+    long long in[10], out[10];
+    for (int i = 0; i < 10; i++)
+        in[i] = i;
+    st = mproc_pool_map_array(pool, square, in, 10, sizeof in[0], out, sizeof out[0], 0, NULL);
+    printf("map:");
+    for (int i = 0; i < 10 && !st; i++)
+        printf(" %lld", out[i]);
+    printf("\n");
+
+    const void *items[5];
+    size_t lens[5];
+    for (int i = 0; i < 5; i++) {
+        items[i] = &in[i];
+        lens[i] = sizeof in[i];
+    }
+    mproc_pool_iter_t *it;
+    if (mproc_pool_imap(pool, square, items, lens, 5, 1, 0, &it) == MPROC_OK) {
+        const void *data;
+        size_t len, index;
+        long long r;
+        while (mproc_pool_iter_next(it, MPROC_FOREVER, &data, &len, &index) == MPROC_OK) {
+            memcpy(&r, data, sizeof r);
+            printf("imap_unordered: square(%zu) = %lld\n", index, r);
+        }
+        mproc_pool_iter_free(it);
+    }
+
+    mproc_async_result_t *r;
+    int code = 0;
+    const char *why = "";
+    st = mproc_pool_apply(pool, crash, NULL, 0, &r);
+    mproc_async_result_error(r, &code, &why);
+    printf("crashing task: %s (%s)\n", mproc_err_name(st), why);
+    mproc_async_result_free(r);
+    long long seven = 7, result = 0;
+    st = mproc_pool_apply(pool, square, &seven, sizeof seven, &r);
+    const void *data;
+    size_t len;
+    if (!st && mproc_async_result_item(r, 0, &data, &len) == MPROC_OK)
+        memcpy(&result, data, sizeof result);
+    printf("and the pool carries on: square(7) = %lld\n", result);
+    mproc_async_result_free(r);
+
+    mproc_pool_close(pool);
+    mproc_pool_join(pool, MPROC_FOREVER);
+    mproc_pool_free(pool);
+    return st ? 1 : 0;
+}
