@@ -144,6 +144,21 @@ static DWORD inheritable_dup(HANDLE h, DWORD access, DWORD options, HANDLE *out)
     return ERROR_SUCCESS;
 }
 
+/* A pipe between this process and a child, born non-inheritable; only the
+ * child's end gets an inheritable copy, which replaces the original
+ * (DUPLICATE_CLOSE_SOURCE). `child_reads`: the child reads, this process writes. */
+static DWORD child_pipe(int child_reads, HANDLE *mine, HANDLE *theirs)
+{
+    HANDLE r, w;
+    DWORD err;
+    if (!CreatePipe(&r, &w, NULL, 0))
+        return GetLastError();
+    *mine = child_reads ? w : r;
+    err = inheritable_dup(child_reads ? r : w, 0, DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE,
+                          theirs);
+    return err;
+}
+
 mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child_t *child,
                                mproc__os_handle_t *child_values)
 {
@@ -187,29 +202,12 @@ mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child
     if ((err = exe_path(&exe)) != ERROR_SUCCESS)
         goto out;
 
-    /* Both pipes are born non-inheritable; only the child's ends get an
-     * inheritable copy, which replaces the original (DUPLICATE_CLOSE_SOURCE). */
-    {
-        HANDLE r, w;
-        if (!CreatePipe(&r, &w, NULL, 0)) {
-            err = GetLastError();
-            goto out;
-        }
-        to_child = w;
-        err = inheritable_dup(r, 0, DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE, &child_in);
-        if (err != ERROR_SUCCESS)
-            goto out;
-        dups[ndups++] = child_in;
-        if (!CreatePipe(&r, &w, NULL, 0)) {
-            err = GetLastError();
-            goto out;
-        }
-        from_child = r;
-        err = inheritable_dup(w, 0, DUPLICATE_SAME_ACCESS | DUPLICATE_CLOSE_SOURCE, &child_out);
-        if (err != ERROR_SUCCESS)
-            goto out;
-        dups[ndups++] = child_out;
-    }
+    if ((err = child_pipe(1, &to_child, &child_in)) != ERROR_SUCCESS)
+        goto out;
+    dups[ndups++] = child_in;
+    if ((err = child_pipe(0, &from_child, &child_out)) != ERROR_SUCCESS)
+        goto out;
+    dups[ndups++] = child_out;
     /* SYNCHRONIZE only: the child can wait for this process and nothing more. */
     err = inheritable_dup(GetCurrentProcess(), SYNCHRONIZE, 0, &sentinel);
     if (err != ERROR_SUCCESS)
