@@ -152,8 +152,9 @@ static void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
         (void)mproc__os_sem_post(sem);
 }
 
-/* Checks before sleeping: a few microseconds, less than a sleep and a wake cost. */
-#define SPINS 2000
+/* How long to spin before sleeping: about what a sleep and a wake-up cost,
+ * and long enough to cover the other side copying a large message. */
+#define SPIN_SECONDS 20e-6
 
 /* Wait until ready(q) holds or the deadline passes: spin a little (the other
  * side is usually running), then announce the sleep, check again, sleep. */
@@ -161,10 +162,20 @@ static mproc_status_t sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *
                                   int64_t arg, volatile int64_t *sleeping, mproc__os_sem_t *sem,
                                   double deadline)
 {
-    for (int i = 0; i < SPINS && deadline != 0.0; i++) {
-        if (ready(q, arg))
-            return MPROC_OK;
-        mproc__cpu_relax();
+    if (deadline != 0.0) {
+        double spin_end = 0;
+        for (int i = 0;; i++) {
+            if (ready(q, arg))
+                return MPROC_OK;
+            mproc__cpu_relax();
+            if ((i & 63) == 63) { /* the clock is read now and then, not every turn */
+                double now = mproc__os_now();
+                if (!spin_end)
+                    spin_end = now + SPIN_SECONDS;
+                else if (now >= spin_end)
+                    break;
+            }
+        }
     }
     while (!ready(q, arg)) {
         mproc__store(sleeping, 1);
