@@ -377,11 +377,15 @@ static void dispatch(mproc_pool_t *pool)
         w->held = c;
         w->sent++;
         w->sending++;
-        /* Sent unlocked; a worker that died meanwhile is buried (and this
-         * chunk failed) once no one is sending to it. After the send, `c` is
-         * not touched here: its result may already have been taken and freed. */
+        /* The sender owns the bytes: the chunk's result may be taken (and the
+         * chunk freed) by the handler before this thread returns from send.
+         * A worker that died meanwhile is buried, and the chunk failed, once
+         * no one is sending to it. */
+        mproc__wbuf_t msg = c->msg;
+        c->msg = (mproc__wbuf_t){0};
         apr_thread_mutex_unlock(pool->hub->lock);
-        (void)mproc_connection_send_bytes(w->conn, c->msg.data, c->msg.len);
+        (void)mproc_connection_send_bytes(w->conn, msg.data, msg.len);
+        mproc__wbuf_free(&msg);
         apr_thread_mutex_lock(pool->hub->lock);
         if (--w->sending == 0)
             apr_thread_cond_broadcast(pool->hub->changed);
