@@ -196,8 +196,11 @@ static void set_ready(mproc_pool_t *pool, mproc_async_result_t *r)
 {
     r->ready = 1;
     apr_thread_cond_broadcast(pool->hub->changed);
-    if (--r->refs == 0)
+    if (--r->refs == 0) {
+        /* The caller let go first. The hub cannot reach 0 here: the pool holds it. */
         result_destroy(r);
+        pool->hub->refs--;
+    }
 }
 
 /* A result whose last item just completed: its callbacks run next, then it is ready. */
