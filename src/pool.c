@@ -118,6 +118,21 @@ static mproc_status_t hub_create(hub_t **out)
     return MPROC_OK;
 }
 
+/* One wait for a change, lock held: MPROC_ETIMEDOUT once the deadline
+ * (< 0: none) has passed. Callers loop on their own condition. */
+static mproc_status_t hub_wait(hub_t *h, double deadline)
+{
+    if (deadline < 0) {
+        apr_thread_cond_wait(h->changed, h->lock);
+        return MPROC_OK;
+    }
+    double left = deadline - mproc__os_now();
+    if (left <= 0)
+        return MPROC_ETIMEDOUT;
+    apr_thread_cond_timedwait(h->changed, h->lock, (apr_interval_time_t)(left * 1e6) + 1);
+    return MPROC_OK;
+}
+
 /* Called with the lock held; it is released (and maybe destroyed) here. */
 static void hub_unref_unlock(hub_t *h)
 {
@@ -347,7 +362,7 @@ static void describe_death(mproc_process_t *p, char *buf, size_t cap, int *code)
 static void bury_worker(mproc_pool_t *pool, worker_t *w, finished_t *fin)
 {
     while (w->sending)
-        apr_thread_cond_wait(pool->hub->changed, pool->hub->lock);
+        (void)hub_wait(pool->hub, -1.0);
     while (w->held && recv_result(w, 0, &pool->inbox) == MPROC_OK)
         take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
     mproc_process_join(w->proc, MPROC_FOREVER);
@@ -611,16 +626,8 @@ mproc_status_t mproc_pool_join(mproc_pool_t *pool, double timeout)
         return MPROC_EINVAL;
     apr_thread_mutex_lock(pool->hub->lock);
     mproc_status_t st = pool->state == RUN ? MPROC_ENOTCLOSED : MPROC_OK;
-    while (!st && !pool->handler_done) {
-        double left = deadline - mproc__os_now();
-        if (deadline >= 0 && left <= 0)
-            st = MPROC_ETIMEDOUT;
-        else if (deadline < 0)
-            apr_thread_cond_wait(pool->hub->changed, pool->hub->lock);
-        else
-            apr_thread_cond_timedwait(pool->hub->changed, pool->hub->lock,
-                                      (apr_interval_time_t)(left * 1e6) + 1);
-    }
+    while (!st && !pool->handler_done)
+        st = hub_wait(pool->hub, deadline);
     apr_thread_mutex_unlock(pool->hub->lock);
     if (!st)
         join_handler(pool);
@@ -926,18 +933,10 @@ mproc_status_t mproc_pool_imap(mproc_pool_t *pool, mproc_task_fn fn, const void 
 static mproc_status_t wait_locked(mproc_async_result_t *r, int (*done)(mproc_async_result_t *),
                                   double deadline)
 {
-    while (!done(r)) {
-        if (deadline < 0) {
-            apr_thread_cond_wait(r->hub->changed, r->hub->lock);
-            continue;
-        }
-        double left = deadline - mproc__os_now();
-        if (left <= 0)
-            return MPROC_ETIMEDOUT;
-        apr_thread_cond_timedwait(r->hub->changed, r->hub->lock,
-                                  (apr_interval_time_t)(left * 1e6) + 1);
-    }
-    return MPROC_OK;
+    mproc_status_t st = MPROC_OK;
+    while (!st && !done(r))
+        st = hub_wait(r->hub, deadline);
+    return st;
 }
 
 static int is_ready(mproc_async_result_t *r)

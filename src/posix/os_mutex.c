@@ -71,18 +71,10 @@ mproc_status_t mproc__os_mutex_lock(mproc__os_mutex_t *m, double deadline)
     if (deadline < 0) {
         err = pthread_mutex_lock(mutex_of(m));
     } else {
-        double sec = deadline;
-        struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
+        struct timespec ts = mproc__os_wait_until(deadline);
+#if MPROC__OS_MONOTONIC_WAITS
         err = pthread_mutex_clocklock(mutex_of(m), CLOCK_MONOTONIC, &ts);
 #else
-        /* Only the wall clock: convert the time that remains. */
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        double left = deadline - mproc__os_now();
-        double abs = (double)now.tv_sec + (double)now.tv_nsec * 1e-9 + (left > 0 ? left : 0);
-        ts.tv_sec = (time_t)abs;
-        ts.tv_nsec = (long)((abs - (double)(time_t)abs) * 1e9);
         err = pthread_mutex_timedlock(mutex_of(m), &ts);
 #endif
     }

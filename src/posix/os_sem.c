@@ -55,17 +55,10 @@ mproc_status_t mproc__os_sem_open(mproc__os_handle_t h, mproc__os_sem_t **out)
 
 static int timed_wait(sem_t *sem, double deadline)
 {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 30))
-    double sec = deadline < 0 ? 0 : deadline;
-    struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
+    struct timespec ts = mproc__os_wait_until(deadline);
+#if MPROC__OS_MONOTONIC_WAITS
     return sem_clockwait(sem, CLOCK_MONOTONIC, &ts);
 #else
-    /* sem_timedwait only knows the wall clock: convert the remaining time. */
-    double left = deadline - mproc__os_now();
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    double abs = (double)now.tv_sec + (double)now.tv_nsec * 1e-9 + (left > 0 ? left : 0);
-    struct timespec ts = {(time_t)abs, (long)((abs - (double)(time_t)abs) * 1e9)};
     return sem_timedwait(sem, &ts);
 #endif
 }
