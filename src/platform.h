@@ -127,6 +127,15 @@ typedef struct mproc__os_shm {
     mproc__os_handle_t handle;
 } mproc__os_shm_t;
 mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out);
+/* Like create, but no page costs memory before it is used: a process calls
+ * mproc__os_shm_commit() on a range of its view before it first touches it
+ * (Windows commits section pages per view; elsewhere it does nothing), and
+ * mproc__os_shm_discard() gives a range's pages back to the OS (Linux; a no-op
+ * where the OS cannot take back shared pages). A discarded range holds garbage
+ * or zeros until written again. */
+mproc_status_t mproc__os_shm_reserve(size_t size, mproc__os_shm_t *out);
+mproc_status_t mproc__os_shm_commit(mproc__os_shm_t *shm, size_t offset, size_t len);
+void mproc__os_shm_discard(mproc__os_shm_t *shm, size_t offset, size_t len);
 mproc_status_t mproc__os_shm_attach(mproc__os_handle_t h, size_t size, mproc__os_shm_t *out);
 void mproc__os_shm_release(mproc__os_shm_t *shm); /* unmap and close the handle */
 

@@ -8,7 +8,19 @@
  * sleeps on its semaphore only after announcing it (`*_sleeping`) and checking
  * once more; the other side posts only when it sees that announcement.
  *
- * Frames: u32 length, u32 sequence number, the bytes, zero padding to 8.
+ * Frames: u32 length, u32 sequence number, the bytes, zero padding to 8. A
+ * frame whose length is WRAP_MARK is no message: the rest of the lap is empty
+ * and the next frame starts at the ring's beginning.
+ *
+ * The unbounded default: the ring is a large sparse reservation (capacity,
+ * 16 GiB on 64-bit) of which only the first `hot` bytes are used while
+ * consumers keep up: a producer whose frame would cross `hot` wraps early when
+ * the beginning is free. When consumers fall behind, frames run on into the
+ * cold rest, where pages are allocated as written and given back block by
+ * block once consumed, so memory follows the unread bytes and put waits only
+ * when `capacity` of them are unread. A consumer gives back a block before it
+ * publishes the head that passes it, and a producer stays a block short of the
+ * head (`slack`), so no producer ever writes into a block being given back.
  *
  * Recovery: the locks report a dead owner. The producer's state (`prod_*`)
  * says how much of its frame it had published; the next producer fills the
@@ -23,15 +35,21 @@
 #include "core.h"
 
 #define MAGIC 0x6d70726f71756575LL /* "mproqueu" */
-#define DATA_OFFSET 512
+#define DATA_OFFSET 4096 /* the ring starts on a page */
 #define HEADER 8
 #define MIN_RING ((size_t)4096)
 #define MAX_RING ((size_t)1 << 30)
+#define MAX_LIMIT ((size_t)1 << 40)
+#define WRAP_MARK 0xFFFFFFFFu
+#define BLOCK ((int64_t)1 << 20) /* unit in which consumed cold memory is given back */
 
 /* Each side writes only its own cache line on the hot path; the other side
  * reads it. A line is 64 bytes: one row of eight int64_t. */
 typedef struct shared {
-    int64_t magic, capacity, maxsize, joinable, pad0[4];
+    int64_t magic, capacity, maxsize, joinable;
+    int64_t hot;    /* the part of the ring used while consumers keep up */
+    int64_t sparse; /* cold pages are committed on use and given back */
+    int64_t pad0[2];
     /* the producer lock holder's */
     volatile int64_t tail;          /* bytes published since creation */
     volatile int64_t produced;      /* complete frames published */
@@ -54,11 +72,16 @@ typedef struct shared {
 
 enum { H_SHM, H_PROD, H_CONS, H_DATA, H_ROOM, H_DONE, H_COUNT };
 
+enum { PRODUCER, CONSUMER };
+
 struct mproc_queue {
     mproc__os_shm_t shm;
     shared_t *s;
     unsigned char *ring;
     int64_t mask;
+    int64_t usable;       /* capacity less the producer's slack */
+    int64_t keep;         /* ring offsets below this are never given back */
+    int64_t touched[2];   /* per role: the last cold block made usable here */
     mproc__os_mutex_t *prod, *cons;
     mproc__os_sem_t *data_sem, *room_sem, *done_sem;
     int closed;
@@ -76,11 +99,53 @@ static void release(mproc_queue_t *q)
     free(q);
 }
 
-static void bind_ring(mproc_queue_t *q)
+static int64_t round_up(int64_t n, int64_t unit)
 {
-    q->s = (shared_t *)q->shm.addr;
+    return (n + unit - 1) / unit * unit;
+}
+
+static int64_t pow2_at_least(size_t n)
+{
+    int64_t p = (int64_t)MIN_RING;
+    while (p < (int64_t)n)
+        p *= 2;
+    return p;
+}
+
+/* Make the header and the hot ring usable in this process's view. */
+static mproc_status_t bind_ring(mproc_queue_t *q)
+{
+    shared_t *s = (shared_t *)q->shm.addr;
+    q->s = s;
     q->ring = (unsigned char *)q->shm.addr + DATA_OFFSET;
-    q->mask = q->s->capacity - 1;
+    q->mask = s->capacity - 1;
+    q->usable = s->capacity - (s->sparse ? BLOCK : 0);
+    q->keep = s->sparse ? round_up(s->hot, BLOCK) : s->capacity;
+    q->touched[PRODUCER] = q->touched[CONSUMER] = -1;
+    return s->sparse ? mproc__os_shm_commit(&q->shm, 0, DATA_OFFSET + (size_t)q->keep) : MPROC_OK;
+}
+
+static int64_t frame_size(size_t len)
+{
+    return HEADER + (((int64_t)len + 7) & ~(int64_t)7);
+}
+
+/* Shared memory for the ring: a sparse reservation of `limit` bytes when the
+ * OS grants one, else a plain ring of `hot` bytes (*limit becomes hot). A
+ * sparse ring holds the largest message whole besides its hot part and slack,
+ * so messages stream (and commit page by page) only through plain rings. */
+static mproc_status_t map_ring(mproc_queue_t *q, int64_t hot, int64_t *limit)
+{
+    int64_t least = round_up(hot, BLOCK) + frame_size(MPROC_MESSAGE_MAX_BYTES) + 2 * BLOCK;
+    if (*limit >= least) {
+        for (int64_t l = *limit; l >= least; l /= 2)
+            if (mproc__os_shm_reserve(DATA_OFFSET + (size_t)l, &q->shm) == MPROC_OK) {
+                *limit = l;
+                return mproc__os_shm_commit(&q->shm, 0, DATA_OFFSET);
+            }
+    }
+    *limit = hot;
+    return mproc__os_shm_create(DATA_OFFSET + (size_t)hot, &q->shm);
 }
 
 mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_options_t *opts)
@@ -88,17 +153,18 @@ mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_op
     static const mproc_queue_options_t defaults = MPROC_QUEUE_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
-    if (!out || opts->ring_bytes > MAX_RING)
+    if (!out || opts->ring_bytes > MAX_RING || opts->limit_bytes > MAX_LIMIT)
         return MPROC_EINVAL;
     if (!mproc__g.initialized)
         return MPROC_ENOTINIT;
-    size_t cap = MIN_RING, want = opts->ring_bytes ? opts->ring_bytes : MPROC_QUEUE_DEFAULT_RING_BYTES;
-    while (cap < want)
-        cap *= 2;
+    int64_t hot = pow2_at_least(opts->ring_bytes ? opts->ring_bytes : MPROC_QUEUE_DEFAULT_RING_BYTES);
+    int64_t limit = pow2_at_least(opts->limit_bytes ? opts->limit_bytes : MPROC_QUEUE_DEFAULT_LIMIT_BYTES);
+    if (limit < hot)
+        limit = hot;
     mproc_queue_t *q = calloc(1, sizeof *q);
     if (!q)
         return MPROC_ENOMEM;
-    mproc_status_t st = mproc__os_shm_create(DATA_OFFSET + cap, &q->shm);
+    mproc_status_t st = map_ring(q, hot, &limit);
     if (!st) st = mproc__os_mutex_create(&q->prod);
     if (!st) st = mproc__os_mutex_create(&q->cons);
     if (!st) st = mproc__os_sem_create(0, &q->data_sem);
@@ -110,12 +176,17 @@ mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_op
     }
     shared_t *s = (shared_t *)q->shm.addr;
     memset(s, 0, sizeof *s);
-    s->capacity = (int64_t)cap;
+    s->capacity = limit;
+    s->hot = hot < limit ? hot : limit;
+    s->sparse = hot < limit;
     s->maxsize = (int64_t)opts->maxsize;
     s->joinable = opts->joinable != 0;
     s->aborted_seq = -1;
     s->magic = MAGIC;
-    bind_ring(q);
+    if ((st = bind_ring(q)) != MPROC_OK) {
+        release(q);
+        return st;
+    }
     *out = q;
     return MPROC_OK;
 }
@@ -138,11 +209,6 @@ mproc_status_t mproc_joinable_queue_create(mproc_queue_t **out, size_t maxsize)
     o.maxsize = maxsize;
     o.joinable = 1;
     return mproc_queue_create_opts(out, &o);
-}
-
-static int64_t frame_size(size_t len)
-{
-    return HEADER + (((int64_t)len + 7) & ~(int64_t)7);
 }
 
 /* Wake the other side if it announced that it sleeps. */
@@ -201,17 +267,17 @@ static int64_t count(const shared_t *s)
 static int64_t room_for(mproc_queue_t *q, int64_t need)
 {
     shared_t *s = q->s;
-    int64_t r = s->capacity - (s->tail - s->prod_seen_head);
+    int64_t r = q->usable - (s->tail - s->prod_seen_head);
     if (r < need) {
         s->prod_seen_head = mproc__load(&s->head);
-        r = s->capacity - (s->tail - s->prod_seen_head);
+        r = q->usable - (s->tail - s->prod_seen_head);
     }
     return r;
 }
 
 static int64_t room(mproc_queue_t *q)
 {
-    return room_for(q, q->s->capacity);
+    return room_for(q, q->usable);
 }
 
 static int64_t published_for(mproc_queue_t *q, int64_t need)
@@ -242,6 +308,28 @@ static int has_bytes(mproc_queue_t *q, int64_t need)
     return published_for(q, need) >= need;
 }
 
+/* Make ring bytes [pos, pos + n) usable in this process: cold pages of a
+ * sparse ring are committed per view (on Windows; free elsewhere), once per
+ * block and role as a stream of copies moves on. */
+static mproc_status_t touch(mproc_queue_t *q, int role, int64_t pos, int64_t n)
+{
+    if (!q->s->sparse || n <= 0)
+        return MPROC_OK;
+    int64_t first = pos / BLOCK, last = (pos + n - 1) / BLOCK;
+    if (first == last && first == q->touched[role])
+        return MPROC_OK;
+    for (int64_t b = first; b <= last; b++) {
+        int64_t off = (b * BLOCK) & q->mask;
+        if (off >= q->keep) {
+            mproc_status_t st = mproc__os_shm_commit(&q->shm, DATA_OFFSET + (size_t)off, (size_t)BLOCK);
+            if (st)
+                return st;
+        }
+    }
+    q->touched[role] = last;
+    return MPROC_OK;
+}
+
 static void ring_copy_in(mproc_queue_t *q, int64_t pos, const void *src, size_t n)
 {
     size_t off = (size_t)(pos & q->mask), first = (size_t)q->s->capacity - off;
@@ -254,6 +342,7 @@ static void ring_copy_in(mproc_queue_t *q, int64_t pos, const void *src, size_t 
 
 static void ring_copy_out(mproc_queue_t *q, int64_t pos, void *dst, size_t n)
 {
+    (void)touch(q, CONSUMER, pos, (int64_t)n); /* the producer committed it already */
     size_t off = (size_t)(pos & q->mask), first = (size_t)q->s->capacity - off;
     if (first > n)
         first = n;
@@ -275,6 +364,9 @@ static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
         int64_t k = n < r ? n : r;
         if (!src && k > (int64_t)sizeof zeros)
             k = sizeof zeros;
+        /* Streaming happens only in plain rings, where touch() does nothing; in a
+         * sparse ring this is recovery, and the dead producer committed the frame. */
+        (void)touch(q, PRODUCER, q->s->tail, k);
         ring_copy_in(q, q->s->tail, src ? src : zeros, (size_t)k);
         mproc__store(&q->s->tail, q->s->tail + k);
         wake(&q->s->cons_sleeping, q->data_sem);
@@ -282,6 +374,26 @@ static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
             src += k;
         n -= k;
     }
+}
+
+/* In a sparse ring, begin a frame that would run past the hot part at the
+ * ring's beginning instead, when consumers have freed it. */
+static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
+{
+    shared_t *s = q->s;
+    int64_t off = s->tail & q->mask;
+    if (off == 0 || off + total <= s->hot - HEADER)
+        return MPROC_OK;
+    int64_t skip = s->capacity - off;
+    if (room_for(q, skip + total) < skip + total)
+        return MPROC_OK; /* consumers are behind: run on into the cold part */
+    mproc_status_t st = touch(q, PRODUCER, s->tail, HEADER);
+    if (st)
+        return st;
+    static const uint32_t mark[2] = {WRAP_MARK, 0};
+    ring_copy_in(q, s->tail, mark, HEADER);
+    mproc__store(&s->tail, s->tail + skip);
+    return MPROC_OK;
 }
 
 /* A producer died mid-frame: complete it with zeros and have it dropped. */
@@ -332,8 +444,10 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
         return st == MPROC_ETIMEDOUT ? MPROC_EFULL : st;
     int64_t total = frame_size(len);
     /* Room for the whole frame, or a whole ring for one larger than it. */
-    int64_t need = total < s->capacity ? total : s->capacity;
+    int64_t need = total < q->usable ? total : q->usable;
     st = sleep_until(q, can_begin, need, &s->prod_sleeping, q->room_sem, deadline);
+    if (!st && s->sparse && (st = wrap_early(q, total)) == MPROC_OK)
+        st = touch(q, PRODUCER, s->tail, total); /* nothing is written if memory runs out */
     if (st) {
         mproc__os_mutex_unlock(q->prod);
         return st == MPROC_ETIMEDOUT ? MPROC_EFULL : st;
@@ -372,6 +486,38 @@ mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *data, size_t
     return mproc_queue_put(q, data, len, 0);
 }
 
+/* Give back the cold pages of ring positions [lo, hi) (whole blocks). */
+static void give_back(mproc_queue_t *q, int64_t lo, int64_t hi)
+{
+    while (lo < hi) {
+        int64_t off = lo & q->mask, n = q->s->capacity - off;
+        if (n > hi - lo)
+            n = hi - lo;
+        if (off + n > q->keep) {
+            int64_t from = off > q->keep ? off : q->keep;
+            mproc__os_shm_discard(&q->shm, DATA_OFFSET + (size_t)from, (size_t)(off + n - from));
+        }
+        lo += n;
+    }
+}
+
+/* Consumed up to `to`: give back the blocks passed, then publish the head
+ * (in that order: see the top of this file) and wake a waiting producer.
+ * `written` is where the producer's bytes end in this stretch (the same as
+ * `to` except at a wrap, past which nothing of this lap was written). */
+static void move_head(mproc_queue_t *q, int64_t to, int64_t written)
+{
+    shared_t *s = q->s;
+    if (s->sparse) {
+        int64_t lo = s->head / BLOCK * BLOCK;
+        int64_t hi = written == to ? to / BLOCK * BLOCK : round_up(written, BLOCK);
+        if (hi > lo)
+            give_back(q, lo, hi);
+    }
+    mproc__store(&s->head, to);
+    wake(&s->prod_sleeping, q->room_sem);
+}
+
 /* Read `n` bytes (dst NULL: discard) from the head as they are published. */
 static void stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n)
 {
@@ -386,8 +532,7 @@ static void stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n)
             ring_copy_out(q, q->s->head, dst, (size_t)k);
             dst += k;
         }
-        mproc__store(&q->s->head, q->s->head + k);
-        wake(&q->s->prod_sleeping, q->room_sem);
+        move_head(q, q->s->head + k, q->s->head + k);
         n -= k;
     }
 }
@@ -420,6 +565,10 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
             break;
         uint32_t header[2];
         ring_copy_out(q, s->head, header, HEADER);
+        if (header[0] == WRAP_MARK) { /* the rest of this lap is empty */
+            move_head(q, s->head + (s->capacity - (s->head & q->mask)), s->head + HEADER);
+            continue;
+        }
         size_t n = header[0];
         unsigned char *dst = buf;
         if (alloc && !(dst = malloc(n ? n : 1))) {
@@ -439,11 +588,9 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         if (published_for(q, total) >= total) {
             /* The common case: the whole frame is there, one copy, one publication. */
             ring_copy_out(q, s->head + HEADER, dst, n);
-            mproc__store(&s->head, s->head + total);
-            wake(&s->prod_sleeping, q->room_sem);
+            move_head(q, s->head + total, s->head + total);
         } else {
-            mproc__store(&s->head, s->head + HEADER);
-            wake(&s->prod_sleeping, q->room_sem);
+            move_head(q, s->head + HEADER, s->head + HEADER);
             stream_out(q, dst, (int64_t)n);
             stream_out(q, NULL, total - HEADER - (int64_t)n);
         }
@@ -622,7 +769,10 @@ mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mpro
         mproc__os_shm_t probe;
         mproc__os_handle_t again = MPROC__OS_NO_HANDLE;
         st = mproc__os_dup(h[H_SHM], &again);
-        if (!st && (st = mproc__os_shm_attach(again, DATA_OFFSET, &probe)) == MPROC_OK) {
+        if (!st && (st = mproc__os_shm_attach(again, DATA_OFFSET, &probe)) == MPROC_OK &&
+            (st = mproc__os_shm_commit(&probe, 0, DATA_OFFSET)) != MPROC_OK) {
+            mproc__os_shm_release(&probe);
+        } else if (!st) {
             int64_t cap = ((shared_t *)probe.addr)->capacity;
             int64_t magic = ((shared_t *)probe.addr)->magic;
             mproc__os_shm_release(&probe);
@@ -642,7 +792,10 @@ mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mpro
             release(q);
         return st;
     }
-    bind_ring(q);
+    if ((st = bind_ring(q)) != MPROC_OK) {
+        release(q);
+        return st;
+    }
     *out = q;
     return MPROC_OK;
 }

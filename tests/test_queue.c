@@ -80,6 +80,41 @@ static int t_put_big(const mproc_args_t *args)
 }
 MPROC_TARGET(t_put_big)
 
+/* The bytes of message i of a backlog: its size cycles through small and large. */
+static size_t backlog_size(int64_t i)
+{
+    return i % 8 == 7 ? (size_t)(1 << 20) + (size_t)i : (size_t)(i * 37 % 300);
+}
+
+static unsigned char backlog_byte(int64_t i, size_t k)
+{
+    return (unsigned char)(i * 31 + (int64_t)k * 7);
+}
+
+/* args: queue, count. Gets `count` backlog messages and checks each. */
+static int t_check_backlog(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    int64_t count = 0;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &count))
+        return 100;
+    for (int64_t i = 0; i < count; i++) {
+        void *d;
+        size_t n;
+        if (mproc_queue_get(q, 60, &d, &n))
+            return 101;
+        if (n != backlog_size(i))
+            return 102;
+        for (size_t k = 0; k < n; k++)
+            if (((unsigned char *)d)[k] != backlog_byte(i, k))
+                return 103;
+        mproc_free(d);
+    }
+    mproc_queue_free(q);
+    return 0;
+}
+MPROC_TARGET(t_check_backlog)
+
 /* args: joinable queue, count. Gets and marks done `count` items. */
 static int t_worker(const mproc_args_t *args)
 {
@@ -242,6 +277,7 @@ static void messages_larger_than_the_ring_stream_through(void **state)
     (void)state;
     mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
     o.ring_bytes = 64 * 1024;
+    o.limit_bytes = 64 * 1024; /* a plain ring: big messages stream through it */
     mproc_queue_t *q;
     assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
     const int64_t size = 3 * 1024 * 1024 + 5;
@@ -260,6 +296,107 @@ static void messages_larger_than_the_ring_stream_through(void **state)
     mproc_free(d);
     assert_int_equal(test_join(p), 0);
     mproc_process_free(p);
+    mproc_queue_free(q);
+}
+
+#ifdef __linux__
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Bytes of memory held by this process's queue rings (memfd "mproc"). */
+static long long ring_memory(void)
+{
+    long long total = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[300], link[256];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t k = readlink(path, link, sizeof link - 1);
+        struct stat st;
+        if (k > 0 && (link[k] = 0, strncmp(link, "/memfd:mproc", 12) == 0) && stat(path, &st) == 0)
+            total += (long long)st.st_blocks * 512;
+    }
+    if (d)
+        closedir(d);
+    return total;
+}
+#endif
+
+static void unbounded_put_does_not_wait_for_readers(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    /* About 64 MiB unread, four times the ring: no put may wait. */
+    const int64_t count = 8 * 64;
+    size_t bytes = 0, biggest = 0;
+    for (int64_t i = 0; i < count; i++)
+        biggest = backlog_size(i) > biggest ? backlog_size(i) : biggest;
+    unsigned char *m = malloc(biggest);
+    assert_non_null(m);
+    for (int64_t i = 0; i < count; i++) {
+        size_t n = backlog_size(i);
+        for (size_t k = 0; k < n; k++)
+            m[k] = backlog_byte(i, k);
+        assert_int_equal(mproc_queue_put(q, m, n, 0), MPROC_OK);
+        bytes += n;
+    }
+    free(m);
+    assert_true(bytes > 4 * MPROC_QUEUE_DEFAULT_RING_BYTES);
+    size_t qs;
+    assert_int_equal(mproc_queue_qsize(q, &qs), MPROC_OK);
+    assert_int_equal(qs, (size_t)count);
+#ifdef __linux__
+    long long held = ring_memory();
+    assert_true(held >= (long long)bytes);
+#endif
+    /* A child reads it all back, in order and intact. */
+    mproc_args_t *args = queue_args(q, count, 0);
+    mproc_process_t *p = test_start(t_check_backlog, args);
+    mproc_args_free(args);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    assert_int_equal(mproc_queue_empty(q), 1);
+#ifdef __linux__
+    /* Read memory was given back: what stays is about the ring. */
+    held = ring_memory();
+    assert_true(held < (long long)(MPROC_QUEUE_DEFAULT_RING_BYTES + 4 * 1024 * 1024));
+#endif
+    /* The queue goes on working after the backlog. */
+    assert_int_equal(mproc_queue_put(q, "tail", 4, 0), MPROC_OK);
+    char buf[8];
+    size_t n;
+    assert_int_equal(mproc_queue_get_into(q, 5, buf, sizeof buf, &n), MPROC_OK);
+    assert_int_equal(n, 4);
+    assert_memory_equal(buf, "tail", 4);
+    mproc_queue_free(q);
+}
+
+static void bounded_queue_waits_on_count_not_bytes(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 3), MPROC_OK);
+    /* Three 8 MiB messages: more bytes than the ring, fewer than maxsize. */
+    const size_t size = 8 * 1024 * 1024;
+    unsigned char *m = malloc(size);
+    assert_non_null(m);
+    for (int i = 0; i < 3; i++) {
+        memset(m, 'a' + i, size);
+        assert_int_equal(mproc_queue_put(q, m, size, 0), MPROC_OK);
+    }
+    assert_int_equal(mproc_queue_full(q), 1);
+    assert_int_equal(mproc_queue_put(q, m, 1, 0.05), MPROC_EFULL);
+    for (int i = 0; i < 3; i++) {
+        size_t n;
+        assert_int_equal(mproc_queue_get_into(q, 5, m, size, &n), MPROC_OK);
+        assert_int_equal(n, size);
+        assert_int_equal(m[0], 'a' + i);
+        assert_int_equal(m[size - 1], 'a' + i);
+    }
+    free(m);
     mproc_queue_free(q);
 }
 
@@ -409,6 +546,7 @@ static void producer_killed_mid_put_is_dropped_not_stuck(void **state)
     (void)state;
     mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
     o.ring_bytes = 64 * 1024;
+    o.limit_bytes = 64 * 1024; /* a plain ring: big messages stream through it */
     mproc_queue_t *q, *results;
     assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
     assert_int_equal(mproc_queue_create(&results, 0), MPROC_OK);
@@ -521,6 +659,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(bounded_queue_full_and_empty_with_timeouts),
         cmocka_unit_test(bad_input_and_close),
         cmocka_unit_test(messages_larger_than_the_ring_stream_through),
+        cmocka_unit_test(unbounded_put_does_not_wait_for_readers),
+        cmocka_unit_test(bounded_queue_waits_on_count_not_bytes),
         cmocka_unit_test(data_put_by_an_exiting_child_is_not_lost),
         cmocka_unit_test(many_producers_many_consumers_exactly_once),
         cmocka_unit_test(fifo_per_producer),

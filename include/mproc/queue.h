@@ -18,14 +18,22 @@
  *   the next one recovers the lock it held, finishes or drops the message it
  *   was writing, and skips the one it was reading (that message is lost).
  *
- * An unbounded queue (maxsize 0) never blocks a put until its ring, of
- * ring_bytes (default ::MPROC_QUEUE_DEFAULT_RING_BYTES), holds that many bytes
- * of unread messages; a message larger than the ring is streamed through it.
+ * Memory: while consumers keep up, messages cycle through a ring of
+ * ring_bytes (default ::MPROC_QUEUE_DEFAULT_RING_BYTES). When they fall behind,
+ * messages run on into a sparse reservation of limit_bytes (default
+ * ::MPROC_QUEUE_DEFAULT_LIMIT_BYTES) whose pages are allocated as they are
+ * written and given back as they are read (on Windows they are given back when
+ * the queue's last view is freed). So an unbounded queue (maxsize 0), as in
+ * Python, does not block a put for lack of room until limit_bytes of messages
+ * are unread, and a bounded one blocks on its count of messages only. Where
+ * the OS refuses a reservation that large, smaller ones are tried, down to a
+ * plain ring of ring_bytes; a message larger than a plain ring streams through it.
  */
 #ifndef MPROC_QUEUE_H
 #define MPROC_QUEUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "args.h"
 #include "export.h"
@@ -42,15 +50,25 @@ typedef struct mproc_queue mproc_queue_t;
 /** Ring size of a queue created without one (16 MiB of shared memory). */
 #define MPROC_QUEUE_DEFAULT_RING_BYTES ((size_t)16 * 1024 * 1024)
 
+/** Most unread bytes a queue created without a limit holds before put waits:
+ * 16 GiB of address space on 64-bit systems (memory is used only as written);
+ * on 32-bit systems the ring alone. */
+#if SIZE_MAX > 0xFFFFFFFFu
+#define MPROC_QUEUE_DEFAULT_LIMIT_BYTES ((size_t)1 << 34)
+#else
+#define MPROC_QUEUE_DEFAULT_LIMIT_BYTES ((size_t)0)
+#endif
+
 /** Options of mproc_queue_create_opts(); start from MPROC_QUEUE_OPTIONS_INIT. */
 typedef struct mproc_queue_options {
     size_t maxsize;    /**< most messages held at once; 0 = unbounded */
     size_t ring_bytes; /**< shared ring size (rounded up to a power of two, at least 4 KiB); 0 = default */
     int joinable;      /**< non-zero: a JoinableQueue (task_done / join) */
+    size_t limit_bytes; /**< most unread bytes before put waits (rounded up to a power of two, at most 1 TiB); 0 = default */
 } mproc_queue_options_t;
 
-/** Defaults: unbounded, default ring, not joinable. */
-#define MPROC_QUEUE_OPTIONS_INIT {0, 0, 0}
+/** Defaults: unbounded, default ring and limit, not joinable. */
+#define MPROC_QUEUE_OPTIONS_INIT {0, 0, 0, 0}
 
 /**
  * Create a queue (Python's Queue(maxsize)); free it with mproc_queue_free().
@@ -66,7 +84,8 @@ MPROC_API mproc_status_t mproc_joinable_queue_create(mproc_queue_t **out, size_t
 
 /**
  * Create a queue with explicit options (`opts` NULL: the defaults).
- * Errors as mproc_queue_create(), and MPROC_EINVAL for a ring above 1 GiB.
+ * Errors as mproc_queue_create(), and MPROC_EINVAL for a ring above 1 GiB or
+ * a limit above 1 TiB.
  */
 MPROC_API mproc_status_t mproc_queue_create_opts(mproc_queue_t **out,
                                                  const mproc_queue_options_t *opts);
@@ -74,8 +93,8 @@ MPROC_API mproc_status_t mproc_queue_create_opts(mproc_queue_t **out,
 /**
  * Put one message of `len` bytes (`data` may be NULL when `len` is 0). Waits
  * up to `timeout` (timeout.h) for room: a bounded queue holding maxsize
- * messages, or a ring too full to start the message. Once a message larger
- * than the free room has begun, the rest streams in as consumers make room.
+ * messages, or limit_bytes of unread messages. Once a message larger than a
+ * plain ring's free room has begun, the rest streams in as consumers make room.
  * Errors: MPROC_EFULL (no room in time; nothing was put), MPROC_EINVAL,
  * MPROC_ETOOBIG (len above MPROC_MESSAGE_MAX_BYTES, checked before `data` is
  * read), MPROC_ECLOSED (closed in this process), MPROC_EOS.

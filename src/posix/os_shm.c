@@ -64,6 +64,34 @@ mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out)
     return st;
 }
 
+/* A memfd or shm object is sparse: pages are allocated when first written. */
+mproc_status_t mproc__os_shm_reserve(size_t size, mproc__os_shm_t *out)
+{
+    return mproc__os_shm_create(size, out);
+}
+
+mproc_status_t mproc__os_shm_commit(mproc__os_shm_t *shm, size_t offset, size_t len)
+{
+    (void)shm;
+    (void)offset;
+    (void)len;
+    return MPROC_OK;
+}
+
+void mproc__os_shm_discard(mproc__os_shm_t *shm, size_t offset, size_t len)
+{
+#if defined(__linux__) && defined(FALLOC_FL_PUNCH_HOLE)
+    /* Every process's mapping of the range drops the pages at once. Failure
+     * only means the memory stays in use, so it is not reported. */
+    (void)fallocate((int)shm->handle, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset,
+                    (off_t)len);
+#else
+    (void)shm;
+    (void)offset;
+    (void)len;
+#endif
+}
+
 mproc_status_t mproc__os_shm_attach(mproc__os_handle_t h, size_t size, mproc__os_shm_t *out)
 {
     if (!size || h < 0)

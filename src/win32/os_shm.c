@@ -20,7 +20,7 @@ static mproc_status_t map(HANDLE h, size_t size, mproc__os_shm_t *out)
     return MPROC_OK;
 }
 
-mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out)
+static mproc_status_t create(size_t size, DWORD flags, mproc__os_shm_t *out)
 {
     HANDLE h;
     mproc_status_t st;
@@ -32,14 +32,47 @@ mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out)
         return MPROC_EINVAL;
     /* Backed by the pagefile and unnamed: it reaches a child only as a passed
      * handle and vanishes with its last handle. Fresh pages read as zero. */
-    h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, (DWORD)(size64 >> 32),
-                           (DWORD)(size64 & 0xFFFFFFFFu), NULL);
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | flags,
+                           (DWORD)(size64 >> 32), (DWORD)(size64 & 0xFFFFFFFFu), NULL);
     if (h == NULL)
         return mproc__os_status_from_win32(GetLastError());
     st = map(h, size, out);
     if (st != MPROC_OK)
         CloseHandle(h);
     return st;
+}
+
+mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out)
+{
+    return create(size, SEC_COMMIT, out);
+}
+
+/* SEC_RESERVE: the section takes no commit charge until pages are committed. */
+mproc_status_t mproc__os_shm_reserve(size_t size, mproc__os_shm_t *out)
+{
+    return create(size, SEC_RESERVE, out);
+}
+
+/* Committing pages that are already committed (by this view or another) is
+ * allowed, so every process simply commits what it is about to touch. */
+mproc_status_t mproc__os_shm_commit(mproc__os_shm_t *shm, size_t offset, size_t len)
+{
+    if (shm == NULL || shm->addr == NULL || offset > shm->size || len > shm->size - offset)
+        return MPROC_EINVAL;
+    if (len == 0)
+        return MPROC_OK;
+    if (VirtualAlloc((char *)shm->addr + offset, len, MEM_COMMIT, PAGE_READWRITE) == NULL)
+        return mproc__os_status_from_win32(GetLastError());
+    return MPROC_OK;
+}
+
+/* Committed section pages cannot be decommitted while the section exists:
+ * they return to the system with the queue's last handle. */
+void mproc__os_shm_discard(mproc__os_shm_t *shm, size_t offset, size_t len)
+{
+    (void)shm;
+    (void)offset;
+    (void)len;
 }
 
 /* Takes ownership of h on success only; on failure the caller still owns it. */
