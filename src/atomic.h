@@ -22,6 +22,12 @@ static __inline void mproc__store(volatile int64_t *p, int64_t v)
 {
     _InterlockedExchange64((volatile __int64 *)p, v);
 }
+/* x64 stores are release stores; the barrier keeps the compiler from moving them. */
+static __inline void mproc__store_release(volatile int64_t *p, int64_t v)
+{
+    _ReadWriteBarrier();
+    *p = v;
+}
 static __inline int64_t mproc__add(volatile int64_t *p, int64_t v)
 {
     return _InterlockedExchangeAdd64((volatile __int64 *)p, v) + v;
@@ -43,6 +49,11 @@ static inline int64_t mproc__load(const volatile int64_t *p)
 static inline void mproc__store(volatile int64_t *p, int64_t v)
 {
     __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}
+/* Only where a heavy fence on the other side supplies the store-load order. */
+static inline void mproc__store_release(volatile int64_t *p, int64_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 static inline int64_t mproc__add(volatile int64_t *p, int64_t v)
 {

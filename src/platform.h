@@ -107,17 +107,21 @@ mproc_status_t mproc__os_sem_post(mproc__os_sem_t *s);
 mproc__os_handle_t mproc__os_sem_handle(const mproc__os_sem_t *s);
 void mproc__os_sem_close(mproc__os_sem_t *s);
 
-/* ---- process-shared mutex that survives its owner's death ----------------- */
+/* ---- who holds a lock: an identity that outlives pid reuse --------------- */
 
-typedef struct mproc__os_mutex mproc__os_mutex_t;
-mproc_status_t mproc__os_mutex_create(mproc__os_mutex_t **out);
-mproc_status_t mproc__os_mutex_open(mproc__os_handle_t h, mproc__os_mutex_t **out);
-/* MPROC_OK, MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD: locked, but the previous
- * owner died holding it (the caller repairs what it guarded). */
-mproc_status_t mproc__os_mutex_lock(mproc__os_mutex_t *m, double deadline);
-void mproc__os_mutex_unlock(mproc__os_mutex_t *m);
-mproc__os_handle_t mproc__os_mutex_handle(const mproc__os_mutex_t *m);
-void mproc__os_mutex_close(mproc__os_mutex_t *m);
+/* A non-zero token naming this process for its whole life (pid and start time). */
+int64_t mproc__os_self_token(void);
+/* 1 while the process a token names runs; 0 once it ended (a zombie has ended). */
+int mproc__os_token_alive(int64_t token);
+
+/* ---- asymmetric store-load ordering between processes --------------------- */
+
+/* Enroll this process (1) or not (0): an enrolled process may publish with
+ * plain release stores, because a process about to sleep calls
+ * mproc__os_fence_heavy(), which orders memory on every enrolled process. */
+int mproc__os_fence_enroll(void);
+/* MPROC_OK, or MPROC_ENOTSUP where the OS has no such fence. */
+mproc_status_t mproc__os_fence_heavy(void);
 
 /* ---- shared memory: anonymous, reaches children by handle, never by name --- */
 

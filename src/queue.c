@@ -22,6 +22,10 @@
  * publishes the head that passes it, and a producer stays a block short of the
  * head (`slack`), so no producer ever writes into a block being given back.
  *
+ * Publication (tail, head, counts) is a release store where the OS lets a
+ * sleeper run the heavy fence (lock.h), so the hot path has no full fence
+ * besides each lock's compare-and-swap.
+ *
  * Recovery: the locks report a dead owner. The producer's state (`prod_*`)
  * says how much of its frame it had published; the next producer fills the
  * rest with zeros and marks the frame's sequence number aborted, so the
@@ -33,6 +37,7 @@
 
 #include "atomic.h"
 #include "core.h"
+#include "lock.h"
 
 #define MAGIC 0x6d70726f71756575LL /* "mproqueu" */
 #define DATA_OFFSET 4096 /* the ring starts on a page */
@@ -43,21 +48,28 @@
 #define WRAP_MARK 0xFFFFFFFFu
 #define BLOCK ((int64_t)1 << 20) /* unit in which consumed cold memory is given back */
 
-/* Each side writes only its own cache line on the hot path; the other side
- * reads it. A line is 64 bytes: one row of eight int64_t. */
+/* Each side writes only its own cache lines on the hot path; the other side
+ * reads them. A line is 64 bytes: one row of eight int64_t. The locks have
+ * lines of their own, so that waiters spinning on one do not slow the
+ * holder's writes to the positions. */
 typedef struct shared {
     int64_t magic, capacity, maxsize, joinable;
     int64_t hot;    /* the part of the ring used while consumers keep up */
     int64_t sparse; /* cold pages are committed on use and given back */
-    int64_t pad0[2];
-    /* the producer lock holder's */
+    volatile int64_t light_users;   /* some process publishes with release stores */
+    int64_t pad0;
+    mproc__lock_t prod_lock;
+    int64_t pad5[5];
+    mproc__lock_t cons_lock;
+    int64_t pad6[5];
+    /* the producers' */
     volatile int64_t tail;          /* bytes published since creation */
     volatile int64_t produced;      /* complete frames published */
     int64_t prod_seq;               /* sequence number of the last frame begun */
     int64_t prod_start, prod_total; /* the frame being written: where, how long (0: none) */
     int64_t prod_seen_head;         /* a recent head: room is at least what it shows */
     int64_t pad1[2];
-    /* the consumer lock holder's */
+    /* the consumers' */
     volatile int64_t head;          /* bytes consumed since creation */
     volatile int64_t claimed;       /* frames taken (count = produced - claimed) */
     int64_t cons_start, cons_total; /* the frame claimed: where, how long (0: none) */
@@ -70,7 +82,8 @@ typedef struct shared {
     volatile int64_t aborted_seq;   /* a frame whose producer died: dropped */
 } shared_t;
 
-enum { H_SHM, H_PROD, H_CONS, H_DATA, H_ROOM, H_DONE, H_COUNT };
+enum { H_SHM, H_PROD_LOCK, H_CONS_LOCK, H_DATA, H_ROOM, H_DONE, H_COUNT };
+#define H_SEMS H_PROD_LOCK /* the handles from here on are semaphores */
 
 enum { PRODUCER, CONSUMER };
 
@@ -82,18 +95,22 @@ struct mproc_queue {
     int64_t usable;       /* capacity less the producer's slack */
     int64_t keep;         /* ring offsets below this are never given back */
     int64_t touched[2];   /* per role: the last cold block made usable here */
-    mproc__os_mutex_t *prod, *cons;
-    mproc__os_sem_t *data_sem, *room_sem, *done_sem;
+    int light;            /* this process publishes with release stores */
+    mproc__lock_view_t prod, cons;
+    mproc__os_sem_t *sems[H_COUNT - H_SEMS]; /* in handle order */
     int closed;
 };
 
+#define PROD_LOCK_SEM(q) ((q)->sems[H_PROD_LOCK - H_SEMS])
+#define CONS_LOCK_SEM(q) ((q)->sems[H_CONS_LOCK - H_SEMS])
+#define DATA_SEM(q) ((q)->sems[H_DATA - H_SEMS])
+#define ROOM_SEM(q) ((q)->sems[H_ROOM - H_SEMS])
+#define DONE_SEM(q) ((q)->sems[H_DONE - H_SEMS])
+
 static void release(mproc_queue_t *q)
 {
-    mproc__os_mutex_close(q->prod);
-    mproc__os_mutex_close(q->cons);
-    mproc__os_sem_close(q->data_sem);
-    mproc__os_sem_close(q->room_sem);
-    mproc__os_sem_close(q->done_sem);
+    for (int i = 0; i < H_COUNT - H_SEMS; i++)
+        mproc__os_sem_close(q->sems[i]);
     if (q->shm.addr)
         mproc__os_shm_release(&q->shm);
     free(q);
@@ -122,6 +139,9 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
     q->usable = s->capacity - (s->sparse ? BLOCK : 0);
     q->keep = s->sparse ? round_up(s->hot, BLOCK) : s->capacity;
     q->touched[PRODUCER] = q->touched[CONSUMER] = -1;
+    q->light = mproc__light_enroll(&s->light_users);
+    mproc__lock_bind(&q->prod, &s->prod_lock, PROD_LOCK_SEM(q), &s->light_users, q->light);
+    mproc__lock_bind(&q->cons, &s->cons_lock, CONS_LOCK_SEM(q), &s->light_users, q->light);
     return s->sparse ? mproc__os_shm_commit(&q->shm, 0, DATA_OFFSET + (size_t)q->keep) : MPROC_OK;
 }
 
@@ -165,11 +185,8 @@ mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_op
     if (!q)
         return MPROC_ENOMEM;
     mproc_status_t st = map_ring(q, hot, &limit);
-    if (!st) st = mproc__os_mutex_create(&q->prod);
-    if (!st) st = mproc__os_mutex_create(&q->cons);
-    if (!st) st = mproc__os_sem_create(0, &q->data_sem);
-    if (!st) st = mproc__os_sem_create(0, &q->room_sem);
-    if (!st) st = mproc__os_sem_create(0, &q->done_sem);
+    for (int i = 0; i < H_COUNT - H_SEMS && !st; i++)
+        st = mproc__os_sem_create(0, &q->sems[i]);
     if (st) {
         release(q);
         return st;
@@ -243,11 +260,16 @@ static mproc_status_t sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *
             }
         }
     }
-    while (!ready(q, arg)) {
+    double start = mproc__os_now();
+    for (int nth = 0; !ready(q, arg); nth++) {
         mproc__store(sleeping, 1);
+        double slice = mproc__sleep_slice(&q->s->light_users, nth, mproc__os_now() - start);
+        double until = mproc__slice_end(slice, deadline);
         if (ready(q, arg))
             break;
-        mproc_status_t st = mproc__os_sem_wait(sem, deadline);
+        mproc_status_t st = mproc__os_sem_wait(sem, until);
+        if (st == MPROC_ETIMEDOUT && until != deadline)
+            continue; /* a slice, not the deadline */
         if (st) {
             mproc__store(sleeping, 0);
             return st;
@@ -358,7 +380,7 @@ static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
     while (n > 0) {
         int64_t r = room(q);
         if (r == 0) {
-            (void)sleep_until(q, has_room, 1, &q->s->prod_sleeping, q->room_sem, -1.0);
+            (void)sleep_until(q, has_room, 1, &q->s->prod_sleeping, ROOM_SEM(q), -1.0);
             continue;
         }
         int64_t k = n < r ? n : r;
@@ -368,8 +390,8 @@ static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
          * sparse ring this is recovery, and the dead producer committed the frame. */
         (void)touch(q, PRODUCER, q->s->tail, k);
         ring_copy_in(q, q->s->tail, src ? src : zeros, (size_t)k);
-        mproc__store(&q->s->tail, q->s->tail + k);
-        wake(&q->s->cons_sleeping, q->data_sem);
+        mproc__publish(q->light, &q->s->tail, q->s->tail + k);
+        wake(&q->s->cons_sleeping, DATA_SEM(q));
         if (src)
             src += k;
         n -= k;
@@ -392,7 +414,7 @@ static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
         return st;
     static const uint32_t mark[2] = {WRAP_MARK, 0};
     ring_copy_in(q, s->tail, mark, HEADER);
-    mproc__store(&s->tail, s->tail + skip);
+    mproc__publish(q->light, &s->tail, s->tail + skip);
     return MPROC_OK;
 }
 
@@ -406,17 +428,17 @@ static void recover_producer(mproc_queue_t *q)
     if (published > 0) {
         mproc__store(&s->aborted_seq, s->prod_seq);
         stream_in(q, NULL, s->prod_total - published);
-        mproc__store(&s->produced, s->produced + 1); /* the consumer claims it, drops it */
+        mproc__publish(q->light, &s->produced, s->produced + 1); /* the consumer claims it, drops it */
     }
     if (s->joinable)
         mproc__add(&s->unfinished, -1);
     s->prod_total = 0;
 }
 
-static mproc_status_t lock(mproc__os_mutex_t *m, double deadline, void (*recover)(mproc_queue_t *),
-                           mproc_queue_t *q)
+static mproc_status_t lock(mproc__lock_view_t *l, double deadline,
+                           void (*recover)(mproc_queue_t *), mproc_queue_t *q)
 {
-    mproc_status_t st = mproc__os_mutex_lock(m, deadline);
+    mproc_status_t st = mproc__lock_acquire(l, deadline);
     if (st == MPROC_EOWNERDEAD) {
         recover(q);
         st = MPROC_OK;
@@ -440,16 +462,16 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
     if (len > MPROC_MESSAGE_MAX_BYTES)
         return MPROC_ETOOBIG;
     shared_t *s = q->s;
-    if ((st = lock(q->prod, deadline, recover_producer, q)) != MPROC_OK)
+    if ((st = lock(&q->prod, deadline, recover_producer, q)) != MPROC_OK)
         return st == MPROC_ETIMEDOUT ? MPROC_EFULL : st;
     int64_t total = frame_size(len);
     /* Room for the whole frame, or a whole ring for one larger than it. */
     int64_t need = total < q->usable ? total : q->usable;
-    st = sleep_until(q, can_begin, need, &s->prod_sleeping, q->room_sem, deadline);
+    st = sleep_until(q, can_begin, need, &s->prod_sleeping, ROOM_SEM(q), deadline);
     if (!st && s->sparse && (st = wrap_early(q, total)) == MPROC_OK)
         st = touch(q, PRODUCER, s->tail, total); /* nothing is written if memory runs out */
     if (st) {
-        mproc__os_mutex_unlock(q->prod);
+        mproc__lock_release(&q->prod);
         return st == MPROC_ETIMEDOUT ? MPROC_EFULL : st;
     }
     s->prod_seq++;
@@ -468,16 +490,16 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
             static const unsigned char zeros[8];
             ring_copy_in(q, pos + HEADER + (int64_t)len, zeros, (size_t)(total - HEADER) - len);
         }
-        mproc__store(&s->tail, pos + total);
-        wake(&s->cons_sleeping, q->data_sem);
+        mproc__publish(q->light, &s->tail, pos + total);
+        wake(&s->cons_sleeping, DATA_SEM(q));
     } else {
         stream_in(q, (const unsigned char *)header, HEADER);
         stream_in(q, data, (int64_t)len);
         stream_in(q, NULL, total - HEADER - (int64_t)len);
     }
-    mproc__store(&s->produced, s->produced + 1);
+    mproc__publish(q->light, &s->produced, s->produced + 1);
     s->prod_total = 0;
-    mproc__os_mutex_unlock(q->prod);
+    mproc__lock_release(&q->prod);
     return MPROC_OK;
 }
 
@@ -514,8 +536,8 @@ static void move_head(mproc_queue_t *q, int64_t to, int64_t written)
         if (hi > lo)
             give_back(q, lo, hi);
     }
-    mproc__store(&s->head, to);
-    wake(&s->prod_sleeping, q->room_sem);
+    mproc__publish(q->light, &s->head, to);
+    wake(&s->prod_sleeping, ROOM_SEM(q));
 }
 
 /* Read `n` bytes (dst NULL: discard) from the head as they are published. */
@@ -524,7 +546,7 @@ static void stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n)
     while (n > 0) {
         int64_t avail = published_for(q, n);
         if (avail == 0) {
-            (void)sleep_until(q, has_bytes, 1, &q->s->cons_sleeping, q->data_sem, -1.0);
+            (void)sleep_until(q, has_bytes, 1, &q->s->cons_sleeping, DATA_SEM(q), -1.0);
             continue;
         }
         int64_t k = n < avail ? n : avail;
@@ -557,10 +579,10 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
     if (!len || (!alloc && !buf && cap) || mproc__deadline(timeout, &deadline))
         return MPROC_EINVAL;
     shared_t *s = q->s;
-    if ((st = lock(q->cons, deadline, recover_consumer, q)) != MPROC_OK)
+    if ((st = lock(&q->cons, deadline, recover_consumer, q)) != MPROC_OK)
         return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
     for (;;) {
-        st = sleep_until(q, has_bytes, HEADER, &s->cons_sleeping, q->data_sem, deadline);
+        st = sleep_until(q, has_bytes, HEADER, &s->cons_sleeping, DATA_SEM(q), deadline);
         if (st)
             break;
         uint32_t header[2];
@@ -584,7 +606,7 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         int64_t total = frame_size(n);
         s->cons_start = s->head;
         s->cons_total = total;
-        mproc__store(&s->claimed, s->claimed + 1);
+        mproc__publish(q->light, &s->claimed, s->claimed + 1);
         if (published_for(q, total) >= total) {
             /* The common case: the whole frame is there, one copy, one publication. */
             ring_copy_out(q, s->head + HEADER, dst, n);
@@ -605,7 +627,7 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         *len = n;
         break;
     }
-    mproc__os_mutex_unlock(q->cons);
+    mproc__lock_release(&q->cons);
     return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
 }
 
@@ -687,7 +709,7 @@ mproc_status_t mproc_queue_task_done(mproc_queue_t *q)
     } while (!mproc__cas(&q->s->unfinished, left, left - 1));
     if (left == 1)
         for (int64_t n = mproc__exchange(&q->s->joiners, 0); n > 0; n--)
-            (void)mproc__os_sem_post(q->done_sem);
+            (void)mproc__os_sem_post(DONE_SEM(q));
     return MPROC_OK;
 }
 
@@ -706,7 +728,7 @@ mproc_status_t mproc_queue_join(mproc_queue_t *q, double timeout)
         mproc__add(&q->s->joiners, 1);
         if (mproc__load(&q->s->unfinished) <= 0)
             break;
-        if ((st = mproc__os_sem_wait(q->done_sem, deadline)) != MPROC_OK)
+        if ((st = mproc__os_sem_wait(DONE_SEM(q), deadline)) != MPROC_OK)
             return st;
     }
     return MPROC_OK;
@@ -725,11 +747,8 @@ mproc_status_t mproc_args_add_queue(mproc_args_t *args, const mproc_queue_t *q)
         return st ? st : MPROC_EINVAL;
     mproc__obj_t obj = {MPROC__OBJ_QUEUE, 0, H_COUNT, {0}};
     obj.handles[H_SHM] = q->shm.handle;
-    obj.handles[H_PROD] = mproc__os_mutex_handle(q->prod);
-    obj.handles[H_CONS] = mproc__os_mutex_handle(q->cons);
-    obj.handles[H_DATA] = mproc__os_sem_handle(q->data_sem);
-    obj.handles[H_ROOM] = mproc__os_sem_handle(q->room_sem);
-    obj.handles[H_DONE] = mproc__os_sem_handle(q->done_sem);
+    for (int i = H_SEMS; i < H_COUNT; i++)
+        obj.handles[i] = mproc__os_sem_handle(q->sems[i - H_SEMS]);
     return mproc__args_add_object(args, &obj);
 }
 
@@ -754,16 +773,9 @@ mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mpro
     if (!st && !q)
         st = MPROC_ENOMEM;
     /* Each open takes its handle; on failure the ones not yet taken are closed below. */
-    if (!st && (st = mproc__os_mutex_open(h[H_PROD], &q->prod)) == MPROC_OK)
-        h[H_PROD] = MPROC__OS_NO_HANDLE;
-    if (!st && (st = mproc__os_mutex_open(h[H_CONS], &q->cons)) == MPROC_OK)
-        h[H_CONS] = MPROC__OS_NO_HANDLE;
-    if (!st && (st = mproc__os_sem_open(h[H_DATA], &q->data_sem)) == MPROC_OK)
-        h[H_DATA] = MPROC__OS_NO_HANDLE;
-    if (!st && (st = mproc__os_sem_open(h[H_ROOM], &q->room_sem)) == MPROC_OK)
-        h[H_ROOM] = MPROC__OS_NO_HANDLE;
-    if (!st && (st = mproc__os_sem_open(h[H_DONE], &q->done_sem)) == MPROC_OK)
-        h[H_DONE] = MPROC__OS_NO_HANDLE;
+    for (int i = H_SEMS; i < H_COUNT && !st; i++)
+        if ((st = mproc__os_sem_open(h[i], &q->sems[i - H_SEMS])) == MPROC_OK)
+            h[i] = MPROC__OS_NO_HANDLE;
     if (!st) {
         /* The ring's size is in its own header: map that first, then all of it. */
         mproc__os_shm_t probe;

@@ -72,10 +72,9 @@ mproc_status_t mproc__os_shm_reserve(size_t size, mproc__os_shm_t *out)
 
 mproc_status_t mproc__os_shm_commit(mproc__os_shm_t *shm, size_t offset, size_t len)
 {
-    (void)shm;
-    (void)offset;
-    (void)len;
-    return MPROC_OK;
+    if (!shm || !shm->addr || offset > shm->size || len > shm->size - offset)
+        return MPROC_EINVAL;
+    return MPROC_OK; /* the pages are there to be touched */
 }
 
 void mproc__os_shm_discard(mproc__os_shm_t *shm, size_t offset, size_t len)

@@ -1,7 +1,9 @@
 /*
  * The platform interface's contract, the same test for every backend:
  * semaphores and shared memory work within a process and reach a child
- * through handle arguments.
+ * through handle arguments; a reserved segment commits and gives back pages;
+ * process tokens tell a running process from one that ended; the heavy fence
+ * is there wherever a process can enroll for it.
  */
 #include <string.h>
 
@@ -75,12 +77,92 @@ static void sem_and_shm_reach_a_child(void **state)
     mproc__os_shm_release(&shm);
 }
 
+static void reserved_shm_commits_and_gives_back(void **state)
+{
+    (void)state;
+    const size_t size = (size_t)64 << 20, page = 1 << 20;
+    mproc__os_shm_t shm;
+    assert_int_equal(mproc__os_shm_reserve(size, &shm), MPROC_OK);
+    unsigned char *m = shm.addr;
+    assert_int_equal(mproc__os_shm_commit(&shm, size - page, page), MPROC_OK);
+    memset(m + size - page, 7, page);
+    assert_int_equal(m[size - 1], 7);
+    mproc__os_shm_discard(&shm, size - page, page);
+    /* Usable again after a commit, whatever the discard left there. */
+    assert_int_equal(mproc__os_shm_commit(&shm, size - page, page), MPROC_OK);
+    m[size - 1] = 9;
+    assert_int_equal(m[size - 1], 9);
+    assert_int_equal(mproc__os_shm_commit(&shm, size, 1), MPROC_EINVAL);
+    mproc__os_shm_release(&shm);
+}
+
+/* args: shared memory handle. Writes its token there, then sleeps. */
+static int t_token_then_sleep(const mproc_args_t *args)
+{
+    mproc__os_handle_t hm;
+    mproc__os_shm_t shm;
+    if (mproc__args_get_handle(args, 0, &hm) || mproc__os_shm_attach(hm, 4096, &shm))
+        return 1;
+    int64_t token = mproc__os_self_token();
+    memcpy(shm.addr, &token, sizeof token);
+    test_sleep(60);
+    return 0;
+}
+MPROC_TARGET(t_token_then_sleep)
+
+static void tokens_tell_running_from_ended(void **state)
+{
+    (void)state;
+    int64_t me = mproc__os_self_token();
+    assert_true(me != 0);
+    assert_true(me == mproc__os_self_token());
+    assert_int_equal(mproc__os_token_alive(me), 1);
+    mproc__os_shm_t shm;
+    assert_int_equal(mproc__os_shm_create(4096, &shm), MPROC_OK);
+    memset(shm.addr, 0, 4096);
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    assert_int_equal(mproc__args_add_handle(a, shm.handle), MPROC_OK);
+    mproc_process_t *p = test_start(t_token_then_sleep, a);
+    mproc_args_free(a);
+    int64_t child = 0;
+    for (double end = mproc__os_now() + 60; child == 0 && mproc__os_now() < end; test_sleep(0.01))
+        memcpy(&child, shm.addr, sizeof child);
+    assert_true(child != 0 && child != me);
+    int64_t pid = 0;
+    assert_int_equal(mproc_process_pid(p, &pid), MPROC_OK);
+    assert_int_equal((int64_t)((uint64_t)child >> 32), pid);
+    assert_int_equal(mproc__os_token_alive(child), 1);
+    assert_int_equal(mproc_process_kill(p), MPROC_OK);
+    /* Ended, reaped or not: a killed child's token is dead at once on Linux
+     * and Windows; elsewhere once it is reaped. */
+    test_join(p);
+    assert_int_equal(mproc__os_token_alive(child), 0);
+    mproc_process_free(p);
+    mproc__os_shm_release(&shm);
+}
+
+static void heavy_fence_where_enrolled(void **state)
+{
+    (void)state;
+    if (mproc__os_fence_enroll())
+        assert_int_equal(mproc__os_fence_heavy(), MPROC_OK);
+    else
+        assert_int_equal(mproc__os_fence_heavy(), MPROC_ENOTSUP);
+#if defined(__linux__)
+    assert_int_equal(mproc__os_fence_enroll(), 1); /* membarrier since Linux 4.16 */
+#endif
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sem_counts_and_times_out),
         cmocka_unit_test(shm_rejects_zero_size),
         cmocka_unit_test(sem_and_shm_reach_a_child),
+        cmocka_unit_test(reserved_shm_commits_and_gives_back),
+        cmocka_unit_test(tokens_tell_running_from_ended),
+        cmocka_unit_test(heavy_fence_where_enrolled),
     };
     return test_main(argc, argv, "os", tests, ARRAY_LEN(tests));
 }
