@@ -170,12 +170,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build_dir")
     parser.add_argument("--out", help="results file (default BUILD_DIR/bench/results.json)")
+    parser.add_argument("--only", nargs="+", metavar="PREFIX",
+                        help="run only the figures whose names start with one of these")
     args = parser.parse_args()
     build_dir = os.path.abspath(args.build_dir)
     out = args.out or os.path.join(build_dir, "bench", "results.json")
 
     rows = []
     for figure in FIGURES:
+        if args.only and not figure.name.startswith(tuple(args.only)):
+            continue
         print(f"running {figure.name} ...", file=sys.stderr, flush=True)
         rounds = {side: [] for side in SIDES}
         for _ in range(ROUNDS):

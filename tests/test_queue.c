@@ -91,8 +91,10 @@ static unsigned char backlog_byte(int64_t i, size_t k)
     return (unsigned char)(i * 31 + (int64_t)k * 7);
 }
 
-/* args: queue, count. Gets `count` backlog messages and checks each. */
-static int t_check_backlog(const mproc_args_t *args)
+/* args: queue, count. Gets `count` messages, handing each to `each` (which
+ * returns non-zero to stop with that exit code); then exits 0. */
+static int get_each(const mproc_args_t *args,
+                    int (*each)(mproc_queue_t *q, int64_t i, const unsigned char *m, size_t n))
 {
     mproc_queue_t *q;
     int64_t count = 0;
@@ -103,37 +105,46 @@ static int t_check_backlog(const mproc_args_t *args)
         size_t n;
         if (mproc_queue_get(q, 60, &d, &n))
             return 101;
-        if (n != backlog_size(i))
-            return 102;
-        for (size_t k = 0; k < n; k++)
-            if (((unsigned char *)d)[k] != backlog_byte(i, k))
-                return 103;
+        int st = each(q, i, d, n);
         mproc_free(d);
+        if (st)
+            return st;
     }
     mproc_queue_free(q);
     return 0;
 }
+
+static int check_backlog_message(mproc_queue_t *q, int64_t i, const unsigned char *m, size_t n)
+{
+    (void)q;
+    if (n != backlog_size(i))
+        return 102;
+    for (size_t k = 0; k < n; k++)
+        if (m[k] != backlog_byte(i, k))
+            return 103;
+    return 0;
+}
+
+/* args: queue, count. Gets `count` backlog messages and checks each. */
+static int t_check_backlog(const mproc_args_t *args)
+{
+    return get_each(args, check_backlog_message);
+}
 MPROC_TARGET(t_check_backlog)
+
+static int work_on(mproc_queue_t *q, int64_t i, const unsigned char *m, size_t n)
+{
+    (void)i;
+    (void)m;
+    (void)n;
+    test_sleep(0.01);
+    return mproc_queue_task_done(q) ? 102 : 0;
+}
 
 /* args: joinable queue, count. Gets and marks done `count` items. */
 static int t_worker(const mproc_args_t *args)
 {
-    mproc_queue_t *q;
-    int64_t count = 0;
-    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &count))
-        return 100;
-    for (int64_t i = 0; i < count; i++) {
-        void *d;
-        size_t n;
-        if (mproc_queue_get(q, 60, &d, &n))
-            return 101;
-        mproc_free(d);
-        test_sleep(0.01);
-        if (mproc_queue_task_done(q))
-            return 102;
-    }
-    mproc_queue_free(q);
-    return 0;
+    return get_each(args, work_on);
 }
 MPROC_TARGET(t_worker)
 
