@@ -30,14 +30,6 @@
 #define UNFENCED_SLICE 1e-3      /* no heavy fence: look again this often */
 #define HOLDER_CHECK 0.1         /* a dead holder is noticed within this */
 
-void mproc__publish(int light, volatile int64_t *p, int64_t v)
-{
-    if (light)
-        mproc__store_release(p, v);
-    else
-        mproc__store(p, v);
-}
-
 double mproc__sleep_slice(const volatile int64_t *light_users, int nth, double waited)
 {
     if (!mproc__load(light_users))

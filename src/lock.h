@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "atomic.h"
 #include "platform.h"
 
 /* Lives in shared memory; all zeros is a free lock. */
@@ -41,8 +42,15 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline);
 void mproc__lock_release(mproc__lock_view_t *v);
 
 /* A store that a sleeping process must see: a release store in an enrolled
- * process (the sleeper runs the heavy fence), a full fence otherwise. */
-void mproc__publish(int light, volatile int64_t *p, int64_t v);
+ * process (the sleeper runs the heavy fence), a full fence otherwise. Inline:
+ * a put or get publishes several times. */
+static inline void mproc__publish(int light, volatile int64_t *p, int64_t v)
+{
+    if (light)
+        mproc__store_release(p, v);
+    else
+        mproc__store(p, v);
+}
 
 /* The n-th sleep (from 0) of a wait that began `waited` seconds ago, after
  * the sleeper announced itself in shared memory and before it checks the

@@ -142,7 +142,9 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
     q->light = mproc__light_enroll(&s->light_users);
     mproc__lock_bind(&q->prod, &s->prod_lock, PROD_LOCK_SEM(q), &s->light_users, q->light);
     mproc__lock_bind(&q->cons, &s->cons_lock, CONS_LOCK_SEM(q), &s->light_users, q->light);
-    return s->sparse ? mproc__os_shm_commit(&q->shm, 0, DATA_OFFSET + (size_t)q->keep) : MPROC_OK;
+    return s->sparse && q->shm.commit_first
+               ? mproc__os_shm_commit(&q->shm, 0, DATA_OFFSET + (size_t)q->keep)
+               : MPROC_OK;
 }
 
 static int64_t frame_size(size_t len)
@@ -330,12 +332,12 @@ static int has_bytes(mproc_queue_t *q, int64_t need)
     return published_for(q, need) >= need;
 }
 
-/* Make ring bytes [pos, pos + n) usable in this process: cold pages of a
- * sparse ring are committed per view (on Windows; free elsewhere), once per
+/* Make ring bytes [pos, pos + n) usable in this process: where the OS wants
+ * it (Windows), cold pages of a sparse ring are committed per view, once per
  * block and role as a stream of copies moves on. */
 static mproc_status_t touch(mproc_queue_t *q, int role, int64_t pos, int64_t n)
 {
-    if (!q->s->sparse || n <= 0)
+    if (!q->shm.commit_first || !q->s->sparse || n <= 0)
         return MPROC_OK;
     int64_t first = pos / BLOCK, last = (pos + n - 1) / BLOCK;
     if (first == last && first == q->touched[role])
@@ -387,7 +389,8 @@ static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
         if (!src && k > (int64_t)sizeof zeros)
             k = sizeof zeros;
         /* Streaming happens only in plain rings, where touch() does nothing; in a
-         * sparse ring this is recovery, and the dead producer committed the frame. */
+         * sparse ring this is recovery, and the dead producer committed the frame,
+         * so a failure here cannot happen. */
         (void)touch(q, PRODUCER, q->s->tail, k);
         ring_copy_in(q, q->s->tail, src ? src : zeros, (size_t)k);
         mproc__publish(q->light, &q->s->tail, q->s->tail + k);

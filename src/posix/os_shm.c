@@ -47,6 +47,7 @@ static mproc_status_t map(int fd, size_t size, mproc__os_shm_t *out)
     out->addr = addr;
     out->size = size;
     out->handle = fd;
+    out->commit_first = 0;
     return MPROC_OK;
 }
 

@@ -371,21 +371,27 @@ mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, 
 
 /* ---- the parent's view of a child ------------------------------------------- */
 
+/* 1 when there is nothing to do with the child, *st then being the answer:
+ * MPROC_OK once it was reaped, MPROC_EINVAL without a child or a process
+ * handle (-1 is also GetCurrentProcess(): a wait on it would never end, and
+ * terminating it would end this process). */
+static int nothing_to_do(const mproc__os_child_t *child, mproc_status_t *st)
+{
+    if (child != NULL && !child->reaped && child->process != MPROC__OS_NO_HANDLE)
+        return 0;
+    *st = child != NULL && child->reaped ? MPROC_OK : MPROC_EINVAL;
+    return 1;
+}
+
 mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
 {
     DWORD code;
-    if (child == NULL)
-        return MPROC_EINVAL;
-    if (child->reaped)
-        return MPROC_OK;
-    /* -1 is also GetCurrentProcess(): the wait would never end. */
-    if (child->process == MPROC__OS_NO_HANDLE)
-        return MPROC_EINVAL;
-    {
-        mproc_status_t st = mproc__os_wait_object((HANDLE)child->process, deadline);
-        if (st != MPROC_OK)
-            return st;
-    }
+    mproc_status_t st;
+    if (nothing_to_do(child, &st))
+        return st;
+    st = mproc__os_wait_object((HANDLE)child->process, deadline);
+    if (st != MPROC_OK)
+        return st;
     if (!GetExitCodeProcess((HANDLE)child->process, &code))
         return mproc__os_status_from_win32(GetLastError());
     child->raw_status = (int64_t)code;
@@ -396,14 +402,10 @@ mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
 mproc_status_t mproc__os_child_signal(mproc__os_child_t *child, int force)
 {
     DWORD err;
+    mproc_status_t st;
     (void)force; /* Windows has no polite request to end a process */
-    if (child == NULL)
-        return MPROC_EINVAL;
-    if (child->reaped)
-        return MPROC_OK;
-    /* -1 is also GetCurrentProcess(): this process would end itself. */
-    if (child->process == MPROC__OS_NO_HANDLE)
-        return MPROC_EINVAL;
+    if (nothing_to_do(child, &st))
+        return st;
     if (TerminateProcess((HANDLE)child->process, TERMINATE_CODE))
         return MPROC_OK;
     err = GetLastError();

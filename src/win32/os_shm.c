@@ -7,6 +7,7 @@ static void clear(mproc__os_shm_t *out)
     out->addr = NULL;
     out->size = 0;
     out->handle = MPROC__OS_NO_HANDLE;
+    out->commit_first = 0;
 }
 
 static mproc_status_t map(HANDLE h, size_t size, mproc__os_shm_t *out)
@@ -39,6 +40,8 @@ static mproc_status_t create(size_t size, DWORD flags, mproc__os_shm_t *out)
     st = map(h, size, out);
     if (st != MPROC_OK)
         CloseHandle(h);
+    else
+        out->commit_first = (flags & SEC_RESERVE) != 0;
     return st;
 }
 
@@ -83,7 +86,12 @@ mproc_status_t mproc__os_shm_attach(mproc__os_handle_t h, size_t size, mproc__os
     clear(out);
     if (size == 0 || h == MPROC__OS_NO_HANDLE || h == 0)
         return MPROC_EINVAL;
-    return map((HANDLE)h, size, out);
+    mproc_status_t st = map((HANDLE)h, size, out);
+    /* Whether the section was reserved is not known here; committing
+     * committed pages is allowed, so assume it was. */
+    if (st == MPROC_OK)
+        out->commit_first = 1;
+    return st;
 }
 
 void mproc__os_shm_release(mproc__os_shm_t *shm)

@@ -175,7 +175,7 @@ void *test_shared_attach(const mproc_args_t *args, size_t index, size_t size)
 
 void test_shared_release(test_shared_t *s)
 {
-    mproc__os_shm_t shm = {s->addr, s->size, s->handle};
+    mproc__os_shm_t shm = {s->addr, s->size, s->handle, 0};
     mproc__os_shm_release(&shm);
 }
 
