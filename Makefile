@@ -4,6 +4,7 @@
 #   make test    the whole suite in every lane this machine can run:
 #                gcc, clang with ASan+UBSan, and mingw-w64 under Wine
 #                then the consumer test, the API reference and packaging checks
+#   make lane-linux-gcc, lane-linux-asan, lane-mingw-wine   one lane of it
 #   make consumer-test  install mproc (static and shared, native and mingw) and
 #                build and run a separate project against it, through
 #                find_package and pkg-config (scripts/consumer-test.sh)
@@ -57,8 +58,11 @@ test: deps deps-mingw
 	echo "make-test: $$((steps - nfailed)) passed, $$nfailed failed"; \
 	[ -z "$$failed" ]
 
-lane-%: deps
+# A static pattern: make skips implicit rules for .PHONY targets.
+$(addprefix lane-,$(LANES)): lane-%: deps
 	cmake --workflow --preset $* --fresh
+
+lane-mingw-wine: deps-mingw
 
 consumer-test: deps deps-mingw
 	scripts/consumer-test.sh $(CONSUMER_KINDS)

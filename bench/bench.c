@@ -21,6 +21,29 @@ double bench_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median_window(long iterations, void (*step)(void *ctx), void *ctx)
+{
+    double means[BENCH_WINDOWS];
+    long per = iterations / BENCH_WINDOWS > 0 ? iterations / BENCH_WINDOWS : 1;
+    int windows = 0;
+    for (long done = 0; done < iterations && windows < BENCH_WINDOWS; windows++) {
+        long k = windows == BENCH_WINDOWS - 1 ? iterations - done : per;
+        double t0 = bench_now();
+        for (long i = 0; i < k; i++)
+            step(ctx);
+        means[windows] = (bench_now() - t0) / (double)k;
+        done += k;
+    }
+    qsort(means, (size_t)windows, sizeof means[0], cmp_double);
+    return windows % 2 ? means[windows / 2] : (means[windows / 2 - 1] + means[windows / 2]) / 2;
+}
+
 void bench_fail(const char *what, const char *why)
 {
     fprintf(stderr, "%s: %s\n", what, why);

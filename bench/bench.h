@@ -34,6 +34,13 @@ int bench_main(int argc, char **argv);
 /* Monotonic clock in seconds. */
 double bench_now(void);
 
+/* Mean seconds per call of step(ctx) over `iterations` calls, taken as the
+ * median of the means of BENCH_WINDOWS equal windows: the host of this VM
+ * stalls a run now and then for up to a millisecond, and a whole-run mean
+ * turns those few stalls into most of the spread between runs. */
+#define BENCH_WINDOWS 20
+double bench_median_window(long iterations, void (*step)(void *ctx), void *ctx);
+
 /* Report a failed call on stderr and exit: a benchmark that fails has no figure. */
 void bench_fail(const char *what, const char *why);
 

@@ -47,6 +47,10 @@
 #define MAX_LIMIT ((size_t)1 << 40)
 #define WRAP_MARK 0xFFFFFFFFu
 #define BLOCK ((int64_t)1 << 20) /* unit in which consumed cold memory is given back */
+/* While consumers keep up, producers wrap at this offset, so that the bytes in
+ * flight stay in the caches (and TLBs) of both sides: on this project's
+ * machine a ring of 4 MiB moves 1 MiB messages 1.3-1.5x as fast as 16 MiB. */
+#define WARM ((int64_t)4 << 20)
 
 /* Each side writes only its own cache lines on the hot path; the other side
  * reads them. A line is 64 bytes: one row of eight int64_t. The locks have
@@ -94,6 +98,7 @@ struct mproc_queue {
     int64_t mask;
     int64_t usable;       /* capacity less the producer's slack */
     int64_t keep;         /* ring offsets below this are never given back */
+    int64_t warm;         /* where producers wrap when consumers keep up */
     int64_t touched[2];   /* per role: the last cold block made usable here */
     int light;            /* this process publishes with release stores */
     mproc__lock_view_t prod, cons;
@@ -138,6 +143,7 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
     q->mask = s->capacity - 1;
     q->usable = s->capacity - (s->sparse ? BLOCK : 0);
     q->keep = s->sparse ? round_up(s->hot, BLOCK) : s->capacity;
+    q->warm = s->hot < WARM ? s->hot : WARM;
     q->touched[PRODUCER] = q->touched[CONSUMER] = -1;
     q->light = mproc__light_enroll(&s->light_users);
     mproc__lock_bind(&q->prod, &s->prod_lock, PROD_LOCK_SEM(q), &s->light_users, q->light);
@@ -401,13 +407,22 @@ static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
     }
 }
 
-/* In a sparse ring, begin a frame that would run past the hot part at the
- * ring's beginning instead, when consumers have freed it. */
+/* Whether a frame from ring offset `off` to `end` crosses `mark`. */
+static int crosses(int64_t off, int64_t end, int64_t mark)
+{
+    return off < mark && end > mark;
+}
+
+/* In a sparse ring, begin a frame that would run past the warm or the hot
+ * part at the ring's beginning instead, when consumers have freed it. This is
+ * tried at those two boundaries and then once a block, so that a producer
+ * ahead of its consumers does not read their head on every put. */
 static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
 {
     shared_t *s = q->s;
-    int64_t off = s->tail & q->mask;
-    if (off == 0 || off + total <= s->hot - HEADER)
+    int64_t off = s->tail & q->mask, end = off + total + HEADER;
+    if (off == 0 || (!crosses(off, end, q->warm) && !crosses(off, end, s->hot) &&
+                     !(off >= s->hot && crosses(off, end, round_up(off + 1, BLOCK)))))
         return MPROC_OK;
     int64_t skip = s->capacity - off;
     if (room_for(q, skip + total) < skip + total)

@@ -385,6 +385,38 @@ static void unbounded_put_does_not_wait_for_readers(void **state)
     mproc_queue_free(q);
 }
 
+/* Consumers that keep up: messages of every size cross the ring's warm and hot
+ * boundaries and come back intact, and (Linux) the ring's memory stays about
+ * the warm part, not the whole hot ring. */
+static void a_queue_kept_up_with_stays_warm(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    const size_t biggest = (size_t)2 << 20; /* above every backlog_size() used here */
+    unsigned char *m = malloc(biggest), *back = malloc(biggest);
+    assert_non_null(m);
+    assert_non_null(back);
+    size_t moved = 0;
+    /* Three hot rings' worth, each message read before the next is put. */
+    for (int64_t i = 0; moved < 3 * (size_t)MPROC_QUEUE_DEFAULT_RING_BYTES; i++) {
+        size_t n = backlog_size(i), got = 0;
+        for (size_t k = 0; k < n; k++)
+            m[k] = backlog_byte(i, k);
+        assert_int_equal(mproc_queue_put(q, m, n, 0), MPROC_OK);
+        assert_int_equal(mproc_queue_get_into(q, 0, back, biggest, &got), MPROC_OK);
+        assert_int_equal(got, n);
+        assert_memory_equal(back, m, n);
+        moved += n;
+    }
+#ifdef __linux__
+    assert_true(ring_memory() < (long long)(6 * 1024 * 1024));
+#endif
+    free(m);
+    free(back);
+    mproc_queue_free(q);
+}
+
 static void bounded_queue_waits_on_count_not_bytes(void **state)
 {
     (void)state;
@@ -671,6 +703,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_input_and_close),
         cmocka_unit_test(messages_larger_than_the_ring_stream_through),
         cmocka_unit_test(unbounded_put_does_not_wait_for_readers),
+        cmocka_unit_test(a_queue_kept_up_with_stays_warm),
         cmocka_unit_test(bounded_queue_waits_on_count_not_bytes),
         cmocka_unit_test(data_put_by_an_exiting_child_is_not_lost),
         cmocka_unit_test(many_producers_many_consumers_exactly_once),

@@ -1,5 +1,5 @@
 /* pipe_rtt_64B: the parent sends 64 bytes over a duplex Pipe, a child echoes
- * them back; mean seconds per round trip. */
+ * them back; mean seconds per round trip (median of window means). */
 #include <mproc/mproc.h>
 
 #include "../bench.h"
@@ -27,6 +27,14 @@ static int echo(const mproc_args_t *args)
 }
 MPROC_TARGET(echo)
 
+static void round_trip(void *ctx)
+{
+    char msg[MSG] = {0}, back[MSG];
+    size_t n;
+    check("send_bytes", mproc_connection_send_bytes(ctx, msg, sizeof msg));
+    check("recv_bytes_into", mproc_connection_recv_bytes_into(ctx, MPROC_FOREVER, back, sizeof back, &n));
+}
+
 static double pipe_rtt(long iterations)
 {
     mproc_connection_t *mine, *theirs;
@@ -40,15 +48,7 @@ static double pipe_rtt(long iterations)
     mproc_connection_free(theirs);
     mproc_args_free(args);
 
-    char msg[MSG] = {0}, back[MSG];
-    size_t n;
-    double t0 = bench_now();
-    for (long i = 0; i < iterations; i++) {
-        check("send_bytes", mproc_connection_send_bytes(mine, msg, sizeof msg));
-        check("recv_bytes_into",
-              mproc_connection_recv_bytes_into(mine, MPROC_FOREVER, back, sizeof back, &n));
-    }
-    double rtt = (bench_now() - t0) / (double)iterations;
+    double rtt = bench_median_window(iterations, round_trip, mine);
     mproc_connection_free(mine);
     check("mproc_process_join", mproc_process_join(p, MPROC_FOREVER));
     mproc_process_free(p);

@@ -19,7 +19,9 @@ typedef struct ring {
 
 static double spsc(size_t size, long n)
 {
-    long slots = size <= 4096 ? 1024 : 16;
+    /* Large messages: a 4 MiB ring, which stays in the caches and moves 1 MiB
+     * messages about 1.5x as fast as a 16 MiB one here (mproc's warm part). */
+    long slots = size <= 4096 ? 1024 : (long)((4 << 20) / size);
     ring_t *r = mmap(NULL, sizeof(ring_t) + (size_t)slots * size, PROT_READ | PROT_WRITE,
                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (r == MAP_FAILED)

@@ -77,6 +77,56 @@ static void sem_and_shm_reach_a_child(void **state)
     mproc__os_shm_release(&shm);
 }
 
+#define RELAYS 300
+
+/* args: two semaphore handles. RELAYS times: take one from the first, post
+ * the second. */
+static int t_relay(const mproc_args_t *args)
+{
+    mproc__os_handle_t h[2];
+    mproc__os_sem_t *in, *out;
+    if (mproc__args_get_handle(args, 0, &h[0]) || mproc__args_get_handle(args, 1, &h[1]))
+        return 1;
+    if (mproc__os_sem_open(h[0], &in) || mproc__os_sem_open(h[1], &out))
+        return 2;
+    for (int i = 0; i < RELAYS; i++)
+        if (mproc__os_sem_wait(in, mproc__os_now() + 60) || mproc__os_sem_post(out))
+            return 3;
+    mproc__os_sem_close(in);
+    mproc__os_sem_close(out);
+    return 0;
+}
+MPROC_TARGET(t_relay)
+
+/* Two children and the parent sleep on semaphores in turn: every post wakes a
+ * sleeper in another process, and no count is lost or made up. */
+static void sem_wakes_sleepers_in_other_processes(void **state)
+{
+    (void)state;
+    mproc__os_sem_t *to_children, *back;
+    assert_int_equal(mproc__os_sem_create(0, &to_children), MPROC_OK);
+    assert_int_equal(mproc__os_sem_create(0, &back), MPROC_OK);
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    assert_int_equal(mproc__args_add_handle(a, mproc__os_sem_handle(to_children)), MPROC_OK);
+    assert_int_equal(mproc__args_add_handle(a, mproc__os_sem_handle(back)), MPROC_OK);
+    mproc_process_t *p[2] = {test_start(t_relay, a), test_start(t_relay, a)};
+    mproc_args_free(a);
+    /* One at a time, so that the children are asleep when each post comes. */
+    for (int i = 0; i < 2 * RELAYS; i++) {
+        assert_int_equal(mproc__os_sem_post(to_children), MPROC_OK);
+        assert_int_equal(mproc__os_sem_wait(back, mproc__os_now() + 60), MPROC_OK);
+    }
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(test_join(p[i]), 0);
+        mproc_process_free(p[i]);
+    }
+    assert_int_equal(mproc__os_sem_wait(to_children, 0.0), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc__os_sem_wait(back, 0.0), MPROC_ETIMEDOUT);
+    mproc__os_sem_close(to_children);
+    mproc__os_sem_close(back);
+}
+
 static void reserved_shm_commits_and_gives_back(void **state)
 {
     (void)state;
@@ -160,6 +210,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(sem_counts_and_times_out),
         cmocka_unit_test(shm_rejects_zero_size),
         cmocka_unit_test(sem_and_shm_reach_a_child),
+        cmocka_unit_test(sem_wakes_sleepers_in_other_processes),
         cmocka_unit_test(reserved_shm_commits_and_gives_back),
         cmocka_unit_test(tokens_tell_running_from_ended),
         cmocka_unit_test(heavy_fence_where_enrolled),
