@@ -10,7 +10,8 @@
  *
  * Frames: u32 length, u32 sequence number, the bytes, zero padding to 8. A
  * frame whose length is WRAP_MARK is no message: the rest of the lap is empty
- * and the next frame starts at the ring's beginning.
+ * and the next frame starts at the ring's beginning. One whose length is
+ * JUMP_MARK skips to the block of this lap that its second word names.
  *
  * The unbounded default: the ring is a large sparse reservation (capacity,
  * 16 GiB on 64-bit) of which only the first `hot` bytes are used while
@@ -21,6 +22,12 @@
  * when `capacity` of them are unread. A consumer gives back a block before it
  * publishes the head that passes it, and a producer stays a block short of the
  * head (`slack`), so no producer ever writes into a block being given back.
+ *
+ * After a wrap, producers write behind consumers that may still be reading the
+ * previous lap; if those stop, the room up to them runs out. Then a producer
+ * jumps past where the previous lap's frames end (JUMP_MARK) and goes on
+ * there, so an unbounded put still does not wait. Positions stay monotonic;
+ * only the room while consumers are a lap behind is counted differently.
  *
  * Publication (tail, head, counts) is a release store where the OS lets a
  * sleeper run the heavy fence (lock.h), so the hot path has no full fence
@@ -46,6 +53,7 @@
 #define MAX_RING ((size_t)1 << 30)
 #define MAX_LIMIT ((size_t)1 << 40)
 #define WRAP_MARK 0xFFFFFFFFu
+#define JUMP_MARK 0xFFFFFFFEu /* the next frame is at this lap's block (u32 after it) */
 #define BLOCK ((int64_t)1 << 20) /* unit in which consumed cold memory is given back */
 /* While consumers keep up, producers wrap at this offset, so that the bytes in
  * flight stay in the caches (and TLBs) of both sides: on this project's
@@ -72,7 +80,8 @@ typedef struct shared {
     int64_t prod_seq;               /* sequence number of the last frame begun */
     int64_t prod_start, prod_total; /* the frame being written: where, how long (0: none) */
     int64_t prod_seen_head;         /* a recent head: room is at least what it shows */
-    int64_t pad1[2];
+    int64_t prod_lap;               /* where the lap begun by the last wrap starts */
+    int64_t prod_lap_before;        /* ring offset where the lap before it ends */
     /* the consumers' */
     volatile int64_t head;          /* bytes consumed since creation */
     volatile int64_t claimed;       /* frames taken (count = produced - claimed) */
@@ -247,6 +256,10 @@ static void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
  * and long enough to cover the other side copying a large message. */
 #define SPIN_SECONDS 20e-6
 
+/* How long a producer stopped by consumers a lap behind waits for them before
+ * it jumps past them: a few large messages' copying. */
+#define JUMP_GRACE_SECONDS 1e-3
+
 /* Wait until ready(q) holds or the deadline passes: spin a little (the other
  * side is usually running), then announce the sleep, check again, sleep. */
 static mproc_status_t sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *, int64_t),
@@ -292,6 +305,20 @@ static int64_t count(const shared_t *s)
     return mproc__load(&s->produced) - mproc__load(&s->claimed);
 }
 
+/* Where producers jump to when consumers a lap behind stop them: a block
+ * past the end of the previous lap's frames. */
+static int64_t jump_offset(const shared_t *s)
+{
+    return round_up(s->prod_lap_before, BLOCK) + BLOCK;
+}
+
+/* Consumers are a lap behind, and producers jumped past that lap's frames:
+ * the room runs to the ring's end (less the slack), not up to the head. */
+static int jumped(const shared_t *s)
+{
+    return s->prod_seen_head < s->prod_lap && s->tail - s->prod_lap >= jump_offset(s);
+}
+
 /* Free bytes; the other side's position is re-read only when the last one seen
  * is not enough (it only grows, so an old value is a safe underestimate). */
 static int64_t room_for(mproc_queue_t *q, int64_t need)
@@ -301,6 +328,8 @@ static int64_t room_for(mproc_queue_t *q, int64_t need)
     if (r < need) {
         s->prod_seen_head = mproc__load(&s->head);
         r = q->usable - (s->tail - s->prod_seen_head);
+        if (r < need && jumped(s))
+            r = s->capacity - BLOCK - (s->tail - s->prod_lap);
     }
     return r;
 }
@@ -424,15 +453,49 @@ static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
     if (off == 0 || (!crosses(off, end, q->warm) && !crosses(off, end, s->hot) &&
                      !(off >= s->hot && crosses(off, end, round_up(off + 1, BLOCK)))))
         return MPROC_OK;
+    /* Room for the frame and a mark after it, so that a jump stays possible. */
     int64_t skip = s->capacity - off;
-    if (room_for(q, skip + total) < skip + total)
+    if (room_for(q, skip + total + HEADER) < skip + total + HEADER)
         return MPROC_OK; /* consumers are behind: run on into the cold part */
     mproc_status_t st = touch(q, PRODUCER, s->tail, HEADER);
     if (st)
         return st;
     static const uint32_t mark[2] = {WRAP_MARK, 0};
     ring_copy_in(q, s->tail, mark, HEADER);
+    /* Recorded before the publication: a producer dying in between leaves a
+     * lap that has not begun, which no jump can use. */
+    s->prod_lap_before = off + HEADER;
+    s->prod_lap = s->tail + skip;
     mproc__publish(q->light, &s->tail, s->tail + skip);
+    return MPROC_OK;
+}
+
+/* Producers are in the lap after a wrap and consumers still in the one
+ * before, and the room up to them would not hold this frame and a mark after
+ * it: the offset in this lap past the previous lap's frames to jump to.
+ * 0: no jump (room enough, jumped already, or no room past the lap either). */
+static int64_t jump_target(mproc_queue_t *q, int64_t need)
+{
+    shared_t *s = q->s;
+    if (room_for(q, need + HEADER) >= need + HEADER || s->tail < s->prod_lap ||
+        s->prod_seen_head >= s->prod_lap)
+        return 0;
+    int64_t to = jump_offset(s);
+    return s->tail - s->prod_lap < to && to + need + HEADER <= s->capacity - BLOCK ? to : 0;
+}
+
+static mproc_status_t jump_ahead(mproc_queue_t *q, int64_t need)
+{
+    shared_t *s = q->s;
+    int64_t to = jump_target(q, need);
+    if (!to)
+        return MPROC_OK;
+    mproc_status_t st = touch(q, PRODUCER, s->tail, HEADER);
+    if (st)
+        return st;
+    const uint32_t mark[2] = {JUMP_MARK, (uint32_t)(to / BLOCK)};
+    ring_copy_in(q, s->tail, mark, HEADER);
+    mproc__publish(q->light, &s->tail, s->prod_lap + to);
     return MPROC_OK;
 }
 
@@ -485,7 +548,18 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
     int64_t total = frame_size(len);
     /* Room for the whole frame, or a whole ring for one larger than it. */
     int64_t need = total < q->usable ? total : q->usable;
-    st = sleep_until(q, can_begin, need, &s->prod_sleeping, ROOM_SEM(q), deadline);
+    if (s->sparse && jump_target(q, need)) {
+        /* Consumers a lap behind are usually about to pass the wrap, and
+         * jumping leaves the warm part: give them a moment, unless this put
+         * may not wait at all. */
+        double grace = mproc__os_now() + JUMP_GRACE_SECONDS;
+        if (deadline != 0.0)
+            (void)sleep_until(q, has_room, need + HEADER, &s->prod_sleeping, ROOM_SEM(q),
+                              deadline > 0 && deadline < grace ? deadline : grace);
+        st = jump_ahead(q, need);
+    }
+    if (!st)
+        st = sleep_until(q, can_begin, need, &s->prod_sleeping, ROOM_SEM(q), deadline);
     if (!st && s->sparse && (st = wrap_early(q, total)) == MPROC_OK)
         st = touch(q, PRODUCER, s->tail, total); /* nothing is written if memory runs out */
     if (st) {
@@ -607,6 +681,11 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         ring_copy_out(q, s->head, header, HEADER);
         if (header[0] == WRAP_MARK) { /* the rest of this lap is empty */
             move_head(q, s->head + (s->capacity - (s->head & q->mask)), s->head + HEADER);
+            continue;
+        }
+        if (header[0] == JUMP_MARK) { /* on at a later block of this lap */
+            move_head(q, s->head - (s->head & q->mask) + (int64_t)header[1] * BLOCK,
+                      s->head + HEADER);
             continue;
         }
         size_t n = header[0];

@@ -417,6 +417,54 @@ static void a_queue_kept_up_with_stays_warm(void **state)
     mproc_queue_free(q);
 }
 
+/* A consumer that kept up (so that producers went back to the ring's
+ * beginning while it still had messages to read) and then stops: an unbounded
+ * put still never waits, and every message comes back in order. Where the
+ * consumer stops moves through the ring's first laps. */
+static void unbounded_put_does_not_wait_after_readers_stop(void **state)
+{
+    (void)state;
+    const size_t biggest = (size_t)2 << 20; /* above every backlog_size() used here */
+    unsigned char *m = malloc(biggest), *back = malloc(biggest);
+    assert_non_null(m);
+    assert_non_null(back);
+    for (size_t stop = 0; stop < ((size_t)9 << 20); stop += (size_t)3 << 18) {
+        mproc_queue_t *q;
+        assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+        size_t n, got, moved = 0;
+        int64_t i = 0, first = 0;
+        for (; moved < stop; i++) {
+            n = backlog_size(i);
+            for (size_t k = 0; k < n; k++)
+                m[k] = backlog_byte(i, k);
+            assert_int_equal(mproc_queue_put(q, m, n, 0), MPROC_OK);
+            moved += n;
+            /* Keep one message unread, so the reader is behind when it stops. */
+            if (i > first) {
+                assert_int_equal(mproc_queue_get_into(q, 0, back, biggest, &got), MPROC_OK);
+                assert_int_equal(check_backlog_message(q, first, back, got), 0);
+                first++;
+            }
+        }
+        /* Nobody reads now: 24 MiB more, and no put may wait. */
+        for (moved = 0; moved < ((size_t)24 << 20); i++) {
+            n = backlog_size(i);
+            for (size_t k = 0; k < n; k++)
+                m[k] = backlog_byte(i, k);
+            assert_int_equal(mproc_queue_put(q, m, n, 0), MPROC_OK);
+            moved += n;
+        }
+        for (; first < i; first++) {
+            assert_int_equal(mproc_queue_get_into(q, 0, back, biggest, &got), MPROC_OK);
+            assert_int_equal(check_backlog_message(q, first, back, got), 0);
+        }
+        assert_int_equal(mproc_queue_get_into(q, 0, back, biggest, &got), MPROC_EEMPTY);
+        mproc_queue_free(q);
+    }
+    free(m);
+    free(back);
+}
+
 static void bounded_queue_waits_on_count_not_bytes(void **state)
 {
     (void)state;
@@ -704,6 +752,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(messages_larger_than_the_ring_stream_through),
         cmocka_unit_test(unbounded_put_does_not_wait_for_readers),
         cmocka_unit_test(a_queue_kept_up_with_stays_warm),
+        cmocka_unit_test(unbounded_put_does_not_wait_after_readers_stop),
         cmocka_unit_test(bounded_queue_waits_on_count_not_bytes),
         cmocka_unit_test(data_put_by_an_exiting_child_is_not_lost),
         cmocka_unit_test(many_producers_many_consumers_exactly_once),
