@@ -477,8 +477,11 @@ static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
 static int64_t jump_target(mproc_queue_t *q, int64_t need)
 {
     shared_t *s = q->s;
-    if (room_for(q, need + HEADER) >= need + HEADER || s->tail < s->prod_lap ||
-        s->prod_seen_head >= s->prod_lap)
+    /* The usual case first, from the producers' own line: consumers in this
+     * lap (an old head that shows it is enough: the head only grows). */
+    if (s->tail < s->prod_lap || s->prod_seen_head >= s->prod_lap)
+        return 0;
+    if (room_for(q, need + HEADER) >= need + HEADER || s->prod_seen_head >= s->prod_lap)
         return 0;
     int64_t to = jump_offset(s);
     return s->tail - s->prod_lap < to && to + need + HEADER <= s->capacity - BLOCK ? to : 0;

@@ -430,12 +430,9 @@ void mproc__os_child_release(mproc__os_child_t *child)
     /* On Windows the sentinel is the process handle itself: close it once. */
     if (child->sentinel != MPROC__OS_NO_HANDLE && child->sentinel != child->process)
         CloseHandle((HANDLE)child->sentinel);
-    if (child->process != MPROC__OS_NO_HANDLE)
-        CloseHandle((HANDLE)child->process);
-    if (child->to_child != MPROC__OS_NO_HANDLE)
-        CloseHandle((HANDLE)child->to_child);
-    if (child->from_child != MPROC__OS_NO_HANDLE)
-        CloseHandle((HANDLE)child->from_child);
+    mproc__os_close(child->process);
+    mproc__os_close(child->to_child);
+    mproc__os_close(child->from_child);
     child->sentinel = child->process = MPROC__OS_NO_HANDLE;
     child->to_child = child->from_child = MPROC__OS_NO_HANDLE;
 }
@@ -475,11 +472,8 @@ void mproc__os_boot_release(mproc__os_boot_t *boot)
 {
     if (boot == NULL)
         return;
-    if (boot->from_parent != MPROC__OS_NO_HANDLE)
-        CloseHandle((HANDLE)boot->from_parent);
-    if (boot->to_parent != MPROC__OS_NO_HANDLE)
-        CloseHandle((HANDLE)boot->to_parent);
-    if (boot->parent_sentinel != MPROC__OS_NO_HANDLE)
-        CloseHandle((HANDLE)boot->parent_sentinel);
+    mproc__os_close(boot->from_parent);
+    mproc__os_close(boot->to_parent);
+    mproc__os_close(boot->parent_sentinel);
     boot->from_parent = boot->to_parent = boot->parent_sentinel = MPROC__OS_NO_HANDLE;
 }

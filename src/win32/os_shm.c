@@ -100,7 +100,6 @@ void mproc__os_shm_release(mproc__os_shm_t *shm)
         return;
     if (shm->addr != NULL)
         UnmapViewOfFile(shm->addr);
-    if (shm->handle != MPROC__OS_NO_HANDLE)
-        CloseHandle((HANDLE)shm->handle);
+    mproc__os_close(shm->handle);
     clear(shm);
 }
