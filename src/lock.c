@@ -72,9 +72,9 @@ static int try_take(mproc__lock_t *l, int64_t me)
 mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
 {
     mproc__lock_t *l = v->lock;
-    int64_t me = mproc__os_self_token();
-    if (mproc__cas(&l->owner, 0, me))
+    if (mproc__lock_try(v))
         return MPROC_OK;
+    int64_t me = mproc__os_self_token();
     for (int i = 0; i < SPINS && deadline != 0.0; i++) {
         mproc__cpu_relax();
         if (try_take(l, me))
@@ -114,10 +114,9 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
     }
 }
 
-void mproc__lock_release(mproc__lock_view_t *v)
+void mproc__lock_wake(mproc__lock_view_t *v)
 {
     mproc__lock_t *l = v->lock;
-    mproc__publish(v->light, &l->owner, 0);
-    if (mproc__load(&l->waiters) > 0 && !mproc__load(&l->posted) && !mproc__exchange(&l->posted, 1))
+    if (!mproc__load(&l->posted) && !mproc__exchange(&l->posted, 1))
         (void)mproc__os_sem_post(v->sem);
 }

@@ -39,7 +39,15 @@ void mproc__lock_bind(mproc__lock_view_t *v, mproc__lock_t *lock, mproc__os_sem_
 /* Take the lock, waiting until deadline (< 0: forever). MPROC_OK,
  * MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD: taken from a holder that died. */
 mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline);
-void mproc__lock_release(mproc__lock_view_t *v);
+/* Post the semaphore for the waiters, unless a post is pending. */
+void mproc__lock_wake(mproc__lock_view_t *v);
+
+/* Take the lock if it is free: one compare-and-swap, no wait. Inline, as is
+ * the release: a put or get takes and releases a lock each time. */
+static inline int mproc__lock_try(mproc__lock_view_t *v)
+{
+    return mproc__cas(&v->lock->owner, 0, mproc__os_self_token());
+}
 
 /* A store that a sleeping process must see: a release store in an enrolled
  * process (the sleeper runs the heavy fence), a full fence otherwise. Inline:
@@ -50,6 +58,13 @@ static inline void mproc__publish(int light, volatile int64_t *p, int64_t v)
         mproc__store_release(p, v);
     else
         mproc__store(p, v);
+}
+
+static inline void mproc__lock_release(mproc__lock_view_t *v)
+{
+    mproc__publish(v->light, &v->lock->owner, 0);
+    if (mproc__load(&v->lock->waiters) > 0)
+        mproc__lock_wake(v);
 }
 
 /* The n-th sleep (from 0) of a wait that began `waited` seconds ago, after

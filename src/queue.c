@@ -39,6 +39,7 @@
  * consumer drops it. The consumer's state (`cons_*`) says how much of the frame
  * it claimed was still unread; the next consumer skips it.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,40 +61,55 @@
  * machine a ring of 4 MiB moves 1 MiB messages 1.3-1.5x as fast as 16 MiB. */
 #define WARM ((int64_t)4 << 20)
 
-/* Each side writes only its own cache lines on the hot path; the other side
- * reads them. A line is 64 bytes: one row of eight int64_t. The locks have
- * lines of their own, so that waiters spinning on one do not slow the
- * holder's writes to the positions. */
+/* Each group of fields below is written by one side only (the config and the
+ * JoinableQueue counts hardly ever) and has 128 bytes of its own: a pair of
+ * cache lines, since the CPU's adjacent-line prefetcher moves lines in pairs,
+ * so a side writing one line would otherwise keep taking the other side's
+ * neighbouring line away. A side's own state is apart from what it publishes,
+ * so that the other side polling a position sees one change per message. */
+#define GROUP_WORDS 16
 typedef struct shared {
     int64_t magic, capacity, maxsize, joinable;
     int64_t hot;    /* the part of the ring used while consumers keep up */
     int64_t sparse; /* cold pages are committed on use and given back */
     volatile int64_t light_users;   /* some process publishes with release stores */
-    int64_t pad0;
+    int64_t pad0[GROUP_WORDS - 7];
     mproc__lock_t prod_lock;
-    int64_t pad5[5];
+    int64_t pad1[GROUP_WORDS - sizeof(mproc__lock_t) / 8];
     mproc__lock_t cons_lock;
-    int64_t pad6[5];
-    /* the producers' */
-    volatile int64_t tail;          /* bytes published since creation */
-    volatile int64_t produced;      /* complete frames published */
+    int64_t pad2[GROUP_WORDS - sizeof(mproc__lock_t) / 8];
+    /* the producers' own (the lock holder's) */
     int64_t prod_seq;               /* sequence number of the last frame begun */
     int64_t prod_start, prod_total; /* the frame being written: where, how long (0: none) */
     int64_t prod_seen_head;         /* a recent head: room is at least what it shows */
     int64_t prod_lap;               /* where the lap begun by the last wrap starts */
     int64_t prod_lap_before;        /* ring offset where the lap before it ends */
-    /* the consumers' */
-    volatile int64_t head;          /* bytes consumed since creation */
-    volatile int64_t claimed;       /* frames taken (count = produced - claimed) */
+    int64_t pad3[GROUP_WORDS - 6];
+    /* the consumers' own */
     int64_t cons_start, cons_total; /* the frame claimed: where, how long (0: none) */
     int64_t cons_seen_tail;         /* a recent tail: at least that much is published */
-    int64_t pad2[3];
-    volatile int64_t prod_sleeping, pad3[7]; /* the producer waits for room */
-    volatile int64_t cons_sleeping, pad4[7]; /* the consumer waits for bytes */
+    int64_t pad4[GROUP_WORDS - 3];
+    /* published by producers */
+    volatile int64_t tail;          /* bytes published since creation */
+    volatile int64_t produced;      /* complete frames published */
+    int64_t pad5[GROUP_WORDS - 2];
+    /* published by consumers */
+    volatile int64_t head;          /* bytes consumed since creation */
+    volatile int64_t claimed;       /* frames taken (count = produced - claimed) */
+    int64_t pad6[GROUP_WORDS - 2];
+    volatile int64_t prod_sleeping; /* the producer waits for room */
+    int64_t pad7[GROUP_WORDS - 1];
+    volatile int64_t cons_sleeping; /* the consumer waits for bytes */
+    int64_t pad8[GROUP_WORDS - 1];
     volatile int64_t unfinished;    /* JoinableQueue: put and not yet task_done */
     volatile int64_t joiners;       /* processes waiting in join() */
     volatile int64_t aborted_seq;   /* a frame whose producer died: dropped */
 } shared_t;
+
+_Static_assert(sizeof(mproc__lock_t) % 8 == 0 && sizeof(mproc__lock_t) <= 8 * GROUP_WORDS,
+               "a lock fits its group");
+_Static_assert(offsetof(shared_t, unfinished) == 9 * 8 * GROUP_WORDS, "groups of 128 bytes");
+_Static_assert(sizeof(shared_t) <= DATA_OFFSET, "the header fits before the ring");
 
 enum { H_SHM, H_PROD_LOCK, H_CONS_LOCK, H_DATA, H_ROOM, H_DONE, H_COUNT };
 #define H_SEMS H_PROD_LOCK /* the handles from here on are semaphores */
@@ -535,20 +551,61 @@ static mproc_status_t check_open(const mproc_queue_t *q)
     return !q ? MPROC_EINVAL : q->closed ? MPROC_ECLOSED : MPROC_OK;
 }
 
-mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, double timeout)
+/* A wait's deadline, read from the clock only when a wait begins, so that a
+ * put or get that need not wait does not read it. */
+typedef struct deadline {
+    double timeout, at;
+    int known;
+} deadline_t;
+
+static double deadline_at(deadline_t *d)
 {
-    double deadline;
-    mproc_status_t st = check_open(q);
-    if (st)
-        return st;
-    if ((!data && len) || mproc__deadline(timeout, &deadline))
-        return MPROC_EINVAL;
-    if (len > MPROC_MESSAGE_MAX_BYTES)
-        return MPROC_ETOOBIG;
+    if (!d->known) {
+        (void)mproc__deadline(d->timeout, &d->at); /* the timeout was checked */
+        d->known = 1;
+    }
+    return d->at;
+}
+
+/* The first ring offset past `off` where a put has something to decide: in a
+ * sparse ring the ends of the warm and the hot part and then of each block
+ * (wrap_early), in a plain one the ring's end. */
+static int64_t next_boundary(const mproc_queue_t *q, int64_t off)
+{
+    const shared_t *s = q->s;
+    if (!s->sparse)
+        return s->capacity;
+    if (off < q->warm)
+        return q->warm;
+    if (off < s->hot)
+        return s->hot;
+    return round_up(off + 1, BLOCK);
+}
+
+/* With the producer lock held: a frame of `total` bytes can begin at the tail
+ * now, with nothing to decide first: the room last seen holds it and a mark
+ * after it (so no jump), it crosses no boundary (so no early wrap), the queue
+ * is below maxsize, and its memory is usable. The usual put. */
+static int fits_now(mproc_queue_t *q, int64_t total)
+{
     shared_t *s = q->s;
-    if ((st = lock(&q->prod, deadline, recover_producer, q)) != MPROC_OK)
+    int64_t off = s->tail & q->mask;
+    return q->usable - (s->tail - s->prod_seen_head) >= total + HEADER &&
+           (s->maxsize == 0 || count(s) < s->maxsize) &&
+           off + total + HEADER <= next_boundary(q, off) &&
+           touch(q, PRODUCER, s->tail, total) == MPROC_OK;
+}
+
+/* Take the producer lock unless `locked`, and wait for room to begin a frame
+ * of `total` bytes, jumping or wrapping early where that is due. On failure
+ * the lock is not held. */
+static mproc_status_t wait_to_begin(mproc_queue_t *q, int64_t total, deadline_t *d, int locked)
+{
+    shared_t *s = q->s;
+    mproc_status_t st = MPROC_OK;
+    if (!locked && (st = lock(&q->prod, deadline_at(d), recover_producer, q)) != MPROC_OK)
         return st == MPROC_ETIMEDOUT ? MPROC_EFULL : st;
-    int64_t total = frame_size(len);
+    double deadline = deadline_at(d);
     /* Room for the whole frame, or a whole ring for one larger than it. */
     int64_t need = total < q->usable ? total : q->usable;
     if (s->sparse && jump_target(q, need)) {
@@ -569,22 +626,29 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
         mproc__lock_release(&q->prod);
         return st == MPROC_ETIMEDOUT ? MPROC_EFULL : st;
     }
+    return MPROC_OK;
+}
+
+/* With the producer lock held and room to begin: write a frame at the tail,
+ * in one copy and one publication when it is whole in the room and in one
+ * piece, else streamed as room appears. */
+static void write_frame(mproc_queue_t *q, const void *data, size_t len, int64_t total)
+{
+    shared_t *s = q->s;
+    int64_t pos = s->tail, off = pos & q->mask;
     s->prod_seq++;
-    s->prod_start = s->tail;
+    s->prod_start = pos;
     s->prod_total = total;
     if (s->joinable)
         mproc__add(&s->unfinished, 1);
     uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
-    if (room_for(q, total) >= total) {
-        /* The common case: one copy, one publication. */
-        int64_t pos = s->tail;
-        ring_copy_in(q, pos, header, HEADER);
+    if (off + total <= s->capacity && room_for(q, total) >= total) {
+        unsigned char *at = q->ring + off;
+        memcpy(at, header, HEADER);
+        if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
+            memset(at + HEADER + (len & ~(size_t)7), 0, 8);
         if (len)
-            ring_copy_in(q, pos + HEADER, data, len);
-        if (total - HEADER > (int64_t)len) {
-            static const unsigned char zeros[8];
-            ring_copy_in(q, pos + HEADER + (int64_t)len, zeros, (size_t)(total - HEADER) - len);
-        }
+            memcpy(at + HEADER, data, len);
         mproc__publish(q->light, &s->tail, pos + total);
         wake(&s->cons_sleeping, DATA_SEM(q));
     } else {
@@ -594,6 +658,25 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
     }
     mproc__publish(q->light, &s->produced, s->produced + 1);
     s->prod_total = 0;
+}
+
+mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, double timeout)
+{
+    mproc_status_t st = check_open(q);
+    if (st)
+        return st;
+    if ((!data && len) || timeout != timeout)
+        return MPROC_EINVAL;
+    if (len > MPROC_MESSAGE_MAX_BYTES)
+        return MPROC_ETOOBIG;
+    int64_t total = frame_size(len);
+    int locked = mproc__lock_try(&q->prod);
+    if (!locked || !fits_now(q, total)) {
+        deadline_t d = {timeout, 0, 0};
+        if ((st = wait_to_begin(q, total, &d, locked)) != MPROC_OK)
+            return st;
+    }
+    write_frame(q, data, len, total);
     mproc__lock_release(&q->prod);
     return MPROC_OK;
 }
@@ -663,25 +746,34 @@ static void recover_consumer(mproc_queue_t *q)
     s->cons_total = 0;
 }
 
+/* Read a frame's header at the head (never split: frames are 8-aligned). */
+static void read_header(mproc_queue_t *q, uint32_t header[2])
+{
+    (void)touch(q, CONSUMER, q->s->head, HEADER); /* the producer committed it already */
+    memcpy(header, q->ring + (q->s->head & q->mask), HEADER);
+}
+
 /* Take one frame: into `buf` (cap bytes) or, when `alloc`, a new buffer. */
 static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t cap, void **alloc,
                            size_t *len)
 {
-    double deadline;
     mproc_status_t st = check_open(q);
     if (st)
         return st;
-    if (!len || (!alloc && !buf && cap) || mproc__deadline(timeout, &deadline))
+    if (!len || (!alloc && !buf && cap) || timeout != timeout)
         return MPROC_EINVAL;
     shared_t *s = q->s;
-    if ((st = lock(&q->cons, deadline, recover_consumer, q)) != MPROC_OK)
+    deadline_t d = {timeout, 0, 0};
+    if (!mproc__lock_try(&q->cons) &&
+        (st = lock(&q->cons, deadline_at(&d), recover_consumer, q)) != MPROC_OK)
         return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
     for (;;) {
-        st = sleep_until(q, has_bytes, HEADER, &s->cons_sleeping, DATA_SEM(q), deadline);
-        if (st)
+        if (!has_bytes(q, HEADER) &&
+            (st = sleep_until(q, has_bytes, HEADER, &s->cons_sleeping, DATA_SEM(q),
+                              deadline_at(&d))) != MPROC_OK)
             break;
         uint32_t header[2];
-        ring_copy_out(q, s->head, header, HEADER);
+        read_header(q, header);
         if (header[0] == WRAP_MARK) { /* the rest of this lap is empty */
             move_head(q, s->head + (s->capacity - (s->head & q->mask)), s->head + HEADER);
             continue;
