@@ -70,6 +70,13 @@ static inline int mproc__cas(volatile int64_t *p, int64_t expected, int64_t desi
 }
 #endif
 
+/* Keeps the compiler from moving memory accesses across it; the CPU may. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define mproc__compiler_fence() _ReadWriteBarrier()
+#else
+#define mproc__compiler_fence() __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#endif
+
 /* A hint inside a spin loop: let the sibling hyper-thread run, save power. */
 #if defined(_MSC_VER) && !defined(__clang__) && (defined(_M_X64) || defined(_M_IX86))
 #define mproc__cpu_relax() _mm_pause()

@@ -18,6 +18,19 @@
  * sleeps in unfenced slices (50 us doubling up to 10 ms): a publication missed
  * in the window is seen at the next look. A wait that goes on longer runs the
  * fence before each sleep and may then sleep until woken.
+ *
+ * Bias. A process that took the lock BIAS_AFTER times in a row, with no
+ * waiter counted at the release, keeps it: the owner word becomes its token
+ * with BIASED. It then enters with a release store of `busy` = 1 and a look
+ * at the owner word, and leaves with `busy` = 0. Another process revokes the
+ * bias: it marks the owner word REVOKED (the holder's next look fails), runs
+ * the heavy fence, which makes the holder's `busy` = 1 visible if its look
+ * came before the mark, and then takes the lock once `busy` reads 0. Every
+ * waiter can do this and each step is safe to repeat, so a revoker that dies
+ * halfway leaves nothing stuck; a holder that finds its own bias marked was
+ * not inside (it is taking the lock) and takes it back like a free one. Each
+ * revocation multiplies the run needed for the next bias by 4, so processes
+ * that take turns stop paying for fences soon.
  */
 #include "lock.h"
 
@@ -29,6 +42,18 @@
 #define UNFENCED_WAIT 0.1        /* how long a wait goes on before it fences */
 #define UNFENCED_SLICE 1e-3      /* no heavy fence: look again this often */
 #define HOLDER_CHECK 0.1         /* a dead holder is noticed within this */
+#define BIAS_AFTER 64            /* takes in a row before a process keeps the lock */
+#define BIAS_MAX_SHIFT 14        /* at most 64 << 14 (about a million) after revocations */
+
+#if defined(_MSC_VER) && !defined(__clang__)
+__declspec(thread) char mproc__thread_mark;
+#else
+_Thread_local char mproc__thread_mark;
+#endif
+
+#define FLAGS MPROC__LOCK_FLAGS
+#define BIASED MPROC__LOCK_BIASED
+#define REVOKED MPROC__LOCK_REVOKED
 
 double mproc__sleep_slice(const volatile int64_t *light_users, int nth, double waited)
 {
@@ -64,9 +89,69 @@ void mproc__lock_bind(mproc__lock_view_t *v, mproc__lock_t *lock, mproc__os_sem_
     v->light = light;
 }
 
-static int try_take(mproc__lock_t *l, int64_t me)
+/* Somebody else asked for a lock kept by a bias: the next run starts afresh
+ * and must be longer (the caller holds the lock). */
+static void revoked(mproc__lock_t *l)
 {
-    return mproc__load(&l->owner) == 0 && mproc__cas(&l->owner, 0, me);
+    l->revoked++;
+    l->streak = 0;
+}
+
+/* Taken by `me` (the caller holds the lock): count the run. */
+static void taken(mproc__lock_t *l, int64_t me)
+{
+    if (l->last == me) {
+        l->streak++;
+    } else {
+        l->last = me;
+        l->streak = 1;
+    }
+}
+
+int mproc__lock_try_unbiased(mproc__lock_view_t *v, int64_t me)
+{
+    if (!mproc__cas(&v->lock->owner, 0, me))
+        return 0;
+    taken(v->lock, me);
+    return 1;
+}
+
+/* One look in the wait: the lock is free, or it is kept for this thread
+ * (which is not inside, since it is here), or for another whose bias can be
+ * revoked now. */
+static int try_take(mproc__lock_view_t *v, int64_t me)
+{
+    mproc__lock_t *l = v->lock;
+    int64_t o = mproc__load(&l->owner);
+    if (o == 0) {
+        if (!mproc__cas(&l->owner, 0, me))
+            return 0;
+        taken(l, me);
+        return 1;
+    }
+    if (!(o & FLAGS))
+        return 0;
+    if ((o & ~FLAGS) == me && v->bias_thread == MPROC__SELF_THREAD) {
+        if (!mproc__cas(&l->owner, o, me))
+            return 0;
+        if (o & REVOKED)
+            revoked(l);
+        taken(l, me);
+        return 1;
+    }
+    if (o & BIASED) {
+        int64_t marked = (o & ~FLAGS) | REVOKED;
+        if (!mproc__cas(&l->owner, o, marked))
+            return 0; /* changed meanwhile: look again */
+        o = marked;
+    }
+    /* Inside: its release wakes the waiters. Else fence, then trust `busy`. */
+    if (mproc__load(&l->busy) || mproc__os_fence_heavy() != MPROC_OK || mproc__load(&l->busy) ||
+        !mproc__cas(&l->owner, o, me))
+        return 0;
+    revoked(l);
+    taken(l, me);
+    return 1;
 }
 
 mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
@@ -77,14 +162,14 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
     int64_t me = mproc__os_self_token();
     for (int i = 0; i < SPINS && deadline != 0.0; i++) {
         mproc__cpu_relax();
-        if (try_take(l, me))
+        if (try_take(v, me))
             return MPROC_OK;
     }
     double start = mproc__os_now(), next_check = start + HOLDER_CHECK;
     for (int nth = 0;; nth++) {
         mproc__add(&l->waiters, 1);
         double slice = mproc__sleep_slice(v->light_users, nth, mproc__os_now() - start);
-        if (try_take(l, me)) {
+        if (try_take(v, me)) {
             mproc__add(&l->waiters, -1);
             return MPROC_OK;
         }
@@ -99,14 +184,17 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
         }
         if (st != MPROC_ETIMEDOUT)
             return st;
-        if (try_take(l, me))
+        if (try_take(v, me))
             return MPROC_OK;
         double now = mproc__os_now();
         if (now >= next_check) {
-            int64_t holder = mproc__load(&l->owner);
-            if (holder != 0 && holder != me && !mproc__os_token_alive(holder) &&
-                mproc__cas(&l->owner, holder, me))
+            int64_t o = mproc__load(&l->owner), holder = o & ~FLAGS;
+            if (o != 0 && holder != me && !mproc__os_token_alive(holder) &&
+                mproc__cas(&l->owner, o, me)) {
+                mproc__store(&l->busy, 0); /* a biased holder may have died inside */
+                taken(l, me);
                 return MPROC_EOWNERDEAD;
+            }
             next_check = now + HOLDER_CHECK;
         }
         if (deadline >= 0 && now >= deadline)
@@ -119,4 +207,26 @@ void mproc__lock_wake(mproc__lock_view_t *v)
     mproc__lock_t *l = v->lock;
     if (!mproc__load(&l->posted) && !mproc__exchange(&l->posted, 1))
         (void)mproc__os_sem_post(v->sem);
+}
+
+void mproc__lock_release_unbiased(mproc__lock_view_t *v)
+{
+    mproc__lock_t *l = v->lock;
+    int shift = l->revoked < BIAS_MAX_SHIFT / 2 ? 2 * (int)l->revoked : BIAS_MAX_SHIFT;
+    if (v->light && l->streak >= (BIAS_AFTER << shift) && !mproc__load(&l->waiters)) {
+        /* Keep it. A waiter that came after the look revokes the bias. */
+        v->bias_thread = MPROC__SELF_THREAD;
+        mproc__publish(v->light, &l->owner, l->last | BIASED);
+        return;
+    }
+    mproc__publish(v->light, &l->owner, 0);
+    if (mproc__load(&l->waiters) > 0)
+        mproc__lock_wake(v);
+}
+
+void mproc__lock_unbias(mproc__lock_view_t *v)
+{
+    mproc__lock_t *l = v->lock;
+    if (mproc__cas(&l->owner, mproc__os_self_token() | BIASED, 0) && mproc__load(&l->waiters) > 0)
+        mproc__lock_wake(v);
 }

@@ -5,6 +5,14 @@
  * the heavy fence), so an uncontended lock never enters the kernel. The word
  * holds the holder's process token: a waiter that finds the holder gone takes
  * the lock over and is told so (MPROC_EOWNERDEAD), to repair what it guarded.
+ *
+ * A process that takes a lock many times in a row with nobody else asking
+ * (one producer, one consumer) keeps it between uses: the lock is biased to
+ * it, and it enters and leaves with plain stores to `busy`, no atomic
+ * read-modify-write, whose wait for the CPU's store buffer is most of what a
+ * small put or get costs. Another process takes a biased lock away (revokes
+ * the bias) with the heavy fence, so only enrolled processes are biased to;
+ * lock.c says how.
  */
 #ifndef MPROC_LOCK_H
 #define MPROC_LOCK_H
@@ -14,21 +22,43 @@
 #include "atomic.h"
 #include "platform.h"
 
+/* Flags in the owner word beside a token (tokens leave the top bits clear). */
+#define MPROC__LOCK_BIASED ((int64_t)1 << 62) /* kept by the token between uses */
+#define MPROC__LOCK_REVOKED ((int64_t)1 << 61) /* kept, and being taken away */
+#define MPROC__LOCK_FLAGS (MPROC__LOCK_BIASED | MPROC__LOCK_REVOKED)
+
 /* Lives in shared memory; all zeros is a free lock. */
 typedef struct mproc__lock {
-    volatile int64_t owner;   /* 0, or the holder's process token */
+    volatile int64_t owner;   /* 0, or the holder's process token, and flags */
     volatile int64_t waiters; /* processes asleep on the semaphore, or about to be */
     volatile int64_t posted;  /* a post is pending: no other is needed until it is taken */
+    volatile int64_t busy;    /* a biased holder is between taking and releasing */
+    /* The holders' own: who took the lock last, how many times in a row, and
+     * how many times a bias was revoked (each makes the next one wait longer). */
+    int64_t last, streak, revoked;
 } mproc__lock_t;
 
 /* This process's way of using a lock: its semaphore, the shared word that
- * says whether any process publishes lightly, and whether this one does. */
+ * says whether any process publishes lightly, whether this one does, and how
+ * it holds the lock now. */
 typedef struct mproc__lock_view {
     mproc__lock_t *lock;
     mproc__os_sem_t *sem;
     const volatile int64_t *light_users;
     int light;
+    int held_biased; /* taken through the bias: released through `busy` */
+    /* The thread of this process the lock is biased to: another thread of the
+     * same process (same token) revokes the bias like another process. */
+    volatile uintptr_t bias_thread;
 } mproc__lock_view_t;
+
+/* A thread-local byte whose address names the calling thread. */
+#if defined(_MSC_VER) && !defined(__clang__)
+extern __declspec(thread) char mproc__thread_mark;
+#else
+extern _Thread_local char mproc__thread_mark;
+#endif
+#define MPROC__SELF_THREAD ((uintptr_t)&mproc__thread_mark)
 
 /* Enroll this process for light publication to the objects that share the
  * word `light_users` (set there before this process's first light store).
@@ -39,14 +69,35 @@ void mproc__lock_bind(mproc__lock_view_t *v, mproc__lock_t *lock, mproc__os_sem_
 /* Take the lock, waiting until deadline (< 0: forever). MPROC_OK,
  * MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD: taken from a holder that died. */
 mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline);
+/* Taking a free lock, and releasing one not taken through a bias. */
+int mproc__lock_try_unbiased(mproc__lock_view_t *v, int64_t me);
+void mproc__lock_release_unbiased(mproc__lock_view_t *v);
 /* Post the semaphore for the waiters, unless a post is pending. */
 void mproc__lock_wake(mproc__lock_view_t *v);
+/* Give up a bias this process holds, so that nobody has to revoke it: when
+ * this process stops using the lock. */
+void mproc__lock_unbias(mproc__lock_view_t *v);
 
-/* Take the lock if it is free: one compare-and-swap, no wait. Inline, as is
- * the release: a put or get takes and releases a lock each time. */
+/* Take the lock if that needs no wait. Inline, as is the release: a put or
+ * get takes and releases a lock each time. */
 static inline int mproc__lock_try(mproc__lock_view_t *v)
 {
-    return mproc__cas(&v->lock->owner, 0, mproc__os_self_token());
+    mproc__lock_t *l = v->lock;
+    int64_t me = mproc__os_self_token();
+    if (mproc__load(&l->owner) == (me | MPROC__LOCK_BIASED) &&
+        v->bias_thread == MPROC__SELF_THREAD) {
+        /* Announce, then look again: a revoker changes the owner word first,
+         * then fences, then reads `busy` (lock.c). */
+        mproc__store_release(&l->busy, 1);
+        mproc__compiler_fence();
+        if (mproc__load(&l->owner) == (me | MPROC__LOCK_BIASED) &&
+        v->bias_thread == MPROC__SELF_THREAD) {
+            v->held_biased = 1;
+            return 1;
+        }
+        mproc__store_release(&l->busy, 0);
+    }
+    return mproc__lock_try_unbiased(v, me);
 }
 
 /* A store that a sleeping process must see: a release store in an enrolled
@@ -62,9 +113,14 @@ static inline void mproc__publish(int light, volatile int64_t *p, int64_t v)
 
 static inline void mproc__lock_release(mproc__lock_view_t *v)
 {
-    mproc__publish(v->light, &v->lock->owner, 0);
+    if (!v->held_biased) {
+        mproc__lock_release_unbiased(v);
+        return;
+    }
+    v->held_biased = 0;
+    mproc__store_release(&v->lock->busy, 0);
     if (mproc__load(&v->lock->waiters) > 0)
-        mproc__lock_wake(v);
+        mproc__lock_wake(v); /* a revoker waits for `busy` */
 }
 
 /* The n-th sleep (from 0) of a wait that began `waited` seconds ago, after

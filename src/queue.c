@@ -139,6 +139,10 @@ struct mproc_queue {
 
 static void release(mproc_queue_t *q)
 {
+    if (q->prod.lock) {
+        mproc__lock_unbias(&q->prod);
+        mproc__lock_unbias(&q->cons);
+    }
     for (int i = 0; i < H_COUNT - H_SEMS; i++)
         mproc__os_sem_close(q->sems[i]);
     if (q->shm.addr)

@@ -1,4 +1,5 @@
 /* Queue, SimpleQueue, JoinableQueue: Python's semantics, under each start method. */
+#include <apr_thread_proc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,15 +52,22 @@ static int t_consume(const mproc_args_t *args)
 }
 MPROC_TARGET(t_consume)
 
-/* args: queue. Blocks in get forever (the test kills it there). */
+/* args: queue, count. Gets `count` messages (which are there), then blocks
+ * in get forever (the test kills it there). */
 static int t_block_in_get(const mproc_args_t *args)
 {
     mproc_queue_t *q;
+    int64_t count = 0;
     void *d;
     size_t n;
-    if (mproc_args_get_queue(args, 0, &q))
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &count))
         return 100;
-    return mproc_queue_get(q, MPROC_FOREVER, &d, &n) == MPROC_OK ? 0 : 101;
+    for (int64_t i = 0; i <= count; i++) {
+        if (mproc_queue_get(q, i < count ? 5 : MPROC_FOREVER, &d, &n))
+            return 101;
+        mproc_free(d);
+    }
+    return 0;
 }
 MPROC_TARGET(t_block_in_get)
 
@@ -161,6 +169,34 @@ static int t_create_and_hang(const mproc_args_t *args)
     return 0;
 }
 MPROC_TARGET(t_create_and_hang)
+
+/* args: queue, count, (unused), connection. Puts items (0, 0..count-1), gets the first
+ * half back, announces it, then waits to be killed: a process that used
+ * both ends of a queue many times in a row and then stopped. */
+static int t_use_queue_then_hang(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    mproc_connection_t *c;
+    int64_t count = 0;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &count) ||
+        mproc_args_get_connection(args, 3, &c))
+        return 100;
+    for (int64_t i = 0; i < count; i++) {
+        item_t it = {0, i};
+        if (mproc_queue_put(q, &it, sizeof it, 5))
+            return 101;
+    }
+    for (int64_t i = 0; i < count / 2; i++) {
+        item_t it;
+        size_t n;
+        if (mproc_queue_get_into(q, 5, &it, sizeof it, &n) || it.seq != i)
+            return 102;
+    }
+    mproc_connection_send_bytes(c, "ready", 5);
+    test_sleep(120);
+    return 0;
+}
+MPROC_TARGET(t_use_queue_then_hang)
 
 /* Names in /dev/shm (POSIX shared memory and semaphores live there on Linux). */
 static size_t dev_shm_entries(void)
@@ -616,6 +652,137 @@ static void consumer_killed_in_get_does_not_block_others(void **state)
     mproc_queue_free(q);
 }
 
+static void consumer_killed_in_get_after_many_gets_does_not_block_others(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(mproc_queue_put(q, "m", 1, 5), MPROC_OK);
+    /* Its many gets in a row let it keep the consumer lock between them. */
+    mproc_args_t *a = queue_args(q, 1000, 0);
+    mproc_process_t *victim = test_start(t_block_in_get, a);
+    mproc_args_free(a);
+    size_t left = 1;
+    double until = test_now() + 30;
+    while (left && test_now() < until && mproc_queue_qsize(q, &left) == MPROC_OK)
+        test_sleep(0.01);
+    assert_int_equal(left, 0);
+    test_sleep(0.3); /* let it sleep inside its get */
+    assert_int_equal(mproc_process_kill(victim), MPROC_OK);
+    test_join(victim);
+    assert_int_equal(mproc_queue_put(q, "after", 5, 5), MPROC_OK);
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_queue_get(q, 30, &d, &n), MPROC_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(d, "after", 5);
+    mproc_free(d);
+    mproc_process_free(victim);
+    mproc_queue_free(q);
+}
+
+/* A process that put and got many times in a row (so it keeps both locks
+ * between its calls) and then stops using the queue, alive, exited or killed:
+ * the others go on, in order, without waiting for it. */
+static void locks_kept_by_a_process_that_stopped_using_them_are_taken_over(void **state)
+{
+    (void)state;
+    enum { COUNT = 2000 };
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    for (int round = 0; round < 2; round++) {
+        mproc_connection_t *mine, *theirs;
+        assert_int_equal(mproc_pipe(1, &mine, &theirs), MPROC_OK);
+        mproc_args_t *a = queue_args(q, COUNT, 0);
+        mproc_args_add_connection(a, theirs);
+        mproc_process_t *p = test_start(t_use_queue_then_hang, a);
+        mproc_args_free(a);
+        mproc_connection_free(theirs);
+        char buf[8];
+        size_t n;
+        assert_int_equal(mproc_connection_recv_bytes_into(mine, 60, buf, sizeof buf, &n), MPROC_OK);
+        if (round == 1) { /* the first round leaves it alive and idle */
+            assert_int_equal(mproc_process_kill(p), MPROC_OK);
+            test_join(p);
+        }
+        double t0 = test_now();
+        for (int64_t i = COUNT / 2; i < COUNT; i++) {
+            item_t it;
+            assert_int_equal(mproc_queue_get_into(q, 5, &it, sizeof it, &n), MPROC_OK);
+            assert_int_equal(it.seq, i);
+        }
+        item_t mine_it = {1, 7};
+        assert_int_equal(mproc_queue_put(q, &mine_it, sizeof mine_it, 5), MPROC_OK);
+        item_t got;
+        assert_int_equal(mproc_queue_get_into(q, 5, &got, sizeof got, &n), MPROC_OK);
+        assert_int_equal(got.producer, 1);
+        assert_true(test_now() - t0 < 3.0); /* no wait for the holder (a dead one: 0.1 s) */
+        if (round == 0) {
+            assert_int_equal(mproc_process_kill(p), MPROC_OK);
+            test_join(p);
+        }
+        mproc_process_free(p);
+        mproc_connection_free(mine);
+    }
+    mproc_queue_free(q);
+}
+
+typedef struct thread_job {
+    mproc_queue_t *q;
+    int64_t id, count;
+    mproc_status_t st;
+} thread_job_t;
+
+static void *APR_THREAD_FUNC put_from_thread(apr_thread_t *t, void *arg)
+{
+    thread_job_t *job = arg;
+    for (int64_t i = 0; i < job->count && !job->st; i++) {
+        item_t it = {job->id, i};
+        job->st = mproc_queue_put(job->q, &it, sizeof it, 30);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Threads of one process share a queue object, as Python's threads share a
+ * Queue: one that puts many times in a row keeps the lock between its puts,
+ * and the others must still get their turns, without overlapping it. */
+static void threads_of_one_process_share_a_queue(void **state)
+{
+    (void)state;
+    enum { THREADS = 3, EACH = 20000 };
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    apr_pool_t *mem;
+    assert_int_equal(apr_pool_create(&mem, NULL), APR_SUCCESS);
+    thread_job_t jobs[THREADS];
+    apr_thread_t *threads[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (thread_job_t){q, i, EACH, MPROC_OK};
+        assert_int_equal(apr_thread_create(&threads[i], NULL, put_from_thread, &jobs[i], mem),
+                         APR_SUCCESS);
+    }
+    int64_t next[THREADS] = {0};
+    for (int64_t k = 0; k < (int64_t)THREADS * EACH; k++) {
+        item_t it;
+        size_t n;
+        assert_int_equal(mproc_queue_get_into(q, 30, &it, sizeof it, &n), MPROC_OK);
+        assert_int_equal(n, sizeof it);
+        assert_true(it.producer >= 0 && it.producer < THREADS);
+        assert_int_equal(it.seq, next[it.producer]); /* in order, each once */
+        next[it.producer]++;
+    }
+    for (int i = 0; i < THREADS; i++) {
+        apr_status_t rv;
+        assert_int_equal(apr_thread_join(&rv, threads[i]), APR_SUCCESS);
+        assert_int_equal(jobs[i].st, MPROC_OK);
+    }
+    assert_int_equal(mproc_queue_empty(q), 1);
+    apr_pool_destroy(mem);
+    mproc_queue_free(q);
+}
+
 /* args: queue, results queue. Gets one message, puts its length on results. */
 static int t_get_one_report_length(const mproc_args_t *args)
 {
@@ -758,6 +925,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(many_producers_many_consumers_exactly_once),
         cmocka_unit_test(fifo_per_producer),
         cmocka_unit_test(consumer_killed_in_get_does_not_block_others),
+        cmocka_unit_test(consumer_killed_in_get_after_many_gets_does_not_block_others),
+        cmocka_unit_test(locks_kept_by_a_process_that_stopped_using_them_are_taken_over),
+        cmocka_unit_test(threads_of_one_process_share_a_queue),
         cmocka_unit_test(producer_killed_mid_put_is_dropped_not_stuck),
         cmocka_unit_test(joinable_queue_task_done_and_join),
         cmocka_unit_test(simple_queue_basics),
