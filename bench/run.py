@@ -43,11 +43,12 @@ FIGURES = [
     Figure("pipe_rtt_64B", "s",
            mproc=("bench_mproc", 20000), python=("pipe_rtt.py", 5000),
            raw=("bench_raw", 20000), goal=("raw", 1.3)),
-    # Issue goals: 64 B at least 35x CPython (10 M msg/s), 1 MiB at least 8 GB/s
-    # (about a quarter of this machine's memcpy through a ring).
+    # Issue goals: 64 B at least 10 M msg/s (35x the anchors' CPython; CPython
+    # measured here is often slower, so the absolute figure is the goal), 1 MiB
+    # at least 8 GB/s (about a quarter of this machine's memcpy through a ring).
     Figure("queue_64B", "msg/s",
            mproc=("bench_mproc", 5000000), python=("queue_bench.py", 200000),
-           raw=("bench_raw", 5000000), goal=("python", 1 / 35)),
+           raw=("bench_raw", 5000000), goal=("absolute", 10e6)),
     Figure("queue_64KiB", "msg/s",
            mproc=("bench_mproc", 40000), python=("queue_bench.py", 10000),
            raw=("bench_raw", 40000), goal=None),

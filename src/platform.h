@@ -109,7 +109,9 @@ void mproc__os_sem_close(mproc__os_sem_t *s);
 
 /* ---- who holds a lock: an identity that outlives pid reuse --------------- */
 
-/* A non-zero token naming this process for its whole life (pid and start time). */
+/* A non-zero token naming this process for its whole life (pid and start
+ * time). The top three bits are clear (pids are below 2^29): locks keep flags
+ * there. */
 int64_t mproc__os_self_token(void);
 /* 1 while the process a token names runs; 0 once it ended (a zombie has ended). */
 int mproc__os_token_alive(int64_t token);
