@@ -45,10 +45,8 @@
 #define BIAS_AFTER 64            /* takes in a row before a process keeps the lock */
 #define BIAS_MAX_SHIFT 14        /* at most 64 << 14 (about a million) after revocations */
 
-#if defined(_MSC_VER) && !defined(__clang__)
-__declspec(thread) char mproc__thread_mark;
-#else
-_Thread_local char mproc__thread_mark;
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+__thread char mproc__thread_mark;
 #endif
 
 #define FLAGS MPROC__LOCK_FLAGS
@@ -131,7 +129,7 @@ static int try_take(mproc__lock_view_t *v, int64_t me)
     }
     if (!(o & FLAGS))
         return 0;
-    if ((o & ~FLAGS) == me && v->bias_thread == MPROC__SELF_THREAD) {
+    if ((o & ~FLAGS) == me && v->bias_thread == mproc__self_thread()) {
         if (!mproc__cas(&l->owner, o, me))
             return 0;
         if (o & REVOKED)
@@ -215,7 +213,7 @@ void mproc__lock_release_unbiased(mproc__lock_view_t *v)
     int shift = l->revoked < BIAS_MAX_SHIFT / 2 ? 2 * (int)l->revoked : BIAS_MAX_SHIFT;
     if (v->light && l->streak >= (BIAS_AFTER << shift) && !mproc__load(&l->waiters)) {
         /* Keep it. A waiter that came after the look revokes the bias. */
-        v->bias_thread = MPROC__SELF_THREAD;
+        v->bias_thread = mproc__self_thread();
         mproc__publish(v->light, &l->owner, l->last | BIASED);
         return;
     }

@@ -52,13 +52,15 @@ typedef struct mproc__lock_view {
     volatile uintptr_t bias_thread;
 } mproc__lock_view_t;
 
-/* A thread-local byte whose address names the calling thread. */
-#if defined(_MSC_VER) && !defined(__clang__)
-extern __declspec(thread) char mproc__thread_mark;
+/* The calling thread, as a number: where the compiler has native
+ * thread-locals, a thread-local's address (a load, where a call to the
+ * platform cost a tenth of a small put), else the platform's answer. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(_WIN32)
+extern __thread char mproc__thread_mark __attribute__((tls_model("initial-exec")));
+#define mproc__self_thread() ((uintptr_t)&mproc__thread_mark)
 #else
-extern _Thread_local char mproc__thread_mark;
+#define mproc__self_thread() mproc__os_self_thread()
 #endif
-#define MPROC__SELF_THREAD ((uintptr_t)&mproc__thread_mark)
 
 /* Enroll this process for light publication to the objects that share the
  * word `light_users` (set there before this process's first light store).
@@ -85,13 +87,12 @@ static inline int mproc__lock_try(mproc__lock_view_t *v)
     mproc__lock_t *l = v->lock;
     int64_t me = mproc__os_self_token();
     if (mproc__load(&l->owner) == (me | MPROC__LOCK_BIASED) &&
-        v->bias_thread == MPROC__SELF_THREAD) {
+        v->bias_thread == mproc__self_thread()) {
         /* Announce, then look again: a revoker changes the owner word first,
          * then fences, then reads `busy` (lock.c). */
         mproc__store_release(&l->busy, 1);
         mproc__compiler_fence();
-        if (mproc__load(&l->owner) == (me | MPROC__LOCK_BIASED) &&
-        v->bias_thread == MPROC__SELF_THREAD) {
+        if (mproc__load(&l->owner) == (me | MPROC__LOCK_BIASED)) {
             v->held_biased = 1;
             return 1;
         }

@@ -113,6 +113,9 @@ void mproc__os_sem_close(mproc__os_sem_t *s);
  * time). The top three bits are clear (pids are below 2^29): locks keep flags
  * there. */
 int64_t mproc__os_self_token(void);
+/* A number naming the calling thread among this process's running threads
+ * (the core asks only where the compiler has no native thread-locals). */
+uintptr_t mproc__os_self_thread(void);
 /* 1 while the process a token names runs; 0 once it ended (a zombie has ended). */
 int mproc__os_token_alive(int64_t token);
 

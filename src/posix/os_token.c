@@ -78,6 +78,11 @@ int64_t mproc__os_self_token(void)
     return t;
 }
 
+uintptr_t mproc__os_self_thread(void)
+{
+    return (uintptr_t)pthread_self();
+}
+
 int mproc__os_token_alive(int64_t token)
 {
     long pid = (long)((uint64_t)token >> 32);

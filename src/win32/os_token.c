@@ -25,6 +25,11 @@ int64_t mproc__os_self_token(void)
     return self;
 }
 
+uintptr_t mproc__os_self_thread(void)
+{
+    return (uintptr_t)GetCurrentThreadId();
+}
+
 int mproc__os_token_alive(int64_t token)
 {
     DWORD pid = (DWORD)((uint64_t)token >> 32);
