@@ -625,14 +625,23 @@ static void fifo_per_producer(void **state)
     mproc_queue_free(q);
 }
 
-static void consumer_killed_in_get_does_not_block_others(void **state)
+/* A consumer that first gets `prior` messages (many gets in a row let it keep
+ * the consumer lock between them) is killed while it sleeps inside a get:
+ * the others put and get on, and the queue still sleeps and wakes. */
+static void kill_consumer_in_get(int prior)
 {
-    (void)state;
     mproc_queue_t *q;
     assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
-    mproc_args_t *a = queue_args(q, 0, 0);
+    for (int i = 0; i < prior; i++)
+        assert_int_equal(mproc_queue_put(q, "m", 1, 5), MPROC_OK);
+    mproc_args_t *a = queue_args(q, prior, 0);
     mproc_process_t *victim = test_start(t_block_in_get, a);
     mproc_args_free(a);
+    size_t left = (size_t)prior;
+    double until = test_now() + 30;
+    while (left && test_now() < until && mproc_queue_qsize(q, &left) == MPROC_OK)
+        test_sleep(0.01);
+    assert_int_equal(left, 0);
     test_sleep(0.5); /* let it take the consumer lock and sleep */
     assert_int_equal(mproc_process_kill(victim), MPROC_OK);
     test_join(victim);
@@ -643,7 +652,6 @@ static void consumer_killed_in_get_does_not_block_others(void **state)
     assert_int_equal(n, 5);
     assert_memory_equal(d, "after", 5);
     mproc_free(d);
-    /* And the queue still sleeps and wakes correctly afterwards. */
     assert_int_equal(mproc_queue_get(q, 0.2, &d, &n), MPROC_EEMPTY);
     assert_int_equal(mproc_queue_put(q, "x", 1, 1), MPROC_OK);
     assert_int_equal(mproc_queue_get(q, 5, &d, &n), MPROC_OK);
@@ -652,34 +660,16 @@ static void consumer_killed_in_get_does_not_block_others(void **state)
     mproc_queue_free(q);
 }
 
+static void consumer_killed_in_get_does_not_block_others(void **state)
+{
+    (void)state;
+    kill_consumer_in_get(0);
+}
+
 static void consumer_killed_in_get_after_many_gets_does_not_block_others(void **state)
 {
     (void)state;
-    mproc_queue_t *q;
-    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
-    for (int i = 0; i < 1000; i++)
-        assert_int_equal(mproc_queue_put(q, "m", 1, 5), MPROC_OK);
-    /* Its many gets in a row let it keep the consumer lock between them. */
-    mproc_args_t *a = queue_args(q, 1000, 0);
-    mproc_process_t *victim = test_start(t_block_in_get, a);
-    mproc_args_free(a);
-    size_t left = 1;
-    double until = test_now() + 30;
-    while (left && test_now() < until && mproc_queue_qsize(q, &left) == MPROC_OK)
-        test_sleep(0.01);
-    assert_int_equal(left, 0);
-    test_sleep(0.3); /* let it sleep inside its get */
-    assert_int_equal(mproc_process_kill(victim), MPROC_OK);
-    test_join(victim);
-    assert_int_equal(mproc_queue_put(q, "after", 5, 5), MPROC_OK);
-    void *d;
-    size_t n;
-    assert_int_equal(mproc_queue_get(q, 30, &d, &n), MPROC_OK);
-    assert_int_equal(n, 5);
-    assert_memory_equal(d, "after", 5);
-    mproc_free(d);
-    mproc_process_free(victim);
-    mproc_queue_free(q);
+    kill_consumer_in_get(1000);
 }
 
 /* A process that put and got many times in a row (so it keeps both locks
