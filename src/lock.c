@@ -121,12 +121,8 @@ static int try_take(mproc__lock_view_t *v, int64_t me)
 {
     mproc__lock_t *l = v->lock;
     int64_t o = mproc__load(&l->owner);
-    if (o == 0) {
-        if (!mproc__cas(&l->owner, 0, me))
-            return 0;
-        taken(l, me);
-        return 1;
-    }
+    if (o == 0)
+        return mproc__lock_try_unbiased(v, me);
     if (!(o & FLAGS))
         return 0;
     if ((o & ~FLAGS) == me && v->bias_thread == mproc__self_thread()) {

@@ -634,8 +634,9 @@ static mproc_status_t wait_to_begin(mproc_queue_t *q, int64_t total, deadline_t 
 }
 
 /* With the producer lock held and room to begin: write a frame at the tail,
- * in one copy and one publication when it is whole in the room and in one
- * piece, else streamed as room appears. */
+ * in one copy and one publication when it is in one piece (room to begin is
+ * room for the whole frame unless it is larger than the ring), else streamed
+ * as room appears. */
 static void write_frame(mproc_queue_t *q, const void *data, size_t len, int64_t total)
 {
     shared_t *s = q->s;
@@ -646,7 +647,7 @@ static void write_frame(mproc_queue_t *q, const void *data, size_t len, int64_t 
     if (s->joinable)
         mproc__add(&s->unfinished, 1);
     uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
-    if (off + total <= s->capacity && room_for(q, total) >= total) {
+    if (off + total <= s->capacity && total <= q->usable) {
         unsigned char *at = q->ring + off;
         memcpy(at, header, HEADER);
         if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
