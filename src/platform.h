@@ -22,6 +22,10 @@ typedef intptr_t mproc__os_handle_t;
 double mproc__os_now(void); /* monotonic clock, seconds */
 int mproc__os_cpu_count(void);
 int64_t mproc__os_getpid(void);
+/* The pid of the process that created this one, as the OS tells it (POSIX:
+ * the current parent, which becomes the reaper once the creator has ended;
+ * Windows: the creator's pid). 0 when the OS names none, -1 on failure. */
+int64_t mproc__os_getppid(void);
 int mproc__os_fork_supported(void);
 
 /* ---- handles -------------------------------------------------------------- */

@@ -171,6 +171,15 @@ mproc_status_t mproc_process_pid(const mproc_process_t *p, int64_t *pid)
     return MPROC_OK;
 }
 
+mproc_status_t mproc_parent_pid(int64_t *pid)
+{
+    if (!pid)
+        return MPROC_EINVAL;
+    int64_t ppid = mproc__os_getppid();
+    *pid = ppid > 0 ? ppid : 0;
+    return ppid < 0 ? MPROC_EOS : MPROC_OK;
+}
+
 const char *mproc_process_name(const mproc_process_t *p)
 {
     return p && p->name ? p->name : "";

@@ -12,6 +12,7 @@
 #else
 #include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #define SIGTERM_CODE (-SIGTERM)
 #define SIGKILL_CODE (-SIGKILL)
 #endif
@@ -89,6 +90,7 @@ static int t_identity(const mproc_args_t *args)
     if (mproc_process_is_alive(parent, &alive) || !alive) return 7;
     if (mproc_process_join(self, 0) != MPROC_ENOTCHILD) return 8;
     if (mproc_process_join(parent, 0.05) != MPROC_ETIMEDOUT) return 9;
+    if (mproc_parent_pid(&pid) || pid != parent_pid) return 10;
     return 0;
 }
 MPROC_TARGET(t_identity)
@@ -546,6 +548,21 @@ static void context_selects_start_method(void **state)
     marker = 0;
 }
 
+static void parent_pid_is_the_os_parent(void **state)
+{
+    (void)state;
+    int64_t ppid = -1;
+    assert_int_equal(mproc_parent_pid(NULL), MPROC_EINVAL);
+    assert_int_equal(mproc_parent_pid(&ppid), MPROC_OK);
+#if defined(_WIN32)
+    /* The test runner's pid, or 0 under Wine (started by a Unix process). */
+    assert_true(ppid >= 0 && ppid != test_getpid());
+#else
+    assert_int_equal(ppid, (int64_t)getppid());
+#endif
+    /* In a child it is the starter's pid: child_sees_its_identity_and_parent. */
+}
+
 static void cpu_count_is_positive(void **state)
 {
     (void)state;
@@ -571,6 +588,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(active_children_lists_running_and_reaps),
         cmocka_unit_test(wait_on_several_sentinels),
         cmocka_unit_test(context_selects_start_method),
+        cmocka_unit_test(parent_pid_is_the_os_parent),
         cmocka_unit_test(cpu_count_is_positive),
     };
     return test_main(argc, argv, "process", tests, ARRAY_LEN(tests));

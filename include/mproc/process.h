@@ -182,6 +182,18 @@ MPROC_API mproc_process_t *mproc_current_process(void);
 MPROC_API mproc_process_t *mproc_parent_process(void);
 
 /**
+ * Store the pid of the process that created the running one in `*pid`, as
+ * Python's os.getppid(), in every process (mproc_init() not needed): in the
+ * main program the shell's or launcher's pid, in a child the pid of the
+ * process that started it. POSIX reports the current parent (getppid()): once
+ * the creator has ended, the process that adopted this one. Windows reports
+ * the creator's pid even after it ended, and 0 when no Windows process created
+ * this one (a program started from a Unix shell under Wine).
+ * Errors: MPROC_EINVAL (pid NULL), MPROC_EOS (the OS could not tell; `*pid` is 0).
+ */
+MPROC_API mproc_status_t mproc_parent_pid(int64_t *pid);
+
+/**
  * The children of this process that are still running. Reaps those that
  * ended, as Python's active_children(). Fills up to `cap` pointers (borrowed:
  * the caller owns the objects already) and stores the full count in `*count`.

@@ -32,6 +32,11 @@ int64_t mproc__os_getpid(void)
     return (int64_t)getpid();
 }
 
+int64_t mproc__os_getppid(void)
+{
+    return (int64_t)getppid();
+}
+
 int mproc__os_fork_supported(void)
 {
     return 1;

@@ -1,5 +1,6 @@
 #include "os_error.h"
 
+#include <tlhelp32.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -25,6 +26,27 @@ int mproc__os_cpu_count(void)
 int64_t mproc__os_getpid(void)
 {
     return (int64_t)GetCurrentProcessId();
+}
+
+int64_t mproc__os_getppid(void)
+{
+    /* Windows keeps no parent link but the creator's pid in the process list
+     * (what Python's os.getppid() reads too). */
+    DWORD self = GetCurrentProcessId();
+    int64_t parent = -1;
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+    if (snap == INVALID_HANDLE_VALUE)
+        return -1;
+    PROCESSENTRY32W entry;
+    entry.dwSize = sizeof entry;
+    for (BOOL more = Process32FirstW(snap, &entry); more; more = Process32NextW(snap, &entry)) {
+        if (entry.th32ProcessID == self) {
+            parent = (int64_t)entry.th32ParentProcessID;
+            break;
+        }
+    }
+    CloseHandle(snap);
+    return parent;
 }
 
 int mproc__os_fork_supported(void)
