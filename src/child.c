@@ -14,6 +14,13 @@ void mproc__become_child(const char *name, const char *identity, int daemon, int
     }
     g->active = NULL;
     g->next_child_number = 1;
+    /* A fork child of a child: its copy of the link to the grandparent would
+     * keep the grandparent from seeing this process's parent end. */
+    if (g->has_parent) {
+        mproc__os_close(g->parent.parent_sentinel);
+        free(g->parent.name);
+        free(g->parent.identity);
+    }
 
     g->parent = (struct mproc_process){0};
     g->parent.kind = MPROC__KIND_PARENT;

@@ -3,6 +3,7 @@
  * children and joins the others, a killed parent takes its daemonic children
  * along, and a child holds no descriptor or handle it was not given.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "support/test_support.h"
@@ -13,7 +14,7 @@ typedef struct pids {
     volatile int64_t ready;
 } pids_t;
 
-/* args: shared pids, then "return" or "hang". Children are never joined by hand. */
+/* args: shared pids, then "return", "exit" or "hang". Children are never joined by hand. */
 static int t_parent_of_two(const mproc_args_t *args)
 {
     pids_t *pids = test_shared_attach(args, 0, sizeof(pids_t));
@@ -32,6 +33,8 @@ static int t_parent_of_two(const mproc_args_t *args)
     pids->ready = 1;
     if (strcmp(mode, "hang") == 0)
         test_sleep(120.0);
+    if (strcmp(mode, "exit") == 0)
+        exit(0); /* as a main() that returns: the atexit handler of mproc_init() acts */
     return 0; /* leaving the target is a normal exit: the library handles d and w */
 }
 MPROC_TARGET(t_parent_of_two)
@@ -48,11 +51,10 @@ static mproc_process_t *start_parent_of_two(test_shared_t *shm, const char *mode
     return p;
 }
 
-static void normal_exit_terminates_daemons_and_joins_others(void **state)
+static void check_exit_rule(const char *mode)
 {
-    (void)state;
     test_shared_t shm;
-    mproc_process_t *p = start_parent_of_two(&shm, "return");
+    mproc_process_t *p = start_parent_of_two(&shm, mode);
     double t0 = test_now();
     assert_int_equal(test_join(p), 0);
     pids_t *pids = shm.addr;
@@ -63,6 +65,18 @@ static void normal_exit_terminates_daemons_and_joins_others(void **state)
     assert_true(test_pid_gone(pids->daemon_pid, 10.0));
     mproc_process_free(p);
     test_shared_release(&shm);
+}
+
+static void normal_exit_terminates_daemons_and_joins_others(void **state)
+{
+    (void)state;
+    check_exit_rule("return");
+}
+
+static void exit_call_terminates_daemons_and_joins_others(void **state)
+{
+    (void)state;
+    check_exit_rule("exit");
 }
 
 static void killed_parent_takes_daemonic_children_along(void **state)
@@ -79,6 +93,51 @@ static void killed_parent_takes_daemonic_children_along(void **state)
     assert_int_equal(mproc_process_kill(p), MPROC_OK);
     test_join(p);
     assert_true(test_pid_gone(pids->daemon_pid, 15.0));
+    mproc_process_free(p);
+    test_shared_release(&shm);
+}
+
+/* args: shared pids. Starts a non-daemonic grandchild, then waits to be killed. */
+static int t_parent_of_sleeper(const mproc_args_t *args)
+{
+    pids_t *pids = test_shared_attach(args, 0, sizeof(pids_t));
+    if (!pids)
+        return 10;
+    mproc_process_t *w = test_start_sleeper(60.0, 0);
+    int64_t pid = 0;
+    if (!w || mproc_process_pid(w, &pid))
+        return 11;
+    pids->worker_pid = pid;
+    pids->ready = 1;
+    test_sleep(120.0);
+    return 0;
+}
+MPROC_TARGET(t_parent_of_sleeper)
+
+static void sentinel_is_ready_when_child_ends_before_grandchild(void **state)
+{
+    (void)state;
+    test_shared_t shm;
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    test_shared_create(&shm, sizeof(pids_t));
+    test_shared_add_arg(&shm, a);
+    mproc_process_t *p = test_start(t_parent_of_sleeper, a);
+    mproc_args_free(a);
+    pids_t *pids = shm.addr;
+    double end = test_now() + 60;
+    while (!pids->ready && test_now() < end)
+        test_sleep(0.01);
+    assert_int_equal(pids->ready, 1);
+    assert_int_equal(mproc_process_kill(p), MPROC_OK);
+    /* The sentinel alone (no waitpid shortcut): a grandchild holding a copy of
+     * the child's link would keep it from turning ready for 60 s. */
+    mproc_sentinel_t sentinel;
+    assert_int_equal(mproc_process_sentinel(p, &sentinel), MPROC_OK);
+    mproc_status_t st = mproc_wait(&sentinel, 1, 20.0, NULL);
+    test_kill_pid(pids->worker_pid);
+    assert_int_equal(st, MPROC_OK);
+    test_join(p);
     mproc_process_free(p);
     test_shared_release(&shm);
 }
@@ -160,7 +219,9 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(normal_exit_terminates_daemons_and_joins_others),
+        cmocka_unit_test(exit_call_terminates_daemons_and_joins_others),
         cmocka_unit_test(killed_parent_takes_daemonic_children_along),
+        cmocka_unit_test(sentinel_is_ready_when_child_ends_before_grandchild),
         cmocka_unit_test(child_receives_only_what_it_is_given),
     };
     return test_main(argc, argv, "lifecycle", tests, ARRAY_LEN(tests));

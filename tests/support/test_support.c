@@ -65,6 +65,19 @@ void test_sleep(double seconds)
 #endif
 }
 
+void test_kill_pid(int64_t pid)
+{
+#if defined(_WIN32)
+    HANDLE h = OpenProcess(PROCESS_TERMINATE, FALSE, (DWORD)pid);
+    if (h) {
+        TerminateProcess(h, 9);
+        CloseHandle(h);
+    }
+#else
+    kill((pid_t)pid, SIGKILL);
+#endif
+}
+
 static int pid_running(int64_t pid)
 {
 #if defined(_WIN32)

@@ -24,6 +24,8 @@ mproc_start_method_t test_method(void);
 double test_now(void);
 void test_sleep(double seconds);
 int64_t test_getpid(void);
+/* End process `pid` outright (a grandchild the test cannot join). */
+void test_kill_pid(int64_t pid);
 /* 1 once `pid` has ended (a zombie counts as ended), polling up to `timeout` s. */
 int test_pid_gone(int64_t pid, double timeout);
 
