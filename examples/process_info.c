@@ -1,23 +1,53 @@
 /*
- * The seed program of Python's multiprocessing notes, in C:
+ * Seed 000 (000_1edd454db93966f3.txt), the Process example, line for line:
  *
- *   def f(greeting, name):
- *       info('function f'); time.sleep(delay); print('hello', greeting, name)
- *   p = Process(target=f, args=('first', 'bob'))
- *   print('daemon is', p.daemon); p.start(); p.join(...)
- *   print('name is', p.name); print('is_alive is', p.is_alive())
- *   print('exitcode is', p.exitcode)
+ *   def info(title):
+ *       print(title)
+ *       print('module name:', __name__)
+ *       print('parent process:', os.getppid())
+ *       print('process id:', os.getpid())
  *
- * Usage: process_info [join | join1 | join1-later] [fork | spawn]
- *   join         join() waits for the child: is_alive False, exitcode 0
- *   join1        join(1) on a child that sleeps 3 s: is_alive True, exitcode None
- *   join1-later  as join1, then checks again after the child has finished
+ *   def f(name):
+ *       print('hello first', name)
+ *       info('function f')
+ *       time.sleep(5)
+ *       print('hello second', name)
+ *
+ *   if __name__ == '__main__':
+ *       info('main line')
+ *       p = Process(target=f, args=('bob',))
+ *       print("daemon is", p.daemon)
+ *       p.start()
+ *       p.join()                      # form 1; forms 2 and 3: p.join(1)
+ *       print('name is', p.name)
+ *       print('is_alive is', p.is_alive())
+ *       print('exitcode is', p.exitcode)
+ *       # form 3 only:
+ *       time.sleep(10)
+ *       print('-----------------\nafter 10s')
+ *       print('name is', p.name) ...
+ *
+ * Usage: process_info [join | join1 | join1-later | join1-daemon] [fork | spawn] [quick]
+ *   join          form 1: join() waits for the child: is_alive False, exitcode 0
+ *   join1         form 2: join(1) times out: is_alive True, exitcode None; main
+ *                 returns while the child sleeps, and the process waits for it
+ *                 before it ends (the exit rule), so "hello second bob" comes last
+ *   join1-later   form 3: as form 2, then looks again after 10 s
+ *   join1-daemon  not in the seed: form 2 with daemon=True; a daemonic child is
+ *                 terminated when main returns, so "hello second bob" never comes
+ *   quick         the sleeps halved (2.5 s and 5 s), for the tests
  */
 #include <mproc/mproc.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "sleep.h"
+
+static double f_sleep = 5.0;   /* time.sleep(5) in f */
+static double later = 10.0;    /* time.sleep(10) in form 3 */
+
+/* A child that main leaves running (forms 2 and 4): the exit rule needs it. */
+static mproc_process_t *still_running;
 
 static const char *py_bool(int b)
 {
@@ -26,28 +56,26 @@ static const char *py_bool(int b)
 
 static void info(const char *title)
 {
-    int64_t pid = 0, ppid = 0;
+    int64_t ppid = 0, pid = 0;
+    mproc_parent_pid(&ppid);
     mproc_process_pid(mproc_current_process(), &pid);
-    mproc_process_t *parent = mproc_parent_process();
-    if (parent)
-        mproc_process_pid(parent, &ppid);
     printf("%s\n", title);
-    printf("process name: %s\n", mproc_process_name(mproc_current_process()));
+    /* A C program is one module: Python's name for the main script's. */
+    printf("module name: __main__\n");
     printf("parent process: %lld\n", (long long)ppid);
     printf("process id: %lld\n", (long long)pid);
 }
 
 static int f(const mproc_args_t *args)
 {
-    const char *greeting = "", *name = "";
-    double delay = 0;
-    mproc_args_get_str(args, 0, &greeting);
-    mproc_args_get_str(args, 1, &name);
-    mproc_args_get_double(args, 2, &delay);
+    const char *name = "";
+    double seconds = 0;
+    if (mproc_args_get_str(args, 0, &name) || mproc_args_get_double(args, 1, &seconds))
+        return 1;
+    printf("hello first %s\n", name);
     info("function f");
-    example_sleep(delay);
-    printf("hello %s %s\n", greeting, name);
-    fflush(stdout);
+    example_sleep(seconds);
+    printf("hello second %s\n", name);
     return 0;
 }
 MPROC_TARGET(f)
@@ -55,7 +83,7 @@ MPROC_TARGET(f)
 static void report(mproc_process_t *p)
 {
     int alive = 0;
-    int64_t code = 0;
+    int64_t code = MPROC_EXITCODE_NONE;
     mproc_process_is_alive(p, &alive);
     mproc_process_exitcode(p, &code);
     printf("name is %s\n", mproc_process_name(p));
@@ -64,7 +92,6 @@ static void report(mproc_process_t *p)
         printf("exitcode is None\n");
     else
         printf("exitcode is %lld\n", (long long)code);
-    fflush(stdout);
 }
 
 static int fail(const char *what, mproc_status_t st)
@@ -73,41 +100,76 @@ static int fail(const char *what, mproc_status_t st)
     return 1;
 }
 
+static mproc_status_t options(int argc, char **argv)
+{
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "quick") == 0) {
+            f_sleep = 2.5;
+            later = 5.0;
+        } else {
+            int use_fork = strcmp(argv[i], "fork") == 0;
+            mproc_status_t st =
+                mproc_set_start_method(use_fork ? MPROC_METHOD_FORK : MPROC_METHOD_SPAWN, 1);
+            if (st)
+                return st;
+        }
+    }
+    return MPROC_OK;
+}
+
+static mproc_status_t create_f(mproc_process_t **p, int daemon)
+{
+    mproc_args_t *args = NULL;
+    mproc_process_options_t opts = MPROC_PROCESS_OPTIONS_INIT;
+    opts.daemon = daemon;
+    mproc_status_t st = mproc_args_create(&args);
+    if (!st)
+        st = mproc_args_add_str(args, "bob");
+    if (!st)
+        st = mproc_args_add_double(args, f_sleep);
+    if (!st)
+        st = mproc_process_create(p, f, args, &opts);
+    mproc_args_free(args);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
+    /* Python prints to a terminal line by line, which is the seed's order; an
+     * unbuffered stdout keeps that order through a pipe too (parent and child
+     * write to the same one). Before mproc_init: a spawned child runs in it. */
+    setvbuf(stdout, NULL, _IONBF, 0);
     mproc_status_t st = mproc_init(argc, argv);
+    if (!st)
+        st = options(argc, argv);
     if (st)
         return fail("mproc_init", st);
-    const char *mode = argc > 1 ? argv[1] : "join";
-    if (argc > 2 && (st = mproc_set_start_method(strcmp(argv[2], "fork") == 0 ? MPROC_METHOD_FORK
-                                                                             : MPROC_METHOD_SPAWN,
-                                                 1)) != MPROC_OK)
-        return fail("set_start_method", st);
-    int quick = strcmp(mode, "join") == 0;
+    const char *form = argc > 1 ? argv[1] : "join";
+    int daemon = strcmp(form, "join1-daemon") == 0;
 
     info("main line");
-    mproc_args_t *args;
-    mproc_process_t *p;
-    mproc_args_create(&args);
-    mproc_args_add_str(args, "first");
-    mproc_args_add_str(args, "bob");
-    mproc_args_add_double(args, quick ? 0.0 : 3.0);
-    st = mproc_process_create(&p, f, args, NULL);
-    mproc_args_free(args);
+    mproc_process_t *p = NULL;
+    st = create_f(&p, daemon ? 1 : MPROC_DAEMON_INHERIT);
     if (st)
         return fail("create", st);
     printf("daemon is %s\n", py_bool(mproc_process_daemon(p)));
-    fflush(stdout);
-    if ((st = mproc_process_start(p)) != MPROC_OK)
+    st = mproc_process_start(p);
+    if (st)
         return fail("start", st);
-    st = mproc_process_join(p, quick ? MPROC_FOREVER : 1.0);
+    st = mproc_process_join(p, strcmp(form, "join") == 0 ? MPROC_FOREVER : 1.0);
     if (st != MPROC_OK && st != MPROC_ETIMEDOUT)
         return fail("join", st);
     report(p);
-    if (strcmp(mode, "join1-later") == 0) {
-        example_sleep(3.0);
-        printf("after 3 more seconds:\n");
+    if (strcmp(form, "join1-later") == 0) {
+        example_sleep(later);
+        printf("-----------------\nafter %gs\n", later);
         report(p);
+    }
+    if (strcmp(form, "join1") == 0 || daemon) {
+        /* As in Python, main just returns: mproc_init's exit handler then
+         * joins a non-daemonic child and terminates a daemonic one. */
+        still_running = p;
+        return 0;
     }
     mproc_process_join(p, MPROC_FOREVER);
     mproc_process_free(p);
