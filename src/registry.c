@@ -2,6 +2,8 @@
  * The children this process started and has not yet seen end: what
  * active_children() lists and what a normal exit terminates or joins.
  */
+#include <stdio.h>
+
 #include "core.h"
 
 void mproc__registry_add(mproc_process_t *p)
@@ -60,6 +62,9 @@ void mproc__join_children_at_exit(void)
     /* A fork child inherits the atexit handler; only the owner acts on its children. */
     if (!mproc__g.initialized || mproc__g.owner_pid != mproc__os_getpid())
         return;
+    /* CPython flushes stdout when the main module ends, before its exit
+     * handlers wait: output printed before the end precedes the children's. */
+    fflush(NULL);
     mproc__lock();
     mproc__registry_reap();
     for (mproc_process_t *p = mproc__g.active; p; p = p->next_active)

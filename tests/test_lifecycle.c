@@ -3,6 +3,7 @@
  * children and joins the others, a killed parent takes its daemonic children
  * along, and a child holds no descriptor or handle it was not given.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,6 +143,77 @@ static void sentinel_is_ready_when_child_ends_before_grandchild(void **state)
     test_shared_release(&shm);
 }
 
+/* args: file path. Appends "child" once the file holds something, or after 30 s. */
+static int t_append_after_parent(const mproc_args_t *args)
+{
+    const char *path = "";
+    mproc_args_get_str(args, 0, &path);
+    double end = test_now() + 30.0;
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        int empty = !f || fgetc(f) == EOF;
+        if (f)
+            fclose(f);
+        if (!empty || test_now() > end)
+            break;
+        test_sleep(0.01);
+    }
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return 1;
+    fputs("child\n", f);
+    return fclose(f) != 0;
+}
+MPROC_TARGET(t_append_after_parent)
+
+/* args: file path. Its stdout goes to the file, fully buffered; the line it
+ * prints last is still in the buffer when it calls exit(). */
+static int t_buffered_parent(const mproc_args_t *args)
+{
+    const char *path = "";
+    mproc_args_get_str(args, 0, &path);
+    if (!freopen(path, "a", stdout))
+        return 10;
+    static char buf[4096];
+    setvbuf(stdout, buf, _IOFBF, sizeof buf);
+    mproc_args_t *a;
+    mproc_process_t *c = NULL;
+    if (mproc_args_create(&a) || mproc_args_add_str(a, path) ||
+        mproc_process_create(&c, t_append_after_parent, a, NULL) || mproc_process_start(c))
+        return 11;
+    mproc_args_free(a);
+    printf("parent\n");
+    exit(0);
+}
+MPROC_TARGET(t_buffered_parent)
+
+static void exit_flushes_output_before_joining(void **state)
+{
+    (void)state;
+    char path[64];
+    snprintf(path, sizeof path, "lifecycle-flush-%lld.txt", (long long)test_getpid());
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    mproc_args_t *a;
+    mproc_args_create(&a);
+    mproc_args_add_str(a, path);
+    mproc_process_t *p = test_start(t_buffered_parent, a);
+    mproc_args_free(a);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    char text[64] = "";
+    f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    remove(path);
+    text[n] = '\0';
+    /* As CPython flushes stdout when the main module ends, before its exit
+     * handlers wait for the children: what was printed first comes first. */
+    assert_string_equal(text, "parent\nchild\n");
+}
+
 typedef struct fd_report {
     volatile int64_t done;
     volatile int64_t count;
@@ -220,6 +292,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(normal_exit_terminates_daemons_and_joins_others),
         cmocka_unit_test(exit_call_terminates_daemons_and_joins_others),
+        cmocka_unit_test(exit_flushes_output_before_joining),
         cmocka_unit_test(killed_parent_takes_daemonic_children_along),
         cmocka_unit_test(sentinel_is_ready_when_child_ends_before_grandchild),
         cmocka_unit_test(child_receives_only_what_it_is_given),

@@ -53,7 +53,10 @@ MPROC_API mproc_status_t mproc_register_target(mproc_target_entry_t *entry);
  * Initialise the library. Call it first thing in main(), with main's argc and
  * argv (not modified). In a spawned child it runs the target and exits; it
  * returns only in processes that were not spawned by mproc. Calling it again
- * returns MPROC_OK. Errors: MPROC_ENOMEM, MPROC_EOS (APR could not start).
+ * returns MPROC_OK. It registers Python's exit rule with atexit(): when main
+ * returns or exit() is called, stdio is flushed, daemonic children are
+ * terminated and the other children are joined before the process ends.
+ * Errors: MPROC_ENOMEM, MPROC_EOS (APR could not start).
  */
 MPROC_API mproc_status_t mproc_init(int argc, char **argv);
 
