@@ -1,6 +1,7 @@
 # The README's commands. Each installs what is missing, configures through the
 # CMake presets, builds and runs.
-#   make demo    build and run the examples
+#   make demo    build and run the examples: the programs of the user's seed
+#                notes (each under a heading naming its seed file), and a Pool
 #   make test    the whole suite in every lane this machine can run:
 #                gcc, clang with ASan+UBSan, and mingw-w64 under Wine
 #                then the consumer test, the API reference and packaging checks
@@ -16,6 +17,10 @@
 #   make clean   remove build/ (keeps the cached Windows dependencies)
 
 MINGW_PREFIX := $(CURDIR)/build/_deps/mingw
+EXAMPLES := build/linux-gcc/examples
+# The user's notes each demo program comes from (in ../shared/seeds/).
+SEED_000 := 000_1edd454db93966f3.txt
+SEED_004 := 004_ac251958022dce8b.txt
 LANES ?= linux-gcc linux-asan mingw-wine
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
@@ -34,12 +39,19 @@ deps-mingw:
 demo: deps
 	cmake --preset linux-gcc -DMPROC_BUILD_TESTS=OFF >/dev/null
 	cmake --build --preset linux-gcc --target process_info producer_consumer pool_squares
-	@echo; echo "== join(): the child has finished"; build/linux-gcc/examples/process_info join
-	@echo; echo "== join(1): the child still sleeps"; build/linux-gcc/examples/process_info join1
-	@echo; echo "== join(1), then a later check"; build/linux-gcc/examples/process_info join1-later
-	@echo; echo "== the same under the spawn start method"; build/linux-gcc/examples/process_info join spawn
-	@echo; echo "== 3 producers, 2 consumers, one Queue"; build/linux-gcc/examples/producer_consumer
-	@echo; echo "== a Pool of 4: map, imap_unordered, and a worker that crashes"; build/linux-gcc/examples/pool_squares
+	@echo; echo "== seed $(SEED_000): Process, join()"; $(EXAMPLES)/process_info join
+	@echo; echo "== seed $(SEED_000): Process, join(1); main returns, the exit rule waits for the child"
+	@$(EXAMPLES)/process_info join1
+	@echo; echo "== seed $(SEED_000): Process, join(1), then a look 10 s later"
+	@$(EXAMPLES)/process_info join1-later
+	@echo; echo "== seed $(SEED_004): the exit rule for a daemonic child (form 2 with daemon=True): terminated"
+	@$(EXAMPLES)/process_info join1-daemon
+	@echo; echo "== seed $(SEED_000): Process, join(), under the spawn start method"
+	@$(EXAMPLES)/process_info join spawn
+	@echo; echo "== seed $(SEED_004): Processor, 3 producers and 2 consumers on one Queue"
+	@$(EXAMPLES)/producer_consumer
+	@echo; echo "== not from a seed: a Pool of 4, map, imap_unordered, and a worker that crashes"
+	@$(EXAMPLES)/pool_squares
 
 test: deps deps-mingw
 	@failed=""; steps=0; \
