@@ -4,7 +4,11 @@
 #   make test    the whole suite in every lane this machine can run:
 #                gcc, clang with ASan+UBSan, and mingw-w64 under Wine
 #                then the consumer test, the API reference and packaging checks
-#   make lane-linux-gcc, lane-linux-asan, lane-mingw-wine   one lane of it
+#                and the MSVC-mode lane: every source, test and example
+#                compiled as MSVC 19.40 sees it (clang, Wine's headers),
+#                warnings as errors (scripts/msvc-syntax.sh)
+#   make lane-linux-gcc, lane-linux-asan, lane-mingw-wine, lane-msvc-syntax
+#                one lane of it
 #   make consumer-test  install mproc (static and shared, native and mingw) and
 #                build and run a separate project against it, through
 #                find_package and pkg-config (scripts/consumer-test.sh)
@@ -20,7 +24,7 @@ LANES ?= linux-gcc linux-asan mingw-wine
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
+.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
 
 all: test
 
@@ -47,6 +51,8 @@ test: deps deps-mingw
 	  echo "==== lane $$lane"; steps=$$((steps + 1)); \
 	  cmake --workflow --preset $$lane --fresh || failed="$$failed lane-$$lane"; \
 	done; \
+	echo "==== lane msvc-syntax (MSVC mode, warnings are errors)"; steps=$$((steps + 1)); \
+	scripts/msvc-syntax.sh $(MINGW_PREFIX) || failed="$$failed lane-msvc-syntax"; \
 	echo "==== consumer test"; steps=$$((steps + 1)); \
 	scripts/consumer-test.sh $(CONSUMER_KINDS) || failed="$$failed consumer-test"; \
 	echo "==== API reference (Doxygen, warnings are errors)"; steps=$$((steps + 1)); \
@@ -63,6 +69,9 @@ $(addprefix lane-,$(LANES)): lane-%: deps
 	cmake --workflow --preset $* --fresh
 
 lane-mingw-wine: deps-mingw
+
+lane-msvc-syntax: deps-mingw
+	scripts/msvc-syntax.sh $(MINGW_PREFIX)
 
 consumer-test: deps deps-mingw
 	scripts/consumer-test.sh $(CONSUMER_KINDS)

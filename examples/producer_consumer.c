@@ -96,12 +96,14 @@ int main(int argc, char **argv)
     char name[32];
     for (int i = 0; i < PRODUCERS; i++) {
         snprintf(name, sizeof name, "producer-%d", i + 1);
-        if (!(producers[i] = start(producer, q, name)))
+        producers[i] = start(producer, q, name);
+        if (!producers[i])
             return 1;
     }
     for (int i = 0; i < CONSUMERS; i++) {
         snprintf(name, sizeof name, "consumer-%d", i + 1);
-        if (!(consumers[i] = start(consumer, q, name)))
+        consumers[i] = start(consumer, q, name);
+        if (!consumers[i])
             return 1;
     }
     for (int i = 0; i < PRODUCERS; i++) {
