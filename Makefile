@@ -16,7 +16,9 @@
 #                (build/docs/html); any Doxygen warning fails it
 #   make check-packaging  the vcpkg and conan files parse and agree on the
 #                version (they need the network to run)
-#   make bench   benchmarks against CPython and the raw OS (build/bench/results.json)
+#   make bench   benchmarks against CPython and the raw OS (build/bench/results.json),
+#                and a Windows column: the mingw build against raw Win32
+#                programs, both under Wine
 #   make clean   remove build/ (keeps the cached Windows dependencies)
 
 MINGW_PREFIX := $(CURDIR)/build/_deps/mingw
@@ -85,10 +87,13 @@ docs: deps
 	python3 docs/check_documented.py build/docs/xml
 	@echo "docs: build/docs/html/index.html (no warnings, no undocumented symbol)"
 
-bench: deps
+bench: deps deps-mingw
 	cmake --preset linux-release >/dev/null
 	cmake --build --preset linux-release
-	python3 bench/run.py build/linux-release --out build/bench/results.json
+	cmake --preset mingw-release >/dev/null
+	cmake --build --preset mingw-release
+	python3 bench/run.py build/linux-release --windows build/mingw-release \
+	  --out build/bench/results.json
 
 clean:
 	find build -mindepth 1 -maxdepth 1 ! -name _deps -exec rm -rf {} +

@@ -50,4 +50,14 @@ extern const char *bench_argv0;
 /* The argument a raw spawned child is started with: it exits at once. */
 #define BENCH_RAW_CHILD_ARG "--bench-raw-child"
 
+#ifdef _WIN32
+/* A raw Win32 child started with this and a handle value echoes 64-byte
+ * messages on that pipe until EOF (win32/pipe_rtt.c). */
+#define BENCH_RAW_ECHO_ARG "--bench-raw-echo"
+int bench_raw_echo(const char *handle);
+/* A raw Win32 child started with this fills a shared ring (win32/queue.c). */
+#define BENCH_RAW_RING_ARG "--bench-raw-ring"
+int bench_raw_ring(int argc, char **argv);
+#endif
+
 #endif
