@@ -792,7 +792,7 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         unsigned char *dst = buf;
         if (alloc)
             dst = malloc(n ? n : 1);
-        if (!dst) {
+        if (alloc && !dst) {
             st = MPROC_ENOMEM;
             break;
         }
