@@ -37,13 +37,13 @@ static void pipe_name(wchar_t *name, size_t cap)
  * end (its only client), both overlapped. Both are non-inheritable. The first
  * instance flag makes a name someone else already holds an error, not a
  * second instance of their pipe; the one instance allowed is taken at once by
- * the client, so nobody else can connect. */
+ * the client, so nobody else can connect (and if someone did first, that
+ * open fails and a new name is tried). */
 static DWORD simplex(HANDLE *rd, HANDLE *wr)
 {
     wchar_t name[64];
     DWORD err = ERROR_PIPE_BUSY;
     int attempt;
-    *rd = *wr = INVALID_HANDLE_VALUE;
     for (attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
         pipe_name(name, sizeof name / sizeof name[0]);
         *rd = CreateNamedPipeW(name,
@@ -52,27 +52,27 @@ static DWORD simplex(HANDLE *rd, HANDLE *wr)
                                PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
                                    PIPE_REJECT_REMOTE_CLIENTS,
                                1, PIPE_BUFFER, PIPE_BUFFER, 0, NULL);
-        if (*rd != INVALID_HANDLE_VALUE)
-            break;
-        err = GetLastError();
-        /* Windows says ACCESS_DENIED for a name in use, Wine PIPE_BUSY. */
-        if (err != ERROR_ACCESS_DENIED && err != ERROR_PIPE_BUSY)
-            return err;
-    }
-    if (*rd == INVALID_HANDLE_VALUE)
-        return err;
-    /* Connected from here on (ConnectNamedPipe would only say so). The write
-     * end is overlapped too: a synchronous one took Wine several times as
-     * long per write; mproc__os_io waits for each write to end, so a write
-     * still blocks as on an anonymous pipe. */
-    *wr = CreateFileW(name, GENERIC_WRITE, 0, NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
-    if (*wr == INVALID_HANDLE_VALUE) {
+        if (*rd == INVALID_HANDLE_VALUE) {
+            err = GetLastError();
+            /* Windows says ACCESS_DENIED for a name in use, Wine PIPE_BUSY. */
+            if (err != ERROR_ACCESS_DENIED && err != ERROR_PIPE_BUSY)
+                return err;
+            continue;
+        }
+        /* Connected from here on (ConnectNamedPipe would only say so). The
+         * write end is overlapped too: a synchronous one took Wine several
+         * times as long per write; mproc__os_io waits for each write to end,
+         * so a write still blocks as on an anonymous pipe. */
+        *wr = CreateFileW(name, GENERIC_WRITE, 0, NULL, OPEN_EXISTING, FILE_FLAG_OVERLAPPED, NULL);
+        if (*wr != INVALID_HANDLE_VALUE)
+            return ERROR_SUCCESS;
         err = GetLastError();
         CloseHandle(*rd);
-        *rd = INVALID_HANDLE_VALUE;
-        return err;
+        /* PIPE_BUSY: someone else took the one instance first; a new name. */
+        if (err != ERROR_PIPE_BUSY)
+            return err;
     }
-    return ERROR_SUCCESS;
+    return err;
 }
 
 /* A duplex pair is two simplex pipes, so that every end has a read handle and
