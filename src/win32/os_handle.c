@@ -50,7 +50,13 @@ static void WINAPI free_thread_events(void *p)
 
 static BOOL CALLBACK alloc_events_slot(PINIT_ONCE once, PVOID param, PVOID *context)
 {
+    HMODULE self;
     (void)once, (void)param, (void)context;
+    /* The destructor runs at every later thread exit, so this module stays
+     * loaded: a FreeLibrary of mproc.dll must not leave it pointing nowhere. */
+    if (!GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                            (LPCWSTR)(const void *)&events_slot, &self))
+        return FALSE;
     events_slot = FlsAlloc(free_thread_events);
     return events_slot != FLS_OUT_OF_INDEXES;
 }
