@@ -208,6 +208,40 @@ static void pipe_waits_end_with_data_or_at_the_deadline(void **state)
     mproc__os_close(wr[1]);
 }
 
+#define MANY_PIPES 64
+
+/* As many pipes as one wait takes on Windows (64): the one with data is the
+ * one reported; one handle more than the limit is refused, not truncated. */
+static void pipe_wait_takes_up_to_its_limit(void **state)
+{
+    (void)state;
+    mproc__os_handle_t end0[2], end1[2], rd[MANY_PIPES], wr[MANY_PIPES];
+    int ready[MANY_PIPES];
+    size_t n = mproc__os_wait_limit() < MANY_PIPES ? mproc__os_wait_limit() : MANY_PIPES;
+    assert_true(n >= 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(mproc__os_pipe(0, end0, end1), MPROC_OK);
+        rd[i] = end0[0];
+        wr[i] = end1[1];
+    }
+    assert_int_equal(mproc__os_write_all(wr[n - 2], "z", 1), MPROC_OK);
+    assert_int_equal(mproc__os_wait_ready(rd, n, mproc__os_now() + 60, ready), MPROC_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ready[i], i == n - 2);
+    if (mproc__os_wait_limit() == MANY_PIPES) {
+        mproc__os_handle_t more[MANY_PIPES + 1];
+        int more_ready[MANY_PIPES + 1];
+        memcpy(more, rd, sizeof rd);
+        more[MANY_PIPES] = rd[0];
+        assert_int_equal(mproc__os_wait_ready(more, MANY_PIPES + 1, mproc__os_now(), more_ready),
+                         MPROC_EINVAL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        mproc__os_close(rd[i]);
+        mproc__os_close(wr[i]);
+    }
+}
+
 static void reserved_shm_commits_and_gives_back(void **state)
 {
     (void)state;
@@ -296,6 +330,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(tokens_tell_running_from_ended),
         cmocka_unit_test(heavy_fence_where_enrolled),
         cmocka_unit_test(pipe_waits_end_with_data_or_at_the_deadline),
+        cmocka_unit_test(pipe_wait_takes_up_to_its_limit),
     };
     return test_main(argc, argv, "os", tests, ARRAY_LEN(tests));
 }
