@@ -5,7 +5,11 @@
 #   make test    the whole suite in every lane this machine can run:
 #                gcc, clang with ASan+UBSan, and mingw-w64 under Wine
 #                then the consumer test, the API reference and packaging checks
-#   make lane-linux-gcc, lane-linux-asan, lane-mingw-wine   one lane of it
+#                and the MSVC-mode lane: every source, test and example
+#                compiled as MSVC 19.40 sees it (clang, Wine's headers),
+#                warnings as errors (scripts/msvc-syntax.sh)
+#   make lane-linux-gcc, lane-linux-asan, lane-mingw-wine, lane-msvc-syntax
+#                one lane of it
 #   make consumer-test  install mproc (static and shared, native and mingw) and
 #                build and run a separate project against it, through
 #                find_package and pkg-config (scripts/consumer-test.sh)
@@ -13,7 +17,9 @@
 #                (build/docs/html); any Doxygen warning fails it
 #   make check-packaging  the vcpkg and conan files parse and agree on the
 #                version (they need the network to run)
-#   make bench   benchmarks against CPython and the raw OS (build/bench/results.json)
+#   make bench   benchmarks against CPython and the raw OS (build/bench/results.json),
+#                and a Windows column: the mingw build against raw Win32
+#                programs, both under Wine
 #   make clean   remove build/ (keeps the cached Windows dependencies)
 
 MINGW_PREFIX := $(CURDIR)/build/_deps/mingw
@@ -25,7 +31,7 @@ LANES ?= linux-gcc linux-asan mingw-wine
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
+.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
 
 all: test
 
@@ -59,6 +65,8 @@ test: deps deps-mingw
 	  echo "==== lane $$lane"; steps=$$((steps + 1)); \
 	  cmake --workflow --preset $$lane --fresh || failed="$$failed lane-$$lane"; \
 	done; \
+	echo "==== lane msvc-syntax (MSVC mode, warnings are errors)"; steps=$$((steps + 1)); \
+	scripts/msvc-syntax.sh $(MINGW_PREFIX) || failed="$$failed lane-msvc-syntax"; \
 	echo "==== consumer test"; steps=$$((steps + 1)); \
 	scripts/consumer-test.sh $(CONSUMER_KINDS) || failed="$$failed consumer-test"; \
 	echo "==== API reference (Doxygen, warnings are errors)"; steps=$$((steps + 1)); \
@@ -76,6 +84,9 @@ $(addprefix lane-,$(LANES)): lane-%: deps
 
 lane-mingw-wine: deps-mingw
 
+lane-msvc-syntax: deps-mingw
+	scripts/msvc-syntax.sh $(MINGW_PREFIX)
+
 consumer-test: deps deps-mingw
 	scripts/consumer-test.sh $(CONSUMER_KINDS)
 
@@ -88,10 +99,13 @@ docs: deps
 	python3 docs/check_documented.py build/docs/xml
 	@echo "docs: build/docs/html/index.html (no warnings, no undocumented symbol)"
 
-bench: deps
+bench: deps deps-mingw
 	cmake --preset linux-release >/dev/null
 	cmake --build --preset linux-release
-	python3 bench/run.py build/linux-release --out build/bench/results.json
+	cmake --preset mingw-release >/dev/null
+	cmake --build --preset mingw-release
+	python3 bench/run.py build/linux-release --windows build/mingw-release \
+	  --out build/bench/results.json
 
 clean:
 	find build -mindepth 1 -maxdepth 1 ! -name _deps -exec rm -rf {} +

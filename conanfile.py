@@ -21,6 +21,7 @@ class MprocConan(ConanFile):
     name = "mproc"
     description = ("Python's multiprocessing model for C: Process with join(timeout), daemon, "
                    "exitcode, terminate, kill and sentinels, under the fork and spawn start methods.")
+    license = "Apache-2.0"
     topics = ("multiprocessing", "process", "fork", "spawn", "apr")
     package_type = "library"
     settings = "os", "arch", "compiler", "build_type"

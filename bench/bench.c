@@ -14,12 +14,26 @@ void bench_register(bench_figure_t *figure)
     figures = figure;
 }
 
+#ifdef _WIN32
+#include <windows.h>
+
+double bench_now(void)
+{
+    static LARGE_INTEGER freq;
+    LARGE_INTEGER now;
+    if (!freq.QuadPart)
+        QueryPerformanceFrequency(&freq);
+    QueryPerformanceCounter(&now);
+    return (double)now.QuadPart / (double)freq.QuadPart;
+}
+#else
 double bench_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+#endif
 
 static int cmp_double(const void *a, const void *b)
 {

@@ -28,6 +28,19 @@ void bench_register(bench_figure_t *figure);
         bench_register(&bench__figure_##fn);                                        \
     }
 
+/* The queue figures of a raw side, from its `double spsc(size_t size, long n)`
+ * (seconds to move n messages of size bytes through its ring). */
+#define BENCH_RAW_QUEUE_FIGURES(spsc)                                               \
+    static double queue_64B(long n) { return (double)n / spsc(64, n); }             \
+    BENCH_FIGURE("queue_64B", "msg/s", queue_64B)                                   \
+    static double queue_64KiB(long n) { return (double)n / spsc(64 * 1024, n); }    \
+    BENCH_FIGURE("queue_64KiB", "msg/s", queue_64KiB)                               \
+    static double queue_1MiB(long n)                                                \
+    {                                                                               \
+        return (double)n * 1024 * 1024 / spsc(1024 * 1024, n);                      \
+    }                                                                               \
+    BENCH_FIGURE("queue_1MiB", "B/s", queue_1MiB)
+
 /* Parse the command line, warm up, run the figure, print its JSON line. */
 int bench_main(int argc, char **argv);
 
@@ -49,5 +62,15 @@ extern const char *bench_argv0;
 
 /* The argument a raw spawned child is started with: it exits at once. */
 #define BENCH_RAW_CHILD_ARG "--bench-raw-child"
+
+#ifdef _WIN32
+/* A raw Win32 child started with this and a handle value echoes 64-byte
+ * messages on that pipe until EOF (win32/pipe_rtt.c). */
+#define BENCH_RAW_ECHO_ARG "--bench-raw-echo"
+int bench_raw_echo(const char *handle);
+/* A raw Win32 child started with this fills a shared ring (win32/queue.c). */
+#define BENCH_RAW_RING_ARG "--bench-raw-ring"
+int bench_raw_ring(int argc, char **argv);
+#endif
 
 #endif

@@ -3,9 +3,14 @@
 multiprocessing and the raw OS. This machine kind is shared and noisy, so only
 the ratios between sides measured together mean something.
 
-Usage: run.py BUILD_DIR [--out FILE]
+Usage: run.py BUILD_DIR [--out FILE] [--windows MINGW_BUILD_DIR]
 Writes BUILD_DIR/bench/results.json (or FILE) and prints a table. Exits 0 when
 a goal is missed (benchmarks report, tests assert), 1 when a side fails to run.
+
+--windows adds the Windows column: the mingw build's bench_mproc.exe under
+Wine against the raw Win32 programs of bench/win32/ (bench_raw.exe), also
+under Wine, in the same run. Wine is not Windows: its figures are reported as
+"under Wine", and only the ratios count.
 
 Load on the machine drifts within seconds, so the sides take turns: ROUNDS
 rounds of mproc, CPython, raw, and each side's figure is its median round.
@@ -67,8 +72,31 @@ FIGURES = [
            mproc=("bench_mproc", 5000), python=("pool_bench.py", 2000),
            raw=None, goal=("absolute", 30e-6)),
 ]
+# The Windows column, all under Wine (no CPython for Windows here). Issue
+# goals: pipe round trip within 1.5x raw Win32, start+join within 1.5x raw
+# CreateProcessW+WaitForSingleObject, Pool apply within 3x the pipe round trip.
+WINDOWS_FIGURES = [
+    Figure("start_join_spawn", "s",
+           mproc=("bench_mproc.exe", 40), python=None,
+           raw=("bench_raw.exe", 40), goal=("raw", 1.5)),
+    Figure("pipe_rtt_64B", "s",
+           mproc=("bench_mproc.exe", 5000), python=None,
+           raw=("bench_raw.exe", 5000), goal=("raw", 1.5)),
+    Figure("pool_apply_rtt", "s",
+           mproc=("bench_mproc.exe", 2000), python=None,
+           raw=None, goal=("pipe_rtt_64B", 3.0)),
+    Figure("queue_64B", "msg/s",
+           mproc=("bench_mproc.exe", 500000), python=None,
+           raw=("bench_raw.exe", 500000), goal=None),
+    Figure("queue_1MiB", "B/s",
+           mproc=("bench_mproc.exe", 300), python=None,
+           raw=("bench_raw.exe", 300), goal=None),
+]
 SIDES = ("mproc", "python", "raw")
 ROUNDS = 7
+WINDOWS_ROUNDS = 5
+# How a .exe side runs: set by main() for --windows.
+WINE = {"argv": ["wine"], "env": None}
 
 
 def command(build_dir, figure, side):
@@ -78,6 +106,8 @@ def command(build_dir, figure, side):
     program, iterations = getattr(figure, side)
     if program.endswith(".py"):
         argv = ["python3", os.path.join(HERE, "python", program)]
+    elif program.endswith(".exe"):
+        argv = WINE["argv"] + [os.path.join(build_dir, "bench", program)]
     else:
         argv = [os.path.join(build_dir, "bench", program)]
     return argv + [figure.name, str(iterations)]
@@ -88,7 +118,9 @@ def run_side(build_dir, figure, side):
         return None
     argv = command(build_dir, figure, side)
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True)
+        env = WINE["env"] if argv[0] == WINE["argv"][0] else None
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True,
+                             env=env)
         result = json.loads(out.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as e:
         detail = getattr(e, "stderr", None) or ""
@@ -132,10 +164,20 @@ def fmt_ratio(r):
     return "-" if r is None else f"{r:.2f}"
 
 
-def verdict(figure, row):
+def verdict(figure, row, others):
+    """The goal in words and whether it is met; `others` maps figure names to
+    their rows, for a goal relative to another figure's mproc value."""
     if not figure.goal:
         return "", ""
     side, factor = figure.goal
+    if side in others:
+        goal = f"within {factor:g}x of {side}"
+        other = others[side]["mproc"]
+        if row["mproc"] is None or not other:
+            return goal, "no figure"
+        met = slowdown(figure.unit, row["mproc"], other) <= factor
+        return goal, f"goal met ({row['mproc'] / other:.2f}x)" if met else \
+            f"goal missed ({row['mproc'] / other:.2f}x)"
     if side == "absolute":
         goal = ("under " if is_time(figure.unit) else "at least ") + fmt_value(figure.unit, factor)
         if row["mproc"] is None:
@@ -149,22 +191,39 @@ def verdict(figure, row):
     return goal, "goal met" if met else "goal missed"
 
 
-def print_table(rows):
-    header = ("figure", "mproc", "CPython", "raw", "mproc/raw", "python/mproc", "goal", "")
+def print_table(rows, raw_name="raw"):
+    header = ("figure", "mproc", "CPython", raw_name, f"mproc/{raw_name}", "python/mproc", "goal", "")
+    others = {figure.name: row for figure, row in rows}
     lines = [header]
     for figure, row in rows:
         lines.append((figure.name,
                       *(fmt_value(figure.unit, row[s]) for s in SIDES),
                       fmt_ratio(ratio(row["mproc"], row["raw"])),
                       fmt_ratio(ratio(row["python"], row["mproc"])),
-                      *verdict(figure, row)))
+                      *verdict(figure, row, others)))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
-    print(f"\nEach value is the median of {ROUNDS} interleaved rounds."
+    print(f"\nEach value is the median of its interleaved rounds."
           "\nTimes (unit s): lower is better; mproc/raw lower is better (1.00 is the OS floor),"
           "\npython/mproc higher is better (above 1: mproc is faster than CPython)."
           "\nRates (unit .../s): higher is better, so both ratio directions flip.")
+
+
+def measure(build_dir, figures, nrounds, only):
+    """Each figure's sides taken in turns for nrounds rounds; the median of each."""
+    rows = []
+    for figure in figures:
+        if only and not figure.name.startswith(tuple(only)):
+            continue
+        print(f"running {figure.name} ...", file=sys.stderr, flush=True)
+        rounds = {side: [] for side in SIDES}
+        for _ in range(nrounds):
+            for side in SIDES:
+                rounds[side].append(run_side(build_dir, figure, side))
+        rows.append((figure, {side: None if None in values else statistics.median(values)
+                              for side, values in rounds.items()}))
+    return rows
 
 
 def main():
@@ -173,31 +232,36 @@ def main():
     parser.add_argument("--out", help="results file (default BUILD_DIR/bench/results.json)")
     parser.add_argument("--only", nargs="+", metavar="PREFIX",
                         help="run only the figures whose names start with one of these")
+    parser.add_argument("--windows", metavar="MINGW_BUILD_DIR",
+                        help="also run the Windows figures of this mingw build under Wine")
+    parser.add_argument("--wineprefix", default=os.environ.get(
+        "MPROC_WINEPREFIX", os.path.join(os.path.dirname(HERE), "build", "_deps", "wineprefix")),
+        help="the Wine prefix for --windows")
     args = parser.parse_args()
     build_dir = os.path.abspath(args.build_dir)
     out = args.out or os.path.join(build_dir, "bench", "results.json")
 
-    rows = []
-    for figure in FIGURES:
-        if args.only and not figure.name.startswith(tuple(args.only)):
-            continue
-        print(f"running {figure.name} ...", file=sys.stderr, flush=True)
-        rounds = {side: [] for side in SIDES}
-        for _ in range(ROUNDS):
-            for side in SIDES:
-                rounds[side].append(run_side(build_dir, figure, side))
-        rows.append((figure, {side: None if None in values else statistics.median(values)
-                              for side, values in rounds.items()}))
+    rows = measure(build_dir, FIGURES, ROUNDS, args.only)
+    results = [{"figure": fig.name, "unit": fig.unit, **row} for fig, row in rows]
+    win_rows = []
+    if args.windows:
+        WINE["env"] = dict(os.environ, WINEPREFIX=os.path.abspath(args.wineprefix), WINEDEBUG="-all")
+        win_rows = measure(os.path.abspath(args.windows), WINDOWS_FIGURES, WINDOWS_ROUNDS, args.only)
+        results += [{"figure": fig.name, "unit": fig.unit, "platform": "windows-under-wine", **row}
+                    for fig, row in win_rows]
 
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     with open(out, "w") as f:
-        json.dump([{"figure": fig.name, "unit": fig.unit, **row} for fig, row in rows], f,
-                  indent=2)
+        json.dump(results, f, indent=2)
         f.write("\n")
     print_table(rows)
+    if win_rows:
+        print("\nWindows: the mingw build under Wine, against raw Win32 programs under Wine"
+              "\n(Wine is not Windows: absolute figures mean little, the ratios count).\n")
+        print_table(win_rows, raw_name="raw Win32")
     print(f"\nresults: {out}")
     failed = any(row[side] is None and getattr(fig, side) is not None
-                 for fig, row in rows for side in SIDES)
+                 for fig, row in rows + win_rows for side in SIDES)
     return 1 if failed else 0
 
 

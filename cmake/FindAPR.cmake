@@ -42,8 +42,10 @@ if(APR_FOUND)
   add_library(APR::APR UNKNOWN IMPORTED)
   set_target_properties(APR::APR PROPERTIES IMPORTED_LOCATION "${APR_LIBRARY}"
                                             INTERFACE_INCLUDE_DIRECTORIES "${APR_INCLUDE_DIR}")
-  if(WIN32 AND APR_LIBRARY MATCHES "\\.a$|apr-1\\.lib$")
-    # A static APR on Windows: declare it so, and bring its system libraries.
+  # A static APR on Windows: declare it so, and bring its system libraries.
+  # The static library is apr-1.lib; libapr-1.lib is the DLL's import library
+  # (no APR_DECLARE_STATIC there), so the name must start at a path separator.
+  if(WIN32 AND APR_LIBRARY MATCHES "(^|[/\\])(lib)?apr-1\\.a$|(^|[/\\])apr-1\\.lib$")
     set_property(TARGET APR::APR PROPERTY INTERFACE_COMPILE_DEFINITIONS APR_DECLARE_STATIC)
     set_property(TARGET APR::APR PROPERTY INTERFACE_LINK_LIBRARIES
                  ws2_32 mswsock rpcrt4 advapi32 shell32 iphlpapi)

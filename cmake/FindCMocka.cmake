@@ -1,8 +1,11 @@
 # FindCMocka: CMocka as the imported target cmocka::cmocka.
 #
-# CMocka 1.1.7+ and conan export cmocka::cmocka; Debian's 1.1.5 config file
-# only sets CMOCKA_LIBRARY / CMOCKA_INCLUDE_DIR, and the mingw lane has just
-# the files (CMOCKA_ROOT hint).
+# CMocka 1.1.7+ and 2.x (vcpkg's builtin-baseline in vcpkg.json brings 2.0.2)
+# and conan export cmocka::cmocka; Debian's 1.1.5 config file only sets
+# CMOCKA_LIBRARY / CMOCKA_INCLUDE_DIR, and the mingw lane has just the files
+# (CMOCKA_ROOT hint). The tests use only the API both majors share
+# (cmocka_unit_test, cmocka_run_group_tests, assert_*): no LargestIntegralType,
+# no mock or expect_* value types, which CMocka 2.0 changed.
 include(FindPackageHandleStandardArgs)
 
 if(NOT TARGET cmocka::cmocka)

@@ -1,5 +1,5 @@
 # Install rules: headers, the library (static or shared, as BUILD_SHARED_LIBS
-# chose), a CMake package and a pkg-config file.
+# chose), a CMake package, a pkg-config file and the license.
 #
 #   find_package(mproc CONFIG)   ->  mproc::mproc        (lib/cmake/mproc)
 #   pkg-config mproc             ->  mproc.pc            (lib/pkgconfig)
@@ -45,6 +45,10 @@ if(MSVC AND MPROC_INSTALL_SHARED)
   install(FILES $<TARGET_PDB_FILE:mproc> DESTINATION ${CMAKE_INSTALL_BINDIR}
           COMPONENT mproc_runtime OPTIONAL)
 endif()
+
+# The license travels with every install (share/doc/mproc/LICENSE).
+install(FILES "${PROJECT_SOURCE_DIR}/LICENSE" DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        COMPONENT mproc_runtime)
 
 # The CMake package.
 install(EXPORT mprocTargets NAMESPACE mproc:: FILE mprocTargets.cmake

@@ -98,6 +98,20 @@ for rel in ("conanfile.py", "test_package/conanfile.py"):
         regex = next((s for s in strings if s.startswith("project\\(mproc")), None)
         if not regex or not re.search(regex, read("CMakeLists.txt")):
             problem(f"{rel}: set_version's pattern does not find the version in CMakeLists.txt")
+# One license, declared everywhere it is packaged.
+LICENSE_ID = "Apache-2.0"
+if "Apache License" not in (read("LICENSE") if os.path.isfile(os.path.join(ROOT, "LICENSE")) else ""):
+    problem("LICENSE: missing or not the Apache License")
+for rel in ("vcpkg.json", "ports/mproc/vcpkg.json"):
+    if load_json(rel).get("license") != LICENSE_ID:
+        problem(f"{rel}: license is not {LICENSE_ID}")
+if not re.search(r'^\s*license\s*=\s*"' + LICENSE_ID + '"', read("conanfile.py"), re.M):
+    problem(f"conanfile.py: license is not {LICENSE_ID}")
+if "vcpkg_install_copyright" not in portfile:
+    problem("ports/mproc/portfile.cmake: the license is not installed as copyright")
+if "LICENSE" not in read("cmake/MprocInstall.cmake"):
+    problem("cmake/MprocInstall.cmake: the license is not installed")
+
 for rel in ("test_package/CMakeLists.txt", "test_package/test_package.c"):
     if not os.path.isfile(os.path.join(ROOT, rel)):
         problem(f"{rel}: missing")

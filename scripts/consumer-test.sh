@@ -118,7 +118,7 @@ run_kind() {
   [[ -n $libdir ]] || die "no CMAKE_INSTALL_LIBDIR in the build's cache" || return 1
   for f in include/mproc/mproc.h include/mproc/export.h "$libdir/cmake/mproc/mprocConfig.cmake" \
            "$libdir/cmake/mproc/mprocConfigVersion.cmake" "$libdir/cmake/mproc/mprocTargets.cmake" \
-           "$libdir/cmake/mproc/FindAPR.cmake" "$libdir/pkgconfig/mproc.pc"; do
+           "$libdir/cmake/mproc/FindAPR.cmake" "$libdir/pkgconfig/mproc.pc" share/doc/mproc/LICENSE; do
     [[ -f $prefix/$f ]] || die "not installed: $f" || return 1
   done
   if grep -rqF "$work/stage" "$prefix/$libdir/cmake" "$prefix/$libdir/pkgconfig"; then

@@ -4,8 +4,10 @@
 # Usage: scripts/install-deps.sh [native|mingw|all]   (default: native)
 #   native  compilers, CMake, Ninja, APR, CMocka, sanitizer runtime, python3,
 #           Doxygen (make docs)
-#   mingw   the Windows lane: mingw-w64 and Wine (APR and CMocka for Windows
-#           are then built by scripts/build-mingw-deps.sh)
+#   mingw   the Windows lanes: mingw-w64 and Wine (APR and CMocka for Windows
+#           are then built by scripts/build-mingw-deps.sh), and Wine's
+#           MSVC-compatible CRT and SDK headers for the MSVC-mode lane
+#           (scripts/msvc-syntax.sh compiles with clang against them)
 # Debian and Ubuntu are installed with apt-get (as root, or through sudo).
 # Elsewhere it names what to install and fails if something is missing.
 set -euo pipefail
@@ -13,7 +15,7 @@ set -euo pipefail
 lane=${1:-native}
 native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcmocka-dev python3
         doxygen)
-mingw=(mingw-w64 wine wine64 dpkg-dev)
+mingw=(mingw-w64 wine wine64 dpkg-dev libwine-dev)
 case $lane in
   native) want=("${native[@]}") ;;
   mingw) want=("${mingw[@]}") ;;
@@ -26,7 +28,8 @@ if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
 install-deps: not a Debian/Ubuntu system; install these yourself:
   a C11 compiler, CMake >= 3.25, Ninja, pkg-config, APR 1.7 (apr-1.pc), CMocka,
   python3 (benchmarks, docs), Doxygen (make docs); for the Windows lane
-  mingw-w64 and Wine.
+  mingw-w64 and Wine; for the MSVC-mode lane clang and Wine's headers
+  (libwine-dev).
   macOS (Homebrew): brew install cmake ninja pkg-config apr cmocka doxygen
     and export PKG_CONFIG_PATH=\$(brew --prefix apr)/lib/pkgconfig
   Windows: use the windows-msvc preset with vcpkg (VCPKG_ROOT set).

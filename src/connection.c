@@ -81,9 +81,12 @@ static mproc_status_t wrap(mproc__os_handle_t rd, mproc__os_handle_t wr, mproc_c
         return MPROC_ENOMEM;
     c->rd = rd;
     c->wr = wr;
-    if (rd != MPROC__OS_NO_HANDLE && !(c->buf = malloc(READ_AHEAD))) {
-        free(c);
-        return MPROC_ENOMEM;
+    if (rd != MPROC__OS_NO_HANDLE) {
+        c->buf = malloc(READ_AHEAD);
+        if (!c->buf) {
+            free(c);
+            return MPROC_ENOMEM;
+        }
     }
     track(c);
     *out = c;

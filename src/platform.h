@@ -44,7 +44,8 @@ mproc_status_t mproc__os_write_all(mproc__os_handle_t h, const void *buf, size_t
 mproc_status_t mproc__os_read_all(mproc__os_handle_t h, void *buf, size_t len);
 /* Wait until a handle is ready (readable or signalled); ready[i] 0/1. A
  * deadline < 0 means forever; MPROC_ETIMEDOUT when it passes first. At most
- * mproc__os_wait_limit() handles. */
+ * mproc__os_wait_limit() handles. A pipe must be a read end made by
+ * mproc__os_pipe (Windows: an overlapped named pipe; no polling). */
 size_t mproc__os_wait_limit(void);
 mproc_status_t mproc__os_wait_ready(const mproc__os_handle_t *hs, size_t n, double deadline,
                                     int *ready);

@@ -170,9 +170,12 @@ static mproc_async_result_t *result_new(mproc_pool_t *pool, size_t n, int with_i
     mproc_async_result_t *r = calloc(1, sizeof *r);
     if (!r)
         return NULL;
-    if (with_items && n && !(r->items = calloc(n, sizeof *r->items))) {
-        free(r);
-        return NULL;
+    if (with_items && n) {
+        r->items = calloc(n, sizeof *r->items);
+        if (!r->items) {
+            free(r);
+            return NULL;
+        }
     }
     r->hub = pool->hub;
     r->n = r->remaining = n;
@@ -780,7 +783,9 @@ static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const v
     if (!pool || !out || (n && (!items || !lens)))
         return MPROC_EINVAL;
     mproc_async_result_t *r = result_new(pool, n, 1);
-    if (!r || (iter && !(r->order = calloc(n ? n : 1, sizeof *r->order)))) {
+    if (r && iter)
+        r->order = calloc(n ? n : 1, sizeof *r->order);
+    if (!r || (iter && !r->order)) {
         if (r)
             result_destroy(r);
         return MPROC_ENOMEM;

@@ -282,8 +282,11 @@ mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double time
     if ((!objects && n) || mproc__deadline(timeout, &deadline) || (n == 0 && deadline < 0))
         return MPROC_EINVAL;
     int *flags = ready;
-    if (!flags && n && !(flags = calloc(n, sizeof *flags)))
-        return MPROC_ENOMEM;
+    if (!flags && n) {
+        flags = calloc(n, sizeof *flags);
+        if (!flags)
+            return MPROC_ENOMEM;
+    }
     mproc_status_t st = mproc__os_wait_ready((const mproc__os_handle_t *)objects, n, deadline, flags);
     if (flags != ready)
         free(flags);

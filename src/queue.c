@@ -433,7 +433,7 @@ static void ring_copy_out(mproc_queue_t *q, int64_t pos, void *dst, size_t n)
 /* Write `n` bytes (NULL: zeros) at the tail, publishing as room appears. */
 static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
 {
-    static const unsigned char zeros[512];
+    static const unsigned char zeros[512] = {0};
     while (n > 0) {
         int64_t r = room(q);
         if (r == 0) {
@@ -790,7 +790,9 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         }
         size_t n = header[0];
         unsigned char *dst = buf;
-        if (alloc && !(dst = malloc(n ? n : 1))) {
+        if (alloc)
+            dst = malloc(n ? n : 1);
+        if (alloc && !dst) {
             st = MPROC_ENOMEM;
             break;
         }

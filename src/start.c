@@ -180,8 +180,11 @@ static mproc_status_t read_bootstrap(const mproc__os_boot_t *boot, boot_msg_t *m
     if (!st)
         st = parse_bootstrap(&r, m);
     free(data);
-    if (!st && !(*target = mproc__target_by_name(m->target)))
-        st = MPROC_ENOTREGISTERED;
+    if (!st) {
+        *target = mproc__target_by_name(m->target);
+        if (!*target)
+            st = MPROC_ENOTREGISTERED;
+    }
     return st;
 }
 

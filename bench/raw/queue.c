@@ -53,20 +53,4 @@ static double spsc(size_t size, long n)
     return elapsed;
 }
 
-static double queue_64B(long n)
-{
-    return (double)n / spsc(64, n);
-}
-BENCH_FIGURE("queue_64B", "msg/s", queue_64B)
-
-static double queue_64KiB(long n)
-{
-    return (double)n / spsc(64 * 1024, n);
-}
-BENCH_FIGURE("queue_64KiB", "msg/s", queue_64KiB)
-
-static double queue_1MiB(long n)
-{
-    return (double)n * 1024 * 1024 / spsc(1024 * 1024, n);
-}
-BENCH_FIGURE("queue_1MiB", "B/s", queue_1MiB)
+BENCH_RAW_QUEUE_FIGURES(spsc)

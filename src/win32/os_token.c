@@ -20,7 +20,7 @@ int64_t mproc__os_self_token(void)
         FILETIME none = {0, 0};
         if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user))
             created = none;
-        InterlockedExchange64(&self, make_token(GetCurrentProcessId(), &created));
+        (void)InterlockedCompareExchange64(&self, make_token(GetCurrentProcessId(), &created), 0);
     }
     return self;
 }

@@ -3,7 +3,8 @@
  * semaphores and shared memory work within a process and reach a child
  * through handle arguments; a reserved segment commits and gives back pages;
  * process tokens tell a running process from one that ended; the heavy fence
- * is there wherever a process can enroll for it.
+ * is there wherever a process can enroll for it; a wait on pipes returns as
+ * soon as one has data (or its writer has gone) and otherwise at its deadline.
  */
 #include <string.h>
 
@@ -127,6 +128,120 @@ static void sem_wakes_sleepers_in_other_processes(void **state)
     mproc__os_sem_close(back);
 }
 
+/* args: a pipe's write end, a semaphore. Waits for the semaphore, writes "x". */
+static int t_write_when_told(const mproc_args_t *args)
+{
+    mproc__os_handle_t wr, hs;
+    mproc__os_sem_t *go;
+    if (mproc__args_get_handle(args, 0, &wr) || mproc__args_get_handle(args, 1, &hs))
+        return 1;
+    if (mproc__os_sem_open(hs, &go) || mproc__os_sem_wait(go, mproc__os_now() + 60))
+        return 2;
+    mproc__os_sem_close(go);
+    return mproc__os_write_all(wr, "x", 1) == MPROC_OK ? 0 : 3;
+}
+MPROC_TARGET(t_write_when_told)
+
+static void pipe_waits_end_with_data_or_at_the_deadline(void **state)
+{
+    (void)state;
+    mproc__os_handle_t end0[2][2], end1[2][2], rd[2], wr[2];
+    int ready[2] = {1, 1};
+    /* Two simplex pipes: rd[i] reads what wr[i] writes. */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mproc__os_pipe(0, end0[i], end1[i]), MPROC_OK);
+        rd[i] = end0[i][0];
+        wr[i] = end1[i][1];
+    }
+
+    /* Nothing to read: the wait ends at its deadline, not before, not long after. */
+    double t0 = mproc__os_now();
+    assert_int_equal(mproc__os_wait_ready(rd, 2, t0 + 0.3, ready), MPROC_ETIMEDOUT);
+    double waited = mproc__os_now() - t0;
+    assert_true(waited >= 0.25);
+    assert_true(waited < 10.0);
+    assert_int_equal(ready[0] + ready[1], 0);
+    assert_int_equal(mproc__os_wait_ready(rd, 2, mproc__os_now(), ready), MPROC_ETIMEDOUT);
+
+    /* Data in the second: ready at once, and only that one. */
+    assert_int_equal(mproc__os_write_all(wr[1], "y", 1), MPROC_OK);
+    t0 = mproc__os_now();
+    assert_int_equal(mproc__os_wait_ready(rd, 2, t0 + 60, ready), MPROC_OK);
+    assert_true(mproc__os_now() - t0 < 5.0);
+    assert_int_equal(ready[0], 0);
+    assert_int_equal(ready[1], 1);
+    /* Waiting consumed nothing: the byte is still there to read. */
+    char c = 0;
+    size_t got = 0;
+    assert_int_equal(mproc__os_read_some(rd[1], &c, 1, &got), MPROC_OK);
+    assert_int_equal(got, 1);
+    assert_int_equal(c, 'y');
+
+    /* Data arriving from another process while this one waits wakes it. */
+    mproc__os_sem_t *go;
+    assert_int_equal(mproc__os_sem_create(0, &go), MPROC_OK);
+    mproc_args_t *args;
+    mproc_args_create(&args);
+    assert_int_equal(mproc__args_add_handle(args, wr[0]), MPROC_OK);
+    assert_int_equal(mproc__args_add_handle(args, mproc__os_sem_handle(go)), MPROC_OK);
+    mproc_process_t *p = test_start(t_write_when_told, args);
+    mproc_args_free(args);
+    assert_int_equal(mproc__os_sem_post(go), MPROC_OK);
+    t0 = mproc__os_now();
+    assert_int_equal(mproc__os_wait_ready(rd, 2, t0 + 60, ready), MPROC_OK);
+    assert_true(mproc__os_now() - t0 < 30.0);
+    assert_int_equal(ready[0], 1);
+    assert_int_equal(ready[1], 0);
+    assert_int_equal(mproc__os_read_some(rd[0], &c, 1, &got), MPROC_OK);
+    assert_int_equal(c, 'x');
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc__os_sem_close(go);
+
+    /* A writer gone counts as ready (the read then reports EOF). */
+    mproc__os_close(wr[0]);
+    assert_int_equal(mproc__os_wait_ready(rd, 1, mproc__os_now() + 60, ready), MPROC_OK);
+    assert_int_equal(ready[0], 1);
+    assert_int_equal(mproc__os_read_some(rd[0], &c, 1, &got), MPROC_EEOF);
+    mproc__os_close(rd[0]);
+    mproc__os_close(rd[1]);
+    mproc__os_close(wr[1]);
+}
+
+#define MANY_PIPES 64
+
+/* As many pipes as one wait takes on Windows (64): the one with data is the
+ * one reported; one handle more than the limit is refused, not truncated. */
+static void pipe_wait_takes_up_to_its_limit(void **state)
+{
+    (void)state;
+    mproc__os_handle_t end0[2], end1[2], rd[MANY_PIPES], wr[MANY_PIPES];
+    int ready[MANY_PIPES];
+    size_t n = mproc__os_wait_limit() < MANY_PIPES ? mproc__os_wait_limit() : MANY_PIPES;
+    assert_true(n >= 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(mproc__os_pipe(0, end0, end1), MPROC_OK);
+        rd[i] = end0[0];
+        wr[i] = end1[1];
+    }
+    assert_int_equal(mproc__os_write_all(wr[n - 2], "z", 1), MPROC_OK);
+    assert_int_equal(mproc__os_wait_ready(rd, n, mproc__os_now() + 60, ready), MPROC_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ready[i], i == n - 2);
+    if (mproc__os_wait_limit() == MANY_PIPES) {
+        mproc__os_handle_t more[MANY_PIPES + 1];
+        int more_ready[MANY_PIPES + 1];
+        memcpy(more, rd, sizeof rd);
+        more[MANY_PIPES] = rd[0];
+        assert_int_equal(mproc__os_wait_ready(more, MANY_PIPES + 1, mproc__os_now(), more_ready),
+                         MPROC_EINVAL);
+    }
+    for (size_t i = 0; i < n; i++) {
+        mproc__os_close(rd[i]);
+        mproc__os_close(wr[i]);
+    }
+}
+
 static void reserved_shm_commits_and_gives_back(void **state)
 {
     (void)state;
@@ -214,6 +329,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(reserved_shm_commits_and_gives_back),
         cmocka_unit_test(tokens_tell_running_from_ended),
         cmocka_unit_test(heavy_fence_where_enrolled),
+        cmocka_unit_test(pipe_waits_end_with_data_or_at_the_deadline),
+        cmocka_unit_test(pipe_wait_takes_up_to_its_limit),
     };
     return test_main(argc, argv, "os", tests, ARRAY_LEN(tests));
 }
