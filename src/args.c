@@ -305,6 +305,16 @@ mproc_status_t mproc__args_encode(const mproc_args_t *args, mproc__wbuf_t *out)
     return st || !len ? st : mproc__wbuf_put(out, args->buf.data, len);
 }
 
+/* Is the item at `p` (its payload, `need` bytes, all present) well formed? */
+static int item_valid(unsigned char type, const unsigned char *p, size_t need)
+{
+    if (type == MPROC_ARG_STR) /* its terminating NUL, and no other: get_str returns a C string */
+        return p[need - 1] == '\0' && !memchr(p + 4, '\0', need - 5);
+    if (type == MPROC__ARG_OBJECT)
+        return p[2] <= MPROC__OBJ_MAX_HANDLES;
+    return 1;
+}
+
 /* Walk an encoded buffer and rebuild the offset index, refusing anything malformed. */
 static mproc_status_t index_items(mproc_args_t *a)
 {
@@ -325,7 +335,7 @@ static mproc_status_t index_items(mproc_args_t *a)
         } else {
             return MPROC_EINVAL;
         }
-        if (need > a->buf.len - pos - 1)
+        if (need > a->buf.len - pos - 1 || !item_valid(type, a->buf.data + pos + 1, need))
             return MPROC_EINVAL;
         mproc_status_t st = reserve_offset(a);
         if (st)

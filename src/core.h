@@ -81,8 +81,10 @@ void mproc__run_target(mproc_target_fn target, const mproc_args_t *args,
 
 mproc_status_t mproc__start_fork(mproc_process_t *p);
 mproc_status_t mproc__start_spawn(mproc_process_t *p);
-/* The child side of spawn, from mproc_init(); never returns. */
-void mproc__spawned_main(const mproc__os_boot_t *boot);
+/* From mproc_init(): in a process started with the spawn child flag, become
+ * the child and run its target, or refuse (stderr line, MPROC_EXIT_BOOT_*);
+ * never returns then. Returns at once in any other process. */
+void mproc__spawned_entry(int argc, char **argv);
 
 /* Receive the next message into `buf`, grown as needed and reused across calls. */
 mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,

@@ -98,6 +98,15 @@ typedef struct mproc_pool_options {
     const mproc_context_t *context; /**< start method of the workers (NULL: default) */
 } mproc_pool_options_t;
 
+/** A worker's exit code: its start arguments were not what the pool sends. */
+#define MPROC_EXIT_WORKER_ARGS 90
+/** A worker's exit code: the initializer's arguments could not be decoded. */
+#define MPROC_EXIT_WORKER_INITARGS 91
+/** A worker's exit code: reading its next chunk of tasks failed. */
+#define MPROC_EXIT_WORKER_RECV 92
+/** A worker's exit code: a chunk was malformed or its results could not be sent. */
+#define MPROC_EXIT_WORKER_SEND 93
+
 /** Defaults: one worker per CPU, no initializer, workers never replaced, default context. */
 #define MPROC_POOL_OPTIONS_INIT {0, NULL, NULL, 0, NULL}
 
