@@ -90,6 +90,10 @@ void mproc__spawned_entry(int argc, char **argv);
 mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,
                                             mproc__wbuf_t *buf);
 
+/* 1 if an open connection of this process reads from `h` and has bytes read
+ * ahead (mproc_wait counts it ready). */
+int mproc__connection_has_buffered(mproc__os_handle_t h);
+
 /* In a fork child: close the connection ends it was not given in `args`. */
 void mproc__connections_after_fork(const mproc_args_t *args);
 
