@@ -298,6 +298,24 @@ mproc_status_t mproc_args_get_bytes(const mproc_args_t *args, size_t index, cons
     return st;
 }
 
+mproc_status_t mproc__args_append(mproc_args_t *dst, const mproc_args_t *src, size_t from)
+{
+    for (size_t i = from; src && i < src->count; i++) {
+        size_t start = src->offsets[i];
+        size_t end = i + 1 < src->count ? src->offsets[i + 1] : src->buf.len;
+        if (dst->buf.len + (end - start) > MPROC_ARGS_MAX_BYTES)
+            return MPROC_ETOOBIG;
+        mproc_status_t st = reserve_offset(dst);
+        size_t at = dst->buf.len;
+        if (!st)
+            st = mproc__wbuf_put(&dst->buf, src->buf.data + start, end - start);
+        if (st)
+            return st;
+        dst->offsets[dst->count++] = at;
+    }
+    return MPROC_OK;
+}
+
 mproc_status_t mproc__args_encode(const mproc_args_t *args, mproc__wbuf_t *out)
 {
     size_t len = args ? args->buf.len : 0;
