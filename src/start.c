@@ -16,7 +16,6 @@
 #include "boot.h"
 #include "core.h"
 
-
 mproc_status_t mproc_process_start(mproc_process_t *p)
 {
     if (!p)

@@ -133,40 +133,37 @@ static void genuine_message_runs_the_target(void **state)
     assert_int_equal(out_bytes, 0);
 }
 
+/* Play a parent that answers as `how` says; the child must refuse with `code`. */
+static void answer_and_expect(forgery_t how, int code)
+{
+    forge_t f;
+    forge_start(&f, FORGE_PARENT, NULL);
+    answer(&f, how);
+    expect_refusal(&f, code);
+}
+
 static void wrong_token_is_refused(void **state)
 {
     (void)state;
-    forge_t f;
-    forge_start(&f, FORGE_PARENT, NULL);
-    answer(&f, WRONG_TOKEN);
-    expect_refusal(&f, MPROC_EXIT_BOOT_TOKEN);
+    answer_and_expect(WRONG_TOKEN, MPROC_EXIT_BOOT_TOKEN);
 }
 
 static void string_without_nul_is_refused(void **state)
 {
     (void)state;
-    forge_t f;
-    forge_start(&f, FORGE_PARENT, NULL);
-    answer(&f, NO_NUL);
-    expect_refusal(&f, MPROC_EXIT_BOOT_MESSAGE);
+    answer_and_expect(NO_NUL, MPROC_EXIT_BOOT_MESSAGE);
 }
 
 static void bad_daemon_flag_is_refused(void **state)
 {
     (void)state;
-    forge_t f;
-    forge_start(&f, FORGE_PARENT, NULL);
-    answer(&f, BAD_DAEMON);
-    expect_refusal(&f, MPROC_EXIT_BOOT_MESSAGE);
+    answer_and_expect(BAD_DAEMON, MPROC_EXIT_BOOT_MESSAGE);
 }
 
 static void unknown_target_is_refused(void **state)
 {
     (void)state;
-    forge_t f;
-    forge_start(&f, FORGE_PARENT, NULL);
-    answer(&f, UNKNOWN_TARGET);
-    expect_refusal(&f, MPROC_EXIT_BOOT_TARGET);
+    answer_and_expect(UNKNOWN_TARGET, MPROC_EXIT_BOOT_TARGET);
 }
 
 static void truncated_message_is_refused(void **state)
