@@ -77,8 +77,8 @@ static void channel_from_another_process_is_refused(void **state)
 }
 
 /* The message a real parent would send for target `target`, answering `token`. */
-static void encode(mproc__wbuf_t *b, const unsigned char *token, const char *target, int daemon,
-                   const mproc_args_t *args)
+static void encode_as(mproc__wbuf_t *b, const unsigned char *token, const char *target,
+                      int daemon, int64_t parent_pid, const mproc_args_t *args)
 {
     mproc__boot_msg_t m;
     memset(&m, 0, sizeof m);
@@ -87,14 +87,27 @@ static void encode(mproc__wbuf_t *b, const unsigned char *token, const char *tar
     m.name = (char *)"Forged-1";
     m.identity = (char *)"1";
     m.daemon = daemon;
-    m.parent_pid = test_getpid();
+    m.parent_pid = parent_pid;
     m.parent_name = (char *)"MainProcess";
     m.method = MPROC_METHOD_SPAWN;
     m.args = (mproc_args_t *)args;
     assert_int_equal(mproc__boot_encode(&m, b), MPROC_OK);
 }
 
-typedef enum forgery { GENUINE, WRONG_TOKEN, NO_NUL, BAD_DAEMON, UNKNOWN_TARGET } forgery_t;
+static void encode(mproc__wbuf_t *b, const unsigned char *token, const char *target, int daemon,
+                   const mproc_args_t *args)
+{
+    encode_as(b, token, target, daemon, test_getpid(), args);
+}
+
+typedef enum forgery {
+    GENUINE,
+    WRONG_TOKEN,
+    WRONG_PARENT,
+    NO_NUL,
+    BAD_DAEMON,
+    UNKNOWN_TARGET
+} forgery_t;
 
 /* Play the parent: take the challenge, answer with a message forged as told. */
 static void answer(forge_t *f, forgery_t how)
@@ -107,8 +120,8 @@ static void answer(forge_t *f, forgery_t how)
         token[3] ^= 1;
     assert_int_equal(mproc_args_create(&args), MPROC_OK);
     assert_int_equal(mproc_args_add_str(args, "abc"), MPROC_OK);
-    encode(&b, token, how == UNKNOWN_TARGET ? "no_such_target" : "t_ran",
-           how == BAD_DAEMON ? 2 : 0, args);
+    encode_as(&b, token, how == UNKNOWN_TARGET ? "no_such_target" : "t_ran",
+              how == BAD_DAEMON ? 2 : 0, test_getpid() + (how == WRONG_PARENT), args);
     if (how == NO_NUL) {
         /* The string's terminating NUL is the message's last byte. */
         assert_int_equal(b.data[b.len - 1], '\0');
@@ -146,6 +159,12 @@ static void wrong_token_is_refused(void **state)
 {
     (void)state;
     answer_and_expect(WRONG_TOKEN, MPROC_EXIT_BOOT_TOKEN);
+}
+
+static void message_naming_another_parent_is_refused(void **state)
+{
+    (void)state;
+    answer_and_expect(WRONG_PARENT, MPROC_EXIT_BOOT_TOKEN);
 }
 
 static void string_without_nul_is_refused(void **state)
@@ -196,6 +215,19 @@ static void decoder_refuses_every_truncation(void **state)
     assert_int_equal(m.daemon, 1);
     assert_int_equal(mproc_args_count(m.args), 2);
     mproc__boot_msg_free(&m);
+    /* A byte too many, and a start method no platform has. */
+    assert_int_equal(mproc__wbuf_put(&b, "", 1), MPROC_OK);
+    assert_int_equal(mproc__boot_decode(b.data + 4, b.len - 4, &m), MPROC_EINVAL);
+    b.len--;
+    mproc__wbuf_t odd = {0};
+    mproc__boot_msg_t bad;
+    memset(&bad, 0, sizeof bad);
+    bad.target = (char *)"t_ran";
+    bad.method = (mproc_start_method_t)99;
+    bad.parent_pid = 1;
+    assert_int_equal(mproc__boot_encode(&bad, &odd), MPROC_OK);
+    assert_int_equal(mproc__boot_decode(odd.data + 4, odd.len - 4, &m), MPROC_EINVAL);
+    mproc__wbuf_free(&odd);
     for (size_t cut = 0; cut < b.len - 4; cut++) {
         assert_int_equal(mproc__boot_decode(b.data + 4, cut, &m), MPROC_EINVAL);
         assert_null(m.target);
@@ -215,6 +247,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(channel_from_another_process_is_refused),
         cmocka_unit_test(genuine_message_runs_the_target),
         cmocka_unit_test(wrong_token_is_refused),
+        cmocka_unit_test(message_naming_another_parent_is_refused),
         cmocka_unit_test(string_without_nul_is_refused),
         cmocka_unit_test(bad_daemon_flag_is_refused),
         cmocka_unit_test(unknown_target_is_refused),
