@@ -520,6 +520,52 @@ static void initargs_carry_pipes_and_queues(void **state)
     mproc_queue_free(q);
 }
 
+/* Workers started later get initargs too, though the caller freed its objects. */
+static void replacement_workers_get_initargs_after_caller_freed_them(void **state)
+{
+    (void)state;
+    mproc_connection_t *rd, *wr;
+    mproc_queue_t *q;
+    mproc_args_t *ia;
+    assert_int_equal(mproc_pipe(0, &rd, &wr), MPROC_OK);
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    mproc_args_create(&ia);
+    mproc_args_add_connection(ia, wr);
+    mproc_args_add_queue(ia, q);
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.processes = 1;
+    o.maxtasksperchild = 1;
+    o.initializer = init_reports;
+    o.initargs = ia;
+    mproc_pool_t *pool;
+    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_OK);
+    mproc_args_free(ia);
+    mproc_connection_free(wr);
+    for (int i = 0; i < 3; i++) {
+        int64_t v = i;
+        mproc_async_result_t *r;
+        const void *d;
+        size_t n;
+        assert_int_equal(mproc_pool_apply(pool, square, &v, sizeof v, &r), MPROC_OK);
+        assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
+        mproc_async_result_free(r);
+    }
+    /* Three workers ran (one task each); the fourth may be starting. */
+    int64_t pids[3];
+    for (int i = 0; i < 3; i++) {
+        void *d;
+        size_t n;
+        assert_int_equal(mproc_connection_recv_bytes(rd, 30, &d, &n), MPROC_OK);
+        pids[i] = as_int(d);
+        mproc_free(d);
+        for (int k = 0; k < i; k++)
+            assert_true(pids[k] != pids[i]);
+    }
+    finish(pool);
+    mproc_connection_free(rd);
+    mproc_queue_free(q);
+}
+
 /* An initializer that fails makes mproc_pool_create fail, no task runs. */
 static void failing_initializer_fails_the_pool(void **state)
 {
@@ -624,6 +670,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(maxtasksperchild_replaces_workers),
         cmocka_unit_test(initializer_runs_in_every_worker),
         cmocka_unit_test(initargs_carry_pipes_and_queues),
+        cmocka_unit_test(replacement_workers_get_initargs_after_caller_freed_them),
         cmocka_unit_test(failing_initializer_fails_the_pool),
         cmocka_unit_test(lifecycle_rules_and_errors),
         cmocka_unit_test(terminate_reaps_even_stubborn_workers),
