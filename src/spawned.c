@@ -83,7 +83,7 @@ static void receive(const mproc__os_boot_t *boot, mproc__boot_msg_t *m)
         refuse(MPROC_EXIT_BOOT_FAILED, "out of memory");
     if (st)
         refuse(MPROC_EXIT_BOOT_MESSAGE, "malformed bootstrap message");
-    /* Not secret once compared, so a plain comparison is enough. */
+    /* One attempt per fresh challenge: a comparison's timing gives nothing away. */
     if (memcmp(m->token, token, sizeof token) != 0)
         refuse(MPROC_EXIT_BOOT_TOKEN, "the message does not answer this child's challenge");
     if (m->parent_pid != boot->parent_pid)

@@ -70,8 +70,9 @@ mproc_status_t mproc__start_fork(mproc_process_t *p)
 
 static mproc_status_t write_bootstrap(mproc_process_t *p, const mproc_args_t *child_args)
 {
-    mproc__boot_msg_t m = {{0}, NULL, NULL, NULL, NULL, 0, MPROC_METHOD_DEFAULT, 0, NULL};
-    /* The child's challenge first: the message must echo it (see boot.c). */
+    mproc__boot_msg_t m;
+    memset(&m, 0, sizeof m);
+    /* The child's challenge first: the message must echo it (see spawned.c). */
     mproc_status_t st = mproc__os_read_all(p->os.from_child, m.token, sizeof m.token);
     if (st)
         return st;
@@ -79,7 +80,7 @@ static mproc_status_t write_bootstrap(mproc_process_t *p, const mproc_args_t *ch
     m.name = p->name;
     m.identity = p->identity;
     m.daemon = p->daemon;
-    m.parent_pid = mproc__g.self.pid;
+    m.parent_pid = mproc__os_getpid(); /* the child checks it against its own parent */
     m.parent_name = mproc__g.self.name;
     m.method = mproc_get_start_method();
     m.args = (mproc_args_t *)child_args;
