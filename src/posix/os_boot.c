@@ -6,7 +6,7 @@
  * group (the kernel records them when the parent creates the socketpair, so a
  * program started by another user -- setuid, sudo -- cannot be handed a
  * socket of that user's making). The random challenge that follows is the
- * core's (see start.c); this file only checks what the kernel attests.
+ * core's (see spawned.c); this file only checks what the kernel attests.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -103,6 +103,19 @@ mproc__boot_check_t mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot
     return MPROC__BOOT_CHILD;
 }
 
+#if defined(__linux__)
+/* Kernels before 3.17 have no getrandom(): the same generator through its file. */
+static mproc_status_t urandom(unsigned char *p, size_t len)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mproc__os_status_from_errno(errno);
+    mproc_status_t st = mproc__os_read_all(fd, p, len);
+    close(fd);
+    return st;
+}
+#endif
+
 mproc_status_t mproc__os_random(void *buf, size_t len)
 {
     unsigned char *p = buf;
@@ -111,6 +124,8 @@ mproc_status_t mproc__os_random(void *buf, size_t len)
         ssize_t n = getrandom(p, len, 0);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno == ENOSYS)
+            return urandom(p, len);
         if (n <= 0)
             return mproc__os_status_from_errno(n < 0 ? errno : EIO);
         p += n;
