@@ -471,25 +471,35 @@ static void initializer_runs_in_every_worker(void **state)
     finish(pool);
 }
 
+/* A pool whose initializer (init_reports) gets a new pipe's write end and a
+ * new queue; the caller keeps *rd, *wr and *q. */
+static mproc_pool_t *reporting_pool(int processes, long maxtasks, mproc_connection_t **rd,
+                                    mproc_connection_t **wr, mproc_queue_t **q)
+{
+    mproc_args_t *ia;
+    assert_int_equal(mproc_pipe(0, rd, wr), MPROC_OK);
+    assert_int_equal(mproc_queue_create(q, 0), MPROC_OK);
+    assert_int_equal(mproc_args_create(&ia), MPROC_OK);
+    assert_int_equal(mproc_args_add_connection(ia, *wr), MPROC_OK);
+    assert_int_equal(mproc_args_add_queue(ia, *q), MPROC_OK);
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.processes = processes;
+    o.maxtasksperchild = maxtasks;
+    o.initializer = init_reports;
+    o.initargs = ia;
+    mproc_pool_t *pool = NULL;
+    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_OK);
+    mproc_args_free(ia);
+    return pool;
+}
+
 /* A pipe end and a queue in initargs reach every worker as they reach a Process. */
 static void initargs_carry_pipes_and_queues(void **state)
 {
     (void)state;
     mproc_connection_t *rd, *wr;
     mproc_queue_t *q;
-    mproc_args_t *ia;
-    assert_int_equal(mproc_pipe(0, &rd, &wr), MPROC_OK);
-    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
-    mproc_args_create(&ia);
-    assert_int_equal(mproc_args_add_connection(ia, wr), MPROC_OK);
-    assert_int_equal(mproc_args_add_queue(ia, q), MPROC_OK);
-    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
-    o.processes = 2;
-    o.initializer = init_reports;
-    o.initargs = ia;
-    mproc_pool_t *pool;
-    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_OK);
-    mproc_args_free(ia);
+    mproc_pool_t *pool = reporting_pool(2, 0, &rd, &wr, &q);
     int64_t from_pipe[2], from_queue[2];
     for (int i = 0; i < 2; i++) {
         void *d;
@@ -526,20 +536,7 @@ static void replacement_workers_get_initargs_after_caller_freed_them(void **stat
     (void)state;
     mproc_connection_t *rd, *wr;
     mproc_queue_t *q;
-    mproc_args_t *ia;
-    assert_int_equal(mproc_pipe(0, &rd, &wr), MPROC_OK);
-    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
-    mproc_args_create(&ia);
-    mproc_args_add_connection(ia, wr);
-    mproc_args_add_queue(ia, q);
-    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
-    o.processes = 1;
-    o.maxtasksperchild = 1;
-    o.initializer = init_reports;
-    o.initargs = ia;
-    mproc_pool_t *pool;
-    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_OK);
-    mproc_args_free(ia);
+    mproc_pool_t *pool = reporting_pool(1, 1, &rd, &wr, &q);
     mproc_connection_free(wr);
     for (int i = 0; i < 3; i++) {
         int64_t v = i;
