@@ -298,11 +298,39 @@ mproc_status_t mproc_args_get_bytes(const mproc_args_t *args, size_t index, cons
     return st;
 }
 
+mproc_status_t mproc__args_append(mproc_args_t *dst, const mproc_args_t *src, size_t from)
+{
+    for (size_t i = from; src && i < src->count; i++) {
+        size_t start = src->offsets[i];
+        size_t end = i + 1 < src->count ? src->offsets[i + 1] : src->buf.len;
+        if (dst->buf.len + (end - start) > MPROC_ARGS_MAX_BYTES)
+            return MPROC_ETOOBIG;
+        mproc_status_t st = reserve_offset(dst);
+        size_t at = dst->buf.len;
+        if (!st)
+            st = mproc__wbuf_put(&dst->buf, src->buf.data + start, end - start);
+        if (st)
+            return st;
+        dst->offsets[dst->count++] = at;
+    }
+    return MPROC_OK;
+}
+
 mproc_status_t mproc__args_encode(const mproc_args_t *args, mproc__wbuf_t *out)
 {
     size_t len = args ? args->buf.len : 0;
     mproc_status_t st = mproc__wbuf_put_u32(out, (uint32_t)len);
     return st || !len ? st : mproc__wbuf_put(out, args->buf.data, len);
+}
+
+/* Is the item at `p` (its payload, `need` bytes, all present) well formed? */
+static int item_valid(unsigned char type, const unsigned char *p, size_t need)
+{
+    if (type == MPROC_ARG_STR) /* its terminating NUL, and no other: get_str returns a C string */
+        return p[need - 1] == '\0' && !memchr(p + 4, '\0', need - 5);
+    if (type == MPROC__ARG_OBJECT)
+        return p[2] <= MPROC__OBJ_MAX_HANDLES;
+    return 1;
 }
 
 /* Walk an encoded buffer and rebuild the offset index, refusing anything malformed. */
@@ -325,7 +353,7 @@ static mproc_status_t index_items(mproc_args_t *a)
         } else {
             return MPROC_EINVAL;
         }
-        if (need > a->buf.len - pos - 1)
+        if (need > a->buf.len - pos - 1 || !item_valid(type, a->buf.data + pos + 1, need))
             return MPROC_EINVAL;
         mproc_status_t st = reserve_offset(a);
         if (st)

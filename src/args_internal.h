@@ -45,6 +45,11 @@ mproc_status_t mproc__args_add_handle(mproc_args_t *args, mproc__os_handle_t h);
 mproc_status_t mproc__args_get_handle(const mproc_args_t *args, size_t index,
                                       mproc__os_handle_t *out);
 
+/* Append src's items from index `from` on to dst; object items refer to the
+ * same handles. `src` may be NULL. MPROC_ETOOBIG past MPROC_ARGS_MAX_BYTES
+ * (dst then holds the items appended so far). */
+mproc_status_t mproc__args_append(mproc_args_t *dst, const mproc_args_t *src, size_t from);
+
 /* A deep copy; `src` may be NULL (gives an empty list). */
 mproc_status_t mproc__args_clone(const mproc_args_t *src, mproc_args_t **out);
 

@@ -20,6 +20,7 @@ struct mproc_connection {
     mproc__os_handle_t rd, wr; /* MPROC__OS_NO_HANDLE where the end cannot */
     int closed;
     unsigned char *buf;
+    size_t cap;        /* READ_AHEAD, or more while it holds a large partial frame */
     size_t start, end; /* buffered bytes are buf[start, end) */
     struct mproc_connection *prev, *next; /* every open end, for fork children */
 };
@@ -74,6 +75,18 @@ void mproc__connections_after_fork(const mproc_args_t *args)
     free(keep);
 }
 
+int mproc__connection_has_buffered(mproc__os_handle_t h)
+{
+    int found = 0;
+    if (h == MPROC__OS_NO_HANDLE)
+        return 0;
+    mproc__lock();
+    for (mproc_connection_t *c = open_ends; c && !found; c = c->next)
+        found = !c->closed && c->rd == h && c->end > c->start;
+    mproc__unlock();
+    return found;
+}
+
 static mproc_status_t wrap(mproc__os_handle_t rd, mproc__os_handle_t wr, mproc_connection_t **out)
 {
     mproc_connection_t *c = calloc(1, sizeof *c);
@@ -88,6 +101,7 @@ static mproc_status_t wrap(mproc__os_handle_t rd, mproc__os_handle_t wr, mproc_c
             return MPROC_ENOMEM;
         }
     }
+    c->cap = READ_AHEAD;
     track(c);
     *out = c;
     return MPROC_OK;
@@ -160,9 +174,10 @@ static size_t buffered(const mproc_connection_t *c)
 /* Read at least one more byte into the buffer, waiting for it until deadline. */
 static mproc_status_t read_more(mproc_connection_t *c, double deadline)
 {
-    if (deadline >= 0) {
+    mproc_status_t st;
+    if (deadline >= 0) { /* forever: the read itself waits, one system call */
         int ready = 0;
-        mproc_status_t st = mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
+        st = mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
         if (st)
             return st;
     }
@@ -172,22 +187,17 @@ static mproc_status_t read_more(mproc_connection_t *c, double deadline)
         c->start = 0;
     }
     size_t got = 0;
-    mproc_status_t st = mproc__os_read_some(c->rd, c->buf + c->end, READ_AHEAD - c->end, &got);
+    st = mproc__os_read_some(c->rd, c->buf + c->end, c->cap - c->end, &got);
     if (!st)
         c->end += got;
     return st;
 }
 
 /* The length of the next message, leaving it unconsumed. */
-static mproc_status_t peek_length(mproc_connection_t *c, double timeout, size_t *len)
+static mproc_status_t peek_length(mproc_connection_t *c, double deadline, size_t *len)
 {
-    double deadline;
-    mproc_status_t st = mproc__deadline(timeout, &deadline);
-    if (st)
-        return st;
     while (buffered(c) < HEADER_BYTES) {
-        /* The timeout is for a message to start arriving, not to finish. */
-        st = read_more(c, buffered(c) ? -1.0 : deadline);
+        mproc_status_t st = read_more(c, deadline);
         if (st)
             return st;
     }
@@ -199,34 +209,102 @@ static mproc_status_t peek_length(mproc_connection_t *c, double timeout, size_t 
     return MPROC_OK;
 }
 
-/* Consume the message whose length peek_length() gave, into dst. */
-static mproc_status_t take_message(mproc_connection_t *c, void *dst, size_t len)
+/* A receive timed out with the frame's first `have` bytes in dst (the
+ * buffered ones among them): keep the whole frame so far in the buffer, grown
+ * to hold the frame, for the next receive to continue. */
+static mproc_status_t keep_partial(mproc_connection_t *c, const unsigned char *dst, size_t have,
+                                   size_t len)
 {
-    c->start += HEADER_BYTES;
-    size_t have = buffered(c) < len ? buffered(c) : len;
+    size_t in_buf = buffered(c) - HEADER_BYTES;
+    if (HEADER_BYTES + len > c->cap) {
+        unsigned char *b = realloc(c->buf, HEADER_BYTES + len);
+        if (!b)
+            return MPROC_ENOMEM; /* the bytes read are lost: the stream is out of step */
+        c->buf = b;
+        c->cap = HEADER_BYTES + len;
+    }
+    memmove(c->buf, c->buf + c->start, HEADER_BYTES + in_buf);
+    memcpy(c->buf + HEADER_BYTES + in_buf, dst + in_buf, have - in_buf);
+    c->start = 0;
+    c->end = HEADER_BYTES + have;
+    return MPROC_ETIMEDOUT;
+}
+
+/* An emptied buffer grown for one large partial frame goes back to its size. */
+static void shrink_if_empty(mproc_connection_t *c)
+{
+    if (c->start != c->end || c->cap <= READ_AHEAD)
+        return;
+    unsigned char *b = realloc(c->buf, READ_AHEAD);
+    if (b) {
+        c->buf = b;
+        c->cap = READ_AHEAD;
+    }
+    c->start = c->end = 0;
+}
+
+/* Consume the message whose length peek_length() gave, into dst, by deadline. */
+static mproc_status_t take_message(mproc_connection_t *c, void *dst, size_t len, double deadline)
+{
+    unsigned char *d = dst;
+    size_t in_buf = buffered(c) - HEADER_BYTES;
+    size_t have = in_buf < len ? in_buf : len;
     if (have)
-        memcpy(dst, c->buf + c->start, have);
-    c->start += have;
+        memcpy(d, c->buf + c->start + HEADER_BYTES, have);
     /* The rest goes straight to its destination: large messages are copied once. */
-    return len > have ? mproc__os_read_all(c->rd, (unsigned char *)dst + have, len - have)
-                      : MPROC_OK;
+    if (have < len && deadline < 0) {
+        mproc_status_t st = mproc__os_read_all(c->rd, d + have, len - have);
+        if (st)
+            return st;
+        have = len;
+    }
+    while (have < len) {
+        int ready = 0;
+        size_t got = 0;
+        mproc_status_t st = mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
+        if (st == MPROC_ETIMEDOUT)
+            return keep_partial(c, d, have, len);
+        if (!st)
+            st = mproc__os_read_some(c->rd, d + have, len - have, &got);
+        if (st)
+            return st;
+        have += got;
+    }
+    if (in_buf <= len)
+        c->start = c->end = 0; /* the buffer held this message's start and nothing else */
+    else
+        c->start += HEADER_BYTES + len;
+    shrink_if_empty(c);
+    return MPROC_OK;
+}
+
+static mproc_status_t recv_into_by(mproc_connection_t *c, double deadline, void *buf, size_t cap,
+                                   size_t *len)
+{
+    size_t n;
+    mproc_status_t st = peek_length(c, deadline, &n);
+    if (st)
+        return st;
+    *len = n;
+    return n > cap ? MPROC_ESHORTBUF : take_message(c, buf, n, deadline);
 }
 
 mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout, void **data,
                                            size_t *len)
 {
+    double deadline;
     mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
     if (st)
         return st;
-    if (!data || !len)
+    if (!data || !len || mproc__deadline(timeout, &deadline))
         return MPROC_EINVAL;
     size_t n;
-    if ((st = peek_length(c, timeout, &n)) != MPROC_OK)
+    if ((st = peek_length(c, deadline, &n)) != MPROC_OK)
         return st;
     void *msg = malloc(n ? n : 1);
     if (!msg)
         return MPROC_ENOMEM;
-    if ((st = take_message(c, msg, n)) != MPROC_OK) {
+    if ((st = take_message(c, msg, n, deadline)) != MPROC_OK) {
         free(msg);
         return st;
     }
@@ -238,16 +316,13 @@ mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout
 mproc_status_t mproc_connection_recv_bytes_into(mproc_connection_t *c, double timeout, void *buf,
                                                 size_t cap, size_t *len)
 {
+    double deadline;
     mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
     if (st)
         return st;
-    if (!len || (!buf && cap))
+    if (!len || (!buf && cap) || mproc__deadline(timeout, &deadline))
         return MPROC_EINVAL;
-    size_t n;
-    if ((st = peek_length(c, timeout, &n)) != MPROC_OK)
-        return st;
-    *len = n;
-    return n > cap ? MPROC_ESHORTBUF : take_message(c, buf, n);
+    return recv_into_by(c, deadline, buf, cap, len);
 }
 
 mproc_status_t mproc_connection_poll(mproc_connection_t *c, double timeout)
@@ -360,14 +435,18 @@ mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeou
                                             mproc__wbuf_t *buf)
 {
     size_t n = 0;
-    mproc_status_t st =
-        mproc_connection_recv_bytes_into(c, timeout, buf->data, buf->cap, &n);
+    double deadline;
+    mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
+    if (!st && mproc__deadline(timeout, &deadline))
+        st = MPROC_EINVAL;
+    if (!st)
+        st = recv_into_by(c, deadline, buf->data, buf->cap, &n);
     if (st == MPROC_ESHORTBUF) {
         size_t at;
         buf->len = 0;
         if ((st = mproc__wbuf_reserve(buf, n, &at)) != MPROC_OK)
             return st;
-        st = mproc_connection_recv_bytes_into(c, 0, buf->data, buf->cap, &n);
+        st = recv_into_by(c, deadline, buf->data, buf->cap, &n);
     }
     buf->len = st ? 0 : n;
     return st;

@@ -81,12 +81,18 @@ void mproc__run_target(mproc_target_fn target, const mproc_args_t *args,
 
 mproc_status_t mproc__start_fork(mproc_process_t *p);
 mproc_status_t mproc__start_spawn(mproc_process_t *p);
-/* The child side of spawn, from mproc_init(); never returns. */
-void mproc__spawned_main(const mproc__os_boot_t *boot);
+/* From mproc_init(): in a process started with the spawn child flag, become
+ * the child and run its target, or refuse (stderr line, MPROC_EXIT_BOOT_*);
+ * never returns then. Returns at once in any other process. */
+void mproc__spawned_entry(int argc, char **argv);
 
 /* Receive the next message into `buf`, grown as needed and reused across calls. */
 mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,
                                             mproc__wbuf_t *buf);
+
+/* 1 if an open connection of this process reads from `h` and has bytes read
+ * ahead (mproc_wait counts it ready). */
+int mproc__connection_has_buffered(mproc__os_handle_t h);
 
 /* In a fork child: close the connection ends it was not given in `args`. */
 void mproc__connections_after_fork(const mproc_args_t *args);

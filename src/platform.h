@@ -67,6 +67,7 @@ typedef struct mproc__os_boot {
     mproc__os_handle_t from_parent;
     mproc__os_handle_t to_parent;
     mproc__os_handle_t parent_sentinel; /* ready once the parent has ended */
+    int64_t parent_pid;                 /* the process the channel proved to come from */
 } mproc__os_boot_t;
 
 typedef struct mproc__os_spawn_req {
@@ -80,8 +81,21 @@ typedef struct mproc__os_spawn_req {
  * or execute the child are returned here. */
 mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child_t *child,
                                mproc__os_handle_t *child_values);
-/* Is this process a spawned child? Fills *boot when it is (returns 1). */
-int mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot_t *boot);
+/* Was this process started as a spawned child? MPROC__BOOT_NONE: no child
+ * flag in argv. MPROC__BOOT_CHILD: *boot is filled and the channel proved to
+ * come from this process's parent (same user; POSIX: a socket whose peer is
+ * the parent; Windows: pipes the parent created). Otherwise the refusal, with
+ * *why saying why in a few words. Never blocks, never writes. */
+typedef enum mproc__boot_check {
+    MPROC__BOOT_NONE,
+    MPROC__BOOT_CHILD,
+    MPROC__BOOT_BAD_ARGV,    /* the flag with a malformed rest of the command line */
+    MPROC__BOOT_BAD_CHANNEL  /* a channel that is not the parent's */
+} mproc__boot_check_t;
+mproc__boot_check_t mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot_t *boot,
+                                           const char **why);
+/* Fill buf with bytes from the OS's cryptographic random generator. */
+mproc_status_t mproc__os_random(void *buf, size_t len);
 /* fork(): *is_child tells which side returned; the child gets *boot. */
 mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, int *is_child);
 /* Wait for the child to end until deadline (< 0: forever) and reap it. */

@@ -72,6 +72,7 @@ typedef struct worker {
     chunk_t *held; /* the chunk it runs, or NULL */
     long sent;     /* chunks sent, for maxtasksperchild */
     int sending;   /* threads sending to it right now: it is not freed meanwhile */
+    int initialized; /* its initializer succeeded: it takes tasks */
 } worker_t;
 
 /* Results arrive here, reused, so a large result costs no fresh pages. */
@@ -94,7 +95,7 @@ struct mproc_pool {
     apr_thread_t *handler;
     const mproc_context_t *context;
     mproc_target_fn initializer;
-    mproc__wbuf_t initargs;
+    mproc_args_t *initargs; /* owns duplicates of the handles it holds */
     mproc__wbuf_t inbox; /* the handler's receive buffer */
     uint64_t next_job;
 };
@@ -329,8 +330,9 @@ static mproc_status_t start_worker(mproc_pool_t *pool, worker_t *w)
     if (!st) st = mproc_args_add_connection(a, theirs);
     if (!st) st = mproc_args_add_str(a, init_name ? init_name : "");
     if (!st) st = mproc_args_add_int(a, init_name ? 0 : (int64_t)(intptr_t)pool->initializer);
-    if (!st) st = mproc_args_add_bytes(a, pool->initargs.data, pool->initargs.len);
     if (!st) st = mproc_args_add_int(a, pool->maxtasks);
+    /* As items, not bytes: pipe ends and queues travel as they do to a Process. */
+    if (!st) st = mproc__args_append(a, pool->initargs, 0);
     mproc_process_options_t o = MPROC_PROCESS_OPTIONS_INIT;
     o.daemon = 1;
     o.context = pool->context;
@@ -344,7 +346,7 @@ static mproc_status_t start_worker(mproc_pool_t *pool, worker_t *w)
         mproc_connection_free(mine);
         return st;
     }
-    *w = (worker_t){p, mine, NULL, 0, 0};
+    *w = (worker_t){p, mine, NULL, 0, 0, 0};
     return MPROC_OK;
 }
 
@@ -378,7 +380,7 @@ static void bury_worker(mproc_pool_t *pool, worker_t *w, finished_t *fin)
     }
     mproc_process_free(w->proc);
     mproc_connection_free(w->conn);
-    *w = (worker_t){NULL, NULL, NULL, 0, 0};
+    *w = (worker_t){NULL, NULL, NULL, 0, 0, 0};
 }
 
 /* Give idle workers the next chunks (lock held). Any thread may: a submitter
@@ -388,7 +390,8 @@ static void dispatch(mproc_pool_t *pool)
 {
     for (int i = 0; i < pool->nworkers && pool->pending; i++) {
         worker_t *w = &pool->workers[i];
-        if (!w->proc || w->held || (pool->maxtasks && w->sent >= pool->maxtasks))
+        if (!w->proc || !w->initialized || w->held ||
+            (pool->maxtasks && w->sent >= pool->maxtasks))
             continue;
         chunk_t *c = pool->pending;
         pool->pending = c->next;
@@ -421,6 +424,28 @@ static int busy(const mproc_pool_t *pool)
     return pool->pending != NULL;
 }
 
+/* A worker's first message: its initializer's return value (0: success). */
+static int init_succeeded(const mproc__wbuf_t *msg)
+{
+    int32_t code = -1;
+    if (msg->len == sizeof code)
+        memcpy(&code, msg->data, sizeof code);
+    return code == 0;
+}
+
+/* Wait for the first workers' initializers: a failure fails mproc_pool_create. */
+static mproc_status_t await_initializers(mproc_pool_t *pool)
+{
+    for (int i = 0; i < pool->nworkers; i++) {
+        worker_t *w = &pool->workers[i];
+        if (recv_result(w, MPROC_FOREVER, &pool->inbox) != MPROC_OK ||
+            !init_succeeded(&pool->inbox))
+            return MPROC_EINITIALIZER;
+        w->initialized = 1;
+    }
+    return MPROC_OK;
+}
+
 static void handle_ready(mproc_pool_t *pool, const int *ready, finished_t *fin)
 {
     char drain[64];
@@ -432,8 +457,12 @@ static void handle_ready(mproc_pool_t *pool, const int *ready, finished_t *fin)
         worker_t *w = &pool->workers[i];
         if (!w->proc)
             continue;
-        if (ready[1 + 2 * i] && recv_result(w, 0, &pool->inbox) == MPROC_OK)
-            take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
+        if (ready[1 + 2 * i] && recv_result(w, 0, &pool->inbox) == MPROC_OK) {
+            if (w->initialized)
+                take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
+            else /* a replacement whose initializer failed ends, and is replaced (as Python) */
+                w->initialized = init_succeeded(&pool->inbox);
+        }
         if (ready[2 + 2 * i])
             bury_worker(pool, w, fin);
     }
@@ -537,11 +566,50 @@ static void wake(mproc_pool_t *pool)
 
 /* ---- creating and ending a pool ------------------------------------------------ */
 
+/* The pool's copy of initargs, holding its own duplicates of the handles in it:
+ * workers started later (replacements) get objects as alive as the first ones,
+ * whatever the caller closed meanwhile (Python's pool keeps initargs alive). */
+static void free_initargs(mproc_args_t *ia)
+{
+    mproc__os_handle_t *hs = NULL;
+    size_t n = 0;
+    if (ia && mproc__args_handles(ia, &hs, &n) == MPROC_OK)
+        for (size_t i = 0; i < n; i++)
+            mproc__os_close(hs[i]);
+    free(hs);
+    mproc_args_free(ia);
+}
+
+static mproc_status_t own_initargs(const mproc_args_t *src, mproc_args_t **out)
+{
+    mproc__os_handle_t *hs = NULL;
+    size_t n = 0, done = 0;
+    *out = NULL;
+    mproc_status_t st = mproc__args_clone(src, out);
+    if (!st) st = mproc__args_handles(*out, &hs, &n);
+    while (!st && done < n) {
+        st = mproc__os_dup(hs[done], &hs[done]);
+        done += !st;
+    }
+    if (st) {
+        while (done > 0)
+            mproc__os_close(hs[--done]);
+        mproc_args_free(*out);
+        *out = NULL;
+    } else {
+        mproc__args_set_handles(*out, hs);
+    }
+    free(hs);
+    return st;
+}
+
 mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts)
 {
     static const mproc_pool_options_t defaults = MPROC_POOL_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
+    if (out)
+        *out = NULL;
     if (!out || opts->processes < 0 || opts->maxtasksperchild < 0)
         return MPROC_EINVAL;
     if (!mproc__g.initialized)
@@ -570,10 +638,11 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
     pool->initializer = opts->initializer;
     pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
     st = pool->workers ? hub_create(&pool->hub) : MPROC_ENOMEM;
-    if (!st) st = mproc__args_encode(opts->initargs, &pool->initargs);
+    if (!st) st = own_initargs(opts->initargs, &pool->initargs);
     if (!st) st = mproc_pipe(0, &pool->wake_rd, &pool->wake_wr);
     for (int i = 0; i < pool->nworkers && !st; i++)
         st = start_worker(pool, &pool->workers[i]);
+    if (!st) st = await_initializers(pool);
     if (!st && apr_pool_create(&pool->thread_mem, NULL) != APR_SUCCESS)
         st = MPROC_ENOMEM;
     if (!st && apr_thread_create(&pool->handler, NULL, handler_main, pool, pool->thread_mem) !=
@@ -659,7 +728,7 @@ void mproc_pool_free(mproc_pool_t *pool)
     free(pool->workers);
     mproc_connection_free(pool->wake_rd);
     mproc_connection_free(pool->wake_wr);
-    mproc__wbuf_free(&pool->initargs);
+    free_initargs(pool->initargs);
     mproc__wbuf_free(&pool->inbox);
     if (pool->thread_mem)
         apr_pool_destroy(pool->thread_mem);

@@ -171,28 +171,40 @@ static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task
     return st;
 }
 
-/* args: connection, initializer name, initializer pointer, initargs bytes, maxtasks. */
+/* Run the initializer (if any) on initargs, the items from index `from` on,
+ * and tell the pool its return value: the pool's first message from a worker. */
+static int initialize(mproc_connection_t *c, mproc_target_fn init, const mproc_args_t *args,
+                      size_t from)
+{
+    int32_t code = 0;
+    if (init) {
+        mproc_args_t *ia = NULL;
+        if (mproc_args_create(&ia) || mproc__args_append(ia, args, from)) {
+            mproc_args_free(ia);
+            return MPROC_EXIT_WORKER_INITARGS;
+        }
+        code = (int32_t)init(ia);
+        mproc_args_free(ia);
+    }
+    if (mproc_connection_send_bytes(c, &code, sizeof code))
+        return MPROC_EXIT_WORKER_SEND;
+    return code ? MPROC_EXIT_WORKER_INIT : 0;
+}
+
+/* args: connection, initializer name, initializer pointer, maxtasks, then initargs' items. */
 static int pool_worker(const mproc_args_t *args)
 {
     mproc_connection_t *c;
     const char *init_name = "";
     int64_t init_ptr = 0, maxtasks = 0;
-    const void *initargs = NULL;
-    size_t initargs_len = 0;
     if (mproc_args_get_connection(args, 0, &c) || mproc_args_get_str(args, 1, &init_name) ||
-        mproc_args_get_int(args, 2, &init_ptr) ||
-        mproc_args_get_bytes(args, 3, &initargs, &initargs_len) ||
-        mproc_args_get_int(args, 4, &maxtasks))
-        return 90;
+        mproc_args_get_int(args, 2, &init_ptr) || mproc_args_get_int(args, 3, &maxtasks))
+        return MPROC_EXIT_WORKER_ARGS;
     mproc_target_fn init = *init_name ? mproc__target_by_name(init_name)
                                       : (mproc_target_fn)(intptr_t)init_ptr;
-    if (init) {
-        mproc_args_t *ia = NULL;
-        if (mproc_task_args(initargs, initargs_len, &ia))
-            return 91;
-        init(ia);
-        mproc_args_free(ia);
-    }
+    int failed = initialize(c, init, args, 4);
+    if (failed)
+        return failed;
     mproc_task_out_t out = {{0}, 0, NULL};
     mproc__wbuf_t res = {0}, chunk = {0}; /* reused: no fresh pages per chunk */
     for (int64_t done = 0; maxtasks == 0 || done < maxtasks; done++) {
@@ -200,11 +212,11 @@ static int pool_worker(const mproc_args_t *args)
         if (st == MPROC_EEOF)
             break; /* the pool closed this worker's connection: done */
         if (st)
-            return 92;
+            return MPROC_EXIT_WORKER_RECV;
         mproc__rbuf_t r = {chunk.data, chunk.len, 0};
         st = run_chunk(&r, &res, &out);
         if (st || mproc_connection_send_bytes(c, res.data, res.len))
-            return 93;
+            return MPROC_EXIT_WORKER_SEND;
     }
     mproc__wbuf_free(&res);
     mproc__wbuf_free(&chunk);

@@ -281,14 +281,20 @@ mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double time
     double deadline;
     if ((!objects && n) || mproc__deadline(timeout, &deadline) || (n == 0 && deadline < 0))
         return MPROC_EINVAL;
-    int *flags = ready;
-    if (!flags && n) {
-        flags = calloc(n, sizeof *flags);
-        if (!flags)
-            return MPROC_ENOMEM;
-    }
-    mproc_status_t st = mproc__os_wait_ready((const mproc__os_handle_t *)objects, n, deadline, flags);
-    if (flags != ready)
-        free(flags);
+    int *flags = calloc(n ? n : 1, sizeof *flags);
+    if (!flags)
+        return MPROC_ENOMEM;
+    /* A connection whose next message was already read ahead is ready though
+     * its handle may not be: look without waiting then. */
+    size_t buffered = 0;
+    for (size_t i = 0; i < n; i++)
+        buffered += (size_t)mproc__connection_has_buffered((mproc__os_handle_t)objects[i]);
+    mproc_status_t st = mproc__os_wait_ready((const mproc__os_handle_t *)objects, n,
+                                             buffered ? 0.0 : deadline, flags);
+    if (buffered && st == MPROC_ETIMEDOUT)
+        st = MPROC_OK;
+    for (size_t i = 0; i < n && ready; i++)
+        ready[i] = !st && (flags[i] || mproc__connection_has_buffered((mproc__os_handle_t)objects[i]));
+    free(flags);
     return st;
 }

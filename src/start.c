@@ -2,8 +2,10 @@
  * mproc_process_start(): the rules Python checks, then the fork or spawn path.
  *
  * Spawn bootstrap protocol, over the channel the backend creates:
- *   parent -> child: u32 length, then the message (see write_bootstrap)
+ *   child -> parent: a random challenge (MPROC__BOOT_TOKEN_BYTES)
+ *   parent -> child: u32 length, then the message echoing it (boot.h)
  *   child -> parent: i32 status, MPROC_OK once the target was found
+ * The child's side is in spawned.c.
  * The parent keeps its end open for the child's life: the child sees EOF when
  * the parent dies, which is how daemonic children follow a killed parent.
  */
@@ -11,11 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot.h"
 #include "core.h"
-
-#define BOOT_MAGIC 0x6d70726fu /* "mpro" */
-#define BOOT_VERSION 1u
-#define BOOT_MAX_BYTES (MPROC_ARGS_MAX_BYTES + 64 * 1024)
 
 mproc_status_t mproc_process_start(mproc_process_t *p)
 {
@@ -71,23 +70,24 @@ mproc_status_t mproc__start_fork(mproc_process_t *p)
 
 static mproc_status_t write_bootstrap(mproc_process_t *p, const mproc_args_t *child_args)
 {
+    mproc__boot_msg_t m;
+    memset(&m, 0, sizeof m);
+    /* The child's challenge first: the message must echo it (see spawned.c). */
+    mproc_status_t st = mproc__os_read_all(p->os.from_child, m.token, sizeof m.token);
+    if (st)
+        return st;
+    m.target = (char *)mproc__target_name(p->target);
+    m.name = p->name;
+    m.identity = p->identity;
+    m.daemon = p->daemon;
+    m.parent_pid = mproc__os_getpid(); /* the child checks it against its own parent */
+    m.parent_name = mproc__g.self.name;
+    m.method = mproc_get_start_method();
+    m.args = (mproc_args_t *)child_args;
     mproc__wbuf_t b = {0};
-    mproc_status_t st = mproc__wbuf_put_u32(&b, 0); /* length, filled below */
-    if (!st) st = mproc__wbuf_put_u32(&b, BOOT_MAGIC);
-    if (!st) st = mproc__wbuf_put_u32(&b, BOOT_VERSION);
-    if (!st) st = mproc__wbuf_put_str(&b, mproc__target_name(p->target));
-    if (!st) st = mproc__wbuf_put_str(&b, p->name);
-    if (!st) st = mproc__wbuf_put_str(&b, p->identity);
-    if (!st) st = mproc__wbuf_put_u32(&b, (uint32_t)p->daemon);
-    if (!st) st = mproc__wbuf_put_i64(&b, mproc__g.self.pid);
-    if (!st) st = mproc__wbuf_put_str(&b, mproc__g.self.name);
-    if (!st) st = mproc__wbuf_put_u32(&b, (uint32_t)mproc_get_start_method());
-    if (!st) st = mproc__args_encode(child_args, &b);
-    if (!st) {
-        uint32_t len = (uint32_t)(b.len - 4);
-        memcpy(b.data, &len, 4);
+    st = mproc__boot_encode(&m, &b);
+    if (!st)
         st = mproc__os_write_all(p->os.to_child, b.data, b.len);
-    }
     mproc__wbuf_free(&b);
     return st;
 }
@@ -137,65 +137,3 @@ mproc_status_t mproc__start_spawn(mproc_process_t *p)
     return st;
 }
 
-/* ---- the child side of spawn --------------------------------------------- */
-
-typedef struct boot_msg {
-    char *target, *name, *identity, *parent_name;
-    uint32_t daemon, method;
-    int64_t parent_pid;
-    mproc_args_t *args;
-} boot_msg_t;
-
-static mproc_status_t parse_bootstrap(mproc__rbuf_t *r, boot_msg_t *m)
-{
-    uint32_t magic = 0, version = 0;
-    mproc_status_t st = mproc__rbuf_get_u32(r, &magic);
-    if (!st) st = mproc__rbuf_get_u32(r, &version);
-    if (!st && (magic != BOOT_MAGIC || version != BOOT_VERSION)) st = MPROC_EINVAL;
-    if (!st) st = mproc__rbuf_get_str(r, &m->target);
-    if (!st) st = mproc__rbuf_get_str(r, &m->name);
-    if (!st) st = mproc__rbuf_get_str(r, &m->identity);
-    if (!st) st = mproc__rbuf_get_u32(r, &m->daemon);
-    if (!st) st = mproc__rbuf_get_i64(r, &m->parent_pid);
-    if (!st) st = mproc__rbuf_get_str(r, &m->parent_name);
-    if (!st) st = mproc__rbuf_get_u32(r, &m->method);
-    if (!st) st = mproc__args_decode(r, &m->args);
-    return st;
-}
-
-static mproc_status_t read_bootstrap(const mproc__os_boot_t *boot, boot_msg_t *m,
-                                     mproc_target_fn *target)
-{
-    uint32_t len;
-    mproc_status_t st = mproc__os_read_all(boot->from_parent, &len, sizeof len);
-    if (st)
-        return st;
-    if (len > BOOT_MAX_BYTES)
-        return MPROC_EINVAL;
-    unsigned char *data = malloc(len ? len : 1);
-    if (!data)
-        return MPROC_ENOMEM;
-    st = mproc__os_read_all(boot->from_parent, data, len);
-    mproc__rbuf_t r = {data, len, 0};
-    if (!st)
-        st = parse_bootstrap(&r, m);
-    free(data);
-    if (!st) {
-        *target = mproc__target_by_name(m->target);
-        if (!*target)
-            st = MPROC_ENOTREGISTERED;
-    }
-    return st;
-}
-
-void mproc__spawned_main(const mproc__os_boot_t *boot)
-{
-    boot_msg_t m = {0};
-    mproc_target_fn target = NULL;
-    int32_t st = read_bootstrap(boot, &m, &target);
-    if (mproc__os_write_all(boot->to_parent, &st, sizeof st) != MPROC_OK || st != MPROC_OK)
-        mproc__os_exit(1);
-    mproc__force_default_method((mproc_start_method_t)m.method);
-    mproc__become_child(m.name, m.identity, (int)m.daemon, m.parent_pid, m.parent_name, boot);
-    mproc__run_target(target, m.args, boot);
-}

@@ -86,9 +86,7 @@ mproc_status_t mproc_init(int argc, char **argv)
     if (atexit(at_exit) != 0)
         return MPROC_ENOMEM;
     mproc__pool_register();
-    mproc__os_boot_t boot;
-    if (mproc__os_spawned_boot(argc, argv, &boot))
-        mproc__spawned_main(&boot);
+    mproc__spawned_entry(argc, argv);
     return MPROC_OK;
 }
 

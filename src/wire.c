@@ -85,6 +85,9 @@ mproc_status_t mproc__rbuf_get_str(mproc__rbuf_t *b, char **s)
         return st;
     if (n > b->len - b->pos)
         return MPROC_EINVAL;
+    /* A C string cannot hold a NUL: one inside is a corrupt message. */
+    if (n && memchr(b->data + b->pos, '\0', n))
+        return MPROC_EINVAL;
     char *c = malloc((size_t)n + 1);
     if (!c)
         return MPROC_ENOMEM;

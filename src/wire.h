@@ -36,7 +36,7 @@ typedef struct mproc__rbuf {
 mproc_status_t mproc__rbuf_get(mproc__rbuf_t *b, void *p, size_t n);
 mproc_status_t mproc__rbuf_get_u32(mproc__rbuf_t *b, uint32_t *v);
 mproc_status_t mproc__rbuf_get_i64(mproc__rbuf_t *b, int64_t *v);
-/* A freshly allocated NUL-terminated copy. */
+/* A freshly allocated NUL-terminated copy; MPROC_EINVAL if it holds a NUL. */
 mproc_status_t mproc__rbuf_get_str(mproc__rbuf_t *b, char **s);
 
 #endif

@@ -73,7 +73,7 @@ static void status_table_is_complete(void **state)
     assert_string_equal(mproc_strerror(MPROC_ETIMEDOUT), "timed out");
     assert_string_equal(mproc_err_name(12345), "MPROC_EUNKNOWN");
     assert_string_equal(mproc_strerror(12345), "unknown mproc status");
-    for (int code = 0; code >= MPROC_ENOTCLOSED; code--) {
+    for (int code = 0; code >= MPROC_EINITIALIZER; code--) {
         assert_string_not_equal(mproc_err_name(code), "MPROC_EUNKNOWN");
         assert_true(strlen(mproc_strerror(code)) > 3);
     }

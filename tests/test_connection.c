@@ -2,7 +2,53 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args_internal.h"
 #include "support/test_support.h"
+
+/* The OS handle a connection end writes with: lets a test send a partial frame. */
+static mproc__os_handle_t raw_writer(const mproc_args_t *args, size_t index)
+{
+    mproc__obj_t obj;
+    if (mproc__args_get_object(args, index, MPROC__OBJ_CONNECTION, &obj) || obj.nhandles == 0)
+        return MPROC__OS_NO_HANDLE;
+    return obj.handles[obj.nhandles - 1];
+}
+
+#define BIG_FRAME ((uint32_t)1 << 20)
+#define BIG_FIRST_PART ((size_t)200 * 1024) /* more than the connection's read-ahead */
+
+static unsigned char big_byte(size_t i)
+{
+    return (unsigned char)(i * 7 + i / 251);
+}
+
+/* Send the first part of a BIG_FRAME message raw, say so on `told`, wait for
+ * a word on `go`, then send the rest. */
+static int t_partial_sender(const mproc_args_t *args)
+{
+    mproc_connection_t *told, *go;
+    mproc__os_handle_t w = raw_writer(args, 0);
+    if (w == MPROC__OS_NO_HANDLE || mproc_args_get_connection(args, 1, &told) ||
+        mproc_args_get_connection(args, 2, &go))
+        return 100;
+    unsigned char *msg = malloc(BIG_FRAME);
+    if (!msg)
+        return 101;
+    for (size_t i = 0; i < BIG_FRAME; i++)
+        msg[i] = big_byte(i);
+    uint32_t header = BIG_FRAME;
+    void *word;
+    size_t len;
+    if (mproc__os_write_all(w, &header, sizeof header) ||
+        mproc__os_write_all(w, msg, BIG_FIRST_PART) || mproc_connection_send_bytes(told, "", 0) ||
+        mproc_connection_recv_bytes(go, 60, &word, &len) ||
+        mproc__os_write_all(w, msg + BIG_FIRST_PART, BIG_FRAME - BIG_FIRST_PART))
+        return 102;
+    mproc_free(word);
+    free(msg);
+    return 0;
+}
+MPROC_TARGET(t_partial_sender)
 
 /* Echo every message back until EOF; exit code = number of messages echoed. */
 static int t_echo(const mproc_args_t *args)
@@ -295,6 +341,118 @@ static void wait_covers_connections_and_sentinels(void **state)
     mproc_connection_free(b2);
 }
 
+/* A peer that sent part of a frame and stalls: recv returns by its deadline
+ * and keeps the part, so the message arrives whole once the rest comes. */
+static void stalled_partial_frame_times_out_and_is_kept(void **state)
+{
+    (void)state;
+    mproc_connection_t *a, *b;
+    mproc_args_t *args;
+    make_pipe(1, &a, &b);
+    mproc_args_create(&args);
+    assert_int_equal(mproc_args_add_connection(args, a), MPROC_OK);
+    mproc__os_handle_t w = raw_writer(args, 0);
+    uint32_t header = 100;
+    char body[100];
+    for (int i = 0; i < 100; i++)
+        body[i] = (char)i;
+    assert_int_equal(mproc__os_write_all(w, &header, sizeof header), MPROC_OK);
+    assert_int_equal(mproc__os_write_all(w, body, 10), MPROC_OK);
+    void *data = NULL;
+    size_t len = 0;
+    double t0 = test_now();
+    assert_int_equal(mproc_connection_recv_bytes(b, 0.5, &data, &len), MPROC_ETIMEDOUT);
+    assert_true(test_now() - t0 < 10.0);
+    assert_int_equal(mproc_connection_recv_bytes(b, 0, &data, &len), MPROC_ETIMEDOUT);
+    char small[200];
+    assert_int_equal(mproc_connection_recv_bytes_into(b, 0.1, small, sizeof small, &len),
+                     MPROC_ETIMEDOUT);
+    assert_int_equal(mproc__os_write_all(w, body + 10, 90), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
+    assert_int_equal(len, 100);
+    assert_memory_equal(data, body, 100);
+    mproc_free(data);
+    /* The stream is still in step: the next message is whole. */
+    assert_int_equal(mproc_connection_send_bytes(a, "next", 4), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
+    assert_int_equal(len, 4);
+    assert_memory_equal(data, "next", 4);
+    mproc_free(data);
+    mproc_args_free(args);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
+/* The same with a frame larger than the read-ahead, sent by another process. */
+static void stalled_large_frame_times_out_and_is_kept(void **state)
+{
+    (void)state;
+    mproc_connection_t *rd, *wr, *told_r, *told_w, *go_r, *go_w;
+    mproc_args_t *args;
+    make_pipe(0, &rd, &wr);
+    make_pipe(0, &told_r, &told_w);
+    make_pipe(0, &go_r, &go_w);
+    mproc_args_create(&args);
+    mproc_args_add_connection(args, wr);
+    mproc_args_add_connection(args, told_w);
+    mproc_args_add_connection(args, go_r);
+    mproc_process_t *p = test_start(t_partial_sender, args);
+    mproc_args_free(args);
+    void *data = NULL;
+    size_t len = 0;
+    double start = test_now();
+    int told = 0;
+    while (!told) {
+        double t0 = test_now();
+        assert_int_equal(mproc_connection_recv_bytes(rd, 0.2, &data, &len), MPROC_ETIMEDOUT);
+        assert_true(test_now() - t0 < 10.0);
+        told = mproc_connection_poll(told_r, 0) == MPROC_OK;
+        assert_true(test_now() - start < 60.0);
+    }
+    /* One more after the sender has stopped half-way. */
+    assert_int_equal(mproc_connection_recv_bytes(rd, 0.3, &data, &len), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc_connection_send_bytes(go_w, "go", 2), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes(rd, 60, &data, &len), MPROC_OK);
+    assert_int_equal(len, BIG_FRAME);
+    for (size_t i = 0; i < BIG_FRAME; i++)
+        if (((unsigned char *)data)[i] != big_byte(i))
+            fail_msg("byte %zu differs", i);
+    mproc_free(data);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc_connection_free(rd);
+    mproc_connection_free(wr);
+    mproc_connection_free(told_r);
+    mproc_connection_free(told_w);
+    mproc_connection_free(go_r);
+    mproc_connection_free(go_w);
+}
+
+/* A message already read ahead into the process makes the connection ready. */
+static void wait_sees_messages_already_read_ahead(void **state)
+{
+    (void)state;
+    mproc_connection_t *a, *b;
+    make_pipe(1, &a, &b);
+    assert_int_equal(mproc_connection_send_bytes(a, "one", 3), MPROC_OK);
+    assert_int_equal(mproc_connection_send_bytes(a, "two", 3), MPROC_OK);
+    void *data;
+    size_t len;
+    /* Both are in the OS's buffer before this receive: its one read takes both in. */
+    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
+    mproc_free(data);
+    mproc_sentinel_t obj;
+    int ready = 0;
+    assert_int_equal(mproc_connection_waitable(b, &obj), MPROC_OK);
+    assert_int_equal(mproc_wait(&obj, 1, 5.0, &ready), MPROC_OK);
+    assert_int_equal(ready, 1);
+    assert_int_equal(mproc_connection_recv_bytes(b, 0, &data, &len), MPROC_OK);
+    assert_memory_equal(data, "two", 3);
+    mproc_free(data);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +466,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(many_messages_arrive_in_order_then_eof),
         cmocka_unit_test(dead_peer_process_gives_eof),
         cmocka_unit_test(wait_covers_connections_and_sentinels),
+        cmocka_unit_test(stalled_partial_frame_times_out_and_is_kept),
+        cmocka_unit_test(stalled_large_frame_times_out_and_is_kept),
+        cmocka_unit_test(wait_sees_messages_already_read_ahead),
     };
     return test_main(argc, argv, "connection", tests, ARRAY_LEN(tests));
 }

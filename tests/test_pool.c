@@ -106,6 +106,31 @@ static int set_init_value(const mproc_args_t *args)
 }
 MPROC_TARGET(set_init_value)
 
+/* Initializer: send this worker's pid on the connection in initargs[0] and
+ * put it on the queue in initargs[1]. */
+static int init_reports(const mproc_args_t *args)
+{
+    mproc_connection_t *c = NULL;
+    mproc_queue_t *q = NULL;
+    int64_t pid = test_getpid();
+    if (mproc_args_get_connection(args, 0, &c) || mproc_args_get_queue(args, 1, &q))
+        return 1;
+    mproc_status_t st = mproc_connection_send_bytes(c, &pid, sizeof pid);
+    if (!st)
+        st = mproc_queue_put(q, &pid, sizeof pid, 30);
+    mproc_connection_free(c);
+    mproc_queue_free(q);
+    return st ? 2 : 0;
+}
+MPROC_TARGET(init_reports)
+
+static int init_fails(const mproc_args_t *args)
+{
+    (void)args;
+    return 3;
+}
+MPROC_TARGET(init_fails)
+
 static int get_init_value(const void *in, size_t len, mproc_task_out_t *out)
 {
     (void)in, (void)len;
@@ -446,6 +471,110 @@ static void initializer_runs_in_every_worker(void **state)
     finish(pool);
 }
 
+/* A pool whose initializer (init_reports) gets a new pipe's write end and a
+ * new queue; the caller keeps *rd, *wr and *q. */
+static mproc_pool_t *reporting_pool(int processes, long maxtasks, mproc_connection_t **rd,
+                                    mproc_connection_t **wr, mproc_queue_t **q)
+{
+    mproc_args_t *ia;
+    assert_int_equal(mproc_pipe(0, rd, wr), MPROC_OK);
+    assert_int_equal(mproc_queue_create(q, 0), MPROC_OK);
+    assert_int_equal(mproc_args_create(&ia), MPROC_OK);
+    assert_int_equal(mproc_args_add_connection(ia, *wr), MPROC_OK);
+    assert_int_equal(mproc_args_add_queue(ia, *q), MPROC_OK);
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.processes = processes;
+    o.maxtasksperchild = maxtasks;
+    o.initializer = init_reports;
+    o.initargs = ia;
+    mproc_pool_t *pool = NULL;
+    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_OK);
+    mproc_args_free(ia);
+    return pool;
+}
+
+/* A pipe end and a queue in initargs reach every worker as they reach a Process. */
+static void initargs_carry_pipes_and_queues(void **state)
+{
+    (void)state;
+    mproc_connection_t *rd, *wr;
+    mproc_queue_t *q;
+    mproc_pool_t *pool = reporting_pool(2, 0, &rd, &wr, &q);
+    int64_t from_pipe[2], from_queue[2];
+    for (int i = 0; i < 2; i++) {
+        void *d;
+        size_t n;
+        assert_int_equal(mproc_connection_recv_bytes(rd, 30, &d, &n), MPROC_OK);
+        assert_int_equal(n, sizeof(int64_t));
+        from_pipe[i] = as_int(d);
+        mproc_free(d);
+        assert_int_equal(mproc_queue_get(q, 30, &d, &n), MPROC_OK);
+        from_queue[i] = as_int(d);
+        mproc_free(d);
+    }
+    assert_true(from_pipe[0] != from_pipe[1]);
+    assert_true(from_queue[0] != from_queue[1]);
+    assert_true(from_pipe[0] == from_queue[0] || from_pipe[0] == from_queue[1]);
+    /* The pool itself still works: its channels were not written into. */
+    int64_t v = 9;
+    mproc_async_result_t *r;
+    const void *d;
+    size_t n;
+    assert_int_equal(mproc_pool_apply(pool, square, &v, sizeof v, &r), MPROC_OK);
+    assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
+    assert_int_equal(as_int(d), 81);
+    mproc_async_result_free(r);
+    finish(pool);
+    mproc_connection_free(rd);
+    mproc_connection_free(wr);
+    mproc_queue_free(q);
+}
+
+/* Workers started later get initargs too, though the caller freed its objects. */
+static void replacement_workers_get_initargs_after_caller_freed_them(void **state)
+{
+    (void)state;
+    mproc_connection_t *rd, *wr;
+    mproc_queue_t *q;
+    mproc_pool_t *pool = reporting_pool(1, 1, &rd, &wr, &q);
+    mproc_connection_free(wr);
+    for (int i = 0; i < 3; i++) {
+        int64_t v = i;
+        mproc_async_result_t *r;
+        const void *d;
+        size_t n;
+        assert_int_equal(mproc_pool_apply(pool, square, &v, sizeof v, &r), MPROC_OK);
+        assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
+        mproc_async_result_free(r);
+    }
+    /* Three workers ran (one task each); the fourth may be starting. */
+    int64_t pids[3];
+    for (int i = 0; i < 3; i++) {
+        void *d;
+        size_t n;
+        assert_int_equal(mproc_connection_recv_bytes(rd, 30, &d, &n), MPROC_OK);
+        pids[i] = as_int(d);
+        mproc_free(d);
+        for (int k = 0; k < i; k++)
+            assert_true(pids[k] != pids[i]);
+    }
+    finish(pool);
+    mproc_connection_free(rd);
+    mproc_queue_free(q);
+}
+
+/* An initializer that fails makes mproc_pool_create fail, no task runs. */
+static void failing_initializer_fails_the_pool(void **state)
+{
+    (void)state;
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.processes = 2;
+    o.initializer = init_fails;
+    mproc_pool_t *pool = (mproc_pool_t *)&o; /* must be reset to NULL */
+    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_EINITIALIZER);
+    assert_null(pool);
+}
+
 static void lifecycle_rules_and_errors(void **state)
 {
     (void)state;
@@ -537,6 +666,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(dead_worker_fails_only_its_task),
         cmocka_unit_test(maxtasksperchild_replaces_workers),
         cmocka_unit_test(initializer_runs_in_every_worker),
+        cmocka_unit_test(initargs_carry_pipes_and_queues),
+        cmocka_unit_test(replacement_workers_get_initargs_after_caller_freed_them),
+        cmocka_unit_test(failing_initializer_fails_the_pool),
         cmocka_unit_test(lifecycle_rules_and_errors),
         cmocka_unit_test(terminate_reaps_even_stubborn_workers),
         cmocka_unit_test(freeing_a_running_pool_terminates_it),

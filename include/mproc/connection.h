@@ -62,8 +62,13 @@ MPROC_API mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, cons
 /**
  * Receive the next message into a new buffer: `*data` (free it with
  * mproc_free(); never NULL on success, even for an empty message) and `*len`.
- * Waits up to `timeout` (timeout.h) for a message to start arriving.
- * Errors: MPROC_EINVAL, MPROC_ETIMEDOUT (nothing arrived; nothing consumed),
+ * Waits up to `timeout` (timeout.h) for the whole message: the call returns by
+ * then even when the peer stalls in the middle of a message. A message that
+ * has only partly arrived when the timeout passes stays buffered in the
+ * connection and the next receive continues it: nothing is lost, and the
+ * stream stays in step (the buffer grows to the message's size meanwhile).
+ * Errors: MPROC_EINVAL, MPROC_ETIMEDOUT (no whole message by the deadline;
+ * nothing consumed),
  * MPROC_EEOF (the peer closed its end and every message was read), MPROC_EMODE
  * (write-only end), MPROC_ECLOSED, MPROC_ENOMEM, MPROC_EOS.
  */
@@ -89,9 +94,8 @@ MPROC_API mproc_status_t mproc_connection_poll(mproc_connection_t *c, double tim
 /**
  * Store an object in `*out` that mproc_wait() reports ready when a message or
  * EOF can be received. Owned by the connection; valid until it is closed.
- * A message already read ahead into the connection's buffer does not make the
- * object ready: call mproc_connection_poll(c, 0) after a wait, as Python's
- * connection.wait() does internally.
+ * Bytes already read ahead into the connection's buffer (in this process) make
+ * mproc_wait() report it ready too, as mproc_connection_poll() does.
  * Errors: MPROC_EINVAL, MPROC_EMODE (write-only end), MPROC_ECLOSED.
  */
 MPROC_API mproc_status_t mproc_connection_waitable(const mproc_connection_t *c,

@@ -60,6 +60,30 @@ MPROC_API mproc_status_t mproc_register_target(mproc_target_entry_t *entry);
  */
 MPROC_API mproc_status_t mproc_init(int argc, char **argv);
 
+/*
+ * A process started with mproc's child flag (`--mproc-child`) becomes a child
+ * only when its channel proves it comes from its mproc parent: on POSIX a
+ * socket whose peer is the parent process with this process's effective user
+ * and group, on Windows pipes created by the parent process; and the parent
+ * must answer the child's fresh random challenge in a well-formed message
+ * within 60 seconds. Otherwise mproc_init() prints one line on stderr and ends
+ * the process with one of these exit codes, before any target runs.
+ */
+/** The command line after the child flag is malformed. */
+#define MPROC_EXIT_BOOT_ARGV 80
+/** The descriptor or handles are not a channel from the parent process of this user. */
+#define MPROC_EXIT_BOOT_CHANNEL 81
+/** No complete bootstrap message arrived in time, or the parent closed the channel. */
+#define MPROC_EXIT_BOOT_TIMEOUT 82
+/** The bootstrap message is malformed (a bad field, a string without its NUL, ...). */
+#define MPROC_EXIT_BOOT_MESSAGE 83
+/** The message does not answer this child's random challenge, or names another parent. */
+#define MPROC_EXIT_BOOT_TOKEN 84
+/** The requested target is not registered in this executable. */
+#define MPROC_EXIT_BOOT_TARGET 85
+/** The OS failed the bootstrap (no memory, no random bytes). */
+#define MPROC_EXIT_BOOT_FAILED 86
+
 #if defined(_MSC_VER)
 /* MSVC has no constructor attribute: a pointer in .CRT$XCU is run by the CRT
  * before main; /include keeps the linker from dropping it. */

@@ -92,11 +92,22 @@ typedef void (*mproc_result_callback)(mproc_async_result_t *result, void *user);
 /** Options of a new pool; start from MPROC_POOL_OPTIONS_INIT. */
 typedef struct mproc_pool_options {
     int processes;                /**< worker count; 0: mproc_cpu_count() (at most 31 on Windows, whose waits take 64 objects) */
-    mproc_target_fn initializer;  /**< run first in each worker (NULL: none); register it with MPROC_TARGET */
-    const mproc_args_t *initargs; /**< its arguments (copied; NULL: none) */
+    mproc_target_fn initializer;  /**< run first in each worker (NULL: none); register it with MPROC_TARGET; non-zero return: failure */
+    const mproc_args_t *initargs; /**< its arguments (copied, with the pool's own duplicates of the pipe ends and queues in it; NULL: none) */
     long maxtasksperchild;        /**< a worker is replaced after this many tasks (0: never) */
     const mproc_context_t *context; /**< start method of the workers (NULL: default) */
 } mproc_pool_options_t;
+
+/** A worker's exit code: its start arguments were not what the pool sends. */
+#define MPROC_EXIT_WORKER_ARGS 90
+/** A worker's exit code: the initializer's arguments could not be decoded. */
+#define MPROC_EXIT_WORKER_INITARGS 91
+/** A worker's exit code: reading its next chunk of tasks failed. */
+#define MPROC_EXIT_WORKER_RECV 92
+/** A worker's exit code: a chunk was malformed or its results could not be sent. */
+#define MPROC_EXIT_WORKER_SEND 93
+/** A worker's exit code: its initializer returned non-zero (it took no task). */
+#define MPROC_EXIT_WORKER_INIT 94
 
 /** Defaults: one worker per CPU, no initializer, workers never replaced, default context. */
 #define MPROC_POOL_OPTIONS_INIT {0, NULL, NULL, 0, NULL}
@@ -108,7 +119,15 @@ typedef struct mproc_pool_options {
  * maxtasksperchild < 0),
  * MPROC_ENOTINIT, MPROC_EDAEMON (called in a daemonic process),
  * MPROC_ENOTREGISTERED (spawn with an unregistered initializer), the errors
- * of mproc_process_start(), MPROC_ENOMEM.
+ * of mproc_process_start(), MPROC_ENOMEM, MPROC_EINITIALIZER.
+ *
+ * Initializer: every object `initargs` holds (pipe ends, queues) reaches each
+ * worker as it reaches a Process started with it. mproc_pool_create() waits
+ * until the first workers have run it: when it returns non-zero (or a worker
+ * dies in it) the pool is ended and the result is MPROC_EINITIALIZER, with
+ * `*pool` NULL. A worker started later (maxtasksperchild, or replacing one
+ * that died) whose initializer fails takes no task and exits with
+ * MPROC_EXIT_WORKER_INIT; the pool replaces it, as Python does.
  */
 MPROC_API mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts);
 

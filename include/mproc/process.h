@@ -207,10 +207,13 @@ MPROC_API int mproc_cpu_count(void);
 /**
  * Wait until at least one of `n` sentinels is ready or `timeout` passes
  * (Python's multiprocessing.connection.wait). Sets `ready[i]` to 1 for each
- * ready object, 0 otherwise; `ready` may be NULL.
+ * ready object, 0 otherwise; `ready` may be NULL. A connection's waitable
+ * object (mproc_connection_waitable()) is ready also when bytes of its next
+ * message were already read ahead into this process, so a wait before each
+ * receive never blocks with data in hand.
  * Returns MPROC_OK when at least one is ready, MPROC_ETIMEDOUT otherwise.
  * Errors: MPROC_EINVAL (NULL with n > 0, n == 0 with an infinite timeout, NaN,
- * more than 64 objects on Windows), MPROC_EOS.
+ * more than 64 objects on Windows), MPROC_ENOMEM, MPROC_EOS.
  */
 MPROC_API mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double timeout,
                                     int *ready);

@@ -19,13 +19,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "os_boot.h"
 #include "os_error.h"
 #include "os_exe.h"
 
 extern char **environ;
 
-#define CHILD_ARG "--mproc-child"
-#define FIRST_CHILD_FD 3
+#define CHILD_ARG MPROC__OS_CHILD_ARG
+#define FIRST_CHILD_FD MPROC__OS_CHILD_FD
 
 static void fill_child(mproc__os_child_t *child, pid_t pid, int fd)
 {
@@ -134,17 +135,6 @@ mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child
     return MPROC_OK;
 }
 
-int mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot_t *boot)
-{
-    if (argc < 3 || !argv || strcmp(argv[1], CHILD_ARG) != 0)
-        return 0;
-    int fd = atoi(argv[2]);
-    /* The link arrived without CLOEXEC (dup2); the child's own spawns must not inherit it. */
-    fcntl(fd, F_SETFD, FD_CLOEXEC);
-    boot->from_parent = boot->to_parent = boot->parent_sentinel = fd;
-    return 1;
-}
-
 mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, int *is_child)
 {
     int sv[2];
@@ -162,6 +152,7 @@ mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, 
     if (pid == 0) {
         close(sv[0]);
         boot->from_parent = boot->to_parent = boot->parent_sentinel = sv[1];
+        boot->parent_pid = (int64_t)getppid();
         *is_child = 1;
         return MPROC_OK;
     }

@@ -1,5 +1,8 @@
 #include "os_error.h"
 
+#include <ntsecapi.h>
+#include <tlhelp32.h>
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,8 +211,10 @@ mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child
     if ((err = child_pipe(0, &from_child, &child_out)) != ERROR_SUCCESS)
         goto out;
     dups[ndups++] = child_out;
-    /* SYNCHRONIZE only: the child can wait for this process and nothing more. */
-    err = inheritable_dup(GetCurrentProcess(), SYNCHRONIZE, 0, &sentinel);
+    /* The child can wait for this process and learn its id (to check that
+     * the handle is its parent's), nothing more. */
+    err = inheritable_dup(GetCurrentProcess(), SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, 0,
+                          &sentinel);
     if (err != ERROR_SUCCESS)
         goto out;
     dups[ndups++] = sentinel;
@@ -347,17 +352,85 @@ static int parse_handle(const char *s, mproc__os_handle_t *out)
     return 1;
 }
 
-int mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot_t *boot)
+/* The process that created this one (0 when unknown). */
+static DWORD creator_pid(void)
+{
+    DWORD self = GetCurrentProcessId(), parent = 0;
+    PROCESSENTRY32W e;
+    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+    if (snap == INVALID_HANDLE_VALUE)
+        return 0;
+    e.dwSize = (DWORD)sizeof e;
+    for (BOOL more = Process32FirstW(snap, &e); more; more = Process32NextW(snap, &e)) {
+        if (e.th32ProcessID == self) {
+            parent = e.th32ParentProcessID;
+            break;
+        }
+    }
+    CloseHandle(snap);
+    return parent;
+}
+
+static int is_std_handle(HANDLE h)
+{
+    return h == GetStdHandle(STD_INPUT_HANDLE) || h == GetStdHandle(STD_OUTPUT_HANDLE) ||
+           h == GetStdHandle(STD_ERROR_HANDLE);
+}
+
+/* A pipe this process holds, created by process `pid` (anonymous pipes are
+ * named pipes whose server end's creator the OS records). */
+static int pipe_from(HANDLE h, DWORD pid)
+{
+    ULONG server = 0;
+    return !is_std_handle(h) && GetFileType(h) == FILE_TYPE_PIPE &&
+           GetNamedPipeServerProcessId(h, &server) && server == pid;
+}
+
+/* The parent's checks: NULL when the handles are the parent's, else why not. */
+static const char *check_channel(const mproc__os_boot_t *b, DWORD parent)
+{
+    if (parent == 0)
+        return "the parent process cannot be identified";
+    if (!pipe_from((HANDLE)b->from_parent, parent) || !pipe_from((HANDLE)b->to_parent, parent))
+        return "the bootstrap handles are not pipes from the parent process";
+    if (GetProcessId((HANDLE)b->parent_sentinel) != parent)
+        return "the parent handle does not name the parent process";
+    return NULL;
+}
+
+mproc__boot_check_t mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot_t *boot,
+                                           const char **why)
 {
     mproc__os_boot_t b;
-    if (argc < CHILD_ARGC || argv == NULL || boot == NULL || argv[1] == NULL ||
-        strcmp(argv[1], CHILD_FLAG) != 0)
-        return 0;
-    if (!parse_handle(argv[2], &b.from_parent) || !parse_handle(argv[3], &b.to_parent) ||
-        !parse_handle(argv[4], &b.parent_sentinel))
-        return 0;
+    DWORD parent;
+    *why = NULL;
+    if (argc < 2 || argv == NULL || argv[1] == NULL || strcmp(argv[1], CHILD_FLAG) != 0)
+        return MPROC__BOOT_NONE;
+    if (argc != CHILD_ARGC || !parse_handle(argv[2], &b.from_parent) ||
+        !parse_handle(argv[3], &b.to_parent) || !parse_handle(argv[4], &b.parent_sentinel)) {
+        *why = "usage: " CHILD_FLAG " <from_parent> <to_parent> <parent> (handle numbers)";
+        return MPROC__BOOT_BAD_ARGV;
+    }
+    parent = creator_pid();
+    *why = check_channel(&b, parent);
+    if (*why != NULL)
+        return MPROC__BOOT_BAD_CHANNEL;
+    b.parent_pid = (int64_t)parent;
     *boot = b;
-    return 1;
+    return MPROC__BOOT_CHILD;
+}
+
+mproc_status_t mproc__os_random(void *buf, size_t len)
+{
+    unsigned char *p = (unsigned char *)buf;
+    while (len > 0) {
+        ULONG n = len > 0x10000u ? 0x10000u : (ULONG)len;
+        if (!RtlGenRandom(p, n))
+            return MPROC_EOS;
+        p += n;
+        len -= n;
+    }
+    return MPROC_OK;
 }
 
 mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, int *is_child)
