@@ -158,6 +158,7 @@ static mproc_status_t get_fixed(const mproc_args_t *args, size_t index, int type
     const unsigned char *p;
     if (!out)
         return MPROC_EINVAL;
+    memset(out, 0, n);
     mproc_status_t st = payload(args, index, type, &p);
     if (!st)
         memcpy(out, p, n);
@@ -276,6 +277,7 @@ mproc_status_t mproc_args_get_str(const mproc_args_t *args, size_t index, const 
     const unsigned char *p;
     if (!out)
         return MPROC_EINVAL;
+    *out = NULL;
     mproc_status_t st = payload(args, index, MPROC_ARG_STR, &p);
     if (!st)
         *out = (const char *)p + 4;
@@ -286,6 +288,10 @@ mproc_status_t mproc_args_get_bytes(const mproc_args_t *args, size_t index, cons
                                     size_t *len)
 {
     const unsigned char *p;
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
     if (!data || !len)
         return MPROC_EINVAL;
     mproc_status_t st = payload(args, index, MPROC_ARG_BYTES, &p);
@@ -356,6 +362,7 @@ static mproc_status_t from_bytes(const void *data, size_t len, mproc_args_t **ou
 mproc_status_t mproc__args_decode(mproc__rbuf_t *in, mproc_args_t **out)
 {
     uint32_t len;
+    *out = NULL;
     mproc_status_t st = mproc__rbuf_get_u32(in, &len);
     if (st)
         return st;

@@ -100,6 +100,10 @@ static void close_handles(mproc__os_handle_t rd, mproc__os_handle_t wr)
 mproc_status_t mproc_pipe(int duplex, mproc_connection_t **end0, mproc_connection_t **end1)
 {
     mproc__os_handle_t h0[2], h1[2];
+    if (end0)
+        *end0 = NULL;
+    if (end1)
+        *end1 = NULL;
     if (!end0 || !end1)
         return MPROC_EINVAL;
     if (!mproc__g.initialized)
@@ -112,6 +116,7 @@ mproc_status_t mproc_pipe(int duplex, mproc_connection_t **end0, mproc_connectio
         close_handles(h0[0], h0[1]);
     } else if ((st = wrap(h1[0], h1[1], end1)) != MPROC_OK) {
         mproc_connection_free(*end0); /* closes h0 */
+        *end0 = NULL;
     }
     if (st)
         close_handles(h1[0], h1[1]);
@@ -212,6 +217,10 @@ static mproc_status_t take_message(mproc_connection_t *c, void *dst, size_t len)
 mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout, void **data,
                                            size_t *len)
 {
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
     mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
     if (st)
         return st;
@@ -235,6 +244,8 @@ mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout
 mproc_status_t mproc_connection_recv_bytes_into(mproc_connection_t *c, double timeout, void *buf,
                                                 size_t cap, size_t *len)
 {
+    if (len)
+        *len = 0;
     mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
     if (st)
         return st;
@@ -261,6 +272,8 @@ mproc_status_t mproc_connection_poll(mproc_connection_t *c, double timeout)
 
 mproc_status_t mproc_connection_waitable(const mproc_connection_t *c, mproc_sentinel_t *out)
 {
+    if (out)
+        *out = MPROC_SENTINEL_NONE;
     mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
     if (!st && !out)
         st = MPROC_EINVAL;
@@ -325,6 +338,7 @@ mproc_status_t mproc_args_get_connection(const mproc_args_t *args, size_t index,
     mproc__obj_t obj = {MPROC__OBJ_CONNECTION, 0, 0, {MPROC__OS_NO_HANDLE, MPROC__OS_NO_HANDLE}};
     if (!out)
         return MPROC_EINVAL;
+    *out = NULL;
     mproc_status_t st = mproc__args_get_object(args, index, MPROC__OBJ_CONNECTION, &obj);
     if (st)
         return st;

@@ -539,6 +539,8 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
     static const mproc_pool_options_t defaults = MPROC_POOL_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
+    if (out)
+        *out = NULL;
     if (!out || opts->processes < 0 || opts->maxtasksperchild < 0)
         return MPROC_EINVAL;
     if (!mproc__g.initialized)
@@ -777,6 +779,8 @@ static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const v
                                    mproc_result_callback cb, mproc_result_callback ecb, void *user,
                                    int iter, int ordered, mproc_async_result_t **out)
 {
+    if (out)
+        *out = NULL;
     if (!pool || !out || (n && (!items || !lens)))
         return MPROC_EINVAL;
     mproc_async_result_t *r = result_new(pool, n, 1);
@@ -841,6 +845,8 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
                                     size_t n, size_t in_size, void *out, size_t out_size,
                                     size_t chunksize, size_t *failed_index)
 {
+    if (failed_index)
+        *failed_index = 0;
     if (!pool || !in_size || !out_size || (n && (!in || !out)) || in_size > UINT32_MAX ||
         out_size > UINT32_MAX)
         return MPROC_EINVAL;
@@ -868,6 +874,8 @@ mproc_status_t mproc_pool_starmap_async(mproc_pool_t *pool, mproc_task_fn fn,
                                         mproc_result_callback error_callback, void *user,
                                         mproc_async_result_t **result)
 {
+    if (result)
+        *result = NULL;
     if (!pool || (n && !arglists))
         return MPROC_EINVAL;
     mproc__wbuf_t *enc = calloc(n ? n : 1, sizeof *enc);
@@ -914,6 +922,7 @@ mproc_status_t mproc_pool_imap(mproc_pool_t *pool, mproc_task_fn fn, const void 
 {
     if (!it)
         return MPROC_EINVAL;
+    *it = NULL;
     mproc_pool_iter_t *i = calloc(1, sizeof *i);
     if (!i)
         return MPROC_ENOMEM;
@@ -973,6 +982,8 @@ int mproc_async_result_ready(mproc_async_result_t *r)
 
 mproc_status_t mproc_async_result_successful(mproc_async_result_t *r, int *ok)
 {
+    if (ok)
+        *ok = 0;
     if (!r || !ok)
         return MPROC_EINVAL;
     if (!mproc_async_result_ready(r))
@@ -989,6 +1000,10 @@ size_t mproc_async_result_count(const mproc_async_result_t *r)
 mproc_status_t mproc_async_result_item(const mproc_async_result_t *r, size_t index,
                                        const void **data, size_t *len)
 {
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
     if (!r || !data || !len)
         return MPROC_EINVAL;
     if (index >= r->n)
@@ -1006,6 +1021,10 @@ mproc_status_t mproc_async_result_item(const mproc_async_result_t *r, size_t ind
 mproc_status_t mproc_async_result_error(const mproc_async_result_t *r, int *code,
                                         const char **message)
 {
+    if (code)
+        *code = 0;
+    if (message)
+        *message = NULL;
     if (!r || !code || !message)
         return MPROC_EINVAL;
     if (!r->complete || !r->status)
@@ -1036,6 +1055,12 @@ mproc_status_t mproc_pool_iter_next(mproc_pool_iter_t *it, double timeout, const
                                     size_t *len, size_t *index)
 {
     double deadline;
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
+    if (index)
+        *index = 0;
     if (!it || !data || !len || mproc__deadline(timeout, &deadline))
         return MPROC_EINVAL;
     mproc_async_result_t *r = it->r;
@@ -1048,10 +1073,12 @@ mproc_status_t mproc_pool_iter_next(mproc_pool_iter_t *it, double timeout, const
         i = r->ordered ? r->next++ : r->order[r->taken++];
         r->last = i;
         st = r->items[i].status;
-        *data = r->items[i].data ? r->items[i].data : (const void *)"";
-        *len = r->items[i].len;
+        if (!st) {
+            *data = r->items[i].data ? r->items[i].data : (const void *)"";
+            *len = r->items[i].len;
+        }
         if (index)
-            *index = i;
+            *index = i; /* also for a failed item: which one it was */
     }
     apr_thread_mutex_unlock(r->hub->lock);
     return st;
@@ -1059,6 +1086,10 @@ mproc_status_t mproc_pool_iter_next(mproc_pool_iter_t *it, double timeout, const
 
 mproc_status_t mproc_pool_iter_error(const mproc_pool_iter_t *it, int *code, const char **message)
 {
+    if (code)
+        *code = 0;
+    if (message)
+        *message = NULL;
     if (!it || !code || !message)
         return MPROC_EINVAL;
     const item_t *item = it->r->n ? &it->r->items[it->r->last] : NULL;

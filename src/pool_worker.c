@@ -33,12 +33,15 @@ int mproc_task_fail(mproc_task_out_t *out, int code, const char *message)
 
 mproc_status_t mproc_task_args(const void *input, size_t len, mproc_args_t **out)
 {
+    if (out)
+        *out = NULL;
     if (!out || (!input && len))
         return MPROC_EINVAL;
     mproc__rbuf_t r = {input, len, 0};
     mproc_status_t st = mproc__args_decode(&r, out);
     if (!st && r.pos != len) {
         mproc_args_free(*out);
+        *out = NULL;
         st = MPROC_EINVAL;
     }
     return st;

@@ -210,6 +210,8 @@ mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_op
     static const mproc_queue_options_t defaults = MPROC_QUEUE_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
+    if (out)
+        *out = NULL;
     if (!out || opts->ring_bytes > MAX_RING || opts->limit_bytes > MAX_LIMIT)
         return MPROC_EINVAL;
     if (!mproc__g.initialized)
@@ -830,14 +832,19 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
 
 mproc_status_t mproc_queue_get(mproc_queue_t *q, double timeout, void **data, size_t *len)
 {
+    if (len)
+        *len = 0;
     if (!data)
         return MPROC_EINVAL;
+    *data = NULL;
     return take(q, timeout, NULL, 0, data, len);
 }
 
 mproc_status_t mproc_queue_get_into(mproc_queue_t *q, double timeout, void *buf, size_t cap,
                                     size_t *len)
 {
+    if (len)
+        *len = 0;
     return take(q, timeout, buf, cap, NULL, len);
 }
 
@@ -848,6 +855,8 @@ mproc_status_t mproc_queue_get_nowait(mproc_queue_t *q, void **data, size_t *len
 
 mproc_status_t mproc_queue_qsize(const mproc_queue_t *q, size_t *n)
 {
+    if (n)
+        *n = 0;
     mproc_status_t st = check_open(q);
     if (!st && !n)
         st = MPROC_EINVAL;
@@ -955,6 +964,7 @@ mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mpro
     memset(&obj, 0, sizeof obj);
     if (!out)
         return MPROC_EINVAL;
+    *out = NULL;
     mproc_status_t st = mproc__args_get_object(args, index, MPROC__OBJ_QUEUE, &obj);
     if (st)
         return st;

@@ -42,6 +42,8 @@ void mproc__registry_reap(void)
 
 mproc_status_t mproc_active_children(mproc_process_t **out, size_t cap, size_t *count)
 {
+    if (count)
+        *count = 0;
     if (!count || (!out && cap))
         return MPROC_EINVAL;
     size_t n = 0;

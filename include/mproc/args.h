@@ -81,7 +81,7 @@ MPROC_API mproc_arg_type_t mproc_args_type(const mproc_args_t *args, size_t inde
 /**
  * Read integer argument `index` into `*out`.
  * Errors: MPROC_EINVAL (NULL pointer), MPROC_ERANGE (no such index),
- * MPROC_ETYPE (the argument is not an integer); `*out` is unchanged on error.
+ * MPROC_ETYPE (the argument is not an integer); `*out` is 0 on error.
  */
 MPROC_API mproc_status_t mproc_args_get_int(const mproc_args_t *args, size_t index, int64_t *out);
 

@@ -35,6 +35,16 @@
  * `MPROC_E*` code; a blocking call takes a timeout in seconds, with
  * ::MPROC_FOREVER for Python's `None`.
  *
+ * Out-parameters: every pointer a call stores a result through is set on
+ * every return, failures included. On failure it holds the empty value of its
+ * type: NULL for a pointer (so `*_free(p)` after any outcome is safe), 0 for
+ * a size, count, index, flag or code, ::MPROC_EXITCODE_NONE for an exit code
+ * and ::MPROC_SENTINEL_NONE for a sentinel. The only values stored on failure
+ * are those a call documents: the size needed with ::MPROC_ESHORTBUF, the
+ * failed item's index from mproc_pool_iter_next(), and the result of a
+ * synchronous pool call whose task failed (its error is read from it). A NULL
+ * out-pointer is MPROC_EINVAL, except where a call documents it as optional.
+ *
  * Coming from Python: docs/python-guide.md in the source tree maps each
  * `multiprocessing` call to its mproc call. Building against an installed
  * mproc (CMake, pkg-config, vcpkg, conan): docs/packaging.md.

@@ -32,6 +32,9 @@ typedef struct mproc_process mproc_process_t;
 /** An OS object to wait on: a file descriptor on POSIX, a HANDLE on Windows. */
 typedef intptr_t mproc_sentinel_t;
 
+/** What a call that fails stores in a sentinel out-parameter: no OS object. */
+#define MPROC_SENTINEL_NONE ((mproc_sentinel_t)-1)
+
 /** mproc_process_exitcode() stores this while the process has no exit code (Python's None). */
 #define MPROC_EXITCODE_NONE INT64_MIN
 
