@@ -2,6 +2,12 @@
  * An argument list is its own encoding: a byte buffer of [type][payload]
  * items plus an offset index. Fork children read it in place and spawned
  * children receive the same bytes, so both see identical values.
+ *
+ * A list the user builds owns a duplicate of every handle in it (args.h's
+ * ownership rule): the caller may free its object at once, and the list
+ * closes its duplicates when freed. A decoded list (a spawned child's, a
+ * starmap item) and a list whose handles were replaced by another process's
+ * values own none.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +19,7 @@ struct mproc_args {
     size_t *offsets; /* where each item's type byte is */
     size_t count;
     size_t offsets_cap;
+    int owns_handles;
 };
 
 mproc_status_t mproc_args_create(mproc_args_t **out)
@@ -20,13 +27,19 @@ mproc_status_t mproc_args_create(mproc_args_t **out)
     if (!out)
         return MPROC_EINVAL;
     *out = calloc(1, sizeof **out);
-    return *out ? MPROC_OK : MPROC_ENOMEM;
+    if (!*out)
+        return MPROC_ENOMEM;
+    (*out)->owns_handles = 1;
+    return MPROC_OK;
 }
+
+static void close_owned_handles(mproc_args_t *args);
 
 void mproc_args_free(mproc_args_t *args)
 {
     if (!args)
         return;
+    close_owned_handles(args);
     mproc__wbuf_free(&args->buf);
     free(args->offsets);
     free(args);
@@ -135,7 +148,16 @@ static int item_type(const mproc_args_t *args, size_t index)
 mproc_arg_type_t mproc_args_type(const mproc_args_t *args, size_t index)
 {
     int t = item_type(args, index);
-    return t == MPROC__ARG_OBJECT ? MPROC_ARG_NONE : (mproc_arg_type_t)t;
+    if (t != MPROC__ARG_OBJECT)
+        return (mproc_arg_type_t)t;
+    switch (args->buf.data[args->offsets[index] + 1]) { /* the object's kind */
+    case MPROC__OBJ_CONNECTION:
+        return MPROC_ARG_CONNECTION;
+    case MPROC__OBJ_QUEUE:
+        return MPROC_ARG_QUEUE;
+    default:
+        return MPROC_ARG_NONE; /* internal raw handles */
+    }
 }
 
 /* Payload of item `index` when it has type `type`. */
@@ -178,19 +200,45 @@ mproc_status_t mproc_args_get_double(const mproc_args_t *args, size_t index, dou
 /* Object payload: kind u8, flags u8, count u8, then MPROC__OBJ_MAX_HANDLES i64. */
 #define OBJ_BYTES (3 + 8 * MPROC__OBJ_MAX_HANDLES)
 
+static void close_all(const mproc__os_handle_t *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mproc__os_close(h[i]);
+}
+
+/* Duplicate n handles into `out`; on failure none is left open. */
+static mproc_status_t dup_all(const mproc__os_handle_t *h, size_t n, mproc__os_handle_t *out)
+{
+    mproc_status_t st = MPROC_OK;
+    size_t done = 0;
+    for (; done < n && !st; done++)
+        st = mproc__os_dup(h[done], &out[done]);
+    if (st)
+        close_all(out, done - 1);
+    return st;
+}
+
 mproc_status_t mproc__args_add_object(mproc_args_t *args, const mproc__obj_t *obj)
 {
     unsigned char p[OBJ_BYTES] = {0};
-    if (!obj || obj->nhandles > MPROC__OBJ_MAX_HANDLES)
+    mproc__os_handle_t own[MPROC__OBJ_MAX_HANDLES];
+    if (!args || !obj || obj->nhandles > MPROC__OBJ_MAX_HANDLES)
         return MPROC_EINVAL;
+    mproc_status_t st = args->owns_handles ? dup_all(obj->handles, obj->nhandles, own)
+                                           : MPROC_OK;
+    if (st)
+        return st;
     p[0] = (unsigned char)obj->kind;
     p[1] = (unsigned char)obj->flags;
     p[2] = (unsigned char)obj->nhandles;
     for (size_t i = 0; i < obj->nhandles; i++) {
-        int64_t v = (int64_t)obj->handles[i];
+        int64_t v = (int64_t)(args->owns_handles ? own[i] : obj->handles[i]);
         memcpy(p + 3 + 8 * i, &v, 8);
     }
-    return add_fixed(args, MPROC__ARG_OBJECT, p, sizeof p);
+    st = add_fixed(args, MPROC__ARG_OBJECT, p, sizeof p);
+    if (st && args->owns_handles)
+        close_all(own, obj->nhandles);
+    return st;
 }
 
 mproc_status_t mproc__args_get_object(const mproc_args_t *args, size_t index,
@@ -250,8 +298,26 @@ mproc_status_t mproc__args_handles(const mproc_args_t *args, mproc__os_handle_t 
     return MPROC_OK;
 }
 
+static void close_owned_handles(mproc_args_t *args)
+{
+    if (!args->owns_handles)
+        return;
+    for (size_t i = 0; i < args->count; i++) {
+        if (item_type(args, i) != MPROC__ARG_OBJECT)
+            continue;
+        const unsigned char *p = args->buf.data + args->offsets[i] + 1;
+        for (size_t j = 0; j < p[2]; j++) {
+            int64_t v;
+            memcpy(&v, p + 3 + 8 * j, 8);
+            mproc__os_close((mproc__os_handle_t)v);
+        }
+    }
+    args->owns_handles = 0;
+}
+
 void mproc__args_set_handles(mproc_args_t *args, const mproc__os_handle_t *handles)
 {
+    close_owned_handles(args);
     each_handle(args, NULL, handles);
 }
 
@@ -348,6 +414,7 @@ static mproc_status_t from_bytes(const void *data, size_t len, mproc_args_t **ou
     mproc_status_t st = mproc_args_create(&a);
     if (st)
         return st;
+    a->owns_handles = 0; /* the handles are a copy's or another process's */
     st = mproc__wbuf_put(&a->buf, data, len);
     if (!st)
         st = index_items(a);
@@ -378,5 +445,24 @@ mproc_status_t mproc__args_clone(const mproc_args_t *src, mproc_args_t **out)
 {
     if (!src)
         return mproc_args_create(out);
-    return from_bytes(src->buf.data, src->buf.len, out);
+    mproc_args_t *a = NULL;
+    mproc__os_handle_t *h = NULL, *own = NULL;
+    size_t n = 0;
+    *out = NULL;
+    mproc_status_t st = from_bytes(src->buf.data, src->buf.len, &a);
+    if (!st)
+        st = mproc__args_handles(a, &h, &n);
+    if (!st && n)
+        st = (own = calloc(n, sizeof *own)) != NULL ? dup_all(h, n, own) : MPROC_ENOMEM;
+    if (!st) {
+        /* The copy owns duplicates of its own: source and copy are freed independently. */
+        each_handle(a, NULL, own);
+        a->owns_handles = 1;
+        *out = a;
+    } else {
+        mproc_args_free(a);
+    }
+    free(h);
+    free(own);
+    return st;
 }

@@ -2,15 +2,29 @@
  * @file args.h
  * @brief Typed argument lists: what a parent hands to a child's target.
  *
- * An argument list is an ordered list of typed values (integers, doubles,
- * strings, byte buffers). It is copied when a process is created and reaches
- * the target identically under every start method: under fork the child reads
- * the parent's copy, under spawn the same bytes travel through the child's
- * bootstrap channel.
+ * An argument list is an ordered list of typed values: integers, doubles,
+ * strings and byte buffers (added here), connection ends
+ * (mproc_args_add_connection(), connection.h) and queues
+ * (mproc_args_add_queue(), queue.h). It is copied when a process is created
+ * and reaches the target identically under every start method: under fork the
+ * child reads the parent's copy, under spawn the same bytes travel through the
+ * child's bootstrap channel, and the OS handles of objects are passed to the
+ * child on purpose (no other handle is inherited).
  *
- * Values are copied in when added; the list owns its copies. Later releases add
- * types for queues, pipe ends, locks and shared memory, which carry OS handles
- * that the spawn path passes to the child on purpose.
+ * Values are copied in when added; the list owns its copies.
+ *
+ * Ownership of objects in argument lists: adding an object (a connection end,
+ * a queue, and every object type added later) stores the list's own duplicate
+ * of the object's OS handles, not a reference to the object. The caller may
+ * close or free its object right after adding it; the list's duplicates are
+ * closed when the list is freed. mproc_process_create() takes a duplicate of
+ * its own, which the process object releases once the child has started (as
+ * Python drops a started process's arguments). So once the lists are freed
+ * and the processes started, closing an object in the parent really closes
+ * it there: a peer sees EOF when the child's copy closes too. Adding fails
+ * with MPROC_EMFILE when no handle is left for the duplicate. In a target,
+ * each mproc_args_get_connection() / mproc_args_get_queue() call gives a new,
+ * independent object that the target owns and frees.
  */
 #ifndef MPROC_ARGS_H
 #define MPROC_ARGS_H
@@ -34,7 +48,9 @@ typedef enum mproc_arg_type {
     MPROC_ARG_INT = 1,    /**< int64_t */
     MPROC_ARG_DOUBLE = 2, /**< double */
     MPROC_ARG_STR = 3,    /**< NUL-terminated string */
-    MPROC_ARG_BYTES = 4   /**< byte buffer, any content, may be empty */
+    MPROC_ARG_BYTES = 4,  /**< byte buffer, any content, may be empty */
+    MPROC_ARG_CONNECTION = 5, /**< a connection end (connection.h) */
+    MPROC_ARG_QUEUE = 6   /**< a queue (queue.h) */
 } mproc_arg_type_t;
 
 /** Largest total encoded size of one argument list (64 MiB). */
@@ -46,7 +62,7 @@ typedef enum mproc_arg_type {
  */
 MPROC_API mproc_status_t mproc_args_create(mproc_args_t **out);
 
-/** Free a list and every value it holds. NULL is ignored. */
+/** Free a list and every value it holds, closing its duplicates of object handles. NULL is ignored. */
 MPROC_API void mproc_args_free(mproc_args_t *args);
 
 /**

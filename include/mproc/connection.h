@@ -114,7 +114,8 @@ MPROC_API void mproc_connection_free(mproc_connection_t *c);
 
 /**
  * Append a connection end to an argument list, so a child receives its own
- * copy of it. The caller keeps `c` (the list holds a duplicate of its handles).
+ * copy of it. The list holds a duplicate of the end's handles (see "Ownership
+ * of objects in argument lists" in args.h): `c` may be freed at once.
  * Errors: MPROC_EINVAL, MPROC_ECLOSED, MPROC_ENOMEM, MPROC_EMFILE.
  */
 MPROC_API mproc_status_t mproc_args_add_connection(mproc_args_t *args, const mproc_connection_t *c);
