@@ -29,6 +29,14 @@ static int square(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(square)
 
+/* A target whose name is "task_" + a task's name: both macros in one file. */
+static int task_square(const mproc_args_t *args)
+{
+    (void)args;
+    return 5;
+}
+MPROC_TARGET(task_square)
+
 static int unlucky(const void *in, size_t len, mproc_task_out_t *out)
 {
     (void)len;
@@ -421,6 +429,25 @@ static void maxtasksperchild_replaces_workers(void **state)
     finish(pool);
 }
 
+static void target_task_x_and_task_x_coexist(void **state)
+{
+    (void)state;
+    /* Both registered (spawn finds each by name), under distinct symbols. */
+    mproc_process_t *p = test_start(task_square, NULL);
+    assert_int_equal(test_join(p), 5);
+    mproc_process_free(p);
+    mproc_pool_t *pool = make_pool(1, 0);
+    int64_t v = 3;
+    mproc_async_result_t *r = NULL;
+    const void *d;
+    size_t n;
+    assert_int_equal(mproc_pool_apply(pool, square, &v, sizeof v, &r), MPROC_OK);
+    assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
+    assert_int_equal(as_int(d), 9);
+    mproc_async_result_free(r);
+    finish(pool);
+}
+
 static void initializer_runs_in_every_worker(void **state)
 {
     (void)state;
@@ -536,6 +563,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(starmap_unpacks_argument_lists),
         cmocka_unit_test(dead_worker_fails_only_its_task),
         cmocka_unit_test(maxtasksperchild_replaces_workers),
+        cmocka_unit_test(target_task_x_and_task_x_coexist),
         cmocka_unit_test(initializer_runs_in_every_worker),
         cmocka_unit_test(lifecycle_rules_and_errors),
         cmocka_unit_test(terminate_reaps_even_stubborn_workers),
