@@ -321,6 +321,23 @@ void mproc__args_set_handles(mproc_args_t *args, const mproc__os_handle_t *handl
     each_handle(args, NULL, handles);
 }
 
+void mproc__args_truncate(mproc_args_t *args, size_t count)
+{
+    if (count >= args->count)
+        return;
+    size_t keep = args->count;
+    int owns = args->owns_handles;
+    /* Close the dropped items' duplicates: make them the whole list for a moment. */
+    size_t *all = args->offsets;
+    args->offsets += count;
+    args->count = keep - count;
+    close_owned_handles(args);
+    args->offsets = all;
+    args->owns_handles = owns;
+    args->buf.len = args->offsets[count];
+    args->count = count;
+}
+
 mproc_status_t mproc__args_add_handle(mproc_args_t *args, mproc__os_handle_t h)
 {
     mproc__obj_t obj = {MPROC__OBJ_RAW, 0, 1, {h, MPROC__OS_NO_HANDLE}};

@@ -48,6 +48,9 @@ mproc_status_t mproc__args_add_handle(mproc_args_t *args, mproc__os_handle_t h);
 mproc_status_t mproc__args_get_handle(const mproc_args_t *args, size_t index,
                                       mproc__os_handle_t *out);
 
+/* Drop the items from `count` on (closing their handle duplicates). */
+void mproc__args_truncate(mproc_args_t *args, size_t count);
+
 /* A deep copy with duplicates of its own; `src` may be NULL (an empty list). */
 mproc_status_t mproc__args_clone(const mproc_args_t *src, mproc_args_t **out);
 

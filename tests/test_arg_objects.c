@@ -31,6 +31,25 @@ static int t_put_q(const mproc_args_t *args)
 }
 MPROC_TARGET(t_put_q)
 
+/* args: "ciq": a write end, a count and a queue, read with one unpack. */
+static int t_unpack_objects(const mproc_args_t *args)
+{
+    mproc_connection_t *c = NULL;
+    mproc_queue_t *q = NULL;
+    int n = 0;
+    if (mproc_args_unpack(args, "ciq", &c, &n, &q))
+        return 2;
+    mproc_status_t st = MPROC_OK;
+    for (int i = 0; i < n && !st; i++)
+        st = mproc_queue_put(q, "q", 1, 60);
+    if (!st)
+        st = mproc_connection_send_bytes(c, "done", 4);
+    mproc_connection_free(c);
+    mproc_queue_free(q);
+    return st ? 3 : 0;
+}
+MPROC_TARGET(t_unpack_objects)
+
 static void types_are_reported(void **state)
 {
     (void)state;
@@ -127,6 +146,46 @@ static void list_outlives_its_objects_and_starts_two_children(void **state)
     mproc_connection_free(r);
 }
 
+static void pack_and_unpack_objects(void **state)
+{
+    (void)state;
+    mproc_connection_t *r, *w;
+    mproc_queue_t *q;
+    mproc_args_t *a;
+    assert_int_equal(mproc_pipe(0, &r, &w), MPROC_OK);
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    assert_int_equal(mproc_args_pack(a, "ciq", w, 3, q), MPROC_OK);
+    mproc_connection_free(w);
+    /* A failed unpack leaves no object behind: the wrong type comes after 'c'. */
+    mproc_connection_t *c = (mproc_connection_t *)1;
+    int n = 7;
+    assert_int_equal(mproc_args_unpack(a, "cic", &c, &n, &c), MPROC_ETYPE);
+    assert_null(c);
+    assert_int_equal(n, 0);
+    /* ...nor when it fails after making one (the int does not fit an 'i'). */
+    mproc_args_t *b;
+    assert_int_equal(mproc_args_create(&b), MPROC_OK);
+    assert_int_equal(mproc_args_pack(b, "cL", r, (int64_t)1 << 40), MPROC_OK);
+    c = (mproc_connection_t *)1;
+    assert_int_equal(mproc_args_unpack(b, "ci", &c, &n), MPROC_ETOOBIG);
+    assert_null(c);
+    mproc_args_free(b);
+    mproc_process_t *p = test_start(t_unpack_objects, a);
+    mproc_args_free(a);
+    char buf[8];
+    size_t len = 0;
+    assert_int_equal(mproc_connection_recv_bytes_into(r, 60, buf, sizeof buf, &len), MPROC_OK);
+    assert_int_equal(len, 4);
+    assert_int_equal(test_join(p), 0);
+    size_t count = 0;
+    assert_int_equal(mproc_queue_qsize(q, &count), MPROC_OK);
+    assert_int_equal(count, 3);
+    mproc_process_free(p);
+    mproc_queue_free(q);
+    mproc_connection_free(r);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -134,6 +193,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(connection_freed_after_adding_still_reaches_the_child),
         cmocka_unit_test(queue_freed_after_adding_still_reaches_the_child),
         cmocka_unit_test(list_outlives_its_objects_and_starts_two_children),
+        cmocka_unit_test(pack_and_unpack_objects),
     };
     return test_main(argc, argv, "arg_objects", tests, ARRAY_LEN(tests));
 }

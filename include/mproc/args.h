@@ -119,6 +119,43 @@ MPROC_API mproc_status_t mproc_args_get_str(const mproc_args_t *args, size_t ind
 MPROC_API mproc_status_t mproc_args_get_bytes(const mproc_args_t *args, size_t index,
                                               const void **data, size_t *len);
 
+/**
+ * Append one argument per letter of `format`, taken from the variable
+ * arguments (Python's Py_BuildValue). The letters, and what each consumes:
+ * - `i`: an `int` (stored as an integer argument; a plain literal works);
+ * - `L`: an `int64_t` (cast literals: `(int64_t)5`);
+ * - `d`: a `double` (a float is promoted);
+ * - `s`: a `const char *` string, copied;
+ * - `y`: a `const void *` and a `size_t` length: a byte buffer, copied;
+ * - `c`: a `const mproc_connection_t *`, as mproc_args_add_connection();
+ * - `q`: a `const mproc_queue_t *`, as mproc_args_add_queue().
+ *
+ * Example: `mproc_args_pack(a, "sid", "bob", 3, 0.5)`. All or nothing: on
+ * failure the list is as it was. Errors: MPROC_EINVAL (args or format NULL,
+ * an unknown letter, a NULL string or object), and those of the add calls.
+ */
+MPROC_API mproc_status_t mproc_args_pack(mproc_args_t *args, const char *format, ...);
+
+/**
+ * Read every argument of the list at once, one letter per argument, into the
+ * pointers that follow (Python's PyArg_ParseTuple). The letters are those of
+ * mproc_args_pack(), each taking pointers: `i` an `int *`, `L` an `int64_t *`,
+ * `d` a `double *`, `s` a `const char **` (borrowed from the list, as
+ * mproc_args_get_str()), `y` a `const void **` and a `size_t *` (borrowed),
+ * `c` an `mproc_connection_t **` and `q` an `mproc_queue_t **` (new objects
+ * the caller frees, as mproc_args_get_connection() / mproc_args_get_queue()).
+ *
+ * Example: `mproc_args_unpack(args, "sid", &name, &count, &ratio)`.
+ * On failure every pointer holds its empty value (NULL / 0) and no object is
+ * left allocated. Errors: MPROC_EINVAL (args or format NULL, an unknown
+ * letter, a NULL pointer), MPROC_ERANGE (the list does not hold exactly as
+ * many arguments as the format has letters: Python's TypeError for a wrong
+ * count), MPROC_ETYPE (an argument has another type than its letter says),
+ * MPROC_ETOOBIG (an `i` value outside the range of int), and the errors of
+ * mproc_args_get_connection() / mproc_args_get_queue().
+ */
+MPROC_API mproc_status_t mproc_args_unpack(const mproc_args_t *args, const char *format, ...);
+
 #ifdef __cplusplus
 }
 #endif
