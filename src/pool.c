@@ -776,9 +776,12 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
 
 static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
                                    const size_t *lens, size_t n, size_t chunksize,
-                                   mproc_result_callback cb, mproc_result_callback ecb, void *user,
-                                   int iter, int ordered, mproc_async_result_t **out)
+                                   const mproc_async_options_t *opts, int iter, int ordered,
+                                   mproc_async_result_t **out)
 {
+    static const mproc_async_options_t no_callbacks = MPROC_ASYNC_OPTIONS_INIT;
+    if (!opts)
+        opts = &no_callbacks;
     if (out)
         *out = NULL;
     if (!pool || !out || (n && (!items || !lens)))
@@ -789,9 +792,9 @@ static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const v
             result_destroy(r);
         return MPROC_ENOMEM;
     }
-    r->callback = cb;
-    r->error_callback = ecb;
-    r->user = user;
+    r->callback = opts->callback;
+    r->error_callback = opts->error_callback;
+    r->user = opts->user;
     r->ordered = ordered;
     source_t src = {MPROC__POOL_MODE_BYTES, items, lens, NULL, 0, 0};
     mproc_status_t st = submit(pool, fn, &src, r, chunksize);
@@ -804,40 +807,59 @@ static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const v
 }
 
 mproc_status_t mproc_pool_apply_async(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
-                                      size_t len, mproc_result_callback callback,
-                                      mproc_result_callback error_callback, void *user,
+                                      size_t len, const mproc_async_options_t *opts,
                                       mproc_async_result_t **result)
 {
     const void *items[1] = {input};
     size_t lens[1] = {len};
-    return submit_items(pool, fn, items, lens, 1, 1, callback, error_callback, user, 0, 0, result);
+    return submit_items(pool, fn, items, lens, 1, 1, opts, 0, 0, result);
 }
 
 mproc_status_t mproc_pool_apply(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
                                 size_t len, mproc_async_result_t **result)
 {
-    mproc_status_t st = mproc_pool_apply_async(pool, fn, input, len, NULL, NULL, NULL, result);
+    mproc_status_t st = mproc_pool_apply_async(pool, fn, input, len, NULL, result);
     return st ? st : mproc_async_result_get(*result, MPROC_FOREVER);
+}
+
+mproc_status_t mproc_pool_apply_into(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
+                                     size_t len, void *out, size_t cap, size_t *out_len)
+{
+    if (out_len)
+        *out_len = 0;
+    if (!out && cap)
+        return MPROC_EINVAL;
+    mproc_async_result_t *r = NULL;
+    const void *data = NULL;
+    size_t n = 0;
+    mproc_status_t st = mproc_pool_apply(pool, fn, input, len, &r);
+    if (!st)
+        st = mproc_async_result_item(r, 0, &data, &n);
+    if (!st && n > cap)
+        st = MPROC_ESHORTBUF;
+    if (!st && n)
+        memcpy(out, data, n);
+    if ((!st || st == MPROC_ESHORTBUF) && out_len)
+        *out_len = n;
+    mproc_async_result_free(r);
+    return st;
 }
 
 mproc_status_t mproc_pool_map_async(mproc_pool_t *pool, mproc_task_fn fn,
                                     const void *const *items, const size_t *lens, size_t n,
-                                    size_t chunksize, mproc_result_callback callback,
-                                    mproc_result_callback error_callback, void *user,
+                                    size_t chunksize, const mproc_async_options_t *opts,
                                     mproc_async_result_t **result)
 {
     if (pool && !chunksize)
         chunksize = default_chunksize(pool, n);
-    return submit_items(pool, fn, items, lens, n, chunksize, callback, error_callback, user, 0, 0,
-                        result);
+    return submit_items(pool, fn, items, lens, n, chunksize, opts, 0, 0, result);
 }
 
 mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
                               const size_t *lens, size_t n, size_t chunksize,
                               mproc_async_result_t **result)
 {
-    mproc_status_t st =
-        mproc_pool_map_async(pool, fn, items, lens, n, chunksize, NULL, NULL, NULL, result);
+    mproc_status_t st = mproc_pool_map_async(pool, fn, items, lens, n, chunksize, NULL, result);
     return st ? st : mproc_async_result_get(*result, MPROC_FOREVER);
 }
 
@@ -870,8 +892,7 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
 
 mproc_status_t mproc_pool_starmap_async(mproc_pool_t *pool, mproc_task_fn fn,
                                         const mproc_args_t *const *arglists, size_t n,
-                                        size_t chunksize, mproc_result_callback callback,
-                                        mproc_result_callback error_callback, void *user,
+                                        size_t chunksize, const mproc_async_options_t *opts,
                                         mproc_async_result_t **result)
 {
     if (result)
@@ -897,8 +918,7 @@ mproc_status_t mproc_pool_starmap_async(mproc_pool_t *pool, mproc_task_fn fn,
         }
     }
     if (!st)
-        st = mproc_pool_map_async(pool, fn, items, lens, n, chunksize, callback, error_callback,
-                                  user, result);
+        st = mproc_pool_map_async(pool, fn, items, lens, n, chunksize, opts, result);
     for (size_t i = 0; enc && i < n; i++)
         mproc__wbuf_free(&enc[i]);
     free(enc);
@@ -911,14 +931,13 @@ mproc_status_t mproc_pool_starmap(mproc_pool_t *pool, mproc_task_fn fn,
                                   const mproc_args_t *const *arglists, size_t n, size_t chunksize,
                                   mproc_async_result_t **result)
 {
-    mproc_status_t st =
-        mproc_pool_starmap_async(pool, fn, arglists, n, chunksize, NULL, NULL, NULL, result);
+    mproc_status_t st = mproc_pool_starmap_async(pool, fn, arglists, n, chunksize, NULL, result);
     return st ? st : mproc_async_result_get(*result, MPROC_FOREVER);
 }
 
-mproc_status_t mproc_pool_imap(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
-                               const size_t *lens, size_t n, size_t chunksize, int ordered,
-                               mproc_pool_iter_t **it)
+static mproc_status_t imap(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
+                           const size_t *lens, size_t n, size_t chunksize, int ordered,
+                           mproc_pool_iter_t **it)
 {
     if (!it)
         return MPROC_EINVAL;
@@ -926,14 +945,27 @@ mproc_status_t mproc_pool_imap(mproc_pool_t *pool, mproc_task_fn fn, const void 
     mproc_pool_iter_t *i = calloc(1, sizeof *i);
     if (!i)
         return MPROC_ENOMEM;
-    mproc_status_t st = submit_items(pool, fn, items, lens, n, chunksize, NULL, NULL, NULL, 1,
-                                     ordered != 0, &i->r);
+    mproc_status_t st = submit_items(pool, fn, items, lens, n, chunksize, NULL, 1, ordered, &i->r);
     if (st) {
         free(i);
         return st;
     }
     *it = i;
     return MPROC_OK;
+}
+
+mproc_status_t mproc_pool_imap(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
+                               const size_t *lens, size_t n, size_t chunksize,
+                               mproc_pool_iter_t **it)
+{
+    return imap(pool, fn, items, lens, n, chunksize, 1, it);
+}
+
+mproc_status_t mproc_pool_imap_unordered(mproc_pool_t *pool, mproc_task_fn fn,
+                                         const void *const *items, const size_t *lens, size_t n,
+                                         size_t chunksize, mproc_pool_iter_t **it)
+{
+    return imap(pool, fn, items, lens, n, chunksize, 0, it);
 }
 
 /* ---- waiting for results ------------------------------------------------------- */

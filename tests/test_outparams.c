@@ -163,7 +163,7 @@ static void pool_calls_clear_on_failure(void **state)
     mproc_pool_iter_t *it = GARBAGE_PTR;
     const void *item = "x";
     size_t item_len = 1;
-    assert_int_equal(mproc_pool_apply_async(pool, echo, "x", 1, NULL, NULL, NULL, &r), MPROC_ECLOSED);
+    assert_int_equal(mproc_pool_apply_async(pool, echo, "x", 1, NULL, &r), MPROC_ECLOSED);
     assert_null(r);
     r = GARBAGE_PTR;
     assert_int_equal(mproc_pool_apply(pool, echo, "x", 1, &r), MPROC_ECLOSED);
@@ -174,8 +174,17 @@ static void pool_calls_clear_on_failure(void **state)
     r = GARBAGE_PTR;
     assert_int_equal(mproc_pool_starmap(pool, echo, NULL, 1, 0, &r), MPROC_EINVAL);
     assert_null(r);
-    assert_int_equal(mproc_pool_imap(pool, echo, &item, &item_len, 1, 1, 1, &it), MPROC_ECLOSED);
+    assert_int_equal(mproc_pool_imap(pool, echo, &item, &item_len, 1, 1, &it), MPROC_ECLOSED);
     assert_null(it);
+    it = GARBAGE_PTR;
+    assert_int_equal(mproc_pool_imap_unordered(pool, echo, &item, &item_len, 1, 1, &it),
+                     MPROC_ECLOSED);
+    assert_null(it);
+    char out[1] = {'g'};
+    size_t out_len = GARBAGE_SIZE;
+    assert_int_equal(mproc_pool_apply_into(pool, echo, "x", 1, out, sizeof out, &out_len),
+                     MPROC_ECLOSED);
+    assert_int_equal(out_len, 0);
     size_t failed = GARBAGE_SIZE;
     int64_t in = 1, res = 0;
     assert_int_equal(mproc_pool_map_array(pool, echo, &in, 1, sizeof in, &res, sizeof res, 0,

@@ -179,8 +179,7 @@ static void apply_and_apply_async(void **state)
     int64_t in[20];
     for (int i = 0; i < 20; i++) {
         in[i] = i;
-        assert_int_equal(mproc_pool_apply_async(pool, square, &in[i], sizeof in[i], NULL, NULL,
-                                                NULL, &rs[i]),
+        assert_int_equal(mproc_pool_apply_async(pool, square, &in[i], sizeof in[i], NULL, &rs[i]),
                          MPROC_OK);
     }
     for (int i = 0; i < 20; i++) {
@@ -212,6 +211,35 @@ static void on_error(mproc_async_result_t *r, void *user)
         error_callbacks_seen += *(int *)user;
 }
 
+static void apply_into_writes_the_callers_buffer(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(1, 0);
+    int64_t v = 9, out = 0;
+    size_t len = 99;
+    assert_int_equal(mproc_pool_apply_into(pool, square, &v, sizeof v, &out, sizeof out, &len),
+                     MPROC_OK);
+    assert_int_equal(out, 81);
+    assert_int_equal(len, sizeof out);
+    /* Fixed size known: no length wanted. */
+    v = 4;
+    assert_int_equal(mproc_pool_apply_into(pool, square, &v, sizeof v, &out, sizeof out, NULL),
+                     MPROC_OK);
+    assert_int_equal(out, 16);
+    char small[3] = {'a', 'b', 'c'};
+    assert_int_equal(mproc_pool_apply_into(pool, square, &v, sizeof v, small, sizeof small, &len),
+                     MPROC_ESHORTBUF);
+    assert_int_equal(len, sizeof(int64_t));
+    assert_memory_equal(small, "abc", 3); /* nothing copied */
+    v = 13;
+    assert_int_equal(mproc_pool_apply_into(pool, unlucky, &v, sizeof v, &out, sizeof out, &len),
+                     MPROC_ETASK);
+    assert_int_equal(len, 0);
+    assert_int_equal(mproc_pool_apply_into(pool, square, &v, sizeof v, NULL, 8, &len),
+                     MPROC_EINVAL);
+    finish(pool);
+}
+
 static void callbacks_run_before_ready(void **state)
 {
     (void)state;
@@ -220,10 +248,11 @@ static void callbacks_run_before_ready(void **state)
     int64_t seven = 7, thirteen = 13;
     mproc_async_result_t *ok, *bad;
     callbacks_seen = error_callbacks_seen = 0;
-    assert_int_equal(mproc_pool_apply_async(pool, square, &seven, sizeof seven, on_result,
-                                            on_error, &one, &ok), MPROC_OK);
-    assert_int_equal(mproc_pool_apply_async(pool, unlucky, &thirteen, sizeof thirteen, on_result,
-                                            on_error, &one, &bad), MPROC_OK);
+    mproc_async_options_t cbs = {on_result, on_error, &one};
+    assert_int_equal(mproc_pool_apply_async(pool, square, &seven, sizeof seven, &cbs, &ok),
+                     MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, unlucky, &thirteen, sizeof thirteen, &cbs, &bad),
+                     MPROC_OK);
     assert_int_equal(mproc_async_result_get(ok, 60), MPROC_OK);
     assert_int_equal(mproc_async_result_get(bad, 60), MPROC_ETASK);
     assert_int_equal(callbacks_seen, 1); /* as Python: the callback ran before get returned */
@@ -309,7 +338,9 @@ static void imap_ordered_and_unordered(void **state)
     fill_items(&in, N);
     for (int ordered = 1; ordered >= 0; ordered--) {
         mproc_pool_iter_t *it;
-        assert_int_equal(mproc_pool_imap(pool, square, in.item, in.len, N, 0, ordered, &it),
+        assert_int_equal(ordered ? mproc_pool_imap(pool, square, in.item, in.len, N, 0, &it)
+                                 : mproc_pool_imap_unordered(pool, square, in.item, in.len, N, 0,
+                                                             &it),
                          MPROC_OK);
         int seen[N] = {0};
         for (int k = 0; k < N; k++) {
@@ -333,7 +364,7 @@ static void imap_ordered_and_unordered(void **state)
     const void *slow[1] = {&nap};
     size_t slow_len[1] = {sizeof nap};
     mproc_pool_iter_t *it;
-    assert_int_equal(mproc_pool_imap(pool, naps, slow, slow_len, 1, 0, 1, &it), MPROC_OK);
+    assert_int_equal(mproc_pool_imap(pool, naps, slow, slow_len, 1, 0, &it), MPROC_OK);
     const void *d;
     size_t n;
     assert_int_equal(mproc_pool_iter_next(it, 0.2, &d, &n, NULL), MPROC_ETIMEDOUT);
@@ -392,9 +423,9 @@ static void dead_worker_fails_only_its_task(void **state)
     static int_items_t in;
     fill_items(&in, N);
     mproc_async_result_t *killer, *m;
-    assert_int_equal(mproc_pool_apply_async(pool, dies, &v, sizeof v, NULL, NULL, NULL, &killer),
+    assert_int_equal(mproc_pool_apply_async(pool, dies, &v, sizeof v, NULL, &killer),
                      MPROC_OK);
-    assert_int_equal(mproc_pool_map_async(pool, square, in.item, in.len, N, 1, NULL, NULL, NULL, &m),
+    assert_int_equal(mproc_pool_map_async(pool, square, in.item, in.len, N, 1, NULL, &m),
                      MPROC_OK);
     assert_int_equal(mproc_async_result_get(killer, 60), MPROC_EWORKERLOST);
     assert_int_equal(mproc_async_result_get(m, 60), MPROC_OK);
@@ -488,7 +519,7 @@ static void lifecycle_rules_and_errors(void **state)
     assert_int_equal(mproc_pool_join(pool, 1), MPROC_ENOTCLOSED);
     mproc_async_result_t *r;
     double nap = 1.0;
-    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, NULL, NULL, &r),
+    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, &r),
                      MPROC_OK);
     int ok;
     assert_int_equal(mproc_async_result_successful(r, &ok), MPROC_ENOTREADY);
@@ -497,12 +528,12 @@ static void lifecycle_rules_and_errors(void **state)
     assert_int_equal(mproc_async_result_get(r, 0.1), MPROC_ETIMEDOUT);
     if (test_method() == MPROC_METHOD_SPAWN) {
         mproc_async_result_t *u;
-        assert_int_equal(mproc_pool_apply_async(pool, unregistered_task, NULL, 0, NULL, NULL, NULL, &u),
+        assert_int_equal(mproc_pool_apply_async(pool, unregistered_task, NULL, 0, NULL, &u),
                          MPROC_ENOTREGISTERED);
     }
     assert_int_equal(mproc_pool_close(pool), MPROC_OK);
     mproc_async_result_t *late;
-    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, NULL, NULL, &late),
+    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, &late),
                      MPROC_ECLOSED);
     assert_int_equal(mproc_pool_join(pool, 60), MPROC_OK); /* close lets submitted work finish */
     assert_int_equal(mproc_async_result_get(r, 0), MPROC_OK);
@@ -515,9 +546,9 @@ static void terminate_reaps_even_stubborn_workers(void **state)
     (void)state;
     mproc_pool_t *pool = make_pool(2, 0);
     mproc_async_result_t *r1, *r2, *queued;
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &r1), MPROC_OK);
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &r2), MPROC_OK);
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &queued),
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, &r1), MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, &r2), MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, &queued),
                      MPROC_OK);
     test_sleep(0.5); /* both workers are inside the task, ignoring SIGTERM */
     double t0 = test_now();
@@ -542,7 +573,7 @@ static void freeing_a_running_pool_terminates_it(void **state)
     (void)state;
     mproc_pool_t *pool = make_pool(2, 0);
     mproc_async_result_t *r;
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &r), MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, &r), MPROC_OK);
     test_sleep(0.3);
     mproc_pool_free(pool);
     assert_true(mproc_async_result_ready(r)); /* the result outlives the pool */
@@ -556,6 +587,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(apply_and_apply_async),
+        cmocka_unit_test(apply_into_writes_the_callers_buffer),
         cmocka_unit_test(callbacks_run_before_ready),
         cmocka_unit_test(map_keeps_order_and_reports_failures),
         cmocka_unit_test(map_array_writes_results_in_place),
