@@ -214,8 +214,29 @@ static mproc_status_t take_message(mproc_connection_t *c, void *dst, size_t len)
                       : MPROC_OK;
 }
 
+/* Python's _bad_message_length: the message is not read, and the end cannot
+ * receive again (the rest of the stream has no known frame boundary): a
+ * duplex end keeps only its sending side, a receive-only end is closed. */
+static mproc_status_t refuse_long_message(mproc_connection_t *c)
+{
+    if (c->wr == MPROC__OS_NO_HANDLE) {
+        mproc_connection_close(c);
+    } else {
+        if (c->rd != c->wr)
+            mproc__os_close(c->rd);
+        c->rd = MPROC__OS_NO_HANDLE;
+    }
+    return MPROC_ETOOBIG;
+}
+
 mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout, void **data,
                                            size_t *len)
+{
+    return mproc_connection_recv_bytes_max(c, timeout, MPROC_MESSAGE_MAX_BYTES, data, len);
+}
+
+mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, double timeout,
+                                               size_t maxlength, void **data, size_t *len)
 {
     if (data)
         *data = NULL;
@@ -229,6 +250,8 @@ mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout
     size_t n;
     if ((st = peek_length(c, timeout, &n)) != MPROC_OK)
         return st;
+    if (n > maxlength)
+        return refuse_long_message(c);
     void *msg = malloc(n ? n : 1);
     if (!msg)
         return MPROC_ENOMEM;

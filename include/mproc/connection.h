@@ -71,6 +71,21 @@ MPROC_API mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, doub
                                                      void **data, size_t *len);
 
 /**
+ * Python's recv_bytes(maxlength): as mproc_connection_recv_bytes(), but a
+ * message longer than `maxlength` bytes is refused before anything is
+ * allocated for it, so a peer cannot make this process allocate more.
+ * As in Python, the end is then unusable for receiving: the message is not
+ * consumed and no frame boundary is known after it, so a duplex end keeps
+ * only its sending side (later receives return MPROC_EMODE) and a
+ * receive-only end is closed (later calls return MPROC_ECLOSED).
+ * Errors as mproc_connection_recv_bytes(), and MPROC_ETOOBIG (the message is
+ * longer than `maxlength`; Python's OSError "bad message length").
+ */
+MPROC_API mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, double timeout,
+                                                         size_t maxlength, void **data,
+                                                         size_t *len);
+
+/**
  * Receive the next message into the caller's buffer (`cap` bytes) and store
  * its length in `*len`. When it does not fit, returns MPROC_ESHORTBUF with the
  * size needed in `*len` and consumes nothing: call again with a larger buffer.
