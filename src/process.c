@@ -264,17 +264,23 @@ mproc_status_t mproc_process_close(mproc_process_t *p)
     return MPROC_OK;
 }
 
-mproc_status_t mproc_process_free(mproc_process_t *p)
+void mproc_process_free(mproc_process_t *p)
 {
-    if (!p)
-        return MPROC_OK;
-    mproc_status_t st = mproc_process_close(p);
-    if (st)
-        return st;
+    if (!p || p->kind != MPROC__KIND_CHILD)
+        return;
+    if (mproc_process_close(p) == MPROC_EBUSY) {
+        mproc__lock();
+        int adopted = mproc__registry_adopt(p);
+        mproc__unlock();
+        if (adopted)
+            return;
+        /* A sibling's copy in a fork child: not ours to wait for. */
+        mproc__os_child_release(&p->os);
+        mproc_args_free(p->args);
+    }
     free(p->name);
     free(p->identity);
     free(p);
-    return MPROC_OK;
 }
 
 mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double timeout, int *ready)

@@ -45,6 +45,20 @@
  * synchronous pool call whose task failed (its error is read from it). A NULL
  * out-pointer is MPROC_EINVAL, except where a call documents it as optional.
  *
+ * Getters come in two shapes, by whether they can fail. A getter that cannot
+ * fail on a valid object returns its value (mproc_process_name(),
+ * mproc_process_daemon(), mproc_connection_readable(), mproc_queue_empty(),
+ * mproc_async_result_count()) and documents what NULL gives. A getter that
+ * can fail for another reason than a NULL argument, where Python raises
+ * (a closed object, a process not started, a result not ready), returns a
+ * status and stores the value through an out-pointer (mproc_process_pid(),
+ * mproc_process_exitcode(), mproc_queue_qsize()).
+ *
+ * Releasing: `*_free` always frees its object, returns nothing and ignores
+ * NULL; `*_close` is Python's close() and may refuse (a running process).
+ * Errors and Python's exceptions: docs/python-guide.md has, call by call,
+ * which status stands for which exception.
+ *
  * Coming from Python: docs/python-guide.md in the source tree maps each
  * `multiprocessing` call to its mproc call. Building against an installed
  * mproc (CMake, pkg-config, vcpkg, conan): docs/packaging.md.
