@@ -51,6 +51,9 @@ extern mproc__state_t mproc__g;
 void mproc__lock(void);
 void mproc__unlock(void);
 
+/* The registry lock and the main process's own object; once, from mproc_init(). */
+mproc_status_t mproc__state_init(void);
+
 /* A timeout (timeout.h) as a deadline for the platform layer: < 0 forever. */
 mproc_status_t mproc__deadline(double timeout, double *deadline);
 
