@@ -20,4 +20,13 @@ enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1 };
 /* Reported for an output of the wrong size in a fixed-size map. */
 #define MPROC__POOL_WRONG_SIZE (-1)
 
+/* Exit codes of a worker that cannot go on; the pool reports them with
+ * MPROC_EWORKERLOST for the tasks the worker held. */
+enum {
+    MPROC__WORKER_BAD_ARGS = 90,     /* its argument list is not what the pool sends */
+    MPROC__WORKER_BAD_INITARGS = 91, /* the initializer's arguments do not decode */
+    MPROC__WORKER_RECV_FAILED = 92,  /* reading the next chunk failed */
+    MPROC__WORKER_SEND_FAILED = 93   /* a chunk could not be run or its result sent */
+};
+
 #endif

@@ -183,13 +183,13 @@ static int pool_worker(const mproc_args_t *args)
         mproc_args_get_int(args, 2, &init_ptr) ||
         mproc_args_get_bytes(args, 3, &initargs, &initargs_len) ||
         mproc_args_get_int(args, 4, &maxtasks))
-        return 90;
+        return MPROC__WORKER_BAD_ARGS;
     mproc_target_fn init = *init_name ? mproc__target_by_name(init_name)
                                       : (mproc_target_fn)(intptr_t)init_ptr;
     if (init) {
         mproc_args_t *ia = NULL;
         if (mproc_task_args(initargs, initargs_len, &ia))
-            return 91;
+            return MPROC__WORKER_BAD_INITARGS;
         init(ia);
         mproc_args_free(ia);
     }
@@ -200,11 +200,11 @@ static int pool_worker(const mproc_args_t *args)
         if (st == MPROC_EEOF)
             break; /* the pool closed this worker's connection: done */
         if (st)
-            return 92;
+            return MPROC__WORKER_RECV_FAILED;
         mproc__rbuf_t r = {chunk.data, chunk.len, 0};
         st = run_chunk(&r, &res, &out);
         if (st || mproc_connection_send_bytes(c, res.data, res.len))
-            return 93;
+            return MPROC__WORKER_SEND_FAILED;
     }
     mproc__wbuf_free(&res);
     mproc__wbuf_free(&chunk);

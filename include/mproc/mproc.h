@@ -25,6 +25,8 @@
  *   active children, cpu_count, and mproc_wait() on sentinels;
  * - args.h: the typed argument lists a target receives;
  * - connection.h: pipes and connection ends (Python's Pipe());
+ * - queue.h: Queue, SimpleQueue and JoinableQueue;
+ * - pool.h: Pool: apply, map, imap, starmap, with async results;
  * - context.h: start methods and contexts (fork, spawn);
  * - status.h: the status codes every fallible call returns;
  * - timeout.h: the timeout convention of every blocking call;
