@@ -1,4 +1,5 @@
 /* Pool: Python's multiprocessing.pool.Pool, and workers that die without hanging anyone. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,12 +83,26 @@ static int naps(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(naps)
 
+/* Input: a file name (NUL included). Ignores SIGTERM, then raises its flag
+ * by creating that file, then sleeps until killed. */
 static int stubborn(const void *in, size_t len, mproc_task_out_t *out)
 {
-    (void)in, (void)len, (void)out;
+    (void)out;
     test_ignore_sigterm();
+    if (len && ((const char *)in)[len - 1] == '\0') {
+        FILE *f = fopen((const char *)in, "w");
+        if (f)
+            fclose(f);
+    }
     test_sleep(120);
     return 0;
+}
+
+/* A flag file name for task `i` of this test process, removed if left over. */
+static void flag_name(char *buf, size_t cap, int i)
+{
+    snprintf(buf, cap, "pool-flag-%lld-%d", (long long)test_getpid(), i);
+    remove(buf);
 }
 MPROC_TASK(stubborn)
 
@@ -380,9 +395,8 @@ static void starmap_unpacks_argument_lists(void **state)
     enum { N = 10 };
     mproc_args_t *lists[N];
     for (int i = 0; i < N; i++) {
-        mproc_args_create(&lists[i]);
-        mproc_args_add_int(lists[i], i);
-        mproc_args_add_int(lists[i], i + 1);
+        assert_int_equal(mproc_args_create(&lists[i]), MPROC_OK);
+        assert_int_equal(mproc_args_pack(lists[i], "ii", i, i + 1), MPROC_OK);
     }
     mproc_async_result_t *r;
     assert_int_equal(mproc_pool_starmap(pool, multiply, (const mproc_args_t *const *)lists, N, 0,
@@ -483,8 +497,8 @@ static void initializer_runs_in_every_worker(void **state)
 {
     (void)state;
     mproc_args_t *ia;
-    mproc_args_create(&ia);
-    mproc_args_add_int(ia, 77);
+    assert_int_equal(mproc_args_create(&ia), MPROC_OK);
+    assert_int_equal(mproc_args_add_int(ia, 77), MPROC_OK);
     mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
     o.processes = 2;
     o.initializer = set_init_value;
@@ -546,11 +560,20 @@ static void terminate_reaps_even_stubborn_workers(void **state)
     (void)state;
     mproc_pool_t *pool = make_pool(2, 0);
     mproc_async_result_t *r1, *r2, *queued;
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, &r1), MPROC_OK);
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, &r2), MPROC_OK);
+    char f1[64], f2[64];
+    flag_name(f1, sizeof f1, 1);
+    flag_name(f2, sizeof f2, 2);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, f1, strlen(f1) + 1, NULL, &r1),
+                     MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, f2, strlen(f2) + 1, NULL, &r2),
+                     MPROC_OK);
     assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, &queued),
                      MPROC_OK);
-    test_sleep(0.5); /* both workers are inside the task, ignoring SIGTERM */
+    /* Both workers are inside the task, ignoring SIGTERM. */
+    assert_true(test_wait_for_file(f1, 60));
+    assert_true(test_wait_for_file(f2, 60));
+    remove(f1);
+    remove(f2);
     double t0 = test_now();
     assert_int_equal(mproc_pool_terminate(pool), MPROC_OK);
     assert_true(test_now() - t0 < 30);
@@ -573,8 +596,12 @@ static void freeing_a_running_pool_terminates_it(void **state)
     (void)state;
     mproc_pool_t *pool = make_pool(2, 0);
     mproc_async_result_t *r;
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, &r), MPROC_OK);
-    test_sleep(0.3);
+    char f[64];
+    flag_name(f, sizeof f, 3);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, f, strlen(f) + 1, NULL, &r),
+                     MPROC_OK);
+    assert_true(test_wait_for_file(f, 60)); /* a task is running when the pool goes */
+    remove(f);
     mproc_pool_free(pool);
     assert_true(mproc_async_result_ready(r)); /* the result outlives the pool */
     mproc_async_result_free(r);

@@ -593,10 +593,27 @@ static void context_selects_start_method(void **state)
     marker = 0;
 }
 
-static void cpu_count_is_positive(void **state)
+enum { NO_AFFINITY = 100 };
+static int t_cpu_count_pinned(const mproc_args_t *args)
+{
+    (void)args;
+    return test_pin_to_one_cpu() ? mproc_cpu_count() : NO_AFFINITY;
+}
+MPROC_TARGET(t_cpu_count_pinned)
+
+static void cpu_count_is_what_this_process_may_use(void **state)
 {
     (void)state;
-    assert_true(mproc_cpu_count() >= 1);
+    int n = mproc_cpu_count();
+    assert_true(n >= 1);
+    assert_true(n <= test_online_cpus());
+    /* Pinned to one CPU (in a child, to leave this process alone), it counts one
+     * even where the machine has more: the count follows the affinity. */
+    mproc_process_t *p = test_start(t_cpu_count_pinned, NULL);
+    int64_t code = test_join(p);
+    mproc_process_free(p);
+    if (code != NO_AFFINITY)
+        assert_int_equal(code, 1);
 }
 
 int main(int argc, char **argv)
@@ -619,7 +636,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(active_children_lists_running_and_reaps),
         cmocka_unit_test(wait_on_several_sentinels),
         cmocka_unit_test(context_selects_start_method),
-        cmocka_unit_test(cpu_count_is_positive),
+        cmocka_unit_test(cpu_count_is_what_this_process_may_use),
     };
     return test_main(argc, argv, "process", tests, ARRAY_LEN(tests));
 }

@@ -1,3 +1,6 @@
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
+#endif
 #include "test_support.h"
 
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #else
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <time.h>
@@ -105,6 +109,58 @@ int test_pid_gone(int64_t pid, double timeout)
         test_sleep(0.02);
     }
     return 1;
+}
+
+#if defined(__linux__)
+/* The scheduler state of `pid`'s main thread ('R', 'S', 'D'...), or 0. */
+static char main_thread_state(int64_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    const char *close = strrchr(line, ')'); /* the name may hold spaces and parentheses */
+    return close && close[1] == ' ' ? close[2] : 0;
+}
+#endif
+
+int test_wait_asleep(int64_t pid, double timeout)
+{
+#if defined(__linux__)
+    double end = test_now() + timeout;
+    for (;;) {
+        char state = main_thread_state(pid);
+        if (state == 'S')
+            return 1;
+        if (!state || state == 'Z' || test_now() > end)
+            return 0;
+        test_sleep(0.005);
+    }
+#else
+    (void)pid;
+    (void)timeout;
+    test_sleep(0.5); /* no portable probe of a thread's wait state */
+    return 1;
+#endif
+}
+
+int test_wait_for_file(const char *path, double timeout)
+{
+    double end = test_now() + timeout;
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            fclose(f);
+            return 1;
+        }
+        if (test_now() > end)
+            return 0;
+        test_sleep(0.005);
+    }
 }
 
 mproc_process_t *test_start(mproc_target_fn target, const mproc_args_t *args)
@@ -239,5 +295,35 @@ void test_ignore_sigterm(void)
 {
 #if !defined(_WIN32)
     signal(SIGTERM, SIG_IGN);
+#endif
+}
+
+int test_online_cpus(void)
+{
+#if defined(_WIN32)
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return (int)info.dwNumberOfProcessors;
+#else
+    return (int)sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+}
+
+int test_pin_to_one_cpu(void)
+{
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &set)) {
+            CPU_ZERO(&set);
+            CPU_SET(cpu, &set);
+            return sched_setaffinity(0, sizeof set, &set) == 0;
+        }
+    }
+    return 0;
+#else
+    return 0;
 #endif
 }
