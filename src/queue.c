@@ -958,6 +958,29 @@ mproc_status_t mproc_args_add_queue(mproc_args_t *args, const mproc_queue_t *q)
     return mproc__args_add_object(args, &obj);
 }
 
+/* Map a received queue's shared memory into q; takes *shm (set to
+ * MPROC__OS_NO_HANDLE) on success. The ring's size is in its own header: map
+ * that first, then all of it. */
+static mproc_status_t attach_shared(mproc__os_handle_t *shm, mproc_queue_t *q)
+{
+    mproc__os_shm_t probe;
+    mproc__os_handle_t again = MPROC__OS_NO_HANDLE;
+    mproc_status_t st = mproc__os_dup(*shm, &again);
+    if (!st && (st = mproc__os_shm_attach(again, DATA_OFFSET, &probe)) != MPROC_OK)
+        mproc__os_close(again);
+    if (st)
+        return st;
+    st = mproc__os_shm_commit(&probe, 0, DATA_OFFSET);
+    int64_t cap = st ? 0 : ((shared_t *)probe.addr)->capacity;
+    int64_t magic = st ? 0 : ((shared_t *)probe.addr)->magic;
+    mproc__os_shm_release(&probe);
+    if (!st && (magic != MAGIC || cap < (int64_t)MIN_RING))
+        st = MPROC_ETYPE;
+    if (!st && (st = mproc__os_shm_attach(*shm, DATA_OFFSET + (size_t)cap, &q->shm)) == MPROC_OK)
+        *shm = MPROC__OS_NO_HANDLE;
+    return st;
+}
+
 mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mproc_queue_t **out)
 {
     mproc__obj_t obj;
@@ -983,27 +1006,8 @@ mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mpro
     for (int i = H_SEMS; i < H_COUNT && !st; i++)
         if ((st = mproc__os_sem_open(h[i], &q->sems[i - H_SEMS])) == MPROC_OK)
             h[i] = MPROC__OS_NO_HANDLE;
-    if (!st) {
-        /* The ring's size is in its own header: map that first, then all of it. */
-        mproc__os_shm_t probe;
-        mproc__os_handle_t again = MPROC__OS_NO_HANDLE;
-        st = mproc__os_dup(h[H_SHM], &again);
-        if (!st && (st = mproc__os_shm_attach(again, DATA_OFFSET, &probe)) == MPROC_OK &&
-            (st = mproc__os_shm_commit(&probe, 0, DATA_OFFSET)) != MPROC_OK) {
-            mproc__os_shm_release(&probe);
-        } else if (!st) {
-            int64_t cap = ((shared_t *)probe.addr)->capacity;
-            int64_t magic = ((shared_t *)probe.addr)->magic;
-            mproc__os_shm_release(&probe);
-            if (magic != MAGIC || cap < (int64_t)MIN_RING)
-                st = MPROC_ETYPE;
-            else if ((st = mproc__os_shm_attach(h[H_SHM], DATA_OFFSET + (size_t)cap, &q->shm)) ==
-                     MPROC_OK)
-                h[H_SHM] = MPROC__OS_NO_HANDLE;
-        } else if (again != MPROC__OS_NO_HANDLE) {
-            mproc__os_close(again);
-        }
-    }
+    if (!st)
+        st = attach_shared(&h[H_SHM], q);
     for (int i = 0; i < H_COUNT; i++)
         mproc__os_close(h[i]);
     if (st) {
