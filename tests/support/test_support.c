@@ -69,48 +69,6 @@ void test_sleep(double seconds)
 #endif
 }
 
-static int pid_running(int64_t pid)
-{
-#if defined(_WIN32)
-    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
-    if (!h)
-        return 0;
-    DWORD code = 0;
-    BOOL ok = GetExitCodeProcess(h, &code);
-    CloseHandle(h);
-    return ok && code == STILL_ACTIVE;
-#else
-    if (kill((pid_t)pid, 0) != 0)
-        return 0;
-#if defined(__linux__)
-    /* An orphan's zombie may wait for a PID 1 that never reaps: ended all the same. */
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *close_paren = strrchr(buf, ')');
-    return !(close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X'));
-#else
-    return 1;
-#endif
-#endif
-}
-
-int test_pid_gone(int64_t pid, double timeout)
-{
-    double end = test_now() + timeout;
-    while (pid_running(pid)) {
-        if (test_now() > end)
-            return 0;
-        test_sleep(0.02);
-    }
-    return 1;
-}
-
 #if defined(__linux__)
 /* The scheduler state of `pid`'s main thread ('R', 'S', 'D'...), or 0. */
 static char main_thread_state(int64_t pid)
@@ -127,6 +85,40 @@ static char main_thread_state(int64_t pid)
     return close && close[1] == ' ' ? close[2] : 0;
 }
 #endif
+
+static int pid_running(int64_t pid)
+{
+#if defined(_WIN32)
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, (DWORD)pid);
+    if (!h)
+        return 0;
+    DWORD code = 0;
+    BOOL ok = GetExitCodeProcess(h, &code);
+    CloseHandle(h);
+    return ok && code == STILL_ACTIVE;
+#else
+    if (kill((pid_t)pid, 0) != 0)
+        return 0;
+#if defined(__linux__)
+    /* An orphan's zombie may wait for a PID 1 that never reaps: ended all the same. */
+    char state = main_thread_state(pid);
+    return state && state != 'Z' && state != 'X';
+#else
+    return 1;
+#endif
+#endif
+}
+
+int test_pid_gone(int64_t pid, double timeout)
+{
+    double end = test_now() + timeout;
+    while (pid_running(pid)) {
+        if (test_now() > end)
+            return 0;
+        test_sleep(0.02);
+    }
+    return 1;
+}
 
 int test_wait_asleep(int64_t pid, double timeout)
 {
