@@ -133,9 +133,12 @@ static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, uint32_t cou
             memcpy(res->data + raw_at + (size_t)i * out_size, out->output.data, out_size);
             continue;
         }
-        if (!codes && (!(codes = calloc(count, sizeof *codes)) ||
-                       !(messages = calloc(count, sizeof *messages))))
-            st = MPROC_ENOMEM;
+        if (!codes) {
+            codes = calloc(count, sizeof *codes);
+            messages = calloc(count, sizeof *messages);
+            if (!codes || !messages)
+                st = MPROC_ENOMEM;
+        }
         if (!st) {
             codes[i] = out->code;
             messages[i] = out->message;
