@@ -66,7 +66,7 @@ int main(int argc, char **argv)
         lens[i] = sizeof in[i];
     }
     mproc_pool_iter_t *it;
-    if (mproc_pool_imap(pool, square, items, lens, 5, 1, 0, &it) == MPROC_OK) {
+    if (mproc_pool_imap_unordered(pool, square, items, lens, 5, 1, &it) == MPROC_OK) {
         const void *data;
         size_t len, index;
         long long r;
@@ -77,6 +77,8 @@ int main(int argc, char **argv)
         mproc_pool_iter_free(it);
     }
 
+    /* apply() with the result object, to read why the task failed; NULL if
+     * the call itself failed, so the free below is safe either way. */
     mproc_async_result_t *r;
     int code = 0;
     const char *why = "";
@@ -84,14 +86,10 @@ int main(int argc, char **argv)
     mproc_async_result_error(r, &code, &why);
     printf("crashing task: %s (%s)\n", mproc_err_name(st), why);
     mproc_async_result_free(r);
+    /* apply() of a fixed-size value: one call. */
     long long seven = 7, result = 0;
-    st = mproc_pool_apply(pool, square, &seven, sizeof seven, &r);
-    const void *data;
-    size_t len;
-    if (!st && mproc_async_result_item(r, 0, &data, &len) == MPROC_OK)
-        memcpy(&result, data, sizeof result);
+    st = mproc_pool_apply_into(pool, square, &seven, sizeof seven, &result, sizeof result, NULL);
     printf("and the pool carries on: square(7) = %lld\n", result);
-    mproc_async_result_free(r);
 
     mproc_pool_close(pool);
     mproc_pool_join(pool, MPROC_FOREVER);

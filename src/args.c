@@ -2,6 +2,12 @@
  * An argument list is its own encoding: a byte buffer of [type][payload]
  * items plus an offset index. Fork children read it in place and spawned
  * children receive the same bytes, so both see identical values.
+ *
+ * A list the user builds owns a duplicate of every handle in it (args.h's
+ * ownership rule): the caller may free its object at once, and the list
+ * closes its duplicates when freed. A decoded list (a spawned child's, a
+ * starmap item) and a list whose handles were replaced by another process's
+ * values own none.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +19,7 @@ struct mproc_args {
     size_t *offsets; /* where each item's type byte is */
     size_t count;
     size_t offsets_cap;
+    int owns_handles;
 };
 
 mproc_status_t mproc_args_create(mproc_args_t **out)
@@ -20,13 +27,19 @@ mproc_status_t mproc_args_create(mproc_args_t **out)
     if (!out)
         return MPROC_EINVAL;
     *out = calloc(1, sizeof **out);
-    return *out ? MPROC_OK : MPROC_ENOMEM;
+    if (!*out)
+        return MPROC_ENOMEM;
+    (*out)->owns_handles = 1;
+    return MPROC_OK;
 }
+
+static void close_owned_handles(mproc_args_t *args);
 
 void mproc_args_free(mproc_args_t *args)
 {
     if (!args)
         return;
+    close_owned_handles(args);
     mproc__wbuf_free(&args->buf);
     free(args->offsets);
     free(args);
@@ -135,7 +148,16 @@ static int item_type(const mproc_args_t *args, size_t index)
 mproc_arg_type_t mproc_args_type(const mproc_args_t *args, size_t index)
 {
     int t = item_type(args, index);
-    return t == MPROC__ARG_OBJECT ? MPROC_ARG_NONE : (mproc_arg_type_t)t;
+    if (t != MPROC__ARG_OBJECT)
+        return (mproc_arg_type_t)t;
+    switch (args->buf.data[args->offsets[index] + 1]) { /* the object's kind */
+    case MPROC__OBJ_CONNECTION:
+        return MPROC_ARG_CONNECTION;
+    case MPROC__OBJ_QUEUE:
+        return MPROC_ARG_QUEUE;
+    default:
+        return MPROC_ARG_NONE; /* internal raw handles */
+    }
 }
 
 /* Payload of item `index` when it has type `type`. */
@@ -158,6 +180,7 @@ static mproc_status_t get_fixed(const mproc_args_t *args, size_t index, int type
     const unsigned char *p;
     if (!out)
         return MPROC_EINVAL;
+    memset(out, 0, n);
     mproc_status_t st = payload(args, index, type, &p);
     if (!st)
         memcpy(out, p, n);
@@ -177,19 +200,45 @@ mproc_status_t mproc_args_get_double(const mproc_args_t *args, size_t index, dou
 /* Object payload: kind u8, flags u8, count u8, then MPROC__OBJ_MAX_HANDLES i64. */
 #define OBJ_BYTES (3 + 8 * MPROC__OBJ_MAX_HANDLES)
 
+static void close_all(const mproc__os_handle_t *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        mproc__os_close(h[i]);
+}
+
+/* Duplicate n handles into `out`; on failure none is left open. */
+static mproc_status_t dup_all(const mproc__os_handle_t *h, size_t n, mproc__os_handle_t *out)
+{
+    mproc_status_t st = MPROC_OK;
+    size_t done = 0;
+    for (; done < n && !st; done++)
+        st = mproc__os_dup(h[done], &out[done]);
+    if (st)
+        close_all(out, done - 1);
+    return st;
+}
+
 mproc_status_t mproc__args_add_object(mproc_args_t *args, const mproc__obj_t *obj)
 {
     unsigned char p[OBJ_BYTES] = {0};
-    if (!obj || obj->nhandles > MPROC__OBJ_MAX_HANDLES)
+    mproc__os_handle_t own[MPROC__OBJ_MAX_HANDLES];
+    if (!args || !obj || obj->nhandles > MPROC__OBJ_MAX_HANDLES)
         return MPROC_EINVAL;
+    mproc_status_t st = args->owns_handles ? dup_all(obj->handles, obj->nhandles, own)
+                                           : MPROC_OK;
+    if (st)
+        return st;
     p[0] = (unsigned char)obj->kind;
     p[1] = (unsigned char)obj->flags;
     p[2] = (unsigned char)obj->nhandles;
     for (size_t i = 0; i < obj->nhandles; i++) {
-        int64_t v = (int64_t)obj->handles[i];
+        int64_t v = (int64_t)(args->owns_handles ? own[i] : obj->handles[i]);
         memcpy(p + 3 + 8 * i, &v, 8);
     }
-    return add_fixed(args, MPROC__ARG_OBJECT, p, sizeof p);
+    st = add_fixed(args, MPROC__ARG_OBJECT, p, sizeof p);
+    if (st && args->owns_handles)
+        close_all(own, obj->nhandles);
+    return st;
 }
 
 mproc_status_t mproc__args_get_object(const mproc_args_t *args, size_t index,
@@ -249,9 +298,44 @@ mproc_status_t mproc__args_handles(const mproc_args_t *args, mproc__os_handle_t 
     return MPROC_OK;
 }
 
+static void close_owned_handles(mproc_args_t *args)
+{
+    if (!args->owns_handles)
+        return;
+    for (size_t i = 0; i < args->count; i++) {
+        if (item_type(args, i) != MPROC__ARG_OBJECT)
+            continue;
+        const unsigned char *p = args->buf.data + args->offsets[i] + 1;
+        for (size_t j = 0; j < p[2]; j++) {
+            int64_t v;
+            memcpy(&v, p + 3 + 8 * j, 8);
+            mproc__os_close((mproc__os_handle_t)v);
+        }
+    }
+    args->owns_handles = 0;
+}
+
 void mproc__args_set_handles(mproc_args_t *args, const mproc__os_handle_t *handles)
 {
+    close_owned_handles(args);
     each_handle(args, NULL, handles);
+}
+
+void mproc__args_truncate(mproc_args_t *args, size_t count)
+{
+    if (count >= args->count)
+        return;
+    size_t keep = args->count;
+    int owns = args->owns_handles;
+    /* Close the dropped items' duplicates: make them the whole list for a moment. */
+    size_t *all = args->offsets;
+    args->offsets += count;
+    args->count = keep - count;
+    close_owned_handles(args);
+    args->offsets = all;
+    args->owns_handles = owns;
+    args->buf.len = args->offsets[count];
+    args->count = count;
 }
 
 mproc_status_t mproc__args_add_handle(mproc_args_t *args, mproc__os_handle_t h)
@@ -276,6 +360,7 @@ mproc_status_t mproc_args_get_str(const mproc_args_t *args, size_t index, const 
     const unsigned char *p;
     if (!out)
         return MPROC_EINVAL;
+    *out = NULL;
     mproc_status_t st = payload(args, index, MPROC_ARG_STR, &p);
     if (!st)
         *out = (const char *)p + 4;
@@ -286,6 +371,10 @@ mproc_status_t mproc_args_get_bytes(const mproc_args_t *args, size_t index, cons
                                     size_t *len)
 {
     const unsigned char *p;
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
     if (!data || !len)
         return MPROC_EINVAL;
     mproc_status_t st = payload(args, index, MPROC_ARG_BYTES, &p);
@@ -298,22 +387,38 @@ mproc_status_t mproc_args_get_bytes(const mproc_args_t *args, size_t index, cons
     return st;
 }
 
+/* Copy src's item i to dst as it is (its handles, if any, are not dst's own). */
+static mproc_status_t append_raw(mproc_args_t *dst, const mproc_args_t *src, size_t i)
+{
+    size_t start = src->offsets[i];
+    size_t end = i + 1 < src->count ? src->offsets[i + 1] : src->buf.len;
+    if (dst->buf.len + (end - start) > MPROC_ARGS_MAX_BYTES)
+        return MPROC_ETOOBIG;
+    mproc_status_t st = reserve_offset(dst);
+    size_t at = dst->buf.len;
+    if (!st)
+        st = mproc__wbuf_put(&dst->buf, src->buf.data + start, end - start);
+    if (!st)
+        dst->offsets[dst->count++] = at;
+    return st;
+}
+
 mproc_status_t mproc__args_append(mproc_args_t *dst, const mproc_args_t *src, size_t from)
 {
-    for (size_t i = from; src && i < src->count; i++) {
-        size_t start = src->offsets[i];
-        size_t end = i + 1 < src->count ? src->offsets[i + 1] : src->buf.len;
-        if (dst->buf.len + (end - start) > MPROC_ARGS_MAX_BYTES)
-            return MPROC_ETOOBIG;
-        mproc_status_t st = reserve_offset(dst);
-        size_t at = dst->buf.len;
-        if (!st)
-            st = mproc__wbuf_put(&dst->buf, src->buf.data + start, end - start);
-        if (st)
-            return st;
-        dst->offsets[dst->count++] = at;
+    mproc_status_t st = MPROC_OK;
+    for (size_t i = from; src && i < src->count && !st; i++) {
+        if (dst->owns_handles && item_type(src, i) == MPROC__ARG_OBJECT) {
+            /* dst closes what it holds when freed: give it duplicates of its own. */
+            const unsigned char *p = src->buf.data + src->offsets[i] + 1;
+            mproc__obj_t obj;
+            st = mproc__args_get_object(src, i, (mproc__obj_kind_t)p[0], &obj);
+            if (!st)
+                st = mproc__args_add_object(dst, &obj);
+        } else {
+            st = append_raw(dst, src, i);
+        }
     }
-    return MPROC_OK;
+    return st;
 }
 
 mproc_status_t mproc__args_encode(const mproc_args_t *args, mproc__wbuf_t *out)
@@ -370,6 +475,7 @@ static mproc_status_t from_bytes(const void *data, size_t len, mproc_args_t **ou
     mproc_status_t st = mproc_args_create(&a);
     if (st)
         return st;
+    a->owns_handles = 0; /* the handles are a copy's or another process's */
     st = mproc__wbuf_put(&a->buf, data, len);
     if (!st)
         st = index_items(a);
@@ -384,6 +490,7 @@ static mproc_status_t from_bytes(const void *data, size_t len, mproc_args_t **ou
 mproc_status_t mproc__args_decode(mproc__rbuf_t *in, mproc_args_t **out)
 {
     uint32_t len;
+    *out = NULL;
     mproc_status_t st = mproc__rbuf_get_u32(in, &len);
     if (st)
         return st;
@@ -399,5 +506,24 @@ mproc_status_t mproc__args_clone(const mproc_args_t *src, mproc_args_t **out)
 {
     if (!src)
         return mproc_args_create(out);
-    return from_bytes(src->buf.data, src->buf.len, out);
+    mproc_args_t *a = NULL;
+    mproc__os_handle_t *h = NULL, *own = NULL;
+    size_t n = 0;
+    *out = NULL;
+    mproc_status_t st = from_bytes(src->buf.data, src->buf.len, &a);
+    if (!st)
+        st = mproc__args_handles(a, &h, &n);
+    if (!st && n)
+        st = (own = calloc(n, sizeof *own)) != NULL ? dup_all(h, n, own) : MPROC_ENOMEM;
+    if (!st) {
+        /* The copy owns duplicates of its own: source and copy are freed independently. */
+        each_handle(a, NULL, own);
+        a->owns_handles = 1;
+        *out = a;
+    } else {
+        mproc_args_free(a);
+    }
+    free(h);
+    free(own);
+    return st;
 }

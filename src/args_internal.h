@@ -12,8 +12,10 @@
 
 /*
  * An object item: OS handles the spawn path passes to the child on purpose,
- * with a kind and flags saying what they are. The list refers to the handles
- * (it does not own them): they must stay open until the child has started.
+ * with a kind and flags saying what they are. A list made by
+ * mproc_args_create() or mproc__args_clone() owns duplicates of the handles it
+ * was given (args.h's ownership rule) and closes them when freed; a decoded
+ * list owns none.
  */
 #define MPROC__ARG_OBJECT 100
 #define MPROC__OBJ_MAX_HANDLES 8
@@ -38,19 +40,24 @@ mproc_status_t mproc__args_get_object(const mproc_args_t *args, size_t index,
 /* Every handle of every object, in order; the caller frees *handles. */
 mproc_status_t mproc__args_handles(const mproc_args_t *args, mproc__os_handle_t **handles,
                                    size_t *n);
-/* Replace them, in the same order (the child's values after spawn). */
+/* Replace them, in the same order, with the child's values after spawn: the
+ * list's own duplicates are closed and it owns nothing from then on. */
 void mproc__args_set_handles(mproc_args_t *args, const mproc__os_handle_t *handles);
 
 mproc_status_t mproc__args_add_handle(mproc_args_t *args, mproc__os_handle_t h);
 mproc_status_t mproc__args_get_handle(const mproc_args_t *args, size_t index,
                                       mproc__os_handle_t *out);
 
-/* Append src's items from index `from` on to dst; object items refer to the
- * same handles. `src` may be NULL. MPROC_ETOOBIG past MPROC_ARGS_MAX_BYTES
- * (dst then holds the items appended so far). */
+/* Append src's items from index `from` on to dst. Where dst owns its handles
+ * (a list built here), object items get duplicates of their own; otherwise
+ * they refer to the same handles. `src` may be NULL. MPROC_ETOOBIG past
+ * MPROC_ARGS_MAX_BYTES (dst then holds the items appended so far). */
 mproc_status_t mproc__args_append(mproc_args_t *dst, const mproc_args_t *src, size_t from);
 
-/* A deep copy; `src` may be NULL (gives an empty list). */
+/* Drop the items from `count` on (closing their handle duplicates). */
+void mproc__args_truncate(mproc_args_t *args, size_t count);
+
+/* A deep copy with duplicates of its own; `src` may be NULL (an empty list). */
 mproc_status_t mproc__args_clone(const mproc_args_t *src, mproc_args_t **out);
 
 mproc_status_t mproc__args_encode(const mproc_args_t *args, mproc__wbuf_t *out);

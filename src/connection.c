@@ -117,6 +117,10 @@ static void close_handles(mproc__os_handle_t rd, mproc__os_handle_t wr)
 mproc_status_t mproc_pipe(int duplex, mproc_connection_t **end0, mproc_connection_t **end1)
 {
     mproc__os_handle_t h0[2], h1[2];
+    if (end0)
+        *end0 = NULL;
+    if (end1)
+        *end1 = NULL;
     if (!end0 || !end1)
         return MPROC_EINVAL;
     if (!mproc__g.initialized)
@@ -129,6 +133,7 @@ mproc_status_t mproc_pipe(int duplex, mproc_connection_t **end0, mproc_connectio
         close_handles(h0[0], h0[1]);
     } else if ((st = wrap(h1[0], h1[1], end1)) != MPROC_OK) {
         mproc_connection_free(*end0); /* closes h0 */
+        *end0 = NULL;
     }
     if (st)
         close_handles(h1[0], h1[1]);
@@ -289,9 +294,34 @@ static mproc_status_t recv_into_by(mproc_connection_t *c, double deadline, void 
     return n > cap ? MPROC_ESHORTBUF : take_message(c, buf, n, deadline);
 }
 
+/* Python's _bad_message_length: the message is not read, and the end cannot
+ * receive again (the rest of the stream has no known frame boundary): a
+ * duplex end keeps only its sending side, a receive-only end is closed. */
+static mproc_status_t refuse_long_message(mproc_connection_t *c)
+{
+    if (c->wr == MPROC__OS_NO_HANDLE) {
+        mproc_connection_close(c);
+    } else {
+        if (c->rd != c->wr)
+            mproc__os_close(c->rd);
+        c->rd = MPROC__OS_NO_HANDLE;
+    }
+    return MPROC_ETOOBIG;
+}
+
 mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout, void **data,
                                            size_t *len)
 {
+    return mproc_connection_recv_bytes_max(c, timeout, MPROC_MESSAGE_MAX_BYTES, data, len);
+}
+
+mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, double timeout,
+                                               size_t maxlength, void **data, size_t *len)
+{
+    if (data)
+        *data = NULL;
+    if (len)
+        *len = 0;
     double deadline;
     mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
     if (st)
@@ -301,6 +331,8 @@ mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout
     size_t n;
     if ((st = peek_length(c, deadline, &n)) != MPROC_OK)
         return st;
+    if (n > maxlength)
+        return refuse_long_message(c);
     void *msg = malloc(n ? n : 1);
     if (!msg)
         return MPROC_ENOMEM;
@@ -316,6 +348,8 @@ mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout
 mproc_status_t mproc_connection_recv_bytes_into(mproc_connection_t *c, double timeout, void *buf,
                                                 size_t cap, size_t *len)
 {
+    if (len)
+        *len = 0;
     double deadline;
     mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
     if (st)
@@ -339,6 +373,8 @@ mproc_status_t mproc_connection_poll(mproc_connection_t *c, double timeout)
 
 mproc_status_t mproc_connection_waitable(const mproc_connection_t *c, mproc_sentinel_t *out)
 {
+    if (out)
+        *out = MPROC_SENTINEL_NONE;
     mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
     if (!st && !out)
         st = MPROC_EINVAL;
@@ -403,6 +439,7 @@ mproc_status_t mproc_args_get_connection(const mproc_args_t *args, size_t index,
     mproc__obj_t obj = {MPROC__OBJ_CONNECTION, 0, 0, {MPROC__OS_NO_HANDLE, MPROC__OS_NO_HANDLE}};
     if (!out)
         return MPROC_EINVAL;
+    *out = NULL;
     mproc_status_t st = mproc__args_get_object(args, index, MPROC__OBJ_CONNECTION, &obj);
     if (st)
         return st;

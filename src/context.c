@@ -53,6 +53,7 @@ mproc_status_t mproc_get_context(mproc_start_method_t method, const mproc_contex
 {
     if (!out)
         return MPROC_EINVAL;
+    *out = NULL;
     if (method == MPROC_METHOD_DEFAULT)
         method = mproc_get_start_method();
     if (method != MPROC_METHOD_FORK && method != MPROC_METHOD_SPAWN)

@@ -31,6 +31,7 @@ struct mproc_process {
     mproc__os_handle_t parent_sentinel;  /* PARENT */
     struct mproc_process *next_active;   /* in the registry while started and not seen ended */
     int active;
+    int detached; /* freed by the user while running: the registry frees it once reaped */
 };
 
 typedef struct mproc__state {
@@ -50,12 +51,18 @@ extern mproc__state_t mproc__g;
 void mproc__lock(void);
 void mproc__unlock(void);
 
+/* The registry lock and the main process's own object; once, from mproc_init(). */
+mproc_status_t mproc__state_init(void);
+
 /* A timeout (timeout.h) as a deadline for the platform layer: < 0 forever. */
 mproc_status_t mproc__deadline(double timeout, double *deadline);
 
 /* Registry of started children; callers hold the lock. */
 void mproc__registry_add(mproc_process_t *p);
 void mproc__registry_remove(mproc_process_t *p);
+/* Take over a running child whose object the user frees: 1 if taken (the
+ * registry frees it once reaped), 0 if it is not a running child of ours. */
+int mproc__registry_adopt(mproc_process_t *p);
 /* Reap ended children and drop them from the registry (Python's _cleanup). */
 void mproc__registry_reap(void);
 /* Python's _exit_function: terminate daemonic children, join the others. */

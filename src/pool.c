@@ -11,53 +11,13 @@
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
-#include <apr_time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core.h"
+#include "pool_result.h"
 #include "pool_wire.h"
-
-/* The lock and signal a pool shares with its results, which may outlive it. */
-typedef struct hub {
-    apr_pool_t *mem;
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *changed;
-    int refs;
-} hub_t;
-
-typedef struct item {
-    int done;
-    mproc_status_t status; /* MPROC_OK, ETASK, EWORKERLOST or ECLOSED */
-    int code;
-    unsigned char *data;   /* the output, or the failure's NUL-terminated message */
-    size_t len;
-} item_t;
-
-struct mproc_async_result {
-    hub_t *hub;
-    int refs;              /* the caller's, and the pool's until callbacks ran */
-    size_t n, remaining;
-    item_t *items;         /* NULL for a fixed-size map, whose outputs go to `out` */
-    unsigned char *out;
-    size_t out_size;
-    int complete;          /* every item done: accessors work (callbacks see this) */
-    int ready;             /* and callbacks ran: get() and wait() return (as Python) */
-    mproc_status_t status; /* the first failure, or MPROC_OK */
-    size_t fail_index;
-    int fail_code;
-    char *fail_message;
-    mproc_result_callback callback, error_callback;
-    void *user;
-    size_t *order;         /* iterators: indexes in completion order */
-    size_t ndone, taken, next, last;
-    int ordered;
-};
-
-struct mproc_pool_iter {
-    mproc_async_result_t *r;
-};
 
 typedef struct chunk {
     struct chunk *next;
@@ -100,110 +60,6 @@ struct mproc_pool {
     uint64_t next_job;
 };
 
-/* ---- hub and results ------------------------------------------------------ */
-
-static mproc_status_t hub_create(hub_t **out)
-{
-    apr_pool_t *mem;
-    if (apr_pool_create(&mem, NULL) != APR_SUCCESS)
-        return MPROC_ENOMEM;
-    hub_t *h = apr_pcalloc(mem, sizeof *h);
-    if (apr_thread_mutex_create(&h->lock, APR_THREAD_MUTEX_DEFAULT, mem) != APR_SUCCESS ||
-        apr_thread_cond_create(&h->changed, mem) != APR_SUCCESS) {
-        apr_pool_destroy(mem);
-        return MPROC_EOS;
-    }
-    h->mem = mem;
-    h->refs = 1;
-    *out = h;
-    return MPROC_OK;
-}
-
-/* One wait for a change, lock held: MPROC_ETIMEDOUT once the deadline
- * (< 0: none) has passed. Callers loop on their own condition. */
-static mproc_status_t hub_wait(hub_t *h, double deadline)
-{
-    if (deadline < 0) {
-        apr_thread_cond_wait(h->changed, h->lock);
-        return MPROC_OK;
-    }
-    double left = deadline - mproc__os_now();
-    if (left <= 0)
-        return MPROC_ETIMEDOUT;
-    apr_thread_cond_timedwait(h->changed, h->lock, (apr_interval_time_t)(left * 1e6) + 1);
-    return MPROC_OK;
-}
-
-/* Called with the lock held; it is released (and maybe destroyed) here. */
-static void hub_unref_unlock(hub_t *h)
-{
-    int last = --h->refs == 0;
-    apr_thread_mutex_unlock(h->lock);
-    if (last)
-        apr_pool_destroy(h->mem);
-}
-
-static void result_destroy(mproc_async_result_t *r)
-{
-    for (size_t i = 0; r->items && i < r->n; i++)
-        free(r->items[i].data);
-    free(r->items);
-    free(r->order);
-    free(r->fail_message);
-    free(r);
-}
-
-/* Drop one reference to a result; the lock is held and released here. */
-static void result_unref_unlock(mproc_async_result_t *r)
-{
-    hub_t *h = r->hub;
-    int last = --r->refs == 0;
-    if (last)
-        result_destroy(r);
-    if (last)
-        hub_unref_unlock(h);
-    else
-        apr_thread_mutex_unlock(h->lock);
-}
-
-static mproc_async_result_t *result_new(mproc_pool_t *pool, size_t n, int with_items)
-{
-    mproc_async_result_t *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    if (with_items && n) {
-        r->items = calloc(n, sizeof *r->items);
-        if (!r->items) {
-            free(r);
-            return NULL;
-        }
-    }
-    r->hub = pool->hub;
-    r->n = r->remaining = n;
-    r->refs = 2;
-    return r;
-}
-
-/* Record one item's outcome (lock held). `data` is taken over. */
-static void complete_item(mproc_async_result_t *r, size_t i, mproc_status_t status, int code,
-                          unsigned char *data, size_t len)
-{
-    if (r->items) {
-        r->items[i] = (item_t){1, status, code, data, len};
-    } else {
-        free(data);
-    }
-    if (status && !r->status) {
-        r->status = status;
-        r->fail_index = i;
-        r->fail_code = code;
-        r->fail_message = mproc__strdup(r->items && data ? (char *)data : mproc_strerror(status));
-    }
-    if (r->order)
-        r->order[r->ndone++] = i;
-    r->remaining--;
-}
-
 /* ---- the handler's side ---------------------------------------------------- */
 
 typedef struct finished {
@@ -217,7 +73,7 @@ static void set_ready(mproc_pool_t *pool, mproc_async_result_t *r)
     apr_thread_cond_broadcast(pool->hub->changed);
     if (--r->refs == 0) {
         /* The caller let go first. The hub cannot reach 0 here: the pool holds it. */
-        result_destroy(r);
+        mproc__result_destroy(r);
         pool->hub->refs--;
     }
 }
@@ -263,7 +119,7 @@ static void fail_chunk(mproc_pool_t *pool, chunk_t *c, mproc_status_t status, in
                        const char *why, finished_t *fin)
 {
     for (size_t i = 0; i < c->count; i++)
-        complete_item(c->job, c->start + i, status, code, (unsigned char *)mproc__strdup(why),
+        mproc__result_complete_item(c->job, c->start + i, status, code, (unsigned char *)mproc__strdup(why),
                       strlen(why));
     maybe_ready(pool, c->job, fin);
     mproc__wbuf_free(&c->msg);
@@ -299,7 +155,7 @@ static void take_result(mproc_pool_t *pool, worker_t *w, const unsigned char *ms
             uint32_t n = 0;
             if (mproc__rbuf_get(&r, &code, sizeof code) || mproc__rbuf_get_u32(&r, &n) ||
                 n > len - r.pos) {
-                complete_item(res, c->start + i, MPROC_EWORKERLOST, 0, NULL, 0);
+                mproc__result_complete_item(res, c->start + i, MPROC_EWORKERLOST, 0, NULL, 0);
                 continue;
             }
             unsigned char *copy = malloc((size_t)n + 1);
@@ -310,7 +166,7 @@ static void take_result(mproc_pool_t *pool, worker_t *w, const unsigned char *ms
             r.pos += n;
             if (!res->items && !code && copy)
                 memcpy(res->out + (c->start + i) * res->out_size, copy, res->out_size);
-            complete_item(res, c->start + i, code ? MPROC_ETASK : MPROC_OK, code, copy, n);
+            mproc__result_complete_item(res, c->start + i, code ? MPROC_ETASK : MPROC_OK, code, copy, n);
         }
     }
     maybe_ready(pool, res, fin);
@@ -367,7 +223,7 @@ static void describe_death(mproc_process_t *p, char *buf, size_t cap, int *code)
 static void bury_worker(mproc_pool_t *pool, worker_t *w, finished_t *fin)
 {
     while (w->sending)
-        (void)hub_wait(pool->hub, -1.0);
+        (void)mproc__hub_wait(pool->hub, -1.0);
     while (w->held && recv_result(w, 0, &pool->inbox) == MPROC_OK)
         take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
     mproc_process_join(w->proc, MPROC_FOREVER);
@@ -566,43 +422,6 @@ static void wake(mproc_pool_t *pool)
 
 /* ---- creating and ending a pool ------------------------------------------------ */
 
-/* The pool's copy of initargs, holding its own duplicates of the handles in it:
- * workers started later (replacements) get objects as alive as the first ones,
- * whatever the caller closed meanwhile (Python's pool keeps initargs alive). */
-static void free_initargs(mproc_args_t *ia)
-{
-    mproc__os_handle_t *hs = NULL;
-    size_t n = 0;
-    if (ia && mproc__args_handles(ia, &hs, &n) == MPROC_OK)
-        for (size_t i = 0; i < n; i++)
-            mproc__os_close(hs[i]);
-    free(hs);
-    mproc_args_free(ia);
-}
-
-static mproc_status_t own_initargs(const mproc_args_t *src, mproc_args_t **out)
-{
-    mproc__os_handle_t *hs = NULL;
-    size_t n = 0, done = 0;
-    *out = NULL;
-    mproc_status_t st = mproc__args_clone(src, out);
-    if (!st) st = mproc__args_handles(*out, &hs, &n);
-    while (!st && done < n) {
-        st = mproc__os_dup(hs[done], &hs[done]);
-        done += !st;
-    }
-    if (st) {
-        while (done > 0)
-            mproc__os_close(hs[--done]);
-        mproc_args_free(*out);
-        *out = NULL;
-    } else {
-        mproc__args_set_handles(*out, hs);
-    }
-    free(hs);
-    return st;
-}
-
 mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts)
 {
     static const mproc_pool_options_t defaults = MPROC_POOL_OPTIONS_INIT;
@@ -637,8 +456,11 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
     pool->context = ctx;
     pool->initializer = opts->initializer;
     pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
-    st = pool->workers ? hub_create(&pool->hub) : MPROC_ENOMEM;
-    if (!st) st = own_initargs(opts->initargs, &pool->initargs);
+    st = pool->workers ? mproc__hub_create(&pool->hub) : MPROC_ENOMEM;
+    /* The pool's own copy (with its own handle duplicates): replacement workers
+     * get objects as alive as the first ones, whatever the caller freed since
+     * (Python's pool keeps initargs alive). */
+    if (!st) st = mproc__args_clone(opts->initargs, &pool->initargs);
     if (!st) st = mproc_pipe(0, &pool->wake_rd, &pool->wake_wr);
     for (int i = 0; i < pool->nworkers && !st; i++)
         st = start_worker(pool, &pool->workers[i]);
@@ -699,7 +521,7 @@ mproc_status_t mproc_pool_join(mproc_pool_t *pool, double timeout)
     apr_thread_mutex_lock(pool->hub->lock);
     mproc_status_t st = pool->state == RUN ? MPROC_ENOTCLOSED : MPROC_OK;
     while (!st && !pool->handler_done)
-        st = hub_wait(pool->hub, deadline);
+        st = mproc__hub_wait(pool->hub, deadline);
     apr_thread_mutex_unlock(pool->hub->lock);
     if (!st)
         join_handler(pool);
@@ -728,13 +550,13 @@ void mproc_pool_free(mproc_pool_t *pool)
     free(pool->workers);
     mproc_connection_free(pool->wake_rd);
     mproc_connection_free(pool->wake_wr);
-    free_initargs(pool->initargs);
+    mproc_args_free(pool->initargs); /* a clone: closes its own duplicates */
     mproc__wbuf_free(&pool->inbox);
     if (pool->thread_mem)
         apr_pool_destroy(pool->thread_mem);
     if (pool->hub) {
         apr_thread_mutex_lock(pool->hub->lock);
-        hub_unref_unlock(pool->hub);
+        mproc__hub_unref_unlock(pool->hub);
     }
     free(pool);
 }
@@ -846,27 +668,32 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
 
 static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
                                    const size_t *lens, size_t n, size_t chunksize,
-                                   mproc_result_callback cb, mproc_result_callback ecb, void *user,
-                                   int iter, int ordered, mproc_async_result_t **out)
+                                   const mproc_async_options_t *opts, int iter, int ordered,
+                                   mproc_async_result_t **out)
 {
+    static const mproc_async_options_t no_callbacks = MPROC_ASYNC_OPTIONS_INIT;
+    if (!opts)
+        opts = &no_callbacks;
+    if (out)
+        *out = NULL;
     if (!pool || !out || (n && (!items || !lens)))
         return MPROC_EINVAL;
-    mproc_async_result_t *r = result_new(pool, n, 1);
+    mproc_async_result_t *r = mproc__result_new(pool->hub, n, 1);
     if (r && iter)
         r->order = calloc(n ? n : 1, sizeof *r->order);
     if (!r || (iter && !r->order)) {
         if (r)
-            result_destroy(r);
+            mproc__result_destroy(r);
         return MPROC_ENOMEM;
     }
-    r->callback = cb;
-    r->error_callback = ecb;
-    r->user = user;
+    r->callback = opts->callback;
+    r->error_callback = opts->error_callback;
+    r->user = opts->user;
     r->ordered = ordered;
     source_t src = {MPROC__POOL_MODE_BYTES, items, lens, NULL, 0, 0};
     mproc_status_t st = submit(pool, fn, &src, r, chunksize);
     if (st) {
-        result_destroy(r);
+        mproc__result_destroy(r);
         return st;
     }
     *out = r;
@@ -874,40 +701,59 @@ static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const v
 }
 
 mproc_status_t mproc_pool_apply_async(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
-                                      size_t len, mproc_result_callback callback,
-                                      mproc_result_callback error_callback, void *user,
+                                      size_t len, const mproc_async_options_t *opts,
                                       mproc_async_result_t **result)
 {
     const void *items[1] = {input};
     size_t lens[1] = {len};
-    return submit_items(pool, fn, items, lens, 1, 1, callback, error_callback, user, 0, 0, result);
+    return submit_items(pool, fn, items, lens, 1, 1, opts, 0, 0, result);
 }
 
 mproc_status_t mproc_pool_apply(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
                                 size_t len, mproc_async_result_t **result)
 {
-    mproc_status_t st = mproc_pool_apply_async(pool, fn, input, len, NULL, NULL, NULL, result);
+    mproc_status_t st = mproc_pool_apply_async(pool, fn, input, len, NULL, result);
     return st ? st : mproc_async_result_get(*result, MPROC_FOREVER);
+}
+
+mproc_status_t mproc_pool_apply_into(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
+                                     size_t len, void *out, size_t cap, size_t *out_len)
+{
+    if (out_len)
+        *out_len = 0;
+    if (!out && cap)
+        return MPROC_EINVAL;
+    mproc_async_result_t *r = NULL;
+    const void *data = NULL;
+    size_t n = 0;
+    mproc_status_t st = mproc_pool_apply(pool, fn, input, len, &r);
+    if (!st)
+        st = mproc_async_result_item(r, 0, &data, &n);
+    if (!st && n > cap)
+        st = MPROC_ESHORTBUF;
+    if (!st && n)
+        memcpy(out, data, n);
+    if ((!st || st == MPROC_ESHORTBUF) && out_len)
+        *out_len = n;
+    mproc_async_result_free(r);
+    return st;
 }
 
 mproc_status_t mproc_pool_map_async(mproc_pool_t *pool, mproc_task_fn fn,
                                     const void *const *items, const size_t *lens, size_t n,
-                                    size_t chunksize, mproc_result_callback callback,
-                                    mproc_result_callback error_callback, void *user,
+                                    size_t chunksize, const mproc_async_options_t *opts,
                                     mproc_async_result_t **result)
 {
     if (pool && !chunksize)
         chunksize = default_chunksize(pool, n);
-    return submit_items(pool, fn, items, lens, n, chunksize, callback, error_callback, user, 0, 0,
-                        result);
+    return submit_items(pool, fn, items, lens, n, chunksize, opts, 0, 0, result);
 }
 
 mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
                               const size_t *lens, size_t n, size_t chunksize,
                               mproc_async_result_t **result)
 {
-    mproc_status_t st =
-        mproc_pool_map_async(pool, fn, items, lens, n, chunksize, NULL, NULL, NULL, result);
+    mproc_status_t st = mproc_pool_map_async(pool, fn, items, lens, n, chunksize, NULL, result);
     return st ? st : mproc_async_result_get(*result, MPROC_FOREVER);
 }
 
@@ -915,10 +761,12 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
                                     size_t n, size_t in_size, void *out, size_t out_size,
                                     size_t chunksize, size_t *failed_index)
 {
+    if (failed_index)
+        *failed_index = 0;
     if (!pool || !in_size || !out_size || (n && (!in || !out)) || in_size > UINT32_MAX ||
         out_size > UINT32_MAX)
         return MPROC_EINVAL;
-    mproc_async_result_t *r = result_new(pool, n, 0);
+    mproc_async_result_t *r = mproc__result_new(pool->hub, n, 0);
     if (!r)
         return MPROC_ENOMEM;
     r->out = out;
@@ -926,7 +774,7 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
     source_t src = {MPROC__POOL_MODE_FIXED, NULL, NULL, in, in_size, out_size};
     mproc_status_t st = submit(pool, fn, &src, r, chunksize ? chunksize : default_chunksize(pool, n));
     if (st) {
-        result_destroy(r);
+        mproc__result_destroy(r);
         return st;
     }
     st = mproc_async_result_get(r, MPROC_FOREVER);
@@ -938,10 +786,11 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
 
 mproc_status_t mproc_pool_starmap_async(mproc_pool_t *pool, mproc_task_fn fn,
                                         const mproc_args_t *const *arglists, size_t n,
-                                        size_t chunksize, mproc_result_callback callback,
-                                        mproc_result_callback error_callback, void *user,
+                                        size_t chunksize, const mproc_async_options_t *opts,
                                         mproc_async_result_t **result)
 {
+    if (result)
+        *result = NULL;
     if (!pool || (n && !arglists))
         return MPROC_EINVAL;
     mproc__wbuf_t *enc = calloc(n ? n : 1, sizeof *enc);
@@ -963,8 +812,7 @@ mproc_status_t mproc_pool_starmap_async(mproc_pool_t *pool, mproc_task_fn fn,
         }
     }
     if (!st)
-        st = mproc_pool_map_async(pool, fn, items, lens, n, chunksize, callback, error_callback,
-                                  user, result);
+        st = mproc_pool_map_async(pool, fn, items, lens, n, chunksize, opts, result);
     for (size_t i = 0; enc && i < n; i++)
         mproc__wbuf_free(&enc[i]);
     free(enc);
@@ -977,22 +825,21 @@ mproc_status_t mproc_pool_starmap(mproc_pool_t *pool, mproc_task_fn fn,
                                   const mproc_args_t *const *arglists, size_t n, size_t chunksize,
                                   mproc_async_result_t **result)
 {
-    mproc_status_t st =
-        mproc_pool_starmap_async(pool, fn, arglists, n, chunksize, NULL, NULL, NULL, result);
+    mproc_status_t st = mproc_pool_starmap_async(pool, fn, arglists, n, chunksize, NULL, result);
     return st ? st : mproc_async_result_get(*result, MPROC_FOREVER);
 }
 
-mproc_status_t mproc_pool_imap(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
-                               const size_t *lens, size_t n, size_t chunksize, int ordered,
-                               mproc_pool_iter_t **it)
+static mproc_status_t imap(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
+                           const size_t *lens, size_t n, size_t chunksize, int ordered,
+                           mproc_pool_iter_t **it)
 {
     if (!it)
         return MPROC_EINVAL;
+    *it = NULL;
     mproc_pool_iter_t *i = calloc(1, sizeof *i);
     if (!i)
         return MPROC_ENOMEM;
-    mproc_status_t st = submit_items(pool, fn, items, lens, n, chunksize, NULL, NULL, NULL, 1,
-                                     ordered != 0, &i->r);
+    mproc_status_t st = submit_items(pool, fn, items, lens, n, chunksize, NULL, 1, ordered, &i->r);
     if (st) {
         free(i);
         return st;
@@ -1001,152 +848,16 @@ mproc_status_t mproc_pool_imap(mproc_pool_t *pool, mproc_task_fn fn, const void 
     return MPROC_OK;
 }
 
-/* ---- waiting for results ------------------------------------------------------- */
-
-/* Wait with the hub's lock held until done(r) or the deadline. */
-static mproc_status_t wait_locked(mproc_async_result_t *r, int (*done)(mproc_async_result_t *),
-                                  double deadline)
+mproc_status_t mproc_pool_imap(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
+                               const size_t *lens, size_t n, size_t chunksize,
+                               mproc_pool_iter_t **it)
 {
-    mproc_status_t st = MPROC_OK;
-    while (!st && !done(r))
-        st = hub_wait(r->hub, deadline);
-    return st;
+    return imap(pool, fn, items, lens, n, chunksize, 1, it);
 }
 
-static int is_ready(mproc_async_result_t *r)
+mproc_status_t mproc_pool_imap_unordered(mproc_pool_t *pool, mproc_task_fn fn,
+                                         const void *const *items, const size_t *lens, size_t n,
+                                         size_t chunksize, mproc_pool_iter_t **it)
 {
-    return r->ready;
-}
-
-mproc_status_t mproc_async_result_wait(mproc_async_result_t *r, double timeout)
-{
-    double deadline;
-    if (!r || mproc__deadline(timeout, &deadline))
-        return MPROC_EINVAL;
-    apr_thread_mutex_lock(r->hub->lock);
-    mproc_status_t st = wait_locked(r, is_ready, deadline);
-    apr_thread_mutex_unlock(r->hub->lock);
-    return st;
-}
-
-mproc_status_t mproc_async_result_get(mproc_async_result_t *r, double timeout)
-{
-    mproc_status_t st = mproc_async_result_wait(r, timeout);
-    return st ? st : r->status;
-}
-
-int mproc_async_result_ready(mproc_async_result_t *r)
-{
-    if (!r)
-        return 0;
-    apr_thread_mutex_lock(r->hub->lock);
-    int ready = r->ready;
-    apr_thread_mutex_unlock(r->hub->lock);
-    return ready;
-}
-
-mproc_status_t mproc_async_result_successful(mproc_async_result_t *r, int *ok)
-{
-    if (!r || !ok)
-        return MPROC_EINVAL;
-    if (!mproc_async_result_ready(r))
-        return MPROC_ENOTREADY;
-    *ok = r->status == MPROC_OK;
-    return MPROC_OK;
-}
-
-size_t mproc_async_result_count(const mproc_async_result_t *r)
-{
-    return r ? r->n : 0;
-}
-
-mproc_status_t mproc_async_result_item(const mproc_async_result_t *r, size_t index,
-                                       const void **data, size_t *len)
-{
-    if (!r || !data || !len)
-        return MPROC_EINVAL;
-    if (index >= r->n)
-        return MPROC_ERANGE;
-    if (!r->complete || !r->items)
-        return r->items ? MPROC_ENOTREADY : MPROC_EINVAL;
-    const item_t *it = &r->items[index];
-    if (it->status)
-        return it->status;
-    *data = it->data ? it->data : (const void *)"";
-    *len = it->len;
-    return MPROC_OK;
-}
-
-mproc_status_t mproc_async_result_error(const mproc_async_result_t *r, int *code,
-                                        const char **message)
-{
-    if (!r || !code || !message)
-        return MPROC_EINVAL;
-    if (!r->complete || !r->status)
-        return MPROC_ENOTREADY;
-    *code = r->fail_code;
-    *message = r->fail_message ? r->fail_message : mproc_strerror(r->status);
-    return MPROC_OK;
-}
-
-void mproc_async_result_free(mproc_async_result_t *r)
-{
-    if (!r)
-        return;
-    apr_thread_mutex_lock(r->hub->lock);
-    result_unref_unlock(r);
-}
-
-/* ---- iterators ------------------------------------------------------------------ */
-
-static int next_available(mproc_async_result_t *r)
-{
-    if (r->ordered)
-        return r->next >= r->n || r->items[r->next].done;
-    return r->taken >= r->n || r->taken < r->ndone;
-}
-
-mproc_status_t mproc_pool_iter_next(mproc_pool_iter_t *it, double timeout, const void **data,
-                                    size_t *len, size_t *index)
-{
-    double deadline;
-    if (!it || !data || !len || mproc__deadline(timeout, &deadline))
-        return MPROC_EINVAL;
-    mproc_async_result_t *r = it->r;
-    apr_thread_mutex_lock(r->hub->lock);
-    mproc_status_t st = wait_locked(r, next_available, deadline);
-    size_t i = 0;
-    if (!st && (r->ordered ? r->next >= r->n : r->taken >= r->n))
-        st = MPROC_EDONE;
-    if (!st) {
-        i = r->ordered ? r->next++ : r->order[r->taken++];
-        r->last = i;
-        st = r->items[i].status;
-        *data = r->items[i].data ? r->items[i].data : (const void *)"";
-        *len = r->items[i].len;
-        if (index)
-            *index = i;
-    }
-    apr_thread_mutex_unlock(r->hub->lock);
-    return st;
-}
-
-mproc_status_t mproc_pool_iter_error(const mproc_pool_iter_t *it, int *code, const char **message)
-{
-    if (!it || !code || !message)
-        return MPROC_EINVAL;
-    const item_t *item = it->r->n ? &it->r->items[it->r->last] : NULL;
-    if (!item || !item->done || !item->status)
-        return MPROC_ENOTREADY;
-    *code = item->code;
-    *message = item->data ? (const char *)item->data : mproc_strerror(item->status);
-    return MPROC_OK;
-}
-
-void mproc_pool_iter_free(mproc_pool_iter_t *it)
-{
-    if (!it)
-        return;
-    mproc_async_result_free(it->r);
-    free(it);
+    return imap(pool, fn, items, lens, n, chunksize, 0, it);
 }

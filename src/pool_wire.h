@@ -20,4 +20,6 @@ enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1 };
 /* Reported for an output of the wrong size in a fixed-size map. */
 #define MPROC__POOL_WRONG_SIZE (-1)
 
+/* A worker's exit codes when it cannot go on: MPROC_EXIT_WORKER_* in pool.h. */
+
 #endif

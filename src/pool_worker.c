@@ -33,12 +33,15 @@ int mproc_task_fail(mproc_task_out_t *out, int code, const char *message)
 
 mproc_status_t mproc_task_args(const void *input, size_t len, mproc_args_t **out)
 {
+    if (out)
+        *out = NULL;
     if (!out || (!input && len))
         return MPROC_EINVAL;
     mproc__rbuf_t r = {input, len, 0};
     mproc_status_t st = mproc__args_decode(&r, out);
     if (!st && r.pos != len) {
         mproc_args_free(*out);
+        *out = NULL;
         st = MPROC_EINVAL;
     }
     return st;
@@ -70,25 +73,122 @@ static mproc_status_t put_failure(mproc__wbuf_t *b, const mproc_task_out_t *out)
     return put_record(b, out->code, msg, strlen(msg));
 }
 
+/* The task a chunk names: by name when registered; a fork worker may also be
+ * sent the pointer itself. */
+static mproc_status_t read_task(mproc__rbuf_t *r, mproc_task_fn *fn)
+{
+    int64_t ptr;
+    char *name = NULL;
+    mproc_status_t st = mproc__rbuf_get_i64(r, &ptr);
+    if (!st) st = mproc__rbuf_get_str(r, &name);
+    if (st)
+        return st;
+    *fn = *name ? mproc__task_by_name(name) : (mproc_task_fn)(intptr_t)ptr;
+    free(name);
+    return *fn ? MPROC_OK : MPROC_ENOTREGISTERED;
+}
+
+/* A fixed-size chunk with failures: replace the bare output array (at raw_at)
+ * by one record per item, failed ones carrying their code and message. */
+static mproc_status_t fixed_as_records(mproc__wbuf_t *res, size_t raw_at, uint32_t out_size,
+                                       uint32_t count, const int32_t *codes,
+                                       char *const *messages)
+{
+    size_t raw_size = (size_t)out_size * count;
+    unsigned char *raw = malloc(raw_size + 1);
+    if (!raw)
+        return MPROC_ENOMEM;
+    memcpy(raw, res->data + raw_at, raw_size);
+    res->len = raw_at;
+    mproc_status_t st = MPROC_OK;
+    for (uint32_t i = 0; i < count && !st; i++) {
+        const char *msg = messages[i] ? messages[i] : "";
+        st = codes[i] ? put_record(res, codes[i], msg, strlen(msg))
+                      : put_record(res, 0, raw + (size_t)i * out_size, out_size);
+    }
+    free(raw);
+    return st;
+}
+
+/* MODE_FIXED: every task runs once; its output goes straight into the reply. */
+static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, uint32_t count,
+                                mproc__wbuf_t *res, mproc_task_out_t *out, uint32_t *nfail)
+{
+    uint32_t in_size, out_size;
+    mproc_status_t st = mproc__rbuf_get_u32(r, &in_size);
+    if (!st) st = mproc__rbuf_get_u32(r, &out_size);
+    if (!st && (uint64_t)in_size * count > r->len - r->pos) st = MPROC_EINVAL;
+    size_t raw_at;
+    if (!st) st = mproc__wbuf_reserve(res, (size_t)out_size * count, &raw_at);
+    if (st)
+        return st;
+    int32_t *codes = NULL;
+    char **messages = NULL;
+    for (uint32_t i = 0; i < count && !st; i++) {
+        run_one(fn, r->data + r->pos + (size_t)i * in_size, in_size, out);
+        if (!out->code && out->output.len != out_size)
+            mproc_task_fail(out, MPROC__POOL_WRONG_SIZE,
+                            "output size differs from the array's element size");
+        if (!out->code) {
+            memcpy(res->data + raw_at + (size_t)i * out_size, out->output.data, out_size);
+            continue;
+        }
+        if (!codes) {
+            codes = calloc(count, sizeof *codes);
+            messages = calloc(count, sizeof *messages);
+            if (!codes || !messages)
+                st = MPROC_ENOMEM;
+        }
+        if (!st) {
+            codes[i] = out->code;
+            messages[i] = out->message;
+            out->message = NULL;
+            (*nfail)++;
+        }
+    }
+    if (!st && *nfail)
+        st = fixed_as_records(res, raw_at, out_size, count, codes, messages);
+    for (uint32_t i = 0; messages && i < count; i++)
+        free(messages[i]);
+    free(messages);
+    free(codes);
+    return st;
+}
+
+/* MODE_BYTES: one record per item, its output or its failure. */
+static mproc_status_t run_bytes(mproc__rbuf_t *r, mproc_task_fn fn, uint32_t count,
+                                mproc__wbuf_t *res, mproc_task_out_t *out, uint32_t *nfail)
+{
+    mproc_status_t st = MPROC_OK;
+    for (uint32_t i = 0; i < count && !st; i++) {
+        uint32_t len;
+        st = mproc__rbuf_get_u32(r, &len);
+        if (!st && len > r->len - r->pos)
+            st = MPROC_EINVAL;
+        if (st)
+            break;
+        run_one(fn, r->data + r->pos, len, out);
+        r->pos += len;
+        *nfail += out->code != 0;
+        st = out->code ? put_failure(res, out)
+                       : put_record(res, 0, out->output.data, out->output.len);
+    }
+    return st;
+}
+
+/* Run one chunk (pool_wire.h) and build its result message in `res`. */
 static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out)
 {
     uint64_t job;
     uint32_t start, count, mode;
-    int64_t ptr;
-    char *name = NULL;
+    mproc_task_fn fn = NULL;
     mproc_status_t st = mproc__rbuf_get(r, &job, sizeof job);
     if (!st) st = mproc__rbuf_get_u32(r, &start);
     if (!st) st = mproc__rbuf_get_u32(r, &count);
     if (!st) st = mproc__rbuf_get_u32(r, &mode);
-    if (!st) st = mproc__rbuf_get_i64(r, &ptr);
-    if (!st) st = mproc__rbuf_get_str(r, &name);
+    if (!st) st = read_task(r, &fn);
     if (st)
         return st;
-    /* By name when registered; a fork worker may also be sent the pointer itself. */
-    mproc_task_fn fn = *name ? mproc__task_by_name(name) : (mproc_task_fn)(intptr_t)ptr;
-    free(name);
-    if (!fn)
-        return MPROC_ENOTREGISTERED;
     res->len = 0;
     uint32_t nfail = 0;
     st = mproc__wbuf_put(res, &job, sizeof job);
@@ -96,78 +196,11 @@ static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task
     if (!st) st = mproc__wbuf_put_u32(res, count);
     size_t nfail_at = res->len;
     if (!st) st = mproc__wbuf_put_u32(res, 0);
-    if (st)
-        return st;
-    if (mode == MPROC__POOL_MODE_FIXED) {
-        uint32_t in_size, out_size;
-        st = mproc__rbuf_get_u32(r, &in_size);
-        if (!st) st = mproc__rbuf_get_u32(r, &out_size);
-        if (!st && (uint64_t)in_size * count > r->len - r->pos) st = MPROC_EINVAL;
-        if (st)
-            return st;
-        size_t raw_size = (size_t)out_size * count, raw_at;
-        int32_t *codes = NULL;
-        char **messages = NULL;
-        if ((st = mproc__wbuf_reserve(res, raw_size, &raw_at)) != MPROC_OK)
-            return st;
-        /* Every task runs once; its output goes straight into the reply. */
-        for (uint32_t i = 0; i < count && !st; i++) {
-            run_one(fn, r->data + r->pos + (size_t)i * in_size, in_size, out);
-            if (!out->code && out->output.len != out_size)
-                mproc_task_fail(out, MPROC__POOL_WRONG_SIZE,
-                                "output size differs from the array's element size");
-            if (!out->code) {
-                memcpy(res->data + raw_at + (size_t)i * out_size, out->output.data, out_size);
-                continue;
-            }
-            if (!codes) {
-                codes = calloc(count, sizeof *codes);
-                messages = calloc(count, sizeof *messages);
-                if (!codes || !messages)
-                    st = MPROC_ENOMEM;
-            }
-            if (!st) {
-                codes[i] = out->code;
-                messages[i] = out->message;
-                out->message = NULL;
-                nfail++;
-            }
-        }
-        unsigned char *raw = NULL;
-        if (!st && nfail) {
-            /* A failure: one record per item instead of the bare array (rare). */
-            if ((raw = malloc(raw_size + 1)) == NULL)
-                st = MPROC_ENOMEM;
-            else
-                memcpy(raw, res->data + raw_at, raw_size);
-            res->len = raw_at;
-        }
-        for (uint32_t i = 0; i < count && !st && nfail; i++) {
-            const char *msg = messages[i] ? messages[i] : "";
-            st = codes[i] ? put_record(res, codes[i], msg, strlen(msg))
-                          : put_record(res, 0, raw + (size_t)i * out_size, out_size);
-        }
-        for (uint32_t i = 0; messages && i < count; i++)
-            free(messages[i]);
-        free(messages);
-        free(codes);
-        free(raw);
-    } else {
-        for (uint32_t i = 0; i < count && !st; i++) {
-            uint32_t len;
-            st = mproc__rbuf_get_u32(r, &len);
-            if (!st && len > r->len - r->pos)
-                st = MPROC_EINVAL;
-            if (st)
-                break;
-            run_one(fn, r->data + r->pos, len, out);
-            r->pos += len;
-            nfail += out->code != 0;
-            st = out->code ? put_failure(res, out)
-                           : put_record(res, 0, out->output.data, out->output.len);
-        }
-    }
-    memcpy(res->data + nfail_at, &nfail, sizeof nfail);
+    if (!st)
+        st = mode == MPROC__POOL_MODE_FIXED ? run_fixed(r, fn, count, res, out, &nfail)
+                                            : run_bytes(r, fn, count, res, out, &nfail);
+    if (!st)
+        memcpy(res->data + nfail_at, &nfail, sizeof nfail);
     return st;
 }
 

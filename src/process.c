@@ -17,6 +17,8 @@ mproc_status_t mproc_process_create(mproc_process_t **out, mproc_target_fn targe
     static const mproc_process_options_t defaults = MPROC_PROCESS_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
+    if (out)
+        *out = NULL;
     if (!out || !target || (opts->daemon != 0 && opts->daemon != 1 &&
                             opts->daemon != MPROC_DAEMON_INHERIT))
         return MPROC_EINVAL;
@@ -119,6 +121,8 @@ mproc_status_t mproc_process_join(mproc_process_t *p, double timeout)
 
 mproc_status_t mproc_process_is_alive(mproc_process_t *p, int *alive)
 {
+    if (alive)
+        *alive = 0;
     if (!p || !alive)
         return MPROC_EINVAL;
     if (p->closed)
@@ -138,6 +142,8 @@ mproc_status_t mproc_process_is_alive(mproc_process_t *p, int *alive)
 
 mproc_status_t mproc_process_exitcode(mproc_process_t *p, int64_t *exitcode)
 {
+    if (exitcode)
+        *exitcode = MPROC_EXITCODE_NONE;
     if (!p || !exitcode)
         return MPROC_EINVAL;
     if (p->closed)
@@ -152,6 +158,7 @@ mproc_status_t mproc_process_raw_status(mproc_process_t *p, int64_t *raw)
 {
     if (!raw)
         return MPROC_EINVAL;
+    *raw = 0;
     mproc_status_t st = check_child(p);
     if (st)
         return st;
@@ -163,6 +170,8 @@ mproc_status_t mproc_process_raw_status(mproc_process_t *p, int64_t *raw)
 
 mproc_status_t mproc_process_pid(const mproc_process_t *p, int64_t *pid)
 {
+    if (pid)
+        *pid = 0;
     if (!p || !pid)
         return MPROC_EINVAL;
     if (p->closed)
@@ -236,6 +245,7 @@ mproc_status_t mproc_process_sentinel(const mproc_process_t *p, mproc_sentinel_t
 {
     if (!out)
         return MPROC_EINVAL;
+    *out = MPROC_SENTINEL_NONE;
     if (p && !p->closed && p->kind == MPROC__KIND_PARENT) {
         *out = p->parent_sentinel;
         return MPROC_OK;
@@ -263,22 +273,30 @@ mproc_status_t mproc_process_close(mproc_process_t *p)
     return MPROC_OK;
 }
 
-mproc_status_t mproc_process_free(mproc_process_t *p)
+void mproc_process_free(mproc_process_t *p)
 {
-    if (!p)
-        return MPROC_OK;
-    mproc_status_t st = mproc_process_close(p);
-    if (st)
-        return st;
+    if (!p || p->kind != MPROC__KIND_CHILD)
+        return;
+    if (mproc_process_close(p) == MPROC_EBUSY) {
+        mproc__lock();
+        int adopted = mproc__registry_adopt(p);
+        mproc__unlock();
+        if (adopted)
+            return;
+        /* A sibling's copy in a fork child: not ours to wait for. */
+        mproc__os_child_release(&p->os);
+        mproc_args_free(p->args);
+    }
     free(p->name);
     free(p->identity);
     free(p);
-    return MPROC_OK;
 }
 
 mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double timeout, int *ready)
 {
     double deadline;
+    for (size_t i = 0; ready && i < n; i++)
+        ready[i] = 0;
     if ((!objects && n) || mproc__deadline(timeout, &deadline) || (n == 0 && deadline < 0))
         return MPROC_EINVAL;
     int *flags = calloc(n ? n : 1, sizeof *flags);

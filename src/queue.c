@@ -210,6 +210,8 @@ mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_op
     static const mproc_queue_options_t defaults = MPROC_QUEUE_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
+    if (out)
+        *out = NULL;
     if (!out || opts->ring_bytes > MAX_RING || opts->limit_bytes > MAX_LIMIT)
         return MPROC_EINVAL;
     if (!mproc__g.initialized)
@@ -832,14 +834,19 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
 
 mproc_status_t mproc_queue_get(mproc_queue_t *q, double timeout, void **data, size_t *len)
 {
+    if (len)
+        *len = 0;
     if (!data)
         return MPROC_EINVAL;
+    *data = NULL;
     return take(q, timeout, NULL, 0, data, len);
 }
 
 mproc_status_t mproc_queue_get_into(mproc_queue_t *q, double timeout, void *buf, size_t cap,
                                     size_t *len)
 {
+    if (len)
+        *len = 0;
     return take(q, timeout, buf, cap, NULL, len);
 }
 
@@ -850,6 +857,8 @@ mproc_status_t mproc_queue_get_nowait(mproc_queue_t *q, void **data, size_t *len
 
 mproc_status_t mproc_queue_qsize(const mproc_queue_t *q, size_t *n)
 {
+    if (n)
+        *n = 0;
     mproc_status_t st = check_open(q);
     if (!st && !n)
         st = MPROC_EINVAL;
@@ -951,12 +960,36 @@ mproc_status_t mproc_args_add_queue(mproc_args_t *args, const mproc_queue_t *q)
     return mproc__args_add_object(args, &obj);
 }
 
+/* Map a received queue's shared memory into q; takes *shm (set to
+ * MPROC__OS_NO_HANDLE) on success. The ring's size is in its own header: map
+ * that first, then all of it. */
+static mproc_status_t attach_shared(mproc__os_handle_t *shm, mproc_queue_t *q)
+{
+    mproc__os_shm_t probe;
+    mproc__os_handle_t again = MPROC__OS_NO_HANDLE;
+    mproc_status_t st = mproc__os_dup(*shm, &again);
+    if (!st && (st = mproc__os_shm_attach(again, DATA_OFFSET, &probe)) != MPROC_OK)
+        mproc__os_close(again);
+    if (st)
+        return st;
+    st = mproc__os_shm_commit(&probe, 0, DATA_OFFSET);
+    int64_t cap = st ? 0 : ((shared_t *)probe.addr)->capacity;
+    int64_t magic = st ? 0 : ((shared_t *)probe.addr)->magic;
+    mproc__os_shm_release(&probe);
+    if (!st && (magic != MAGIC || cap < (int64_t)MIN_RING))
+        st = MPROC_ETYPE;
+    if (!st && (st = mproc__os_shm_attach(*shm, DATA_OFFSET + (size_t)cap, &q->shm)) == MPROC_OK)
+        *shm = MPROC__OS_NO_HANDLE;
+    return st;
+}
+
 mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mproc_queue_t **out)
 {
     mproc__obj_t obj;
     memset(&obj, 0, sizeof obj);
     if (!out)
         return MPROC_EINVAL;
+    *out = NULL;
     mproc_status_t st = mproc__args_get_object(args, index, MPROC__OBJ_QUEUE, &obj);
     if (st)
         return st;
@@ -975,27 +1008,8 @@ mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mpro
     for (int i = H_SEMS; i < H_COUNT && !st; i++)
         if ((st = mproc__os_sem_open(h[i], &q->sems[i - H_SEMS])) == MPROC_OK)
             h[i] = MPROC__OS_NO_HANDLE;
-    if (!st) {
-        /* The ring's size is in its own header: map that first, then all of it. */
-        mproc__os_shm_t probe;
-        mproc__os_handle_t again = MPROC__OS_NO_HANDLE;
-        st = mproc__os_dup(h[H_SHM], &again);
-        if (!st && (st = mproc__os_shm_attach(again, DATA_OFFSET, &probe)) == MPROC_OK &&
-            (st = mproc__os_shm_commit(&probe, 0, DATA_OFFSET)) != MPROC_OK) {
-            mproc__os_shm_release(&probe);
-        } else if (!st) {
-            int64_t cap = ((shared_t *)probe.addr)->capacity;
-            int64_t magic = ((shared_t *)probe.addr)->magic;
-            mproc__os_shm_release(&probe);
-            if (magic != MAGIC || cap < (int64_t)MIN_RING)
-                st = MPROC_ETYPE;
-            else if ((st = mproc__os_shm_attach(h[H_SHM], DATA_OFFSET + (size_t)cap, &q->shm)) ==
-                     MPROC_OK)
-                h[H_SHM] = MPROC__OS_NO_HANDLE;
-        } else if (again != MPROC__OS_NO_HANDLE) {
-            mproc__os_close(again);
-        }
-    }
+    if (!st)
+        st = attach_shared(&h[H_SHM], q);
     for (int i = 0; i < H_COUNT; i++)
         mproc__os_close(h[i]);
     if (st) {

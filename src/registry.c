@@ -3,6 +3,7 @@
  * active_children() lists and what a normal exit terminates or joins.
  */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core.h"
 
@@ -29,6 +30,31 @@ void mproc__registry_remove(mproc_process_t *p)
     p->active = 0;
 }
 
+/* The end of an adopted object, once its child is reaped. */
+static void destroy_adopted(mproc_process_t *p)
+{
+    mproc__os_child_release(&p->os);
+    mproc_args_free(p->args);
+    free(p->name);
+    free(p->identity);
+    free(p);
+}
+
+static void forget(mproc_process_t *p)
+{
+    mproc__registry_remove(p);
+    if (p->detached)
+        destroy_adopted(p);
+}
+
+int mproc__registry_adopt(mproc_process_t *p)
+{
+    if (!p->active || p->os.reaped)
+        return 0;
+    p->detached = 1;
+    return 1;
+}
+
 void mproc__registry_reap(void)
 {
     mproc_process_t *p = mproc__g.active;
@@ -37,21 +63,27 @@ void mproc__registry_reap(void)
         if (!p->os.reaped)
             (void)mproc__os_child_wait(&p->os, 0.0);
         if (p->os.reaped)
-            mproc__registry_remove(p);
+            forget(p);
         p = next;
     }
 }
 
 mproc_status_t mproc_active_children(mproc_process_t **out, size_t cap, size_t *count)
 {
+    if (count)
+        *count = 0;
     if (!count || (!out && cap))
         return MPROC_EINVAL;
     size_t n = 0;
     mproc__lock();
     mproc__registry_reap();
-    for (mproc_process_t *p = mproc__g.active; p; p = p->next_active, n++)
+    for (mproc_process_t *p = mproc__g.active; p; p = p->next_active) {
+        if (p->detached)
+            continue; /* the caller freed its object */
         if (n < cap)
             out[n] = p;
+        n++;
+    }
     mproc__unlock();
     *count = n;
     return MPROC_OK;
@@ -77,6 +109,8 @@ void mproc__join_children_at_exit(void)
         mproc__unlock();
         (void)mproc__os_child_wait(&p->os, -1.0);
         mproc__lock();
+        if (p->detached)
+            destroy_adopted(p);
     }
     mproc__unlock();
 }

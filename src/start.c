@@ -42,6 +42,10 @@ mproc_status_t mproc_process_start(mproc_process_t *p)
         return st;
     p->started = 1;
     p->starter_pid = mproc__g.self.pid;
+    /* As Python drops a started process's arguments: the handle duplicates go,
+     * so closing an object in the parent really closes it. */
+    mproc_args_free(p->args);
+    p->args = NULL;
     mproc__lock();
     mproc__registry_add(p);
     mproc__unlock();

@@ -1,5 +1,4 @@
-/* Process-wide state, the registry lock, timeouts, and mproc_init(). */
-#include <apr_general.h>
+/* Process-wide state, the registry lock, timeouts, and the current process. */
 #include <apr_thread_mutex.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,11 +52,6 @@ char *mproc__strdup(const char *s)
     return c;
 }
 
-static void at_exit(void)
-{
-    mproc__join_children_at_exit();
-}
-
 static void init_self(void)
 {
     mproc_process_t *self = &mproc__g.self;
@@ -70,24 +64,13 @@ static void init_self(void)
     mproc__g.next_child_number = 1;
 }
 
-mproc_status_t mproc_init(int argc, char **argv)
+mproc_status_t mproc__state_init(void)
 {
-    if (mproc__g.initialized)
-        return MPROC_OK;
-    if (apr_initialize() != APR_SUCCESS)
-        return MPROC_EOS;
     mproc_status_t st = lock_init();
     if (st)
         return st;
     init_self();
-    if (!mproc__g.self.name || !mproc__g.self.identity)
-        return MPROC_ENOMEM;
-    mproc__g.initialized = 1;
-    if (atexit(at_exit) != 0)
-        return MPROC_ENOMEM;
-    mproc__pool_register();
-    mproc__spawned_entry(argc, argv);
-    return MPROC_OK;
+    return mproc__g.self.name && mproc__g.self.identity ? MPROC_OK : MPROC_ENOMEM;
 }
 
 mproc_process_t *mproc_current_process(void)

@@ -453,6 +453,44 @@ static void wait_sees_messages_already_read_ahead(void **state)
     mproc_connection_free(b);
 }
 
+static void recv_bytes_max_refuses_a_longer_message(void **state)
+{
+    (void)state;
+    static char big[100];
+    void *data = NULL;
+    size_t len = 0;
+    /* Receive-only end: the message fits exactly, then one is too long. */
+    mproc_connection_t *r, *w;
+    assert_int_equal(mproc_pipe(0, &r, &w), MPROC_OK);
+    assert_int_equal(mproc_connection_send_bytes(w, big, 10), MPROC_OK);
+    assert_int_equal(mproc_connection_send_bytes(w, big, sizeof big), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes_max(r, 60, 10, &data, &len), MPROC_OK);
+    assert_int_equal(len, 10);
+    mproc_free(data);
+    assert_int_equal(mproc_connection_recv_bytes_max(r, 60, 10, &data, &len), MPROC_ETOOBIG);
+    assert_null(data);
+    assert_int_equal(len, 0);
+    /* As Python: the end is unusable afterwards (closed). */
+    assert_int_equal(mproc_connection_recv_bytes(r, 0, &data, &len), MPROC_ECLOSED);
+    mproc_connection_free(r);
+    mproc_connection_free(w);
+
+    /* Duplex end: it loses its receiving side only, and still sends. */
+    mproc_connection_t *a, *b;
+    assert_int_equal(mproc_pipe(1, &a, &b), MPROC_OK);
+    assert_int_equal(mproc_connection_send_bytes(b, big, sizeof big), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes_max(a, 60, 99, &data, &len), MPROC_ETOOBIG);
+    assert_int_equal(mproc_connection_readable(a), 0);
+    assert_int_equal(mproc_connection_writable(a), 1);
+    assert_int_equal(mproc_connection_recv_bytes(a, 0, &data, &len), MPROC_EMODE);
+    assert_int_equal(mproc_connection_send_bytes(a, "ok", 2), MPROC_OK);
+    char buf[4];
+    assert_int_equal(mproc_connection_recv_bytes_into(b, 60, buf, sizeof buf, &len), MPROC_OK);
+    assert_int_equal(len, 2);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -469,6 +507,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(stalled_partial_frame_times_out_and_is_kept),
         cmocka_unit_test(stalled_large_frame_times_out_and_is_kept),
         cmocka_unit_test(wait_sees_messages_already_read_ahead),
+        cmocka_unit_test(recv_bytes_max_refuses_a_longer_message),
     };
     return test_main(argc, argv, "connection", tests, ARRAY_LEN(tests));
 }

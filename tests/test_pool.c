@@ -1,4 +1,5 @@
 /* Pool: Python's multiprocessing.pool.Pool, and workers that die without hanging anyone. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,14 @@ static int square(const void *in, size_t len, mproc_task_out_t *out)
     return 0;
 }
 MPROC_TASK(square)
+
+/* A target whose name is "task_" + a task's name: both macros in one file. */
+static int task_square(const mproc_args_t *args)
+{
+    (void)args;
+    return 5;
+}
+MPROC_TARGET(task_square)
 
 static int unlucky(const void *in, size_t len, mproc_task_out_t *out)
 {
@@ -74,12 +83,26 @@ static int naps(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(naps)
 
+/* Input: a file name (NUL included). Ignores SIGTERM, then raises its flag
+ * by creating that file, then sleeps until killed. */
 static int stubborn(const void *in, size_t len, mproc_task_out_t *out)
 {
-    (void)in, (void)len, (void)out;
+    (void)out;
     test_ignore_sigterm();
+    if (len && ((const char *)in)[len - 1] == '\0') {
+        FILE *f = fopen((const char *)in, "w");
+        if (f)
+            fclose(f);
+    }
     test_sleep(120);
     return 0;
+}
+
+/* A flag file name for task `i` of this test process, removed if left over. */
+static void flag_name(char *buf, size_t cap, int i)
+{
+    snprintf(buf, cap, "pool-flag-%lld-%d", (long long)test_getpid(), i);
+    remove(buf);
 }
 MPROC_TASK(stubborn)
 
@@ -196,8 +219,7 @@ static void apply_and_apply_async(void **state)
     int64_t in[20];
     for (int i = 0; i < 20; i++) {
         in[i] = i;
-        assert_int_equal(mproc_pool_apply_async(pool, square, &in[i], sizeof in[i], NULL, NULL,
-                                                NULL, &rs[i]),
+        assert_int_equal(mproc_pool_apply_async(pool, square, &in[i], sizeof in[i], NULL, &rs[i]),
                          MPROC_OK);
     }
     for (int i = 0; i < 20; i++) {
@@ -229,6 +251,35 @@ static void on_error(mproc_async_result_t *r, void *user)
         error_callbacks_seen += *(int *)user;
 }
 
+static void apply_into_writes_the_callers_buffer(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(1, 0);
+    int64_t v = 9, out = 0;
+    size_t len = 99;
+    assert_int_equal(mproc_pool_apply_into(pool, square, &v, sizeof v, &out, sizeof out, &len),
+                     MPROC_OK);
+    assert_int_equal(out, 81);
+    assert_int_equal(len, sizeof out);
+    /* Fixed size known: no length wanted. */
+    v = 4;
+    assert_int_equal(mproc_pool_apply_into(pool, square, &v, sizeof v, &out, sizeof out, NULL),
+                     MPROC_OK);
+    assert_int_equal(out, 16);
+    char small[3] = {'a', 'b', 'c'};
+    assert_int_equal(mproc_pool_apply_into(pool, square, &v, sizeof v, small, sizeof small, &len),
+                     MPROC_ESHORTBUF);
+    assert_int_equal(len, sizeof(int64_t));
+    assert_memory_equal(small, "abc", 3); /* nothing copied */
+    v = 13;
+    assert_int_equal(mproc_pool_apply_into(pool, unlucky, &v, sizeof v, &out, sizeof out, &len),
+                     MPROC_ETASK);
+    assert_int_equal(len, 0);
+    assert_int_equal(mproc_pool_apply_into(pool, square, &v, sizeof v, NULL, 8, &len),
+                     MPROC_EINVAL);
+    finish(pool);
+}
+
 static void callbacks_run_before_ready(void **state)
 {
     (void)state;
@@ -237,10 +288,11 @@ static void callbacks_run_before_ready(void **state)
     int64_t seven = 7, thirteen = 13;
     mproc_async_result_t *ok, *bad;
     callbacks_seen = error_callbacks_seen = 0;
-    assert_int_equal(mproc_pool_apply_async(pool, square, &seven, sizeof seven, on_result,
-                                            on_error, &one, &ok), MPROC_OK);
-    assert_int_equal(mproc_pool_apply_async(pool, unlucky, &thirteen, sizeof thirteen, on_result,
-                                            on_error, &one, &bad), MPROC_OK);
+    mproc_async_options_t cbs = {on_result, on_error, &one};
+    assert_int_equal(mproc_pool_apply_async(pool, square, &seven, sizeof seven, &cbs, &ok),
+                     MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, unlucky, &thirteen, sizeof thirteen, &cbs, &bad),
+                     MPROC_OK);
     assert_int_equal(mproc_async_result_get(ok, 60), MPROC_OK);
     assert_int_equal(mproc_async_result_get(bad, 60), MPROC_ETASK);
     assert_int_equal(callbacks_seen, 1); /* as Python: the callback ran before get returned */
@@ -326,7 +378,9 @@ static void imap_ordered_and_unordered(void **state)
     fill_items(&in, N);
     for (int ordered = 1; ordered >= 0; ordered--) {
         mproc_pool_iter_t *it;
-        assert_int_equal(mproc_pool_imap(pool, square, in.item, in.len, N, 0, ordered, &it),
+        assert_int_equal(ordered ? mproc_pool_imap(pool, square, in.item, in.len, N, 0, &it)
+                                 : mproc_pool_imap_unordered(pool, square, in.item, in.len, N, 0,
+                                                             &it),
                          MPROC_OK);
         int seen[N] = {0};
         for (int k = 0; k < N; k++) {
@@ -350,7 +404,7 @@ static void imap_ordered_and_unordered(void **state)
     const void *slow[1] = {&nap};
     size_t slow_len[1] = {sizeof nap};
     mproc_pool_iter_t *it;
-    assert_int_equal(mproc_pool_imap(pool, naps, slow, slow_len, 1, 0, 1, &it), MPROC_OK);
+    assert_int_equal(mproc_pool_imap(pool, naps, slow, slow_len, 1, 0, &it), MPROC_OK);
     const void *d;
     size_t n;
     assert_int_equal(mproc_pool_iter_next(it, 0.2, &d, &n, NULL), MPROC_ETIMEDOUT);
@@ -366,9 +420,8 @@ static void starmap_unpacks_argument_lists(void **state)
     enum { N = 10 };
     mproc_args_t *lists[N];
     for (int i = 0; i < N; i++) {
-        mproc_args_create(&lists[i]);
-        mproc_args_add_int(lists[i], i);
-        mproc_args_add_int(lists[i], i + 1);
+        assert_int_equal(mproc_args_create(&lists[i]), MPROC_OK);
+        assert_int_equal(mproc_args_pack(lists[i], "ii", i, i + 1), MPROC_OK);
     }
     mproc_async_result_t *r;
     assert_int_equal(mproc_pool_starmap(pool, multiply, (const mproc_args_t *const *)lists, N, 0,
@@ -409,9 +462,9 @@ static void dead_worker_fails_only_its_task(void **state)
     static int_items_t in;
     fill_items(&in, N);
     mproc_async_result_t *killer, *m;
-    assert_int_equal(mproc_pool_apply_async(pool, dies, &v, sizeof v, NULL, NULL, NULL, &killer),
+    assert_int_equal(mproc_pool_apply_async(pool, dies, &v, sizeof v, NULL, &killer),
                      MPROC_OK);
-    assert_int_equal(mproc_pool_map_async(pool, square, in.item, in.len, N, 1, NULL, NULL, NULL, &m),
+    assert_int_equal(mproc_pool_map_async(pool, square, in.item, in.len, N, 1, NULL, &m),
                      MPROC_OK);
     assert_int_equal(mproc_async_result_get(killer, 60), MPROC_EWORKERLOST);
     assert_int_equal(mproc_async_result_get(m, 60), MPROC_OK);
@@ -446,12 +499,31 @@ static void maxtasksperchild_replaces_workers(void **state)
     finish(pool);
 }
 
+static void target_task_x_and_task_x_coexist(void **state)
+{
+    (void)state;
+    /* Both registered (spawn finds each by name), under distinct symbols. */
+    mproc_process_t *p = test_start(task_square, NULL);
+    assert_int_equal(test_join(p), 5);
+    mproc_process_free(p);
+    mproc_pool_t *pool = make_pool(1, 0);
+    int64_t v = 3;
+    mproc_async_result_t *r = NULL;
+    const void *d;
+    size_t n;
+    assert_int_equal(mproc_pool_apply(pool, square, &v, sizeof v, &r), MPROC_OK);
+    assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
+    assert_int_equal(as_int(d), 9);
+    mproc_async_result_free(r);
+    finish(pool);
+}
+
 static void initializer_runs_in_every_worker(void **state)
 {
     (void)state;
     mproc_args_t *ia;
-    mproc_args_create(&ia);
-    mproc_args_add_int(ia, 77);
+    assert_int_equal(mproc_args_create(&ia), MPROC_OK);
+    assert_int_equal(mproc_args_add_int(ia, 77), MPROC_OK);
     mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
     o.processes = 2;
     o.initializer = set_init_value;
@@ -590,7 +662,7 @@ static void lifecycle_rules_and_errors(void **state)
     assert_int_equal(mproc_pool_join(pool, 1), MPROC_ENOTCLOSED);
     mproc_async_result_t *r;
     double nap = 1.0;
-    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, NULL, NULL, &r),
+    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, &r),
                      MPROC_OK);
     int ok;
     assert_int_equal(mproc_async_result_successful(r, &ok), MPROC_ENOTREADY);
@@ -599,12 +671,12 @@ static void lifecycle_rules_and_errors(void **state)
     assert_int_equal(mproc_async_result_get(r, 0.1), MPROC_ETIMEDOUT);
     if (test_method() == MPROC_METHOD_SPAWN) {
         mproc_async_result_t *u;
-        assert_int_equal(mproc_pool_apply_async(pool, unregistered_task, NULL, 0, NULL, NULL, NULL, &u),
+        assert_int_equal(mproc_pool_apply_async(pool, unregistered_task, NULL, 0, NULL, &u),
                          MPROC_ENOTREGISTERED);
     }
     assert_int_equal(mproc_pool_close(pool), MPROC_OK);
     mproc_async_result_t *late;
-    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, NULL, NULL, &late),
+    assert_int_equal(mproc_pool_apply_async(pool, naps, &nap, sizeof nap, NULL, &late),
                      MPROC_ECLOSED);
     assert_int_equal(mproc_pool_join(pool, 60), MPROC_OK); /* close lets submitted work finish */
     assert_int_equal(mproc_async_result_get(r, 0), MPROC_OK);
@@ -617,11 +689,20 @@ static void terminate_reaps_even_stubborn_workers(void **state)
     (void)state;
     mproc_pool_t *pool = make_pool(2, 0);
     mproc_async_result_t *r1, *r2, *queued;
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &r1), MPROC_OK);
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &r2), MPROC_OK);
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &queued),
+    char f1[64], f2[64];
+    flag_name(f1, sizeof f1, 1);
+    flag_name(f2, sizeof f2, 2);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, f1, strlen(f1) + 1, NULL, &r1),
                      MPROC_OK);
-    test_sleep(0.5); /* both workers are inside the task, ignoring SIGTERM */
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, f2, strlen(f2) + 1, NULL, &r2),
+                     MPROC_OK);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, &queued),
+                     MPROC_OK);
+    /* Both workers are inside the task, ignoring SIGTERM. */
+    assert_true(test_wait_for_file(f1, 60));
+    assert_true(test_wait_for_file(f2, 60));
+    remove(f1);
+    remove(f2);
     double t0 = test_now();
     assert_int_equal(mproc_pool_terminate(pool), MPROC_OK);
     assert_true(test_now() - t0 < 30);
@@ -644,8 +725,12 @@ static void freeing_a_running_pool_terminates_it(void **state)
     (void)state;
     mproc_pool_t *pool = make_pool(2, 0);
     mproc_async_result_t *r;
-    assert_int_equal(mproc_pool_apply_async(pool, stubborn, NULL, 0, NULL, NULL, NULL, &r), MPROC_OK);
-    test_sleep(0.3);
+    char f[64];
+    flag_name(f, sizeof f, 3);
+    assert_int_equal(mproc_pool_apply_async(pool, stubborn, f, strlen(f) + 1, NULL, &r),
+                     MPROC_OK);
+    assert_true(test_wait_for_file(f, 60)); /* a task is running when the pool goes */
+    remove(f);
     mproc_pool_free(pool);
     assert_true(mproc_async_result_ready(r)); /* the result outlives the pool */
     mproc_async_result_free(r);
@@ -658,6 +743,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(apply_and_apply_async),
+        cmocka_unit_test(apply_into_writes_the_callers_buffer),
         cmocka_unit_test(callbacks_run_before_ready),
         cmocka_unit_test(map_keeps_order_and_reports_failures),
         cmocka_unit_test(map_array_writes_results_in_place),
@@ -665,6 +751,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(starmap_unpacks_argument_lists),
         cmocka_unit_test(dead_worker_fails_only_its_task),
         cmocka_unit_test(maxtasksperchild_replaces_workers),
+        cmocka_unit_test(target_task_x_and_task_x_coexist),
         cmocka_unit_test(initializer_runs_in_every_worker),
         cmocka_unit_test(initargs_carry_pipes_and_queues),
         cmocka_unit_test(replacement_workers_get_initargs_after_caller_freed_them),

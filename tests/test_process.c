@@ -179,9 +179,27 @@ static int t_touch_sibling(const mproc_args_t *args)
     if (mproc_process_join(sibling, 0) != MPROC_ENOTCHILD) return 1;
     if (mproc_process_is_alive(sibling, &alive) != MPROC_ENOTCHILD) return 2;
     if (mproc_process_terminate(sibling) != MPROC_ENOTCHILD) return 3;
+    mproc_process_free(sibling); /* frees the copy; the sibling runs on */
     return 0;
 }
 MPROC_TARGET(t_touch_sibling)
+
+/* args: a duplex end; waits for "go", answers "done", exits 6. */
+static int t_wait_for_go(const mproc_args_t *args)
+{
+    mproc_connection_t *c = NULL;
+    char buf[4];
+    size_t len = 0;
+    if (mproc_args_unpack(args, "c", &c))
+        return 1;
+    int code = mproc_connection_recv_bytes_into(c, 60, buf, sizeof buf, &len) ||
+                       mproc_connection_send_bytes(c, "done", 4)
+                   ? 2
+                   : 6;
+    mproc_connection_free(c);
+    return code;
+}
+MPROC_TARGET(t_wait_for_go)
 
 /* ---- tests ----------------------------------------------------------------- */
 
@@ -243,7 +261,6 @@ static void join_timeout_then_terminate(void **state)
     assert_int_equal(mproc_process_join(p, -5), MPROC_ETIMEDOUT);
     assert_true(test_now() - t0 < 5.0);
     assert_int_equal(mproc_process_close(p), MPROC_EBUSY);
-    assert_int_equal(mproc_process_free(p), MPROC_EBUSY);
 
     assert_int_equal(mproc_process_terminate(p), MPROC_OK);
     assert_int_equal(test_join(p), SIGTERM_CODE);
@@ -330,12 +347,12 @@ static void misuse_returns_documented_errors(void **state)
     assert_int_equal(mproc_process_sentinel(p, &s), MPROC_ECLOSED);
     assert_int_equal(mproc_process_kill(p), MPROC_ECLOSED);
     assert_string_equal(mproc_process_name(p), mproc_process_name(p)); /* still readable */
-    assert_int_equal(mproc_process_free(p), MPROC_OK);
+    mproc_process_free(p);
 
     mproc_process_t *self = mproc_current_process();
     assert_int_equal(mproc_process_join(self, 0), MPROC_ENOTCHILD);
     assert_int_equal(mproc_process_terminate(self), MPROC_ENOTCHILD);
-    assert_int_equal(mproc_process_free(self), MPROC_ENOTCHILD);
+    mproc_process_free(self); /* the library's object: ignored */
     assert_int_equal(mproc_process_is_alive(self, &alive), MPROC_OK);
     assert_int_equal(alive, 1);
     assert_null(mproc_parent_process());
@@ -364,7 +381,7 @@ static void unregistered_spawn_target_fails_before_start(void **state)
         assert_int_equal(st, MPROC_OK); /* fork copies the function itself */
         assert_int_equal(test_join(p), 3);
     }
-    assert_int_equal(mproc_process_free(p), MPROC_OK);
+    mproc_process_free(p);
 }
 
 static void child_that_cannot_boot_fails_start(void **state)
@@ -385,7 +402,7 @@ static void child_that_cannot_boot_fails_start(void **state)
         assert_int_equal(st, MPROC_OK);
         assert_int_equal(test_join(p), 4);
     }
-    assert_int_equal(mproc_process_free(p), MPROC_OK);
+    mproc_process_free(p);
 }
 
 static void sibling_copy_is_not_a_child(void **state)
@@ -400,6 +417,36 @@ static void sibling_copy_is_not_a_child(void **state)
     test_join(sibling);
     mproc_process_free(sibling);
     sibling = NULL;
+}
+
+static void freeing_a_running_child_keeps_it_running(void **state)
+{
+    (void)state;
+    mproc_connection_t *mine, *theirs;
+    mproc_args_t *a;
+    assert_int_equal(mproc_pipe(1, &mine, &theirs), MPROC_OK);
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    assert_int_equal(mproc_args_pack(a, "c", theirs), MPROC_OK);
+    mproc_connection_free(theirs);
+    mproc_process_t *p = test_start(t_wait_for_go, a);
+    mproc_args_free(a);
+    size_t before = 99;
+    assert_int_equal(mproc_active_children(NULL, 0, &before), MPROC_OK);
+    assert_int_equal(before, 1);
+    /* It is still running: free releases the object all the same. */
+    mproc_process_free(p);
+    size_t after = 99;
+    assert_int_equal(mproc_active_children(NULL, 0, &after), MPROC_OK);
+    assert_int_equal(after, 0); /* no object left to hand out */
+    /* The child did not notice: it still answers, then ends and is reaped. */
+    char buf[8];
+    size_t len = 0;
+    assert_int_equal(mproc_connection_send_bytes(mine, "go", 2), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes_into(mine, 60, buf, sizeof buf, &len), MPROC_OK);
+    assert_int_equal(len, 4);
+    assert_int_equal(mproc_connection_recv_bytes_into(mine, 60, buf, sizeof buf, &len),
+                     MPROC_EEOF);
+    mproc_connection_free(mine);
 }
 
 static void names_count_up_and_can_be_set(void **state)
@@ -563,10 +610,28 @@ static void parent_pid_is_the_os_parent(void **state)
     /* In a child it is the starter's pid: child_sees_its_identity_and_parent. */
 }
 
-static void cpu_count_is_positive(void **state)
+
+enum { NO_AFFINITY = 100 };
+static int t_cpu_count_pinned(const mproc_args_t *args)
+{
+    (void)args;
+    return test_pin_to_one_cpu() ? mproc_cpu_count() : NO_AFFINITY;
+}
+MPROC_TARGET(t_cpu_count_pinned)
+
+static void cpu_count_is_what_this_process_may_use(void **state)
 {
     (void)state;
-    assert_true(mproc_cpu_count() >= 1);
+    int n = mproc_cpu_count();
+    assert_true(n >= 1);
+    assert_true(n <= test_online_cpus());
+    /* Pinned to one CPU (in a child, to leave this process alone), it counts one
+     * even where the machine has more: the count follows the affinity. */
+    mproc_process_t *p = test_start(t_cpu_count_pinned, NULL);
+    int64_t code = test_join(p);
+    mproc_process_free(p);
+    if (code != NO_AFFINITY)
+        assert_int_equal(code, 1);
 }
 
 int main(int argc, char **argv)
@@ -581,6 +646,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(unregistered_spawn_target_fails_before_start),
         cmocka_unit_test(child_that_cannot_boot_fails_start),
         cmocka_unit_test(sibling_copy_is_not_a_child),
+        cmocka_unit_test(freeing_a_running_child_keeps_it_running),
         cmocka_unit_test(names_count_up_and_can_be_set),
         cmocka_unit_test(child_sees_its_identity_and_parent),
         cmocka_unit_test(nested_children_are_named_n_colon_m),
@@ -589,7 +655,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(wait_on_several_sentinels),
         cmocka_unit_test(context_selects_start_method),
         cmocka_unit_test(parent_pid_is_the_os_parent),
-        cmocka_unit_test(cpu_count_is_positive),
+        cmocka_unit_test(cpu_count_is_what_this_process_may_use),
     };
     return test_main(argc, argv, "process", tests, ARRAY_LEN(tests));
 }

@@ -216,10 +216,8 @@ static size_t dev_shm_entries(void)
 static mproc_args_t *queue_args(mproc_queue_t *q, int64_t a, int64_t b)
 {
     mproc_args_t *args;
-    mproc_args_create(&args);
-    assert_int_equal(mproc_args_add_queue(args, q), MPROC_OK);
-    mproc_args_add_int(args, a);
-    mproc_args_add_int(args, b);
+    assert_int_equal(mproc_args_create(&args), MPROC_OK);
+    assert_int_equal(mproc_args_pack(args, "qLL", q, a, b), MPROC_OK);
     return args;
 }
 
@@ -310,9 +308,9 @@ static void bad_input_and_close(void **state)
     assert_int_equal(mproc_queue_get(q, 0, &d, &n), MPROC_ECLOSED);
     assert_int_equal(mproc_queue_qsize(q, &n), MPROC_ECLOSED);
     mproc_args_t *args;
-    mproc_args_create(&args);
+    assert_int_equal(mproc_args_create(&args), MPROC_OK);
     assert_int_equal(mproc_args_add_queue(args, q), MPROC_ECLOSED);
-    mproc_args_add_int(args, 3);
+    assert_int_equal(mproc_args_add_int(args, 3), MPROC_OK);
     mproc_queue_t *other;
     assert_int_equal(mproc_args_get_queue(args, 0, &other), MPROC_ETYPE);
     mproc_args_free(args);
@@ -567,9 +565,8 @@ static void many_producers_many_consumers_exactly_once(void **state)
     }
     for (int i = 0; i < CONSUMERS; i++) {
         mproc_args_t *a;
-        mproc_args_create(&a);
-        mproc_args_add_queue(a, q);
-        mproc_args_add_queue(a, results);
+        assert_int_equal(mproc_args_create(&a), MPROC_OK);
+        assert_int_equal(mproc_args_pack(a, "qq", q, results), MPROC_OK);
         cons[i] = test_start(t_consume, a);
         mproc_args_free(a);
     }
@@ -642,7 +639,10 @@ static void kill_consumer_in_get(int prior)
     while (left && test_now() < until && mproc_queue_qsize(q, &left) == MPROC_OK)
         test_sleep(0.01);
     assert_int_equal(left, 0);
-    test_sleep(0.5); /* let it take the consumer lock and sleep */
+    /* Its prior gets are done: the next blocks, holding the consumer lock. */
+    int64_t pid = 0;
+    assert_int_equal(mproc_process_pid(victim, &pid), MPROC_OK);
+    assert_true(test_wait_asleep(pid, 30));
     assert_int_equal(mproc_process_kill(victim), MPROC_OK);
     test_join(victim);
     assert_int_equal(mproc_queue_put(q, "after", 5, 1), MPROC_OK);
@@ -685,7 +685,7 @@ static void locks_kept_by_a_process_that_stopped_using_them_are_taken_over(void 
         mproc_connection_t *mine, *theirs;
         assert_int_equal(mproc_pipe(1, &mine, &theirs), MPROC_OK);
         mproc_args_t *a = queue_args(q, COUNT, 0);
-        mproc_args_add_connection(a, theirs);
+        assert_int_equal(mproc_args_add_connection(a, theirs), MPROC_OK);
         mproc_process_t *p = test_start(t_use_queue_then_hang, a);
         mproc_args_free(a);
         mproc_connection_free(theirs);
@@ -802,13 +802,15 @@ static void producer_killed_mid_put_is_dropped_not_stuck(void **state)
     mproc_args_t *a = queue_args(q, 4 * 1024 * 1024, 0);
     mproc_process_t *victim = test_start(t_put_big, a);
     mproc_args_free(a);
-    test_sleep(0.5);
+    /* Its only wait is for room once the message has filled the ring. */
+    int64_t pid = 0;
+    assert_int_equal(mproc_process_pid(victim, &pid), MPROC_OK);
+    assert_true(test_wait_asleep(pid, 30));
     assert_int_equal(mproc_process_kill(victim), MPROC_OK);
     test_join(victim);
     /* A consumer starts on the half-written message... */
-    mproc_args_create(&a);
-    mproc_args_add_queue(a, q);
-    mproc_args_add_queue(a, results);
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    assert_int_equal(mproc_args_pack(a, "qq", q, results), MPROC_OK);
     mproc_process_t *reader = test_start(t_get_one_report_length, a);
     mproc_args_free(a);
     /* ...and the next producer recovers the lock, completes and aborts that frame. */
@@ -880,8 +882,8 @@ static void nothing_left_behind_even_after_sigkill(void **state)
     /* A creator killed while it holds a queue. */
     mproc_connection_t *mine, *theirs;
     assert_int_equal(mproc_pipe(1, &mine, &theirs), MPROC_OK);
-    mproc_args_create(&a);
-    mproc_args_add_connection(a, theirs);
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    assert_int_equal(mproc_args_add_connection(a, theirs), MPROC_OK);
     p = test_start(t_create_and_hang, a);
     mproc_args_free(a);
     mproc_connection_free(theirs);

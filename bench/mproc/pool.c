@@ -69,10 +69,9 @@ static double pool_apply_rtt(long n)
     mproc_pool_t *pool = pool2();
     double t0 = bench_now();
     for (long i = 0; i < n; i++) {
-        mproc_async_result_t *r;
-        int64_t v = i;
-        check("mproc_pool_apply", mproc_pool_apply(pool, identity, &v, sizeof v, &r));
-        mproc_async_result_free(r);
+        int64_t v = i, back = 0;
+        check("mproc_pool_apply_into",
+              mproc_pool_apply_into(pool, identity, &v, sizeof v, &back, sizeof back, NULL));
     }
     double rtt = (bench_now() - t0) / (double)n;
     done(pool);

@@ -76,6 +76,21 @@ MPROC_API mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, doub
                                                      void **data, size_t *len);
 
 /**
+ * Python's recv_bytes(maxlength): as mproc_connection_recv_bytes(), but a
+ * message longer than `maxlength` bytes is refused before anything is
+ * allocated for it, so a peer cannot make this process allocate more.
+ * As in Python, the end is then unusable for receiving: the message is not
+ * consumed and no frame boundary is known after it, so a duplex end keeps
+ * only its sending side (later receives return MPROC_EMODE) and a
+ * receive-only end is closed (later calls return MPROC_ECLOSED).
+ * Errors as mproc_connection_recv_bytes(), and MPROC_ETOOBIG (the message is
+ * longer than `maxlength`; Python's OSError "bad message length").
+ */
+MPROC_API mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, double timeout,
+                                                         size_t maxlength, void **data,
+                                                         size_t *len);
+
+/**
  * Receive the next message into the caller's buffer (`cap` bytes) and store
  * its length in `*len`. When it does not fit, returns MPROC_ESHORTBUF with the
  * size needed in `*len` and consumes nothing: call again with a larger buffer.
@@ -118,7 +133,8 @@ MPROC_API void mproc_connection_free(mproc_connection_t *c);
 
 /**
  * Append a connection end to an argument list, so a child receives its own
- * copy of it. The caller keeps `c` (the list holds a duplicate of its handles).
+ * copy of it. The list holds a duplicate of the end's handles (see "Ownership
+ * of objects in argument lists" in args.h): `c` may be freed at once.
  * Errors: MPROC_EINVAL, MPROC_ECLOSED, MPROC_ENOMEM, MPROC_EMFILE.
  */
 MPROC_API mproc_status_t mproc_args_add_connection(mproc_args_t *args, const mproc_connection_t *c);

@@ -104,11 +104,12 @@ MPROC_API mproc_status_t mproc_init(int argc, char **argv);
 /**
  * Register target function `fn` under its own name. Place it at file scope,
  * after the function's definition or declaration. Each target name must be
- * unique in the program.
+ * unique in the program. Its symbols never clash with MPROC_TASK()'s: a
+ * target `task_x` and a task `x` may share a file.
  */
 #define MPROC_TARGET(fn)                                                          \
     static mproc_target_entry_t mproc__target_entry_##fn = {fn, #fn, 0};          \
-    MPROC__CONSTRUCTOR(mproc__register_##fn)                                      \
+    MPROC__CONSTRUCTOR(mproc__register_target_##fn)                               \
     {                                                                             \
         (void)mproc_register_target(&mproc__target_entry_##fn);                  \
     }

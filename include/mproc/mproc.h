@@ -25,6 +25,8 @@
  *   active children, cpu_count, and mproc_wait() on sentinels;
  * - args.h: the typed argument lists a target receives;
  * - connection.h: pipes and connection ends (Python's Pipe());
+ * - queue.h: Queue, SimpleQueue and JoinableQueue;
+ * - pool.h: Pool: apply, map, imap, starmap, with async results;
  * - context.h: start methods and contexts (fork, spawn);
  * - status.h: the status codes every fallible call returns;
  * - timeout.h: the timeout convention of every blocking call;
@@ -34,6 +36,30 @@
  * `*_free`; a fallible call returns ::mproc_status_t, MPROC_OK or a negative
  * `MPROC_E*` code; a blocking call takes a timeout in seconds, with
  * ::MPROC_FOREVER for Python's `None`.
+ *
+ * Out-parameters: every pointer a call stores a result through is set on
+ * every return, failures included. On failure it holds the empty value of its
+ * type: NULL for a pointer (so `*_free(p)` after any outcome is safe), 0 for
+ * a size, count, index, flag or code, ::MPROC_EXITCODE_NONE for an exit code
+ * and ::MPROC_SENTINEL_NONE for a sentinel. The only values stored on failure
+ * are those a call documents: the size needed with ::MPROC_ESHORTBUF, the
+ * failed item's index from mproc_pool_iter_next(), and the result of a
+ * synchronous pool call whose task failed (its error is read from it). A NULL
+ * out-pointer is MPROC_EINVAL, except where a call documents it as optional.
+ *
+ * Getters come in two shapes, by whether they can fail. A getter that cannot
+ * fail on a valid object returns its value (mproc_process_name(),
+ * mproc_process_daemon(), mproc_connection_readable(), mproc_queue_empty(),
+ * mproc_async_result_count()) and documents what NULL gives. A getter that
+ * can fail for another reason than a NULL argument, where Python raises
+ * (a closed object, a process not started, a result not ready), returns a
+ * status and stores the value through an out-pointer (mproc_process_pid(),
+ * mproc_process_exitcode(), mproc_queue_qsize()).
+ *
+ * Releasing: `*_free` always frees its object, returns nothing and ignores
+ * NULL; `*_close` is Python's close() and may refuse (a running process).
+ * Errors and Python's exceptions: docs/python-guide.md has, call by call,
+ * which status stands for which exception.
  *
  * Coming from Python: docs/python-guide.md in the source tree maps each
  * `multiprocessing` call to its mproc call. Building against an installed

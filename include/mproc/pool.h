@@ -89,6 +89,16 @@ MPROC_API mproc_status_t mproc_register_task(mproc_task_entry_t *entry);
 /** Called when an async result is ready; runs on the pool's handler thread. */
 typedef void (*mproc_result_callback)(mproc_async_result_t *result, void *user);
 
+/** Callbacks of an asynchronous call; start from MPROC_ASYNC_OPTIONS_INIT. */
+typedef struct mproc_async_options {
+    mproc_result_callback callback;       /**< runs when every task succeeded (NULL: none) */
+    mproc_result_callback error_callback; /**< runs when one failed (NULL: none) */
+    void *user;                           /**< passed to both */
+} mproc_async_options_t;
+
+/** No callbacks. */
+#define MPROC_ASYNC_OPTIONS_INIT {NULL, NULL, NULL}
+
 /** Options of a new pool; start from MPROC_POOL_OPTIONS_INIT. */
 typedef struct mproc_pool_options {
     int processes;                /**< worker count; 0: mproc_cpu_count() (at most 31 on Windows, whose waits take 64 objects) */
@@ -133,24 +143,37 @@ MPROC_API mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_
 
 /**
  * Run `fn(input)` on a worker and return at once with `*result` (owned by the
- * caller: free it with mproc_async_result_free()). `callback` runs when it
- * succeeds, `error_callback` when it fails (either may be NULL).
+ * caller: free it with mproc_async_result_free()). `opts` gives the callbacks
+ * (NULL: none): `callback` runs when it succeeds, `error_callback` when it fails.
  * Errors: MPROC_EINVAL, MPROC_ECLOSED (pool closed or terminated),
  * MPROC_ENOTREGISTERED (fn is not registered with MPROC_TASK), MPROC_ETOOBIG, MPROC_ENOMEM.
  */
 MPROC_API mproc_status_t mproc_pool_apply_async(mproc_pool_t *pool, mproc_task_fn fn,
                                                 const void *input, size_t len,
-                                                mproc_result_callback callback,
-                                                mproc_result_callback error_callback, void *user,
+                                                const mproc_async_options_t *opts,
                                                 mproc_async_result_t **result);
 
 /**
  * mproc_pool_apply_async(), then wait for it: returns what
- * mproc_async_result_get(*result, MPROC_FOREVER) returns; `*result` is set
- * whenever the call was submitted (free it in every case).
+ * mproc_async_result_get(*result, MPROC_FOREVER) returns. `*result` is set
+ * whenever the call was submitted, also when the task failed (its error is
+ * read from it), and NULL otherwise: free it in every case.
  */
 MPROC_API mproc_status_t mproc_pool_apply(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
                                           size_t len, mproc_async_result_t **result);
+
+/**
+ * Python's apply() for a result of known size, in one call: run `fn(input)`,
+ * wait, and copy its output into the caller's buffer `out` of `cap` bytes;
+ * its length goes to `*out_len` (may be NULL when the size is fixed).
+ * Returns MPROC_OK, MPROC_ESHORTBUF (the output is longer than `cap`: nothing
+ * copied, the size needed in `*out_len`), MPROC_ETASK or MPROC_EWORKERLOST
+ * (use mproc_pool_apply() to read the failure's code and message).
+ * Errors as mproc_pool_apply_async(), and MPROC_EINVAL (out NULL with cap > 0).
+ */
+MPROC_API mproc_status_t mproc_pool_apply_into(mproc_pool_t *pool, mproc_task_fn fn,
+                                               const void *input, size_t len, void *out,
+                                               size_t cap, size_t *out_len);
 
 /**
  * Run `fn` on each of `n` inputs (`items[i]`, `lens[i]` bytes), in chunks of
@@ -161,8 +184,7 @@ MPROC_API mproc_status_t mproc_pool_apply(mproc_pool_t *pool, mproc_task_fn fn, 
 MPROC_API mproc_status_t mproc_pool_map_async(mproc_pool_t *pool, mproc_task_fn fn,
                                               const void *const *items, const size_t *lens,
                                               size_t n, size_t chunksize,
-                                              mproc_result_callback callback,
-                                              mproc_result_callback error_callback, void *user,
+                                              const mproc_async_options_t *opts,
                                               mproc_async_result_t **result);
 
 /** mproc_pool_map_async() and wait, as mproc_pool_apply(). */
@@ -193,9 +215,8 @@ MPROC_API mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn 
 MPROC_API mproc_status_t mproc_pool_starmap_async(mproc_pool_t *pool, mproc_task_fn fn,
                                                   const mproc_args_t *const *arglists, size_t n,
                                                   size_t chunksize,
-                                                  mproc_result_callback callback,
-                                                  mproc_result_callback error_callback,
-                                                  void *user, mproc_async_result_t **result);
+                                                  const mproc_async_options_t *opts,
+                                                  mproc_async_result_t **result);
 
 /** mproc_pool_starmap_async() and wait, as mproc_pool_apply(). */
 MPROC_API mproc_status_t mproc_pool_starmap(mproc_pool_t *pool, mproc_task_fn fn,
@@ -209,20 +230,27 @@ MPROC_API mproc_status_t mproc_pool_starmap(mproc_pool_t *pool, mproc_task_fn fn
 MPROC_API mproc_status_t mproc_task_args(const void *input, size_t len, mproc_args_t **out);
 
 /**
- * Python's imap (ordered) or imap_unordered: results are taken one at a time
- * with mproc_pool_iter_next() as they complete. chunksize 0 means 1, as
- * Python. Free the iterator with mproc_pool_iter_free().
+ * Python's imap: results are taken one at a time, in input order, with
+ * mproc_pool_iter_next() as they complete. chunksize 0 means 1, as Python.
+ * Free the iterator with mproc_pool_iter_free().
  * Errors as mproc_pool_apply_async().
  */
 MPROC_API mproc_status_t mproc_pool_imap(mproc_pool_t *pool, mproc_task_fn fn,
                                          const void *const *items, const size_t *lens, size_t n,
-                                         size_t chunksize, int ordered, mproc_pool_iter_t **it);
+                                         size_t chunksize, mproc_pool_iter_t **it);
+
+/** Python's imap_unordered: as mproc_pool_imap(), results in completion order. */
+MPROC_API mproc_status_t mproc_pool_imap_unordered(mproc_pool_t *pool, mproc_task_fn fn,
+                                                   const void *const *items, const size_t *lens,
+                                                   size_t n, size_t chunksize,
+                                                   mproc_pool_iter_t **it);
 
 /**
  * The next result, waiting up to `timeout`: its output (`*data`, `*len`,
  * owned by the iterator and valid until it is freed) and, when not NULL, the
- * index of its input in `*index`. Returns MPROC_OK, MPROC_ETASK (that item
- * failed: mproc_pool_iter_error() tells how; the iterator moves past it),
+ * index of its input in `*index`, also for an item that failed. Returns
+ * MPROC_OK, MPROC_ETASK (that item failed: mproc_pool_iter_error() tells how;
+ * the iterator moves past it),
  * MPROC_EWORKERLOST, MPROC_EDONE (every result was taken), MPROC_ETIMEDOUT.
  * Errors: MPROC_EINVAL.
  */

@@ -32,6 +32,9 @@ typedef struct mproc_process mproc_process_t;
 /** An OS object to wait on: a file descriptor on POSIX, a HANDLE on Windows. */
 typedef intptr_t mproc_sentinel_t;
 
+/** What a call that fails stores in a sentinel out-parameter: no OS object. */
+#define MPROC_SENTINEL_NONE ((mproc_sentinel_t)-1)
+
 /** mproc_process_exitcode() stores this while the process has no exit code (Python's None). */
 #define MPROC_EXITCODE_NONE INT64_MIN
 
@@ -160,12 +163,15 @@ MPROC_API mproc_status_t mproc_process_sentinel(const mproc_process_t *p, mproc_
 MPROC_API mproc_status_t mproc_process_close(mproc_process_t *p);
 
 /**
- * Close and free the object. A running child is not touched and the object is
- * kept: MPROC_EBUSY is returned (join or terminate first). NULL is ignored.
- * The objects of mproc_current_process() and mproc_parent_process() are never
- * freed (MPROC_ENOTCHILD).
+ * Free the object; it always is (unlike mproc_process_close(), which refuses a
+ * running child as Python's close() does). A child that still runs is not
+ * touched: it runs on, the library keeps what it needs to reap it when it ends
+ * (mproc_active_children() no longer lists it) and, as for every child, a
+ * normal exit of this process joins it, or terminates it if it is daemonic.
+ * NULL and the objects of mproc_current_process() and mproc_parent_process()
+ * (owned by the library) are ignored.
  */
-MPROC_API mproc_status_t mproc_process_free(mproc_process_t *p);
+MPROC_API void mproc_process_free(mproc_process_t *p);
 
 /**
  * The process object of the running process: "MainProcess" in the main

@@ -174,8 +174,9 @@ MPROC_API void mproc_queue_free(mproc_queue_t *q);
 
 /**
  * Append a queue to an argument list: the child gets its own view of the same
- * queue. The list refers to `q`, which must stay alive until the child started.
- * Errors: MPROC_EINVAL, MPROC_ECLOSED, MPROC_ENOMEM.
+ * queue. The list holds a duplicate of the queue's handles (see "Ownership of
+ * objects in argument lists" in args.h): `q` may be freed at once.
+ * Errors: MPROC_EINVAL, MPROC_ECLOSED, MPROC_ENOMEM, MPROC_EMFILE.
  */
 MPROC_API mproc_status_t mproc_args_add_queue(mproc_args_t *args, const mproc_queue_t *q);
 

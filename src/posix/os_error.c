@@ -44,16 +44,3 @@ int mproc__os_poll_ms(double deadline)
     double ms = left * 1000.0 + 1.0;
     return ms > 2147483647.0 ? 2147483647 : (int)ms;
 }
-
-struct timespec mproc__os_wait_until(double deadline)
-{
-    double at = deadline < 0 ? 0 : deadline;
-#if !MPROC__OS_MONOTONIC_WAITS
-    struct timespec now;
-    double left = deadline - mproc__os_now();
-    clock_gettime(CLOCK_REALTIME, &now);
-    at = (double)now.tv_sec + (double)now.tv_nsec * 1e-9 + (left > 0 ? left : 0);
-#endif
-    struct timespec ts = {(time_t)at, (long)((at - (double)(time_t)at) * 1e9)};
-    return ts;
-}

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     int alive = -1;
     check(mproc_process_is_alive(p, &alive) == MPROC_OK && alive == 0, "is_alive after join");
     check(strcmp(mproc_process_name(p), "Process-1") == 0, "the child is named Process-1");
-    check(mproc_process_free(p) == MPROC_OK, "mproc_process_free");
+    mproc_process_free(p);
 
     if (failures) {
         fprintf(stderr, "consumer: %d check(s) failed\n", failures);

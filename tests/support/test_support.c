@@ -1,3 +1,6 @@
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
+#endif
 #include "test_support.h"
 
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #else
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <time.h>
@@ -78,6 +82,23 @@ void test_kill_pid(int64_t pid)
 #endif
 }
 
+#if defined(__linux__)
+/* The scheduler state of `pid`'s main thread ('R', 'S', 'D'...), or 0. */
+static char main_thread_state(int64_t pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    const char *close = strrchr(line, ')'); /* the name may hold spaces and parentheses */
+    return close && close[1] == ' ' ? close[2] : 0;
+}
+#endif
+
 static int pid_running(int64_t pid)
 {
 #if defined(_WIN32)
@@ -93,16 +114,8 @@ static int pid_running(int64_t pid)
         return 0;
 #if defined(__linux__)
     /* An orphan's zombie may wait for a PID 1 that never reaps: ended all the same. */
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    const char *close_paren = strrchr(buf, ')');
-    return !(close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X'));
+    char state = main_thread_state(pid);
+    return state && state != 'Z' && state != 'X';
 #else
     return 1;
 #endif
@@ -118,6 +131,41 @@ int test_pid_gone(int64_t pid, double timeout)
         test_sleep(0.02);
     }
     return 1;
+}
+
+int test_wait_asleep(int64_t pid, double timeout)
+{
+#if defined(__linux__)
+    double end = test_now() + timeout;
+    for (;;) {
+        char state = main_thread_state(pid);
+        if (state == 'S')
+            return 1;
+        if (!state || state == 'Z' || test_now() > end)
+            return 0;
+        test_sleep(0.005);
+    }
+#else
+    (void)pid;
+    (void)timeout;
+    test_sleep(0.5); /* no portable probe of a thread's wait state */
+    return 1;
+#endif
+}
+
+int test_wait_for_file(const char *path, double timeout)
+{
+    double end = test_now() + timeout;
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        if (f) {
+            fclose(f);
+            return 1;
+        }
+        if (test_now() > end)
+            return 0;
+        test_sleep(0.005);
+    }
 }
 
 mproc_process_t *test_start(mproc_target_fn target, const mproc_args_t *args)
@@ -252,5 +300,35 @@ void test_ignore_sigterm(void)
 {
 #if !defined(_WIN32)
     signal(SIGTERM, SIG_IGN);
+#endif
+}
+
+int test_online_cpus(void)
+{
+#if defined(_WIN32)
+    SYSTEM_INFO info;
+    GetSystemInfo(&info);
+    return (int)info.dwNumberOfProcessors;
+#else
+    return (int)sysconf(_SC_NPROCESSORS_ONLN);
+#endif
+}
+
+int test_pin_to_one_cpu(void)
+{
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0)
+        return 0;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (CPU_ISSET(cpu, &set)) {
+            CPU_ZERO(&set);
+            CPU_SET(cpu, &set);
+            return sched_setaffinity(0, sizeof set, &set) == 0;
+        }
+    }
+    return 0;
+#else
+    return 0;
 #endif
 }

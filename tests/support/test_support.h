@@ -29,6 +29,15 @@ void test_kill_pid(int64_t pid);
 /* 1 once `pid` has ended (a zombie counts as ended), polling up to `timeout` s. */
 int test_pid_gone(int64_t pid, double timeout);
 
+/* A handshake for "the child is now blocked": once a child has reached the
+ * point where its next step blocks, wait until `pid`'s main thread sleeps.
+ * Linux reads its state in /proc; where the OS has no such probe (Windows,
+ * macOS) it waits a fixed half second instead. 1 once asleep, 0 on timeout. */
+int test_wait_asleep(int64_t pid, double timeout);
+/* A flag any process can raise, workers included: wait until `path` exists.
+ * 1 once it does, 0 on timeout. */
+int test_wait_for_file(const char *path, double timeout);
+
 /* Start `target(args)` with default options and return the process (asserts). */
 mproc_process_t *test_start(mproc_target_fn target, const mproc_args_t *args);
 /* A started child that sleeps `seconds` and returns 0; daemon: 0, 1 or
@@ -59,6 +68,11 @@ int test_handle_valid(intptr_t h);
 void test_kill_self(void);
 /* POSIX: ignore SIGTERM from now on (a stubborn task); Windows: nothing to ignore. */
 void test_ignore_sigterm(void);
+/* The CPUs the OS reports online, counted apart from mproc (POSIX sysconf,
+ * Windows GetSystemInfo). */
+int test_online_cpus(void);
+/* Linux: restrict this process to one of its CPUs and return 1; elsewhere 0. */
+int test_pin_to_one_cpu(void);
 /* End this process with a crash's status (POSIX: SIGABRT; Windows: 0xC0000005). */
 void test_crash(void);
 
