@@ -135,7 +135,10 @@ static int item_type(const mproc_args_t *args, size_t index)
 mproc_arg_type_t mproc_args_type(const mproc_args_t *args, size_t index)
 {
     int t = item_type(args, index);
-    return t == MPROC__ARG_OBJECT ? MPROC_ARG_NONE : (mproc_arg_type_t)t;
+    if (t != MPROC__ARG_OBJECT)
+        return (mproc_arg_type_t)t;
+    int kind = args->buf.data[args->offsets[index] + 1];
+    return kind >= MPROC__OBJ_PUBLIC_KINDS ? (mproc_arg_type_t)kind : MPROC_ARG_NONE;
 }
 
 /* Payload of item `index` when it has type `type`. */

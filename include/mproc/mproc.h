@@ -51,6 +51,7 @@
 #include "process.h"
 #include "queue.h"
 #include "status.h"
+#include "sync.h"
 #include "timeout.h"
 #include "version.h"
 

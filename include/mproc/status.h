@@ -60,7 +60,11 @@ typedef int mproc_status_t;
     X(EWORKERLOST,    -32, "the worker process running the task died")                \
     X(EDONE,          -33, "no more results")                                          \
     X(ENOTREADY,      -34, "the result is not ready yet")                              \
-    X(ENOTCLOSED,     -35, "close or terminate the pool first")
+    X(ENOTCLOSED,     -35, "close or terminate the pool first")                       \
+    X(ENOTHELD,       -50, "the lock is not held")                                     \
+    X(ENOTOWNER,      -51, "the lock is held by another process or thread")            \
+    X(EOVERRELEASE,   -52, "semaphore or lock released too many times")                \
+    X(EBROKEN,        -53, "the barrier is broken")
 
 /** Status codes; see MPROC_STATUS_TABLE for the message of each. */
 typedef enum mproc_status_code {
