@@ -188,6 +188,10 @@ mproc_status_t mproc_args_get_condition(const mproc_args_t *args, size_t index,
         return MPROC_EINVAL;
     *out = NULL;
     mproc_status_t st = mproc__sync_get_arg(args, index, MPROC__OBJ_CONDITION, kinds, objs, 2, NULL);
+    if (!st && !objs[1].shm.addr) {
+        mproc__sync_release(&objs[0]);
+        st = MPROC_ETYPE;
+    }
     if (st)
         return st;
     st = mproc__lock_wrap(&objs[1], &lock);

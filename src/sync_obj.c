@@ -130,10 +130,10 @@ mproc_status_t mproc__sync_get_arg(const mproc_args_t *args, size_t index, int k
     for (size_t i = 0; i < n; i++)
         clear(&objs[i]);
     mproc_status_t st = mproc__args_get_object(args, index, (mproc__obj_kind_t)kind, &obj);
-    if (!st && obj.nhandles != n * PER_BLOCK)
+    if (!st && (obj.nhandles == 0 || obj.nhandles % PER_BLOCK || obj.nhandles > n * PER_BLOCK))
         st = MPROC_ETYPE;
     size_t opened = 0;
-    for (; opened < n && !st; opened++)
+    for (; opened < obj.nhandles / PER_BLOCK && !st; opened++)
         st = open_handles(obj.handles + opened * PER_BLOCK, kinds[opened], &objs[opened]);
     if (st) {
         for (size_t i = 0; i < opened; i++)

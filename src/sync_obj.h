@@ -38,8 +38,9 @@ void mproc__sync_release(mproc__sync_t *o);
 /* An argument item of `kind` (flags free for the caller) holding n blocks. */
 mproc_status_t mproc__sync_add_arg(mproc_args_t *args, int kind, unsigned flags,
                                    const mproc__sync_t *const *objs, size_t n);
-/* Open the blocks of item `index`, which must be of `kind` with n blocks;
- * kinds[i] is what block i must be (0: any). On failure nothing stays open. */
+/* Open the blocks of item `index`, which must be of `kind` with 1 to n
+ * blocks (those it lacks are left cleared: shm.addr NULL); kinds[i] is what
+ * block i must be (0: any). On failure nothing stays open. */
 mproc_status_t mproc__sync_get_arg(const mproc_args_t *args, size_t index, int kind,
                                    const int *kinds, mproc__sync_t *objs, size_t n,
                                    unsigned *flags);

@@ -50,6 +50,7 @@
 #include "pool.h"
 #include "process.h"
 #include "queue.h"
+#include "shared.h"
 #include "status.h"
 #include "sync.h"
 #include "timeout.h"
