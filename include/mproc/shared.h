@@ -104,6 +104,69 @@ MPROC_API mproc_status_t mproc_args_add_array(mproc_args_t *args, const mproc_ar
 MPROC_API mproc_status_t mproc_args_get_array(const mproc_args_t *args, size_t index,
                                               mproc_array_t **out);
 
+
+/* ---- SharedMemory ------------------------------------------------------- */
+
+/** A named shared-memory segment (Python's shared_memory.SharedMemory). */
+typedef struct mproc_shared_memory mproc_shared_memory_t;
+
+/** Longest name of a segment, in bytes. */
+#define MPROC_SHARED_MEMORY_NAME_MAX 200
+
+/**
+ * Create (`create` non-zero) or attach to the segment `name`, as Python's
+ * SharedMemory(name, create, size). Any process attaches by name, started by
+ * mproc or not (Python uses the same names: "/name" on POSIX, the mapping
+ * name on Windows). Creating with a NULL name picks a new unique one.
+ * A new segment has `size` bytes, zeroed, and mproc_shared_memory_size()
+ * reports `size` even where the OS rounds it up to whole pages; an attached
+ * segment reports its size as the OS knows it (exact on Linux, whole pages on
+ * macOS and older Windows). `size` is ignored when attaching.
+ *
+ * Lifetime: the name is removed by mproc_shared_memory_unlink(), or else when
+ * the process that created it ends, normally or killed (POSIX: a small
+ * tracker process started with the first segment a process creates; Windows:
+ * a segment and its name live while any process has a handle to it open, so
+ * the creator should keep its view until the others attached). A process
+ * that only attached never removes the name. The memory itself stays mapped
+ * in every process that attached until it closes its view.
+ *
+ * Errors: MPROC_EINVAL (out NULL; create with size 0; attach without a name;
+ * a name that is empty, longer than MPROC_SHARED_MEMORY_NAME_MAX or holds '/'
+ * or '\\'), MPROC_ENAMETAKEN (create: the name exists), MPROC_ENOENT (attach:
+ * no such segment), MPROC_EACCES, MPROC_ENOMEM, OS errors; `*out` is NULL on
+ * failure.
+ */
+MPROC_API mproc_status_t mproc_shared_memory_create(mproc_shared_memory_t **out, const char *name,
+                                                    int create, size_t size);
+
+/** The segment's name (owned by the view), NULL for NULL. */
+MPROC_API const char *mproc_shared_memory_name(const mproc_shared_memory_t *shm);
+
+/** The segment's memory, NULL once closed (and for NULL). */
+MPROC_API void *mproc_shared_memory_buf(mproc_shared_memory_t *shm);
+
+/** The segment's size in bytes (see mproc_shared_memory_create()); 0 for NULL. */
+MPROC_API size_t mproc_shared_memory_size(const mproc_shared_memory_t *shm);
+
+/**
+ * Close this view (Python's close()): unmap the memory; the segment and its
+ * name stay (on Windows until every handle is closed). Closing twice is
+ * allowed. Errors: MPROC_EINVAL (NULL).
+ */
+MPROC_API mproc_status_t mproc_shared_memory_close(mproc_shared_memory_t *shm);
+
+/**
+ * Remove the segment's name (Python's unlink()), also after close: no
+ * process can attach any more; views already open keep working. Call it
+ * once, in one process. On Windows there is no name to remove (MPROC_OK).
+ * Errors: MPROC_EINVAL (NULL), MPROC_ENOENT (already removed).
+ */
+MPROC_API mproc_status_t mproc_shared_memory_unlink(mproc_shared_memory_t *shm);
+
+/** Close the view if open and free it; never removes the name. NULL is ignored. */
+MPROC_API void mproc_shared_memory_free(mproc_shared_memory_t *shm);
+
 #ifdef __cplusplus
 }
 #endif
