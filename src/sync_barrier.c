@@ -8,7 +8,6 @@
  * current generation; reset while parties wait breaks it for them and makes
  * the barrier usable again once they have left (Python's "resetting").
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "atomic.h"
@@ -41,18 +40,12 @@ struct mproc_barrier {
 
 #define BLOCK(b) ((barrier_block_t *)(b)->obj.shm.addr)
 
-static mproc_status_t wrap(mproc__sync_t *obj, mproc_barrier_t **out)
+static mproc_barrier_t *bind(mproc_barrier_t *b)
 {
-    mproc_barrier_t *b = calloc(1, sizeof *b);
-    if (!b) {
-        mproc__sync_release(obj);
-        return MPROC_ENOMEM;
-    }
-    b->obj = *obj;
-    barrier_block_t *s = BLOCK(b);
-    mproc__lock_bind(&b->mutex, &s->mutex, b->obj.sems[0], &s->head.light_users, 0);
-    *out = b;
-    return MPROC_OK;
+    if (b)
+        mproc__lock_bind(&b->mutex, &BLOCK(b)->mutex, b->obj.sems[0],
+                         &BLOCK(b)->head.light_users, 0);
+    return b;
 }
 
 mproc_status_t mproc_barrier_create(mproc_barrier_t **out, int64_t parties,
@@ -77,7 +70,8 @@ mproc_status_t mproc_barrier_create(mproc_barrier_t **out, int64_t parties,
     s->parties = parties;
     s->timeout = timeout;
     strcpy(s->action, name);
-    return wrap(&obj, out);
+    *out = bind(mproc__sync_view_new(&obj, sizeof **out));
+    return *out ? MPROC_OK : MPROC_ENOMEM;
 }
 
 /* Drop the waiters that died; how many there were. Under the mutex. */
@@ -274,28 +268,22 @@ int mproc_barrier_broken(const mproc_barrier_t *b)
 
 void mproc_barrier_free(mproc_barrier_t *b)
 {
-    if (!b)
-        return;
-    mproc__sync_release(&b->obj);
-    free(b);
+    mproc__sync_view_free(b);
 }
 
 mproc_status_t mproc_args_add_barrier(mproc_args_t *args, const mproc_barrier_t *b)
 {
-    if (!b)
-        return MPROC_EINVAL;
-    const mproc__sync_t *objs[1] = {&b->obj};
-    return mproc__sync_add_arg(args, MPROC__OBJ_BARRIER, 0, objs, 1);
+    return mproc__sync_view_add_arg(args, MPROC__OBJ_BARRIER, b);
 }
 
 mproc_status_t mproc_args_get_barrier(const mproc_args_t *args, size_t index,
                                       mproc_barrier_t **out)
 {
-    static const int kinds[1] = {MPROC__OBJ_BARRIER};
-    mproc__sync_t obj;
+    void *view = NULL;
     if (!out)
         return MPROC_EINVAL;
-    *out = NULL;
-    mproc_status_t st = mproc__sync_get_arg(args, index, MPROC__OBJ_BARRIER, kinds, &obj, 1, NULL);
-    return st ? st : wrap(&obj, out);
+    mproc_status_t st =
+        mproc__sync_view_get_arg(args, index, MPROC__OBJ_BARRIER, sizeof **out, &view);
+    *out = bind(view);
+    return st;
 }

@@ -187,7 +187,8 @@ mproc_status_t mproc_args_get_condition(const mproc_args_t *args, size_t index,
     if (!out)
         return MPROC_EINVAL;
     *out = NULL;
-    mproc_status_t st = mproc__sync_get_arg(args, index, MPROC__OBJ_CONDITION, kinds, objs, 2, NULL);
+    mproc_status_t st =
+        mproc__sync_get_arg(args, index, MPROC__OBJ_CONDITION, kinds, objs, 2, NULL);
     if (!st && !objs[1].shm.addr) {
         mproc__sync_release(&objs[0]);
         st = MPROC_ETYPE;

@@ -18,21 +18,9 @@ typedef struct event_block {
 
 struct mproc_event {
     mproc__sync_t obj;
-    event_block_t *b;
 };
 
-static mproc_status_t wrap(mproc__sync_t *obj, mproc_event_t **out)
-{
-    mproc_event_t *e = calloc(1, sizeof *e);
-    if (!e) {
-        mproc__sync_release(obj);
-        return MPROC_ENOMEM;
-    }
-    e->obj = *obj;
-    e->b = (event_block_t *)e->obj.shm.addr;
-    *out = e;
-    return MPROC_OK;
-}
+#define BLOCK(e) ((event_block_t *)(e)->obj.shm.addr)
 
 mproc_status_t mproc_event_create(mproc_event_t **out)
 {
@@ -41,16 +29,19 @@ mproc_status_t mproc_event_create(mproc_event_t **out)
     *out = NULL;
     mproc__sync_t obj;
     mproc_status_t st = mproc__sync_create(&obj, MPROC__OBJ_EVENT, sizeof(event_block_t));
-    return st ? st : wrap(&obj, out);
+    if (st)
+        return st;
+    *out = mproc__sync_view_new(&obj, sizeof **out);
+    return *out ? MPROC_OK : MPROC_ENOMEM;
 }
 
 mproc_status_t mproc_event_set(mproc_event_t *e)
 {
     if (!e)
         return MPROC_EINVAL;
-    mproc__store(&e->b->flag, 1);
-    mproc__add(&e->b->sets, 1);
-    mproc__sync_wake(&e->obj, 0, &e->b->sleepers, INT64_MAX);
+    mproc__store(&BLOCK(e)->flag, 1);
+    mproc__add(&BLOCK(e)->sets, 1);
+    mproc__sync_wake(&e->obj, 0, &BLOCK(e)->sleepers, INT64_MAX);
     return MPROC_OK;
 }
 
@@ -58,13 +49,13 @@ mproc_status_t mproc_event_clear(mproc_event_t *e)
 {
     if (!e)
         return MPROC_EINVAL;
-    mproc__store(&e->b->flag, 0);
+    mproc__store(&BLOCK(e)->flag, 0);
     return MPROC_OK;
 }
 
 int mproc_event_is_set(const mproc_event_t *e)
 {
-    return e && mproc__load(&e->b->flag) != 0;
+    return e && mproc__load(&BLOCK(e)->flag) != 0;
 }
 
 typedef struct waiting {
@@ -86,33 +77,28 @@ mproc_status_t mproc_event_wait(mproc_event_t *e, double timeout)
     mproc_status_t st = mproc__sync_deadline(1, timeout, &deadline);
     if (st)
         return st;
-    waiting_t w = {e->b, mproc__load(&e->b->sets)};
-    return mproc__sync_sleep(&e->obj, 0, &e->b->sleepers, done, &w, deadline);
+    waiting_t w = {BLOCK(e), mproc__load(&BLOCK(e)->sets)};
+    return mproc__sync_sleep(&e->obj, 0, &BLOCK(e)->sleepers, done, &w, deadline);
 }
 
 void mproc_event_free(mproc_event_t *e)
 {
-    if (!e)
-        return;
-    mproc__sync_release(&e->obj);
-    free(e);
+    mproc__sync_view_free(e);
 }
 
 mproc_status_t mproc_args_add_event(mproc_args_t *args, const mproc_event_t *e)
 {
-    if (!e)
-        return MPROC_EINVAL;
-    const mproc__sync_t *objs[1] = {&e->obj};
-    return mproc__sync_add_arg(args, MPROC__OBJ_EVENT, 0, objs, 1);
+    return mproc__sync_view_add_arg(args, MPROC__OBJ_EVENT, e);
 }
 
-mproc_status_t mproc_args_get_event(const mproc_args_t *args, size_t index, mproc_event_t **out)
+mproc_status_t mproc_args_get_event(const mproc_args_t *args, size_t index,
+                                    mproc_event_t **out)
 {
-    static const int kinds[1] = {MPROC__OBJ_EVENT};
-    mproc__sync_t obj;
+    void *view = NULL;
     if (!out)
         return MPROC_EINVAL;
-    *out = NULL;
-    mproc_status_t st = mproc__sync_get_arg(args, index, MPROC__OBJ_EVENT, kinds, &obj, 1, NULL);
-    return st ? st : wrap(&obj, out);
+    mproc_status_t st =
+        mproc__sync_view_get_arg(args, index, MPROC__OBJ_EVENT, sizeof **out, &view);
+    *out = view;
+    return st;
 }

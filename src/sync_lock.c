@@ -6,24 +6,22 @@
  * lock. `holder` is cleared before the owner word is, so a thread never sees
  * itself as the holder of a lock another thread of its process just took.
  */
-#include <stdlib.h>
-#include <string.h>
-
 #include "atomic.h"
 #include "sync_lock.h"
 
+static mproc_lock_t *bind(mproc_lock_t *l)
+{
+    if (l) {
+        l->b = (mproc__lock_block_t *)l->obj.shm.addr;
+        mproc__lock_bind(&l->view, &l->b->lock, l->obj.sems[0], &l->b->head.light_users, 0);
+    }
+    return l;
+}
+
 mproc_status_t mproc__lock_wrap(mproc__sync_t *obj, mproc_lock_t **out)
 {
-    mproc_lock_t *l = calloc(1, sizeof *l);
-    if (!l) {
-        mproc__sync_release(obj);
-        return MPROC_ENOMEM;
-    }
-    l->obj = *obj;
-    l->b = (mproc__lock_block_t *)l->obj.shm.addr;
-    mproc__lock_bind(&l->view, &l->b->lock, l->obj.sems[0], &l->b->head.light_users, 0);
-    *out = l;
-    return MPROC_OK;
+    *out = bind(mproc__sync_view_new(obj, sizeof **out));
+    return *out ? MPROC_OK : MPROC_ENOMEM;
 }
 
 static mproc_status_t create(mproc_lock_t **out, int recursive)
@@ -152,27 +150,22 @@ mproc_status_t mproc__lock_restore(mproc_lock_t *l, int64_t levels)
 
 void mproc_lock_free(mproc_lock_t *l)
 {
-    if (!l)
-        return;
-    mproc__sync_release(&l->obj);
-    free(l);
+    mproc__sync_view_free(l);
 }
 
 mproc_status_t mproc_args_add_lock(mproc_args_t *args, const mproc_lock_t *l)
 {
-    if (!l)
-        return MPROC_EINVAL;
-    const mproc__sync_t *objs[1] = {&l->obj};
-    return mproc__sync_add_arg(args, MPROC__OBJ_LOCK, 0, objs, 1);
+    return mproc__sync_view_add_arg(args, MPROC__OBJ_LOCK, l);
 }
 
-mproc_status_t mproc_args_get_lock(const mproc_args_t *args, size_t index, mproc_lock_t **out)
+mproc_status_t mproc_args_get_lock(const mproc_args_t *args, size_t index,
+                                   mproc_lock_t **out)
 {
-    static const int kinds[1] = {MPROC__OBJ_LOCK};
-    mproc__sync_t obj;
+    void *view = NULL;
     if (!out)
         return MPROC_EINVAL;
-    *out = NULL;
-    mproc_status_t st = mproc__sync_get_arg(args, index, MPROC__OBJ_LOCK, kinds, &obj, 1, NULL);
-    return st ? st : mproc__lock_wrap(&obj, out);
+    mproc_status_t st =
+        mproc__sync_view_get_arg(args, index, MPROC__OBJ_LOCK, sizeof **out, &view);
+    *out = bind(view);
+    return st;
 }

@@ -2,6 +2,7 @@
  * Blocks of shared memory with their semaphores (sync_obj.h): creation,
  * travel in argument lists, and the sleep that every object's wait uses.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "atomic.h"
@@ -143,6 +144,48 @@ mproc_status_t mproc__sync_get_arg(const mproc_args_t *args, size_t index, int k
     if (flags)
         *flags = obj.flags;
     return MPROC_OK;
+}
+
+void *mproc__sync_view_new(mproc__sync_t *obj, size_t view_size)
+{
+    mproc__sync_t *view = calloc(1, view_size);
+    if (!view) {
+        mproc__sync_release(obj);
+        return NULL;
+    }
+    *view = *obj;
+    return view;
+}
+
+void mproc__sync_view_free(void *view)
+{
+    if (!view)
+        return;
+    mproc__sync_release((mproc__sync_t *)view);
+    free(view);
+}
+
+mproc_status_t mproc__sync_view_add_arg(mproc_args_t *args, int kind, const void *view)
+{
+    if (!view)
+        return MPROC_EINVAL;
+    const mproc__sync_t *objs[1] = {(const mproc__sync_t *)view};
+    return mproc__sync_add_arg(args, kind, 0, objs, 1);
+}
+
+mproc_status_t mproc__sync_view_get_arg(const mproc_args_t *args, size_t index, int kind,
+                                        size_t view_size, void **out)
+{
+    mproc__sync_t obj;
+    const int kinds[1] = {kind};
+    if (!out)
+        return MPROC_EINVAL;
+    *out = NULL;
+    mproc_status_t st = mproc__sync_get_arg(args, index, kind, kinds, &obj, 1, NULL);
+    if (st)
+        return st;
+    *out = mproc__sync_view_new(&obj, view_size);
+    return *out ? MPROC_OK : MPROC_ENOMEM;
 }
 
 mproc_status_t mproc__sync_sleep(mproc__sync_t *o, int sem, volatile int64_t *sleepers,

@@ -45,6 +45,16 @@ mproc_status_t mproc__sync_get_arg(const mproc_args_t *args, size_t index, int k
                                    const int *kinds, mproc__sync_t *objs, size_t n,
                                    unsigned *flags);
 
+/* Views on the heap: a struct of `view_size` bytes whose first member is an
+ * mproc__sync_t. view_new takes `obj` (released on failure: NULL). */
+void *mproc__sync_view_new(mproc__sync_t *obj, size_t view_size);
+void mproc__sync_view_free(void *view); /* NULL is ignored */
+/* A view's one block as an argument item of `kind`, and back: `*out` NULL on
+ * failure (MPROC_EINVAL for NULL view or out). */
+mproc_status_t mproc__sync_view_add_arg(mproc_args_t *args, int kind, const void *view);
+mproc_status_t mproc__sync_view_get_arg(const mproc_args_t *args, size_t index, int kind,
+                                        size_t view_size, void **out);
+
 /* Wait on semaphore `sem` of `o` until ready(ctx) is non-zero (it then
  * returns MPROC_OK for > 0, the status itself for < 0) or the deadline (< 0:
  * none) passes (MPROC_ETIMEDOUT). The sleeper counts itself in *sleepers

@@ -19,23 +19,11 @@ typedef struct sem_block {
 
 struct mproc_semaphore {
     mproc__sync_t obj;
-    sem_block_t *b;
 };
 
 #define MAX_VALUE INT32_MAX
 
-static mproc_status_t wrap(mproc__sync_t *obj, mproc_semaphore_t **out)
-{
-    mproc_semaphore_t *s = calloc(1, sizeof *s);
-    if (!s) {
-        mproc__sync_release(obj);
-        return MPROC_ENOMEM;
-    }
-    s->obj = *obj;
-    s->b = (sem_block_t *)s->obj.shm.addr;
-    *out = s;
-    return MPROC_OK;
-}
+#define BLOCK(s) ((sem_block_t *)(s)->obj.shm.addr)
 
 static mproc_status_t create(mproc_semaphore_t **out, int64_t value, int bounded)
 {
@@ -51,7 +39,8 @@ static mproc_status_t create(mproc_semaphore_t **out, int64_t value, int bounded
     sem_block_t *b = (sem_block_t *)obj.shm.addr;
     b->value = value;
     b->bound = bounded ? value : 0;
-    return wrap(&obj, out);
+    *out = mproc__sync_view_new(&obj, sizeof **out);
+    return *out ? MPROC_OK : MPROC_ENOMEM;
 }
 
 mproc_status_t mproc_semaphore_create(mproc_semaphore_t **out, int64_t value)
@@ -81,16 +70,16 @@ mproc_status_t mproc_semaphore_acquire(mproc_semaphore_t *s, int block, double t
     mproc_status_t st = mproc__sync_deadline(block, timeout, &deadline);
     if (st)
         return st;
-    if (try_take(s->b))
+    if (try_take(BLOCK(s)))
         return MPROC_OK;
-    return mproc__sync_sleep(&s->obj, 0, &s->b->sleepers, try_take, s->b, deadline);
+    return mproc__sync_sleep(&s->obj, 0, &BLOCK(s)->sleepers, try_take, BLOCK(s), deadline);
 }
 
 mproc_status_t mproc_semaphore_release(mproc_semaphore_t *s)
 {
     if (!s)
         return MPROC_EINVAL;
-    sem_block_t *b = s->b;
+    sem_block_t *b = BLOCK(s);
     int64_t limit = b->bound ? b->bound : MAX_VALUE;
     for (;;) {
         int64_t v = mproc__load(&b->value);
@@ -110,34 +99,28 @@ mproc_status_t mproc_semaphore_get_value(const mproc_semaphore_t *s, int64_t *va
     *value = 0;
     if (!s)
         return MPROC_EINVAL;
-    *value = mproc__load(&s->b->value);
+    *value = mproc__load(&BLOCK(s)->value);
     return MPROC_OK;
 }
 
 void mproc_semaphore_free(mproc_semaphore_t *s)
 {
-    if (!s)
-        return;
-    mproc__sync_release(&s->obj);
-    free(s);
+    mproc__sync_view_free(s);
 }
 
 mproc_status_t mproc_args_add_semaphore(mproc_args_t *args, const mproc_semaphore_t *s)
 {
-    if (!s)
-        return MPROC_EINVAL;
-    const mproc__sync_t *objs[1] = {&s->obj};
-    return mproc__sync_add_arg(args, MPROC__OBJ_SEMAPHORE, 0, objs, 1);
+    return mproc__sync_view_add_arg(args, MPROC__OBJ_SEMAPHORE, s);
 }
 
 mproc_status_t mproc_args_get_semaphore(const mproc_args_t *args, size_t index,
                                         mproc_semaphore_t **out)
 {
-    static const int kinds[1] = {MPROC__OBJ_SEMAPHORE};
-    mproc__sync_t obj;
+    void *view = NULL;
     if (!out)
         return MPROC_EINVAL;
-    *out = NULL;
-    mproc_status_t st = mproc__sync_get_arg(args, index, MPROC__OBJ_SEMAPHORE, kinds, &obj, 1, NULL);
-    return st ? st : wrap(&obj, out);
+    mproc_status_t st =
+        mproc__sync_view_get_arg(args, index, MPROC__OBJ_SEMAPHORE, sizeof **out, &view);
+    *out = view;
+    return st;
 }

@@ -193,7 +193,8 @@ static void abort_and_reset_release_waiting_processes_broken(void **state)
             assert_int_equal(test_join(pt.p[i]), 50);
         /* Reset: usable again once they left; abort: broken until reset. */
         assert_int_equal(mproc_barrier_broken(pt.b), !reset);
-        assert_int_equal(mproc_barrier_wait(pt.b, 0.05, NULL), reset ? MPROC_ETIMEDOUT : MPROC_EBROKEN);
+        assert_int_equal(mproc_barrier_wait(pt.b, 0.05, NULL),
+                         reset ? MPROC_ETIMEDOUT : MPROC_EBROKEN);
         party_close(&pt, 50);
     }
 }

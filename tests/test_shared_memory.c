@@ -68,23 +68,26 @@ static int t_attach_and_write(const mproc_args_t *args)
 }
 MPROC_TARGET(t_attach_and_write)
 
-/* args: name, event, hang. Creates the segment, writes "made", sets the
- * event, then waits to be killed (hang 1) or returns without unlinking. */
+/* args: name, event "made", event "attached", hang. Creates the segment,
+ * writes "made", sets "made", then waits to be killed (hang 1) or, once the
+ * parent attached, returns without unlinking. */
 static int t_create(const mproc_args_t *args)
 {
     const char *name;
-    mproc_event_t *ev;
+    mproc_event_t *made, *attached;
     int64_t hang;
     mproc_shared_memory_t *m;
-    if (mproc_args_get_str(args, 0, &name) || mproc_args_get_event(args, 1, &ev) ||
-        mproc_args_get_int(args, 2, &hang))
+    if (mproc_args_get_str(args, 0, &name) || mproc_args_get_event(args, 1, &made) ||
+        mproc_args_get_event(args, 2, &attached) || mproc_args_get_int(args, 3, &hang))
         return 100;
     if (mproc_shared_memory_create(&m, name, 1, 64))
         return 101;
     strcpy(mproc_shared_memory_buf(m), "made");
-    mproc_event_set(ev);
+    mproc_event_set(made);
     if (hang)
         test_sleep(600);
+    if (mproc_event_wait(attached, 60))
+        return 102;
     mproc_shared_memory_free(m);
     return 0;
 }
@@ -194,26 +197,33 @@ static void creator_ends(int killed)
 {
     char name[128];
     name_of(name, sizeof name, killed ? "killed" : "exited");
-    mproc_event_t *ev;
-    assert_int_equal(mproc_event_create(&ev), MPROC_OK);
+    mproc_event_t *made, *attached;
+    assert_int_equal(mproc_event_create(&made), MPROC_OK);
+    assert_int_equal(mproc_event_create(&attached), MPROC_OK);
     mproc_args_t *a;
     assert_int_equal(mproc_args_create(&a), MPROC_OK);
     assert_int_equal(mproc_args_add_str(a, name), MPROC_OK);
-    assert_int_equal(mproc_args_add_event(a, ev), MPROC_OK);
+    assert_int_equal(mproc_args_add_event(a, made), MPROC_OK);
+    assert_int_equal(mproc_args_add_event(a, attached), MPROC_OK);
     assert_int_equal(mproc_args_add_int(a, killed), MPROC_OK);
     mproc_process_t *p = test_start(t_create, a);
     mproc_args_free(a);
-    assert_int_equal(mproc_event_wait(ev, 60), MPROC_OK);
+    assert_int_equal(mproc_event_wait(made, 60), MPROC_OK);
     mproc_shared_memory_t *m;
     assert_int_equal(mproc_shared_memory_create(&m, name, 0, 0), MPROC_OK);
     assert_string_equal(mproc_shared_memory_buf(m), "made");
-    mproc_shared_memory_free(m); /* Windows: the segment lives while a handle is open */
     if (killed)
         assert_int_equal(mproc_process_kill(p), MPROC_OK);
-    test_join(p);
+    else
+        assert_int_equal(mproc_event_set(attached), MPROC_OK);
+    assert_int_equal(test_join(p), killed ? test_join(p) : 0);
     mproc_process_free(p);
+    /* The memory stays mapped here; Windows keeps the segment while it is. */
+    assert_string_equal(mproc_shared_memory_buf(m), "made");
+    mproc_shared_memory_free(m);
     assert_true(name_gone(name));
-    mproc_event_free(ev);
+    mproc_event_free(made);
+    mproc_event_free(attached);
 }
 
 static void a_killed_creator_leaves_no_name(void **state)

@@ -156,7 +156,8 @@ typedef struct mproc_condition mproc_condition_t;
 MPROC_API mproc_status_t mproc_condition_create(mproc_condition_t **out, mproc_lock_t *lock);
 
 /** Acquire the condition's lock (as mproc_lock_acquire()). */
-MPROC_API mproc_status_t mproc_condition_acquire(mproc_condition_t *cond, int block, double timeout);
+MPROC_API mproc_status_t mproc_condition_acquire(mproc_condition_t *cond, int block,
+                                                 double timeout);
 
 /** Release the condition's lock (as mproc_lock_release()). */
 MPROC_API mproc_status_t mproc_condition_release(mproc_condition_t *cond);
@@ -203,7 +204,8 @@ MPROC_API mproc_status_t mproc_condition_notify_all(mproc_condition_t *cond);
 MPROC_API void mproc_condition_free(mproc_condition_t *cond);
 
 /** Append a condition with its lock (MPROC_ARG_CONDITION). Errors as mproc_args_add_lock(). */
-MPROC_API mproc_status_t mproc_args_add_condition(mproc_args_t *args, const mproc_condition_t *cond);
+MPROC_API mproc_status_t mproc_args_add_condition(mproc_args_t *args,
+                                                  const mproc_condition_t *cond);
 
 /** A view of condition argument `index`. Errors as mproc_args_get_lock(). */
 MPROC_API mproc_status_t mproc_args_get_condition(const mproc_args_t *args, size_t index,

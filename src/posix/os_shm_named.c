@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "os_error.h"
+#include "os_shm_map.h"
 #include "os_shm_tracker.h"
 
 #define OS_NAME_LEN 256
@@ -24,25 +25,13 @@ static mproc_status_t os_name(const char *name, char *out)
     return n > 0 && n < OS_NAME_LEN ? MPROC_OK : MPROC_EINVAL;
 }
 
-static mproc_status_t map_fd(int fd, size_t size, mproc__os_shm_t *out)
-{
-    void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (addr == MAP_FAILED)
-        return mproc__os_status_from_errno(errno);
-    out->addr = addr;
-    out->size = size;
-    out->handle = fd;
-    out->commit_first = 0;
-    return MPROC_OK;
-}
-
 static mproc_status_t create(const char *path, size_t size, mproc__os_shm_t *out)
 {
     int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return errno == EEXIST ? MPROC_ENAMETAKEN : mproc__os_status_from_errno(errno);
     mproc__os_shm_track(path, 1);
-    mproc_status_t st = ftruncate(fd, (off_t)size) == 0 ? map_fd(fd, size, out)
+    mproc_status_t st = ftruncate(fd, (off_t)size) == 0 ? mproc__os_shm_map_fd(fd, size, out)
                                                         : mproc__os_status_from_errno(errno);
     if (st) {
         close(fd);
@@ -60,7 +49,7 @@ static mproc_status_t open_existing(const char *path, mproc__os_shm_t *out)
         return mproc__os_status_from_errno(errno);
     mproc_status_t st = fstat(fd, &sb) != 0 ? mproc__os_status_from_errno(errno)
                         : sb.st_size <= 0   ? MPROC_EINVAL /* being created: not sized yet */
-                                            : map_fd(fd, (size_t)sb.st_size, out);
+                                            : mproc__os_shm_map_fd(fd, (size_t)sb.st_size, out);
     if (st)
         close(fd);
     return st;
