@@ -172,6 +172,16 @@ typedef struct waiter {
     double next_check;
 } waiter_t;
 
+/* A waiter that died, by a look without the mutex (the common case: none). */
+static int any_dead(const barrier_block_t *s)
+{
+    int64_t n = mproc__load(&s->count);
+    for (int64_t i = 0; i < n && i < s->parties; i++)
+        if (!mproc__os_token_alive(mproc__load(&s->tokens[i])))
+            return 1;
+    return 0;
+}
+
 static int released(void *ctx)
 {
     waiter_t *w = ctx;
@@ -184,6 +194,8 @@ static int released(void *ctx)
     if (now < w->next_check)
         return 0;
     w->next_check = now + DEATH_CHECK;
+    if (!any_dead(s))
+        return 0;
     lock_state(w->b);
     if (s->generation == w->gen && drop_dead(s))
         s->broken = 1;

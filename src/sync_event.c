@@ -1,7 +1,9 @@
 /*
- * Event: a flag and a count of the times it was set, in shared memory. A
- * waiter returns once the flag is set or the count moved since it began, so
- * a set() followed at once by clear() still releases everyone who waited.
+ * Event: a flag and a count of the times it was set, in one shared word
+ * (count * 2 + flag) that set and clear change atomically. A waiter returns
+ * once the flag is set or the count moved since it began, so a set()
+ * followed at once by clear() still releases everyone who waited, and a
+ * waiter that begins after a set() ended is never released by it.
  */
 #include <stdlib.h>
 
@@ -11,8 +13,7 @@
 
 typedef struct event_block {
     mproc__sync_head_t head;
-    volatile int64_t flag;
-    volatile int64_t sets; /* how many times set() was called */
+    volatile int64_t state; /* 2 * (times set() was called) + the flag */
     volatile int64_t sleepers;
 } event_block_t;
 
@@ -39,8 +40,10 @@ mproc_status_t mproc_event_set(mproc_event_t *e)
 {
     if (!e)
         return MPROC_EINVAL;
-    mproc__store(&BLOCK(e)->flag, 1);
-    mproc__add(&BLOCK(e)->sets, 1);
+    volatile int64_t *state = &BLOCK(e)->state;
+    int64_t v = mproc__load(state);
+    while (!mproc__cas(state, v, ((v | 1) + 2)))
+        v = mproc__load(state);
     mproc__sync_wake(&e->obj, 0, &BLOCK(e)->sleepers, INT64_MAX);
     return MPROC_OK;
 }
@@ -49,24 +52,28 @@ mproc_status_t mproc_event_clear(mproc_event_t *e)
 {
     if (!e)
         return MPROC_EINVAL;
-    mproc__store(&BLOCK(e)->flag, 0);
+    volatile int64_t *state = &BLOCK(e)->state;
+    int64_t v = mproc__load(state);
+    while ((v & 1) && !mproc__cas(state, v, v & ~(int64_t)1))
+        v = mproc__load(state);
     return MPROC_OK;
 }
 
 int mproc_event_is_set(const mproc_event_t *e)
 {
-    return e && mproc__load(&BLOCK(e)->flag) != 0;
+    return e && (mproc__load(&BLOCK(e)->state) & 1);
 }
 
 typedef struct waiting {
     event_block_t *b;
-    int64_t sets;
+    int64_t began; /* the state when the wait began */
 } waiting_t;
 
 static int done(void *ctx)
 {
     waiting_t *w = ctx;
-    return mproc__load(&w->b->flag) || mproc__load(&w->b->sets) != w->sets;
+    int64_t v = mproc__load(&w->b->state);
+    return (v & 1) || (v >> 1) != (w->began >> 1);
 }
 
 mproc_status_t mproc_event_wait(mproc_event_t *e, double timeout)
@@ -77,7 +84,7 @@ mproc_status_t mproc_event_wait(mproc_event_t *e, double timeout)
     mproc_status_t st = mproc__sync_deadline(1, timeout, &deadline);
     if (st)
         return st;
-    waiting_t w = {BLOCK(e), mproc__load(&BLOCK(e)->sets)};
+    waiting_t w = {BLOCK(e), mproc__load(&BLOCK(e)->state)};
     return mproc__sync_sleep(&e->obj, 0, &BLOCK(e)->sleepers, done, &w, deadline);
 }
 

@@ -78,31 +78,40 @@ static mproc_status_t take_from_dead(mproc_lock_t *l)
     return MPROC_EOWNERDEAD;
 }
 
+/* Only the holder writes `holder` and `count`; the owner word's
+ * compare-and-swap orders them for the next holder. */
+static void held(mproc_lock_t *l, int64_t levels)
+{
+    mproc__store_release(&l->b->holder, (int64_t)mproc__self_thread());
+    l->b->count = levels;
+}
+
 static mproc_status_t take(mproc_lock_t *l, double deadline, int64_t levels)
 {
     mproc_status_t st = mproc__lock_acquire(&l->view, deadline);
     if (st == MPROC_ETIMEDOUT)
         st = take_from_dead(l);
-    if (st == MPROC_OK || st == MPROC_EOWNERDEAD) {
-        mproc__store(&l->b->holder, (int64_t)mproc__self_thread());
-        l->b->count = levels;
-    }
+    if (st == MPROC_OK || st == MPROC_EOWNERDEAD)
+        held(l, levels);
     return st;
 }
 
 mproc_status_t mproc_lock_acquire(mproc_lock_t *l, int block, double timeout)
 {
     double deadline;
-    if (!l)
+    if (!l || timeout != timeout)
         return MPROC_EINVAL;
-    mproc_status_t st = mproc__sync_deadline(block, timeout, &deadline);
-    if (st)
-        return st;
     if (l->b->recursive && mproc_lock_is_mine(l)) {
         l->b->count++;
         return MPROC_OK;
     }
-    return take(l, deadline, 1);
+    /* A free lock is taken before any clock is read. */
+    if (mproc__lock_try_unbiased(&l->view, mproc__os_self_token())) {
+        held(l, 1);
+        return MPROC_OK;
+    }
+    mproc_status_t st = mproc__sync_deadline(block, timeout, &deadline);
+    return st ? st : take(l, deadline, 1);
 }
 
 static mproc_status_t unlock(mproc_lock_t *l)
@@ -112,7 +121,7 @@ static mproc_status_t unlock(mproc_lock_t *l)
         int64_t o = mproc__load(&k->owner);
         if (o == 0)
             return MPROC_ENOTHELD;
-        mproc__store(&l->b->holder, 0);
+        mproc__store_release(&l->b->holder, 0); /* before the owner word's release */
         if (mproc__cas(&k->owner, o, 0))
             break;
     }

@@ -11,7 +11,11 @@
 
 #define MAGIC 0x6d70726f73796e63LL /* "mprosync" */
 #define MAX_BLOCK ((int64_t)1 << 40)
-#define SLICE 0.05 /* a sleeper looks again at least this often */
+/* A sleeper looks again after FIRST_SLICE, then after twice as long each
+ * time up to LONGEST_SLICE: a wake-up another sleeper took costs at most
+ * that, and a long idle wait wakes twice a second. */
+#define FIRST_SLICE 0.05
+#define LONGEST_SLICE 0.5
 
 static void clear(mproc__sync_t *o)
 {
@@ -191,7 +195,8 @@ mproc_status_t mproc__sync_view_get_arg(const mproc_args_t *args, size_t index, 
 mproc_status_t mproc__sync_sleep(mproc__sync_t *o, int sem, volatile int64_t *sleepers,
                                  int (*ready)(void *ctx), void *ctx, double deadline)
 {
-    for (;;) {
+    double slice = FIRST_SLICE;
+    for (;; slice = slice * 2 < LONGEST_SLICE ? slice * 2 : LONGEST_SLICE) {
         int r = ready(ctx);
         if (r)
             return r > 0 ? MPROC_OK : r;
@@ -206,7 +211,7 @@ mproc_status_t mproc__sync_sleep(mproc__sync_t *o, int sem, volatile int64_t *sl
             mproc__add(sleepers, -1);
             return r > 0 ? MPROC_OK : r;
         }
-        double until = now + SLICE;
+        double until = now + slice;
         if (deadline >= 0 && until > deadline)
             until = deadline;
         mproc_status_t st = mproc__os_sem_wait(o->sems[sem], until);

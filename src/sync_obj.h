@@ -58,8 +58,8 @@ mproc_status_t mproc__sync_view_get_arg(const mproc_args_t *args, size_t index, 
 /* Wait on semaphore `sem` of `o` until ready(ctx) is non-zero (it then
  * returns MPROC_OK for > 0, the status itself for < 0) or the deadline (< 0:
  * none) passes (MPROC_ETIMEDOUT). The sleeper counts itself in *sleepers
- * before its last look; it looks again at least every few tens of
- * milliseconds, so a wake-up taken by another sleeper only delays it. */
+ * before its last look; it looks again after 50 ms, then after longer
+ * slices up to 0.5 s, so a wake-up taken by another sleeper only delays it. */
 mproc_status_t mproc__sync_sleep(mproc__sync_t *o, int sem, volatile int64_t *sleepers,
                                  int (*ready)(void *ctx), void *ctx, double deadline);
 /* Wake up to n of the sleepers counted in *sleepers. */

@@ -178,6 +178,62 @@ static void event_set_releases_every_waiting_process(void **state)
     mproc_semaphore_free(ready);
 }
 
+#define PINGS 20000
+
+/* args: event ping, event pong, shared pong count. Answers PINGS pings. */
+static int t_pong(const mproc_args_t *args)
+{
+    mproc_event_t *ping, *pong;
+    if (mproc_args_get_event(args, 0, &ping) || mproc_args_get_event(args, 1, &pong))
+        return 100;
+    volatile int64_t *pongs = test_shared_attach(args, 2, sizeof(int64_t));
+    if (!pongs)
+        return 101;
+    for (int i = 0; i < PINGS; i++) {
+        if (mproc_event_wait(ping, 30))
+            return 102;
+        mproc_event_clear(ping);
+        ++*pongs;
+        mproc_event_set(pong);
+    }
+    mproc_event_free(ping);
+    mproc_event_free(pong);
+    return 0;
+}
+MPROC_TARGET(t_pong)
+
+/* A wait that begins just after a set() must not be released by it: the
+ * answering process stays exactly one step behind. */
+static void event_ping_pong_stays_in_step(void **state)
+{
+    (void)state;
+    mproc_event_t *ping, *pong;
+    test_shared_t shm;
+    test_shared_create(&shm, sizeof(int64_t));
+    volatile int64_t *pongs = shm.addr;
+    assert_int_equal(mproc_event_create(&ping), MPROC_OK);
+    assert_int_equal(mproc_event_create(&pong), MPROC_OK);
+    mproc_args_t *a;
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    assert_int_equal(mproc_args_add_event(a, ping), MPROC_OK);
+    assert_int_equal(mproc_args_add_event(a, pong), MPROC_OK);
+    test_shared_add_arg(&shm, a);
+    mproc_process_t *p = test_start(t_pong, a);
+    mproc_args_free(a);
+    for (int i = 0; i < PINGS; i++) {
+        assert_int_equal(mproc_event_set(ping), MPROC_OK);
+        assert_int_equal(mproc_event_wait(pong, 30), MPROC_OK);
+        assert_int_equal(mproc_event_clear(pong), MPROC_OK);
+        if (*pongs != i + 1)
+            fail_msg("round %d: %lld pongs", i, (long long)*pongs);
+    }
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc_event_free(ping);
+    mproc_event_free(pong);
+    test_shared_release(&shm);
+}
+
 /* ---- conditions ---------------------------------------------------------- */
 
 /* Counts in shared memory, changed under the conditions' lock. */
@@ -312,6 +368,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(semaphore_wakes_waiting_processes),
         cmocka_unit_test(event_set_clear_and_timeouts),
         cmocka_unit_test(event_set_releases_every_waiting_process),
+        cmocka_unit_test(event_ping_pong_stays_in_step),
         cmocka_unit_test(condition_notify_wakes_as_many_as_asked),
         cmocka_unit_test(condition_misuse_and_timeouts),
     };
