@@ -44,8 +44,8 @@ mproc_status_t mproc__sync_create(mproc__sync_t *o, int kind, size_t size)
         mproc__sync_release(o);
         return st;
     }
+    /* New shared memory reads as zeros everywhere: only the header is written. */
     mproc__sync_head_t *h = (mproc__sync_head_t *)o->shm.addr;
-    memset(h, 0, size);
     h->kind = kind;
     h->size = (int64_t)size;
     h->magic = MAGIC;

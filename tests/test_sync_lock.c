@@ -179,11 +179,42 @@ static void rlock_belongs_to_a_thread(void **state)
     apr_pool_destroy(mem);
 }
 
-static void lock_excludes_processes(void **state)
+typedef struct counting {
+    mproc_lock_t *l;
+    volatile int64_t *n;
+    int failures;
+} counting_t;
+
+/* In a thread of this process: what t_count does in a child. */
+static void *APR_THREAD_FUNC count_in_thread(apr_thread_t *t, void *arg)
+{
+    counting_t *c = arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        if (mproc_lock_acquire(c->l, 1, 30)) {
+            c->failures++;
+            continue;
+        }
+        int64_t v = *c->n;
+        if (i % 97 == 0)
+            test_sleep(0.0001);
+        *c->n = v + 1;
+        if (mproc_lock_release(c->l))
+            c->failures++;
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+/* Three processes and two threads of this one, all through the same lock. */
+static void lock_excludes_processes_and_threads(void **state)
 {
     (void)state;
     mproc_lock_t *l;
     test_shared_t n;
+    apr_pool_t *mem;
+    apr_thread_t *t[2];
+    apr_status_t rv;
+    assert_int_equal(apr_pool_create(&mem, NULL), APR_SUCCESS);
     test_shared_create(&n, sizeof(int64_t));
     assert_int_equal(mproc_lock_create(&l), MPROC_OK);
     mproc_args_t *a = lock_args(l);
@@ -192,13 +223,21 @@ static void lock_excludes_processes(void **state)
     for (int i = 0; i < 3; i++)
         p[i] = test_start(t_count, a);
     mproc_args_free(a);
+    counting_t c[2] = {{l, n.addr, 0}, {l, n.addr, 0}};
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(apr_thread_create(&t[i], NULL, count_in_thread, &c[i], mem), APR_SUCCESS);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(apr_thread_join(&rv, t[i]), APR_SUCCESS);
+        assert_int_equal(c[i].failures, 0);
+    }
     for (int i = 0; i < 3; i++) {
         assert_int_equal(test_join(p[i]), 0);
         mproc_process_free(p[i]);
     }
-    assert_int_equal(*(volatile int64_t *)n.addr, 3 * ROUNDS);
+    assert_int_equal(*(volatile int64_t *)n.addr, 5 * ROUNDS);
     mproc_lock_free(l);
     test_shared_release(&n);
+    apr_pool_destroy(mem);
 }
 
 /* A holder killed: the next acquirer gets the lock and MPROC_EOWNERDEAD. */
@@ -268,7 +307,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(rlock_counts_levels_and_knows_its_owner),
         cmocka_unit_test(a_plain_lock_may_be_released_by_another_process),
         cmocka_unit_test(rlock_belongs_to_a_thread),
-        cmocka_unit_test(lock_excludes_processes),
+        cmocka_unit_test(lock_excludes_processes_and_threads),
         cmocka_unit_test(lock_holder_killed_is_reported),
         cmocka_unit_test(rlock_holder_killed_is_reported),
         cmocka_unit_test(wrong_arguments_are_refused),
