@@ -280,6 +280,82 @@ static void rlock_holder_killed_is_reported(void **state)
     killed_holder(1, 3, 1);
 }
 
+/* args: one of each object, event. Opens them all, sets the event, waits to
+ * be killed. */
+static int t_open_all(const mproc_args_t *args)
+{
+    mproc_lock_t *l;
+    mproc_semaphore_t *s;
+    mproc_condition_t *c;
+    mproc_barrier_t *b;
+    mproc_value_t *v;
+    mproc_array_t *a;
+    mproc_event_t *e;
+    if (mproc_args_get_lock(args, 0, &l) || mproc_args_get_semaphore(args, 1, &s) ||
+        mproc_args_get_condition(args, 2, &c) || mproc_args_get_barrier(args, 3, &b) ||
+        mproc_args_get_value(args, 4, &v) || mproc_args_get_array(args, 5, &a) ||
+        mproc_args_get_event(args, 6, &e))
+        return 100;
+    if (mproc_lock_acquire(l, 1, 30) || mproc_condition_acquire(c, 1, 30))
+        return 101;
+    mproc_event_set(e);
+    test_sleep(600);
+    return 0;
+}
+MPROC_TARGET(t_open_all)
+
+/* Every object, created, handed to a child that is killed holding two
+ * locks, and freed: no descriptor is left open here, and the locks are
+ * usable again. */
+static void nothing_left_behind_even_after_sigkill(void **state)
+{
+    (void)state;
+    int before[256], after[256];
+    size_t nbefore = test_open_fds(before, 256);
+    mproc_lock_t *l;
+    mproc_semaphore_t *s;
+    mproc_condition_t *c;
+    mproc_barrier_t *b;
+    mproc_value_t *v;
+    mproc_array_t *arr;
+    mproc_event_t *e;
+    assert_int_equal(mproc_lock_create(&l), MPROC_OK);
+    assert_int_equal(mproc_semaphore_create(&s, 1), MPROC_OK);
+    assert_int_equal(mproc_condition_create(&c, NULL), MPROC_OK);
+    assert_int_equal(mproc_barrier_create(&b, 2, NULL, 1), MPROC_OK);
+    assert_int_equal(mproc_value_create(&v, 'd', 1), MPROC_OK);
+    assert_int_equal(mproc_array_create(&arr, 'i', 100, 0), MPROC_OK);
+    assert_int_equal(mproc_event_create(&e), MPROC_OK);
+    mproc_args_t *a = lock_args(l);
+    assert_int_equal(mproc_args_add_semaphore(a, s), MPROC_OK);
+    assert_int_equal(mproc_args_add_condition(a, c), MPROC_OK);
+    assert_int_equal(mproc_args_add_barrier(a, b), MPROC_OK);
+    assert_int_equal(mproc_args_add_value(a, v), MPROC_OK);
+    assert_int_equal(mproc_args_add_array(a, arr), MPROC_OK);
+    assert_int_equal(mproc_args_add_event(a, e), MPROC_OK);
+    mproc_process_t *p = test_start(t_open_all, a);
+    mproc_args_free(a);
+    assert_int_equal(mproc_event_wait(e, 60), MPROC_OK);
+    assert_int_equal(mproc_process_kill(p), MPROC_OK);
+    test_join(p);
+    mproc_process_free(p);
+    assert_int_equal(mproc_lock_acquire(l, 1, 30), MPROC_EOWNERDEAD);
+    assert_int_equal(mproc_condition_acquire(c, 1, 30), MPROC_EOWNERDEAD);
+    assert_int_equal(mproc_condition_release(c), MPROC_OK);
+    assert_int_equal(mproc_lock_release(l), MPROC_OK);
+    mproc_lock_free(l);
+    mproc_semaphore_free(s);
+    mproc_condition_free(c);
+    mproc_barrier_free(b);
+    mproc_value_free(v);
+    mproc_array_free(arr);
+    mproc_event_free(e);
+    size_t nafter = test_open_fds(after, 256);
+    assert_int_equal(nafter, nbefore);
+    for (size_t i = 0; i < nafter; i++)
+        assert_int_equal(after[i], before[i]);
+}
+
 static void wrong_arguments_are_refused(void **state)
 {
     (void)state;
@@ -310,6 +386,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(lock_excludes_processes_and_threads),
         cmocka_unit_test(lock_holder_killed_is_reported),
         cmocka_unit_test(rlock_holder_killed_is_reported),
+        cmocka_unit_test(nothing_left_behind_even_after_sigkill),
         cmocka_unit_test(wrong_arguments_are_refused),
     };
     return test_main(argc, argv, "sync_lock", tests, ARRAY_LEN(tests));
