@@ -374,6 +374,13 @@ static void wrong_arguments_are_refused(void **state)
     assert_int_equal(mproc_args_get_lock(a, 1, &l), MPROC_ETYPE);
     mproc_event_free(ev);
     mproc_args_free(a);
+    /* The codes these objects add have names and messages. */
+    assert_string_equal(mproc_err_name(MPROC_ENOTHELD), "MPROC_ENOTHELD");
+    assert_string_equal(mproc_err_name(MPROC_ENOTOWNER), "MPROC_ENOTOWNER");
+    assert_string_equal(mproc_err_name(MPROC_EOVERRELEASE), "MPROC_EOVERRELEASE");
+    assert_string_equal(mproc_err_name(MPROC_EBROKEN), "MPROC_EBROKEN");
+    assert_string_equal(mproc_err_name(MPROC_ENAMETAKEN), "MPROC_ENAMETAKEN");
+    assert_string_equal(mproc_strerror(MPROC_EBROKEN), "the barrier is broken");
 }
 
 int main(int argc, char **argv)
