@@ -35,11 +35,15 @@ static int atfork_set;
 /* The tracker's table (only the tracker process writes it). */
 static char names[MAX_NAMES][NAME_LEN];
 
+/* In a fork child: the parent's tracker is not its own, and the guard may
+ * have been held by a thread that does not exist here. */
 static void forget_tracker(void)
 {
+    static const pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
     if (tracker_fd >= 0)
         close(tracker_fd);
     tracker_fd = -1;
+    memcpy(&guard, &fresh, sizeof guard);
 }
 
 static void close_others(int keep)
