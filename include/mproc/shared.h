@@ -120,8 +120,9 @@ typedef struct mproc_shared_memory mproc_shared_memory_t;
  * name on Windows). Creating with a NULL name picks a new unique one.
  * A new segment has `size` bytes, zeroed, and mproc_shared_memory_size()
  * reports `size` even where the OS rounds it up to whole pages; an attached
- * segment reports its size as the OS knows it (exact on Linux, whole pages on
- * macOS and older Windows). `size` is ignored when attaching.
+ * segment reports its size as the OS knows it: exact on Linux, and on
+ * Windows where the kernel reports a section's size; whole pages on macOS
+ * and under Wine. `size` is ignored when attaching.
  *
  * Lifetime: the name is removed by mproc_shared_memory_unlink(), or else when
  * the process that created it ends, normally or killed (POSIX: a small
