@@ -44,7 +44,7 @@ deps-mingw:
 
 demo: deps
 	cmake --preset linux-gcc -DMPROC_BUILD_TESTS=OFF >/dev/null
-	cmake --build --preset linux-gcc --target process_info producer_consumer pool_squares
+	cmake --build --preset linux-gcc --target process_info producer_consumer pool_squares lock_hello shared_value
 	@echo; echo "== seed $(SEED_000): Process, join()"; $(EXAMPLES)/process_info join
 	@echo; echo "== seed $(SEED_000): Process, join(1); main returns, the exit rule waits for the child"
 	@$(EXAMPLES)/process_info join1
@@ -58,6 +58,10 @@ demo: deps
 	@$(EXAMPLES)/producer_consumer
 	@echo; echo "== not from a seed: a Pool of 4, map, imap_unordered, and a worker that crashes"
 	@$(EXAMPLES)/pool_squares
+	@echo; echo "== seed $(SEED_004) names Lock and shared data; Python's docs: ten processes print under one Lock"
+	@$(EXAMPLES)/lock_hello
+	@echo; echo "== Python's docs: a Value('d') and an Array('i', range(10)) changed by a child"
+	@$(EXAMPLES)/shared_value
 
 test: deps deps-mingw
 	@failed=""; steps=0; \

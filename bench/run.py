@@ -71,6 +71,18 @@ FIGURES = [
     Figure("pool_apply_rtt", "s",
            mproc=("bench_mproc", 5000), python=("pool_bench.py", 2000),
            raw=None, goal=("absolute", 30e-6)),
+    # Issue goals (synchronization): an uncontended Lock pair within 2x of a
+    # pthread mutex pair; an Event round trip within 1.3x of a raw futex one;
+    # Value increments under its lock by two processes at least 10x CPython.
+    Figure("lock_pair", "s",
+           mproc=("bench_mproc", 5000000), python=("sync_bench.py", 500000),
+           raw=("bench_raw", 5000000), goal=("raw", 2.0)),
+    Figure("event_pingpong", "s",
+           mproc=("bench_mproc", 20000), python=("sync_bench.py", 5000),
+           raw=("bench_raw", 20000), goal=("raw", 1.3)),
+    Figure("value_incr", "incr/s",
+           mproc=("bench_mproc", 2000000), python=("sync_bench.py", 100000),
+           raw=("bench_raw", 2000000), goal=("python", 1 / 10)),
 ]
 # The Windows column, all under Wine (no CPython for Windows here). Issue
 # goals: pipe round trip within 1.5x raw Win32, start+join within 1.5x raw

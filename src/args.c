@@ -150,13 +150,14 @@ mproc_arg_type_t mproc_args_type(const mproc_args_t *args, size_t index)
     int t = item_type(args, index);
     if (t != MPROC__ARG_OBJECT)
         return (mproc_arg_type_t)t;
-    switch (args->buf.data[args->offsets[index] + 1]) { /* the object's kind */
+    int kind = args->buf.data[args->offsets[index] + 1]; /* the object's kind */
+    switch (kind) {
     case MPROC__OBJ_CONNECTION:
         return MPROC_ARG_CONNECTION;
     case MPROC__OBJ_QUEUE:
         return MPROC_ARG_QUEUE;
-    default:
-        return MPROC_ARG_NONE; /* internal raw handles */
+    default: /* sync and shared objects are numbered as their public type */
+        return kind >= MPROC__OBJ_PUBLIC_KINDS ? (mproc_arg_type_t)kind : MPROC_ARG_NONE;
     }
 }
 

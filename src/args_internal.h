@@ -23,8 +23,17 @@
 typedef enum mproc__obj_kind {
     MPROC__OBJ_RAW = 1,        /* a bare handle (tests, internal use) */
     MPROC__OBJ_CONNECTION = 2, /* a connection end; flags: readable 1, writable 2 */
-    MPROC__OBJ_QUEUE = 3       /* a queue: its shared memory and synchronisation objects */
+    MPROC__OBJ_QUEUE = 3,      /* a queue: its shared memory and synchronisation objects */
+    /* Kinds from 16 on are public argument types of the same number (args.h). */
+    MPROC__OBJ_LOCK = MPROC_ARG_LOCK,
+    MPROC__OBJ_SEMAPHORE = MPROC_ARG_SEMAPHORE,
+    MPROC__OBJ_CONDITION = MPROC_ARG_CONDITION,
+    MPROC__OBJ_EVENT = MPROC_ARG_EVENT,
+    MPROC__OBJ_BARRIER = MPROC_ARG_BARRIER,
+    MPROC__OBJ_VALUE = MPROC_ARG_VALUE,
+    MPROC__OBJ_ARRAY = MPROC_ARG_ARRAY
 } mproc__obj_kind_t;
+#define MPROC__OBJ_PUBLIC_KINDS 16
 
 typedef struct mproc__obj {
     mproc__obj_kind_t kind;

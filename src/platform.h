@@ -169,4 +169,18 @@ void mproc__os_shm_discard(mproc__os_shm_t *shm, size_t offset, size_t len);
 mproc_status_t mproc__os_shm_attach(mproc__os_handle_t h, size_t size, mproc__os_shm_t *out);
 void mproc__os_shm_release(mproc__os_shm_t *shm); /* unmap and close the handle */
 
+/* ---- named shared memory: any process, mproc's or not, opens it by name --- */
+
+/* Create the segment `name` (the portable name: no slash) of `size` bytes
+ * (MPROC_ENAMETAKEN when the name exists), or with create 0 open it and map
+ * all of it (MPROC_ENOENT when absent): out->size is then the size the OS
+ * reports (exact on Linux; whole pages where the OS rounds). A name this
+ * process created is removed when the process ends, even by SIGKILL, unless
+ * unlinked before (POSIX: a tracker process; Windows: the name lives while a
+ * handle to the segment is open). */
+mproc_status_t mproc__os_shm_named(const char *name, int create, size_t size, mproc__os_shm_t *out);
+/* Remove the name (the memory lives while mapped); `created_here`: this
+ * process's tracker forgets it. Windows: MPROC_OK, nothing to remove. */
+mproc_status_t mproc__os_shm_unlink(const char *name, int created_here);
+
 #endif

@@ -50,7 +50,14 @@ typedef enum mproc_arg_type {
     MPROC_ARG_STR = 3,    /**< NUL-terminated string */
     MPROC_ARG_BYTES = 4,  /**< byte buffer, any content, may be empty */
     MPROC_ARG_CONNECTION = 5, /**< a connection end (connection.h) */
-    MPROC_ARG_QUEUE = 6   /**< a queue (queue.h) */
+    MPROC_ARG_QUEUE = 6,      /**< a queue (queue.h) */
+    MPROC_ARG_LOCK = 16,      /**< a Lock or RLock (sync.h) */
+    MPROC_ARG_SEMAPHORE = 17, /**< a Semaphore or BoundedSemaphore (sync.h) */
+    MPROC_ARG_CONDITION = 18, /**< a Condition with its lock (sync.h) */
+    MPROC_ARG_EVENT = 19,     /**< an Event (sync.h) */
+    MPROC_ARG_BARRIER = 20,   /**< a Barrier (sync.h) */
+    MPROC_ARG_VALUE = 21,     /**< a shared Value with its lock, if any (shared.h) */
+    MPROC_ARG_ARRAY = 22      /**< a shared Array with its lock, if any (shared.h) */
 } mproc_arg_type_t;
 
 /** Largest total encoded size of one argument list (64 MiB). */

@@ -76,7 +76,9 @@
 #include "pool.h"
 #include "process.h"
 #include "queue.h"
+#include "shared.h"
 #include "status.h"
+#include "sync.h"
 #include "timeout.h"
 #include "version.h"
 

@@ -61,7 +61,12 @@ typedef int mproc_status_t;
     X(EDONE,          -33, "no more results")                                          \
     X(ENOTREADY,      -34, "the result is not ready yet")                              \
     X(ENOTCLOSED,     -35, "close or terminate the pool first")                        \
-    X(EINITIALIZER,   -36, "the pool's initializer failed in a worker")
+    X(EINITIALIZER,   -36, "the pool's initializer failed in a worker")                \
+    X(ENOTHELD,       -50, "the lock is not held")                                     \
+    X(ENOTOWNER,      -51, "the lock is held by another process or thread")            \
+    X(EOVERRELEASE,   -52, "semaphore or lock released too many times")                \
+    X(EBROKEN,        -53, "the barrier is broken")                                    \
+    X(ENAMETAKEN,     -54, "an object of that name already exists")
 
 /** Status codes; see MPROC_STATUS_TABLE for the message of each. */
 typedef enum mproc_status_code {

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "os_error.h"
+#include "os_shm_map.h"
 
 static int anonymous_fd(void)
 {
@@ -39,7 +40,7 @@ static int anonymous_fd(void)
     return -1;
 }
 
-static mproc_status_t map(int fd, size_t size, mproc__os_shm_t *out)
+mproc_status_t mproc__os_shm_map_fd(int fd, size_t size, mproc__os_shm_t *out)
 {
     void *addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (addr == MAP_FAILED)
@@ -58,7 +59,7 @@ mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out)
     int fd = anonymous_fd();
     if (fd < 0)
         return mproc__os_status_from_errno(errno);
-    mproc_status_t st = ftruncate(fd, (off_t)size) == 0 ? map(fd, size, out)
+    mproc_status_t st = ftruncate(fd, (off_t)size) == 0 ? mproc__os_shm_map_fd(fd, size, out)
                                                         : mproc__os_status_from_errno(errno);
     if (st)
         close(fd);
@@ -97,7 +98,7 @@ mproc_status_t mproc__os_shm_attach(mproc__os_handle_t h, size_t size, mproc__os
     if (!size || h < 0)
         return MPROC_EINVAL;
     fcntl((int)h, F_SETFD, FD_CLOEXEC);
-    return map((int)h, size, out);
+    return mproc__os_shm_map_fd((int)h, size, out);
 }
 
 void mproc__os_shm_release(mproc__os_shm_t *shm)
