@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "print_line.h"
 #include "sleep.h"
 
 static double f_sleep = 5.0;   /* time.sleep(5) in f */
@@ -59,11 +60,11 @@ static void info(const char *title)
     int64_t ppid = 0, pid = 0;
     mproc_parent_pid(&ppid);
     mproc_process_pid(mproc_current_process(), &pid);
-    printf("%s\n", title);
+    print_line("%s\n", title);
     /* A C program is one module: Python's name for the main script's. */
-    printf("module name: __main__\n");
-    printf("parent process: %lld\n", (long long)ppid);
-    printf("process id: %lld\n", (long long)pid);
+    print_line("module name: __main__\n");
+    print_line("parent process: %lld\n", (long long)ppid);
+    print_line("process id: %lld\n", (long long)pid);
 }
 
 static int f(const mproc_args_t *args)
@@ -72,10 +73,10 @@ static int f(const mproc_args_t *args)
     double seconds = 0;
     if (mproc_args_get_str(args, 0, &name) || mproc_args_get_double(args, 1, &seconds))
         return 1;
-    printf("hello first %s\n", name);
+    print_line("hello first %s\n", name);
     info("function f");
     example_sleep(seconds);
-    printf("hello second %s\n", name);
+    print_line("hello second %s\n", name);
     return 0;
 }
 MPROC_TARGET(f)
@@ -86,12 +87,12 @@ static void report(mproc_process_t *p)
     int64_t code = MPROC_EXITCODE_NONE;
     mproc_process_is_alive(p, &alive);
     mproc_process_exitcode(p, &code);
-    printf("name is %s\n", mproc_process_name(p));
-    printf("is_alive is %s\n", py_bool(alive));
+    print_line("name is %s\n", mproc_process_name(p));
+    print_line("is_alive is %s\n", py_bool(alive));
     if (code == MPROC_EXITCODE_NONE)
-        printf("exitcode is None\n");
+        print_line("exitcode is None\n");
     else
-        printf("exitcode is %lld\n", (long long)code);
+        print_line("exitcode is %lld\n", (long long)code);
 }
 
 static int fail(const char *what, mproc_status_t st)
@@ -135,10 +136,10 @@ static mproc_status_t create_f(mproc_process_t **p, int daemon)
 
 int main(int argc, char **argv)
 {
-    /* Python prints to a terminal line by line, which is the seed's order; an
-     * unbuffered stdout keeps that order through a pipe too (parent and child
+    /* Python prints to a terminal line by line, which is the seed's order; each
+     * line flushed whole keeps that order through a pipe too (parent and child
      * write to the same one). Before mproc_init: a spawned child runs in it. */
-    setvbuf(stdout, NULL, _IONBF, 0);
+    print_lines_whole();
     mproc_status_t st = mproc_init(argc, argv);
     if (!st)
         st = options(argc, argv);
@@ -152,7 +153,7 @@ int main(int argc, char **argv)
     st = create_f(&p, daemon ? 1 : MPROC_DAEMON_INHERIT);
     if (st)
         return fail("create", st);
-    printf("daemon is %s\n", py_bool(mproc_process_daemon(p)));
+    print_line("daemon is %s\n", py_bool(mproc_process_daemon(p)));
     st = mproc_process_start(p);
     if (st)
         return fail("start", st);
@@ -162,7 +163,7 @@ int main(int argc, char **argv)
     report(p);
     if (strcmp(form, "join1-later") == 0) {
         example_sleep(later);
-        printf("-----------------\nafter %gs\n", later);
+        print_line("-----------------\nafter %gs\n", later);
         report(p);
     }
     if (strcmp(form, "join1") == 0 || daemon) {

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "print_line.h"
 #include "sleep.h"
 
 #define NUMS_PRODUCER 3
@@ -79,7 +80,7 @@ static int producer(const mproc_args_t *args)
     for (int64_t i = 0; i < ITEMS && !failed; i++) {
         item_t item = {getpid_now(), i};
         failed = mproc_queue_put(queue, &item, sizeof item, MPROC_FOREVER) != MPROC_OK;
-        printf("Producer: %lld produce %lld\n", (long long)item.pid, (long long)i);
+        print_line("Producer: %lld produce %lld\n", (long long)item.pid, (long long)i);
         random_sleep();
     }
     mproc_queue_free(queue);
@@ -100,8 +101,8 @@ static int consumer(const mproc_args_t *args)
         st = mproc_queue_get_into(queue, MPROC_FOREVER, &item, sizeof item, &len);
         if (st || len != sizeof item)
             break; /* len 0: the stop message (Python's None) */
-        printf("Consumer: %lld consume %lld - %lld\n", (long long)getpid_now(),
-               (long long)item.pid, (long long)item.i);
+        print_line("Consumer: %lld consume %lld - %lld\n", (long long)getpid_now(),
+                   (long long)item.pid, (long long)item.i);
         st = mproc_queue_put(consumed, &item, sizeof item, MPROC_FOREVER);
         if (st)
             break;
@@ -187,10 +188,10 @@ static int check_consumed(processor_t *self)
             once += seen[n][i] == 1;
     int ok = once == NUMS_PRODUCER * ITEMS && total == (size_t)once && !stray;
     if (ok)
-        printf("all %d items consumed exactly once\n", once);
+        print_line("all %d items consumed exactly once\n", once);
     else
-        printf("FAILED: %zu items consumed, %d of %d exactly once\n", total, once,
-               NUMS_PRODUCER * ITEMS);
+        print_line("FAILED: %lld items consumed, %d of %d exactly once\n", (long long)total, once,
+                   NUMS_PRODUCER * ITEMS);
     return ok;
 }
 
@@ -207,7 +208,7 @@ static void processor_free(processor_t *self)
 int main(int argc, char **argv)
 {
     /* Each line as it is printed, through a pipe too (Python on a terminal). */
-    setvbuf(stdout, NULL, _IONBF, 0);
+    print_lines_whole();
     mproc_status_t st = mproc_init(argc, argv);
     if (!st && argc > 1)
         st = mproc_set_start_method(strcmp(argv[1], "fork") == 0 ? MPROC_METHOD_FORK
