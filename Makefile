@@ -12,15 +12,19 @@
 #                (build/docs/html); any Doxygen warning fails it
 #   make check-packaging  the vcpkg and conan files parse and agree on the
 #                version (they need the network to run)
+#   make fuzz    every libFuzzer target in fuzz/ for FUZZ_SECONDS each (default 300);
+#                make test runs each for FUZZ_TEST_SECONDS (default 20)
 #   make bench   benchmarks against CPython and the raw OS (build/bench/results.json)
 #   make clean   remove build/ (keeps the cached Windows dependencies)
 
 MINGW_PREFIX := $(CURDIR)/build/_deps/mingw
 LANES ?= linux-gcc linux-asan mingw-wine
+FUZZ_SECONDS ?= 300
+FUZZ_TEST_SECONDS ?= 20
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
+.PHONY: all demo test fuzz bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
 
 all: test
 
@@ -47,6 +51,8 @@ test: deps deps-mingw
 	  echo "==== lane $$lane"; steps=$$((steps + 1)); \
 	  cmake --workflow --preset $$lane --fresh || failed="$$failed lane-$$lane"; \
 	done; \
+	echo "==== fuzz targets, $(FUZZ_TEST_SECONDS) s each"; steps=$$((steps + 1)); \
+	scripts/run-fuzz.sh $(FUZZ_TEST_SECONDS) || failed="$$failed fuzz"; \
 	echo "==== consumer test"; steps=$$((steps + 1)); \
 	scripts/consumer-test.sh $(CONSUMER_KINDS) || failed="$$failed consumer-test"; \
 	echo "==== API reference (Doxygen, warnings are errors)"; steps=$$((steps + 1)); \
@@ -66,6 +72,9 @@ lane-mingw-wine: deps-mingw
 
 consumer-test: deps deps-mingw
 	scripts/consumer-test.sh $(CONSUMER_KINDS)
+
+fuzz: deps
+	scripts/run-fuzz.sh $(FUZZ_SECONDS)
 
 check-packaging:
 	python3 scripts/check-packaging.py

@@ -305,6 +305,17 @@ mproc_status_t mproc__args_encode(const mproc_args_t *args, mproc__wbuf_t *out)
     return st || !len ? st : mproc__wbuf_put(out, args->buf.data, len);
 }
 
+/* What the readers take for granted: a string ends in its NUL, an object
+ * holds at most MPROC__OBJ_MAX_HANDLES handles (item: type byte, `need` more). */
+static int item_is_whole(const unsigned char *item, size_t need)
+{
+    if (item[0] == MPROC_ARG_STR)
+        return item[need] == '\0';
+    if (item[0] == MPROC__ARG_OBJECT)
+        return item[3] <= MPROC__OBJ_MAX_HANDLES;
+    return 1;
+}
+
 /* Walk an encoded buffer and rebuild the offset index, refusing anything malformed. */
 static mproc_status_t index_items(mproc_args_t *a)
 {
@@ -325,7 +336,7 @@ static mproc_status_t index_items(mproc_args_t *a)
         } else {
             return MPROC_EINVAL;
         }
-        if (need > a->buf.len - pos - 1)
+        if (need > a->buf.len - pos - 1 || !item_is_whole(a->buf.data + pos, need))
             return MPROC_EINVAL;
         mproc_status_t st = reserve_offset(a);
         if (st)
@@ -356,6 +367,7 @@ static mproc_status_t from_bytes(const void *data, size_t len, mproc_args_t **ou
 mproc_status_t mproc__args_decode(mproc__rbuf_t *in, mproc_args_t **out)
 {
     uint32_t len;
+    *out = NULL;
     mproc_status_t st = mproc__rbuf_get_u32(in, &len);
     if (st)
         return st;

@@ -39,6 +39,7 @@ mproc_status_t mproc_task_args(const void *input, size_t len, mproc_args_t **out
     mproc_status_t st = mproc__args_decode(&r, out);
     if (!st && r.pos != len) {
         mproc_args_free(*out);
+        *out = NULL;
         st = MPROC_EINVAL;
     }
     return st;
@@ -72,21 +73,15 @@ static mproc_status_t put_failure(mproc__wbuf_t *b, const mproc_task_out_t *out)
 
 static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out)
 {
-    uint64_t job;
-    uint32_t start, count, mode;
-    int64_t ptr;
-    char *name = NULL;
-    mproc_status_t st = mproc__rbuf_get(r, &job, sizeof job);
-    if (!st) st = mproc__rbuf_get_u32(r, &start);
-    if (!st) st = mproc__rbuf_get_u32(r, &count);
-    if (!st) st = mproc__rbuf_get_u32(r, &mode);
-    if (!st) st = mproc__rbuf_get_i64(r, &ptr);
-    if (!st) st = mproc__rbuf_get_str(r, &name);
+    mproc__pool_chunk_t h;
+    mproc_status_t st = mproc__pool_chunk_head(r, &h);
     if (st)
         return st;
+    uint64_t job = h.job;
+    uint32_t start = h.start, count = h.count, mode = h.mode;
     /* By name when registered; a fork worker may also be sent the pointer itself. */
-    mproc_task_fn fn = *name ? mproc__task_by_name(name) : (mproc_task_fn)(intptr_t)ptr;
-    free(name);
+    mproc_task_fn fn = *h.name ? mproc__task_by_name(h.name) : (mproc_task_fn)(intptr_t)h.fn;
+    free(h.name);
     if (!fn)
         return MPROC_ENOTREGISTERED;
     res->len = 0;
@@ -99,12 +94,7 @@ static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task
     if (st)
         return st;
     if (mode == MPROC__POOL_MODE_FIXED) {
-        uint32_t in_size, out_size;
-        st = mproc__rbuf_get_u32(r, &in_size);
-        if (!st) st = mproc__rbuf_get_u32(r, &out_size);
-        if (!st && (uint64_t)in_size * count > r->len - r->pos) st = MPROC_EINVAL;
-        if (st)
-            return st;
+        uint32_t in_size = h.in_size, out_size = h.out_size;
         size_t raw_size = (size_t)out_size * count, raw_at;
         int32_t *codes = NULL;
         char **messages = NULL;
@@ -151,14 +141,11 @@ static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task
         free(raw);
     } else {
         for (uint32_t i = 0; i < count && !st; i++) {
-            uint32_t len;
-            st = mproc__rbuf_get_u32(r, &len);
-            if (!st && len > r->len - r->pos)
-                st = MPROC_EINVAL;
-            if (st)
+            const unsigned char *in;
+            size_t len;
+            if ((st = mproc__pool_chunk_input(r, &in, &len)) != MPROC_OK)
                 break;
-            run_one(fn, r->data + r->pos, len, out);
-            r->pos += len;
+            run_one(fn, in, len, out);
             nfail += out->code != 0;
             st = out->code ? put_failure(res, out)
                            : put_record(res, 0, out->output.data, out->output.len);
