@@ -14,6 +14,8 @@
 #                version (they need the network to run)
 #   make fuzz    every libFuzzer target in fuzz/ for FUZZ_SECONDS each (default 300);
 #                make test runs each for FUZZ_TEST_SECONDS (default 20)
+#   make coverage  line and branch coverage of src/ by the linux tests, children
+#                included (gcovr; build/coverage/index.html)
 #   make bench   benchmarks against CPython and the raw OS (build/bench/results.json)
 #   make clean   remove build/ (keeps the cached Windows dependencies)
 
@@ -24,7 +26,7 @@ FUZZ_TEST_SECONDS ?= 20
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test fuzz bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
+.PHONY: all demo test fuzz coverage bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
 
 all: test
 
@@ -75,6 +77,9 @@ consumer-test: deps deps-mingw
 
 fuzz: deps
 	scripts/run-fuzz.sh $(FUZZ_SECONDS)
+
+coverage: deps
+	scripts/coverage.sh
 
 check-packaging:
 	python3 scripts/check-packaging.py
