@@ -100,6 +100,10 @@ static void close_handles(mproc__os_handle_t rd, mproc__os_handle_t wr)
 mproc_status_t mproc_pipe(int duplex, mproc_connection_t **end0, mproc_connection_t **end1)
 {
     mproc__os_handle_t h0[2], h1[2];
+    if (end0)
+        *end0 = NULL;
+    if (end1)
+        *end1 = NULL;
     if (!end0 || !end1)
         return MPROC_EINVAL;
     if (!mproc__g.initialized)
@@ -112,6 +116,7 @@ mproc_status_t mproc_pipe(int duplex, mproc_connection_t **end0, mproc_connectio
         close_handles(h0[0], h0[1]);
     } else if ((st = wrap(h1[0], h1[1], end1)) != MPROC_OK) {
         mproc_connection_free(*end0); /* closes h0 */
+        *end0 = NULL;
     }
     if (st)
         close_handles(h1[0], h1[1]);

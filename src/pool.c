@@ -533,6 +533,8 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
     static const mproc_pool_options_t defaults = MPROC_POOL_OPTIONS_INIT;
     if (!opts)
         opts = &defaults;
+    if (out)
+        *out = NULL;
     if (!out || opts->processes < 0 || opts->maxtasksperchild < 0)
         return MPROC_EINVAL;
     if (!mproc__g.initialized)
