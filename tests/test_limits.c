@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "posix/os_error.h"
 #include "support/test_support.h"
 
 #define SKIPPED 77 /* a child's exit code: the case cannot run here */
@@ -263,11 +264,30 @@ static void no_process_left_gives_eagain_and_leaks_nothing(void **state)
     run_case(starved_of_processes);
 }
 
+/* What callers test for: each limit or refusal the OS reports has its own status. */
+static void errno_values_map_to_documented_statuses(void **state)
+{
+    (void)state;
+    static const struct {
+        int err;
+        mproc_status_t st;
+    } map[] = {
+        {ENOMEM, MPROC_ENOMEM}, {EMFILE, MPROC_EMFILE},     {ENFILE, MPROC_EMFILE},
+        {EACCES, MPROC_EACCES}, {EPERM, MPROC_EACCES},      {ENOENT, MPROC_ENOENT},
+        {EAGAIN, MPROC_EAGAIN}, {EPIPE, MPROC_EEOF},        {ECONNRESET, MPROC_EEOF},
+        {EINVAL, MPROC_EINVAL}, {EBADF, MPROC_EINVAL},      {ETIMEDOUT, MPROC_ETIMEDOUT},
+        {EIO, MPROC_EOS},       {0, MPROC_EOS},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(map); i++)
+        assert_int_equal(mproc__os_status_from_errno(map[i].err), map[i].st);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_descriptor_left_gives_emfile_and_leaks_nothing),
         cmocka_unit_test(no_process_left_gives_eagain_and_leaks_nothing),
+        cmocka_unit_test(errno_values_map_to_documented_statuses),
     };
     return test_main(argc, argv, "limits", tests, ARRAY_LEN(tests));
 }

@@ -162,6 +162,38 @@ static void pool_result_with_a_short_fixed_output_loses_that_item(void **state)
     mproc__wbuf_free(&b);
 }
 
+static void wire_reads_stop_at_the_end(void **state)
+{
+    (void)state;
+    mproc__wbuf_t b = {0};
+    assert_int_equal(mproc__wbuf_put_str(&b, "name"), MPROC_OK);
+    assert_int_equal(mproc__wbuf_put_str(&b, NULL), MPROC_OK); /* stored as "" */
+    char *s = NULL;
+    mproc__rbuf_t r = {b.data, b.len, 0};
+    assert_int_equal(mproc__rbuf_get_str(&r, &s), MPROC_OK);
+    assert_string_equal(s, "name");
+    free(s);
+    assert_int_equal(mproc__rbuf_get_str(&r, &s), MPROC_OK);
+    assert_string_equal(s, "");
+    free(s);
+    s = NULL;
+    assert_int_equal(mproc__rbuf_get_str(&r, &s), MPROC_EINVAL); /* nothing left */
+    /* A length that runs past the bytes that arrived. */
+    mproc__rbuf_t cut = {b.data, 6, 0};
+    assert_int_equal(mproc__rbuf_get_str(&cut, &s), MPROC_EINVAL);
+    assert_null(s);
+    int64_t v;
+    mproc__rbuf_t short_i64 = {b.data, 9, 0};
+    assert_int_equal(mproc__rbuf_get_i64(&short_i64, &v), MPROC_OK);
+    assert_int_equal(mproc__rbuf_get_i64(&short_i64, &v), MPROC_EINVAL);
+    /* A size whose sum would wrap is refused, not allocated. */
+    size_t at = 0;
+    assert_int_equal(mproc__wbuf_reserve(&b, SIZE_MAX, &at), MPROC_ENOMEM);
+    assert_int_equal(b.len, 12);
+    mproc__wbuf_free(&b);
+    assert_null(b.data);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +201,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(object_with_too_many_handles_is_refused),
         cmocka_unit_test(pool_chunk_with_impossible_sizes_is_refused),
         cmocka_unit_test(pool_result_with_a_short_fixed_output_loses_that_item),
+        cmocka_unit_test(wire_reads_stop_at_the_end),
     };
     return test_main(argc, argv, "wire", tests, ARRAY_LEN(tests));
 }
