@@ -222,6 +222,8 @@ mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout
         return st;
     if (!data || !len)
         return MPROC_EINVAL;
+    *data = NULL;
+    *len = 0;
     size_t n;
     if ((st = peek_length(c, timeout, &n)) != MPROC_OK)
         return st;

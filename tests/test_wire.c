@@ -57,6 +57,35 @@ static void object_with_too_many_handles_is_refused(void **state)
     mproc_args_free(a);
 }
 
+static void truncated_or_unknown_items_are_refused(void **state)
+{
+    (void)state;
+    unsigned char buf[64];
+    mproc_args_t *a = NULL;
+    static const unsigned char str_past_end[] = {200, 0, 0, 0, 'a', 0};
+    size_t n = one_item(buf, MPROC_ARG_INT, "\1\2\3", 3); /* an int is 8 bytes */
+    assert_int_equal(mproc_task_args(buf, n, &a), MPROC_EINVAL);
+    n = one_item(buf, MPROC_ARG_STR, str_past_end, sizeof str_past_end);
+    assert_int_equal(mproc_task_args(buf, n, &a), MPROC_EINVAL);
+    n = one_item(buf, MPROC_ARG_BYTES, "\1\0", 2); /* not even its length */
+    assert_int_equal(mproc_task_args(buf, n, &a), MPROC_EINVAL);
+    n = one_item(buf, 42, "\0\0\0\0\0\0\0\0", 8); /* no such type */
+    assert_int_equal(mproc_task_args(buf, n, &a), MPROC_EINVAL);
+    /* The list's own length says more than arrived, or less than was sent. */
+    n = one_item(buf, MPROC_ARG_INT, "\1\0\0\0\0\0\0\0", 8);
+    assert_int_equal(mproc_task_args(buf, n - 1, &a), MPROC_EINVAL);
+    buf[n] = 0;
+    assert_int_equal(mproc_task_args(buf, n + 1, &a), MPROC_EINVAL);
+    assert_null(a);
+    assert_int_equal(mproc_task_args(NULL, 4, &a), MPROC_EINVAL);
+    assert_int_equal(mproc_task_args(buf, n, NULL), MPROC_EINVAL);
+    assert_int_equal(mproc_task_args(buf, n, &a), MPROC_OK);
+    int64_t v = 0;
+    assert_int_equal(mproc_args_get_int(a, 0, &v), MPROC_OK);
+    assert_int_equal(v, 1);
+    mproc_args_free(a);
+}
+
 static void put_chunk_head(mproc__wbuf_t *b, uint32_t count, uint32_t mode)
 {
     uint64_t job = 1;
@@ -194,14 +223,52 @@ static void wire_reads_stop_at_the_end(void **state)
     assert_null(b.data);
 }
 
+/* The OS handle a connection end writes to, to send bytes no sender would. */
+static mproc__os_handle_t write_handle(const mproc_connection_t *w)
+{
+    mproc_args_t *a = NULL;
+    mproc__obj_t obj;
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    assert_int_equal(mproc_args_add_connection(a, w), MPROC_OK);
+    assert_int_equal(mproc__args_get_object(a, 0, MPROC__OBJ_CONNECTION, &obj), MPROC_OK);
+    mproc_args_free(a);
+    return obj.handles[0];
+}
+
+static void connection_refuses_impossible_or_cut_frames(void **state)
+{
+    (void)state;
+    mproc_connection_t *r, *w;
+    void *msg = &msg; /* any value: a failure sets NULL */
+    size_t len = 1;
+    assert_int_equal(mproc_pipe(0, &r, &w), MPROC_OK);
+    uint32_t header = 0xfffffff0u; /* above MPROC_MESSAGE_MAX_BYTES: no sender wrote it */
+    assert_int_equal(mproc__os_write_all(write_handle(w), &header, sizeof header), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes(r, 5, &msg, &len), MPROC_EOS);
+    assert_null(msg);
+    mproc_connection_free(r);
+    mproc_connection_free(w);
+    /* A sender that closes in the middle of a frame: end of file, nothing invented. */
+    assert_int_equal(mproc_pipe(0, &r, &w), MPROC_OK);
+    unsigned char cut[4 + 3] = {10, 0, 0, 0, 'a', 'b', 'c'};
+    assert_int_equal(mproc__os_write_all(write_handle(w), cut, sizeof cut), MPROC_OK);
+    mproc_connection_free(w);
+    msg = &msg;
+    assert_int_equal(mproc_connection_recv_bytes(r, 5, &msg, &len), MPROC_EEOF);
+    assert_null(msg);
+    mproc_connection_free(r);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(string_without_its_nul_is_refused),
         cmocka_unit_test(object_with_too_many_handles_is_refused),
+        cmocka_unit_test(truncated_or_unknown_items_are_refused),
         cmocka_unit_test(pool_chunk_with_impossible_sizes_is_refused),
         cmocka_unit_test(pool_result_with_a_short_fixed_output_loses_that_item),
         cmocka_unit_test(wire_reads_stop_at_the_end),
+        cmocka_unit_test(connection_refuses_impossible_or_cut_frames),
     };
     return test_main(argc, argv, "wire", tests, ARRAY_LEN(tests));
 }

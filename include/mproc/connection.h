@@ -61,8 +61,10 @@ MPROC_API mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, cons
 
 /**
  * Receive the next message into a new buffer: `*data` (free it with
- * mproc_free(); never NULL on success, even for an empty message) and `*len`.
- * Waits up to `timeout` (timeout.h) for a message to start arriving.
+ * mproc_free(); never NULL on success, even for an empty message) and `*len`
+ * (NULL and 0 on failure). Waits up to `timeout` (timeout.h) for a message to
+ * start arriving. A length above MPROC_MESSAGE_MAX_BYTES is no frame mproc
+ * wrote: MPROC_EOS.
  * Errors: MPROC_EINVAL, MPROC_ETIMEDOUT (nothing arrived; nothing consumed),
  * MPROC_EEOF (the peer closed its end and every message was read), MPROC_EMODE
  * (write-only end), MPROC_ECLOSED, MPROC_ENOMEM, MPROC_EOS.
