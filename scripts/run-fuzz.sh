@@ -7,6 +7,8 @@
 #   one) plus what earlier runs found (build/fuzz/corpus/, not checked in).
 #   A crash, over-read, leak, timeout or oversized allocation fails the run;
 #   the input that caused it is left in build/fuzz/artifacts/.
+# A target may add libFuzzer flags in fuzz/fuzz_<name>.options (words on one
+# line, e.g. -max_len=65536); they come last, so they override the defaults.
 # Environment: FUZZ_MAX_LEN (default 4096), FUZZ_MALLOC_MB (default 512).
 set -uo pipefail
 
@@ -26,10 +28,12 @@ for t in "${targets[@]}"; do
   mkdir -p "$work"
   seeds=()
   [[ -d fuzz/corpus/$t ]] && seeds=("fuzz/corpus/$t")
+  extra=()
+  [[ -f fuzz/$t.options ]] && read -r -a extra <"fuzz/$t.options"
   echo "== $t: ${seconds}s"
   if ! build/linux-fuzz/fuzz/"$t" -max_total_time="$seconds" -max_len="${FUZZ_MAX_LEN:-4096}" \
       -malloc_limit_mb="${FUZZ_MALLOC_MB:-512}" -timeout=10 -print_final_stats=1 \
-      -artifact_prefix="build/fuzz/artifacts/$t-" "$work" "${seeds[@]}" \
+      -artifact_prefix="build/fuzz/artifacts/$t-" "${extra[@]}" "$work" "${seeds[@]}" \
       >"build/fuzz/$t.log" 2>&1; then
     tail -n 40 "build/fuzz/$t.log"
     failed+=("$t")
