@@ -1,13 +1,21 @@
 /*
  * The typed argument list as a spawned child or a pool worker receives it:
  * u32 length, then [type][payload] items. Whatever the bytes, decoding gives
- * a status; a list it accepts is safe to read item by item and re-encodes to
- * the same bytes.
+ * a status; a list it accepts is safe to read item by item (connection ends
+ * included) and re-encodes to the same bytes.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "args_internal.h"
+#include "mproc/mproc.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    if (mproc_init(*argc, *argv) != MPROC_OK)
+        abort();
+    return 0;
+}
 
 static void read_every_item(const mproc_args_t *a)
 {
@@ -29,6 +37,11 @@ static void read_every_item(const mproc_args_t *a)
         for (int kind = MPROC__OBJ_RAW; kind <= MPROC__OBJ_QUEUE; kind++)
             (void)mproc__args_get_object(a, i, (mproc__obj_kind_t)kind, &obj);
         (void)mproc__args_get_handle(a, i, &h);
+        /* Handle values are whatever the bytes say: duplicating one that is
+         * open here (0, 1, 2...) is harmless, the copy is closed again. */
+        mproc_connection_t *c = NULL;
+        if (mproc_args_get_connection(a, i, &c) == MPROC_OK)
+            mproc_connection_free(c);
     }
 }
 

@@ -326,15 +326,26 @@ mproc_status_t mproc_args_add_connection(mproc_args_t *args, const mproc_connect
     return mproc__args_add_object(args, &obj);
 }
 
+/* One handle per direction, or one for both: what mproc_args_add_connection() writes. */
+static int handles_match_flags(const mproc__obj_t *obj)
+{
+    unsigned dirs = obj->flags & (FLAG_READABLE | FLAG_WRITABLE);
+    size_t most = dirs == (FLAG_READABLE | FLAG_WRITABLE) ? 2 : 1;
+    return dirs && obj->flags == dirs && obj->nhandles >= 1 && obj->nhandles <= most;
+}
+
 mproc_status_t mproc_args_get_connection(const mproc_args_t *args, size_t index,
                                          mproc_connection_t **out)
 {
     mproc__obj_t obj = {MPROC__OBJ_CONNECTION, 0, 0, {MPROC__OS_NO_HANDLE, MPROC__OS_NO_HANDLE}};
     if (!out)
         return MPROC_EINVAL;
+    *out = NULL;
     mproc_status_t st = mproc__args_get_object(args, index, MPROC__OBJ_CONNECTION, &obj);
     if (st)
         return st;
+    if (!handles_match_flags(&obj))
+        return MPROC_ETYPE; /* not what mproc_args_add_connection() wrote */
     /* Each call owns fresh duplicates, so two objects never close one handle. */
     mproc__os_handle_t own[2] = {MPROC__OS_NO_HANDLE, MPROC__OS_NO_HANDLE};
     for (size_t i = 0; i < obj.nhandles && !st; i++)

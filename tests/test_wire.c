@@ -10,6 +10,8 @@
 #include "pool_wire.h"
 #include "support/test_support.h"
 
+static mproc__os_handle_t write_handle(const mproc_connection_t *w);
+
 /* An encoded list with one item: the type byte and `n` payload bytes. */
 static size_t one_item(unsigned char *buf, unsigned char type, const void *payload, size_t n)
 {
@@ -55,6 +57,45 @@ static void object_with_too_many_handles_is_refused(void **state)
     assert_int_equal(nh, MPROC__OBJ_MAX_HANDLES);
     free(h);
     mproc_args_free(a);
+}
+
+/* A received connection item whose handles and flags disagree is refused:
+ * 8 handles were once duplicated into room for 2 (a stack overflow). */
+static void connection_item_with_wrong_handles_is_refused(void **state)
+{
+    (void)state;
+    mproc_connection_t *r, *w, *got = (mproc_connection_t *)&got;
+    assert_int_equal(mproc_pipe(0, &r, &w), MPROC_OK);
+    mproc__os_handle_t h = write_handle(w);
+    static const struct {
+        unsigned flags;
+        size_t nhandles;
+    } bad[] = {{3, 8}, {2, 2}, {1, 0}, {0, 1}, {4, 1}};
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        mproc__obj_t obj = {MPROC__OBJ_CONNECTION, bad[i].flags, bad[i].nhandles, {0}};
+        for (size_t k = 0; k < bad[i].nhandles; k++)
+            obj.handles[k] = h;
+        mproc_args_t *a = NULL;
+        assert_int_equal(mproc_args_create(&a), MPROC_OK);
+        assert_int_equal(mproc__args_add_object(a, &obj), MPROC_OK);
+        assert_int_equal(mproc_args_get_connection(a, 0, &got), MPROC_ETYPE);
+        assert_null(got);
+        mproc_args_free(a);
+    }
+    mproc__obj_t ok = {MPROC__OBJ_CONNECTION, 2, 1, {h}};
+    mproc_args_t *a = NULL;
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    assert_int_equal(mproc__args_add_object(a, &ok), MPROC_OK);
+    assert_int_equal(mproc_args_get_connection(a, 0, &got), MPROC_OK);
+    assert_int_equal(mproc_connection_send_bytes(got, "ok", 2), MPROC_OK);
+    char buf[2];
+    size_t len = 0;
+    assert_int_equal(mproc_connection_recv_bytes_into(r, 10, buf, sizeof buf, &len), MPROC_OK);
+    assert_memory_equal(buf, "ok", 2);
+    mproc_connection_free(got);
+    mproc_args_free(a);
+    mproc_connection_free(r);
+    mproc_connection_free(w);
 }
 
 static void truncated_or_unknown_items_are_refused(void **state)
@@ -265,6 +306,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(string_without_its_nul_is_refused),
         cmocka_unit_test(object_with_too_many_handles_is_refused),
         cmocka_unit_test(truncated_or_unknown_items_are_refused),
+        cmocka_unit_test(connection_item_with_wrong_handles_is_refused),
         cmocka_unit_test(pool_chunk_with_impossible_sizes_is_refused),
         cmocka_unit_test(pool_result_with_a_short_fixed_output_loses_that_item),
         cmocka_unit_test(wire_reads_stop_at_the_end),
