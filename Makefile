@@ -17,6 +17,10 @@
 #                (build/docs/html); any Doxygen warning fails it
 #   make check-packaging  the vcpkg and conan files parse and agree on the
 #                version (they need the network to run)
+#   make fuzz    every libFuzzer target in fuzz/ for FUZZ_SECONDS each (default 300);
+#                make test runs each for FUZZ_TEST_SECONDS (default 20)
+#   make coverage  line and branch coverage of src/ by the linux tests, children
+#                included (gcovr; build/coverage/index.html)
 #   make bench   benchmarks against CPython and the raw OS (build/bench/results.json),
 #                and a Windows column: the mingw build against raw Win32
 #                programs, both under Wine
@@ -28,10 +32,12 @@ EXAMPLES := build/linux-gcc/examples
 SEED_000 := 000_1edd454db93966f3.txt
 SEED_004 := 004_ac251958022dce8b.txt
 LANES ?= linux-gcc linux-asan mingw-wine
+FUZZ_SECONDS ?= 300
+FUZZ_TEST_SECONDS ?= 20
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
+.PHONY: all demo test fuzz coverage bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
 
 all: test
 
@@ -71,6 +77,8 @@ test: deps deps-mingw
 	done; \
 	echo "==== lane msvc-syntax (MSVC mode, warnings are errors)"; steps=$$((steps + 1)); \
 	scripts/msvc-syntax.sh $(MINGW_PREFIX) || failed="$$failed lane-msvc-syntax"; \
+	echo "==== fuzz targets, $(FUZZ_TEST_SECONDS) s each"; steps=$$((steps + 1)); \
+	scripts/run-fuzz.sh $(FUZZ_TEST_SECONDS) || failed="$$failed fuzz"; \
 	echo "==== consumer test"; steps=$$((steps + 1)); \
 	scripts/consumer-test.sh $(CONSUMER_KINDS) || failed="$$failed consumer-test"; \
 	echo "==== API reference (Doxygen, warnings are errors)"; steps=$$((steps + 1)); \
@@ -93,6 +101,12 @@ lane-msvc-syntax: deps-mingw
 
 consumer-test: deps deps-mingw
 	scripts/consumer-test.sh $(CONSUMER_KINDS)
+
+fuzz: deps
+	scripts/run-fuzz.sh $(FUZZ_SECONDS)
+
+coverage: deps
+	scripts/coverage.sh
 
 check-packaging:
 	python3 scripts/check-packaging.py

@@ -2,8 +2,9 @@
 # Install what building and testing mproc needs, and nothing that is there.
 #
 # Usage: scripts/install-deps.sh [native|mingw|all]   (default: native)
-#   native  compilers, CMake, Ninja, APR, CMocka, sanitizer runtime, python3,
-#           Doxygen (make docs)
+#   native  compilers, CMake, Ninja, APR, CMocka, sanitizer and libFuzzer
+#           runtime (clang's libclang-rt-dev), python3, Doxygen (make docs),
+#           gcovr (make coverage)
 #   mingw   the Windows lanes: mingw-w64 and Wine (APR and CMocka for Windows
 #           are then built by scripts/build-mingw-deps.sh), and Wine's
 #           MSVC-compatible CRT and SDK headers for the MSVC-mode lane
@@ -14,7 +15,7 @@ set -euo pipefail
 
 lane=${1:-native}
 native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcmocka-dev python3
-        doxygen)
+        doxygen gcovr)
 mingw=(mingw-w64 wine wine64 dpkg-dev libwine-dev)
 case $lane in
   native) want=("${native[@]}") ;;

@@ -328,6 +328,8 @@ mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, double tim
         return st;
     if (!data || !len || mproc__deadline(timeout, &deadline))
         return MPROC_EINVAL;
+    *data = NULL;
+    *len = 0;
     size_t n;
     if ((st = peek_length(c, deadline, &n)) != MPROC_OK)
         return st;
@@ -433,6 +435,14 @@ mproc_status_t mproc_args_add_connection(mproc_args_t *args, const mproc_connect
     return mproc__args_add_object(args, &obj);
 }
 
+/* One handle per direction, or one for both: what mproc_args_add_connection() writes. */
+static int handles_match_flags(const mproc__obj_t *obj)
+{
+    unsigned dirs = obj->flags & (FLAG_READABLE | FLAG_WRITABLE);
+    size_t most = dirs == (FLAG_READABLE | FLAG_WRITABLE) ? 2 : 1;
+    return dirs && obj->flags == dirs && obj->nhandles >= 1 && obj->nhandles <= most;
+}
+
 mproc_status_t mproc_args_get_connection(const mproc_args_t *args, size_t index,
                                          mproc_connection_t **out)
 {
@@ -443,6 +453,8 @@ mproc_status_t mproc_args_get_connection(const mproc_args_t *args, size_t index,
     mproc_status_t st = mproc__args_get_object(args, index, MPROC__OBJ_CONNECTION, &obj);
     if (st)
         return st;
+    if (!handles_match_flags(&obj))
+        return MPROC_ETYPE; /* not what mproc_args_add_connection() wrote */
     /* Each call owns fresh duplicates, so two objects never close one handle. */
     mproc__os_handle_t own[2] = {MPROC__OS_NO_HANDLE, MPROC__OS_NO_HANDLE};
     for (size_t i = 0; i < obj.nhandles && !st; i++)

@@ -119,11 +119,29 @@ static void fail_chunk(mproc_pool_t *pool, chunk_t *c, mproc_status_t status, in
                        const char *why, finished_t *fin)
 {
     for (size_t i = 0; i < c->count; i++)
-        mproc__result_complete_item(c->job, c->start + i, status, code, (unsigned char *)mproc__strdup(why),
-                      strlen(why));
+        mproc__result_complete_item(c->job, c->start + i, status, code,
+                                    (unsigned char *)mproc__strdup(why), strlen(why));
     maybe_ready(pool, c->job, fin);
     mproc__wbuf_free(&c->msg);
     free(c);
+}
+
+typedef struct taking {
+    mproc_async_result_t *res;
+    size_t start;
+} taking_t;
+
+/* One item of a result (lock held): its output or message is kept as a C string. */
+static void take_item(void *ctx, uint32_t i, mproc_status_t status, int32_t code,
+                      const unsigned char *p, size_t n)
+{
+    taking_t *t = ctx;
+    unsigned char *copy = p ? malloc(n + 1) : NULL;
+    if (copy) {
+        memcpy(copy, p, n);
+        copy[n] = '\0';
+    }
+    mproc__result_complete_item(t->res, t->start + i, status, code, copy, copy ? n : 0);
 }
 
 /* Parse a result message for the chunk the worker held (lock held). */
@@ -131,44 +149,20 @@ static void take_result(mproc_pool_t *pool, worker_t *w, const unsigned char *ms
                         finished_t *fin)
 {
     chunk_t *c = w->held;
-    mproc__rbuf_t r = {msg, len, 0};
-    uint64_t job;
-    uint32_t start, count, nfail;
     w->held = NULL;
     if (!c)
         return;
-    mproc_status_t st = mproc__rbuf_get(&r, &job, sizeof job);
-    if (!st) st = mproc__rbuf_get_u32(&r, &start);
-    if (!st) st = mproc__rbuf_get_u32(&r, &count);
-    if (!st) st = mproc__rbuf_get_u32(&r, &nfail);
-    if (st || start != c->start || count != c->count) {
+    mproc_async_result_t *res = c->job;
+    taking_t t = {res, c->start};
+    unsigned char *fixed = res->items ? NULL : res->out + c->start * res->out_size;
+    int bare = 0;
+    if (mproc__pool_decode_result(msg, len, (uint32_t)c->start, (uint32_t)c->count, fixed,
+                                  res->out_size, &bare, take_item, &t)) {
         fail_chunk(pool, c, MPROC_EWORKERLOST, 0, "malformed result from a worker", fin);
         return;
     }
-    mproc_async_result_t *res = c->job;
-    if (!res->items && !nfail && (uint64_t)count * res->out_size <= len - r.pos) {
-        memcpy(res->out + c->start * res->out_size, msg + r.pos, count * res->out_size);
-        res->remaining -= count;
-    } else {
-        for (uint32_t i = 0; i < count; i++) {
-            int32_t code = 0;
-            uint32_t n = 0;
-            if (mproc__rbuf_get(&r, &code, sizeof code) || mproc__rbuf_get_u32(&r, &n) ||
-                n > len - r.pos) {
-                mproc__result_complete_item(res, c->start + i, MPROC_EWORKERLOST, 0, NULL, 0);
-                continue;
-            }
-            unsigned char *copy = malloc((size_t)n + 1);
-            if (copy) {
-                memcpy(copy, msg + r.pos, n);
-                copy[n] = '\0';
-            }
-            r.pos += n;
-            if (!res->items && !code && copy)
-                memcpy(res->out + (c->start + i) * res->out_size, copy, res->out_size);
-            mproc__result_complete_item(res, c->start + i, code ? MPROC_ETASK : MPROC_OK, code, copy, n);
-        }
-    }
+    if (bare)
+        res->remaining -= c->count;
     maybe_ready(pool, res, fin);
     mproc__wbuf_free(&c->msg);
     free(c);

@@ -11,9 +11,14 @@
  *   u64 job, u32 start, u32 count, u32 nfail, then
  *   MODE_FIXED with nfail == 0: count x out_size bytes; otherwise
  *   count x (i32 code, u32 len, bytes: the output, or the message when code != 0).
+ *
+ * The decoders below check every length against the bytes that arrived: a
+ * malformed message gives MPROC_EINVAL (or a lost item), never a read past it.
  */
 #ifndef MPROC_POOL_WIRE_H
 #define MPROC_POOL_WIRE_H
+
+#include "wire.h"
 
 enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1 };
 
@@ -21,5 +26,34 @@ enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1 };
 #define MPROC__POOL_WRONG_SIZE (-1)
 
 /* A worker's exit codes when it cannot go on: MPROC_EXIT_WORKER_* in pool.h. */
+
+typedef struct mproc__pool_chunk {
+    uint64_t job;
+    uint32_t start, count, mode;
+    int64_t fn;
+    char *name; /* owned: free() it */
+    uint32_t in_size, out_size; /* MODE_FIXED; the inputs follow at r->pos */
+} mproc__pool_chunk_t;
+
+/* A chunk's header. MODE_FIXED: sizes are non-zero, the inputs are all there
+ * and the outputs fit in one message. On failure h->name is NULL. */
+mproc_status_t mproc__pool_chunk_head(mproc__rbuf_t *r, mproc__pool_chunk_t *h);
+/* The next input of a MODE_BYTES chunk (points into r). */
+mproc_status_t mproc__pool_chunk_input(mproc__rbuf_t *r, const unsigned char **p, size_t *len);
+
+/* One item's outcome from a result: status MPROC_OK or MPROC_ETASK (code,
+ * p/len the output or message), or MPROC_EWORKERLOST for a record that did
+ * not parse (p NULL). */
+typedef void (*mproc__pool_item_fn)(void *ctx, uint32_t i, mproc_status_t status, int32_t code,
+                                    const unsigned char *p, size_t len);
+
+/* A worker's result for the chunk [start, start + count). With `fixed_out`
+ * (count x out_size bytes), successful outputs are copied there and must be
+ * exactly out_size long; a bare array sets *bare and calls `each` for none.
+ * MPROC_EINVAL: the header does not match the chunk (no item visited). */
+mproc_status_t mproc__pool_decode_result(const unsigned char *msg, size_t len, uint32_t start,
+                                         uint32_t count, unsigned char *fixed_out,
+                                         size_t out_size, int *bare, mproc__pool_item_fn each,
+                                         void *ctx);
 
 #endif

@@ -75,19 +75,6 @@ static mproc_status_t put_failure(mproc__wbuf_t *b, const mproc_task_out_t *out)
 
 /* The task a chunk names: by name when registered; a fork worker may also be
  * sent the pointer itself. */
-static mproc_status_t read_task(mproc__rbuf_t *r, mproc_task_fn *fn)
-{
-    int64_t ptr;
-    char *name = NULL;
-    mproc_status_t st = mproc__rbuf_get_i64(r, &ptr);
-    if (!st) st = mproc__rbuf_get_str(r, &name);
-    if (st)
-        return st;
-    *fn = *name ? mproc__task_by_name(name) : (mproc_task_fn)(intptr_t)ptr;
-    free(name);
-    return *fn ? MPROC_OK : MPROC_ENOTREGISTERED;
-}
-
 /* A fixed-size chunk with failures: replace the bare output array (at raw_at)
  * by one record per item, failed ones carrying their code and message. */
 static mproc_status_t fixed_as_records(mproc__wbuf_t *res, size_t raw_at, uint32_t out_size,
@@ -110,16 +97,14 @@ static mproc_status_t fixed_as_records(mproc__wbuf_t *res, size_t raw_at, uint32
     return st;
 }
 
-/* MODE_FIXED: every task runs once; its output goes straight into the reply. */
-static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, uint32_t count,
+/* MODE_FIXED: every task runs once; its output goes straight into the reply.
+ * The chunk's head was checked: its inputs are all there, its outputs fit. */
+static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, const mproc__pool_chunk_t *h,
                                 mproc__wbuf_t *res, mproc_task_out_t *out, uint32_t *nfail)
 {
-    uint32_t in_size, out_size;
-    mproc_status_t st = mproc__rbuf_get_u32(r, &in_size);
-    if (!st) st = mproc__rbuf_get_u32(r, &out_size);
-    if (!st && (uint64_t)in_size * count > r->len - r->pos) st = MPROC_EINVAL;
+    uint32_t in_size = h->in_size, out_size = h->out_size, count = h->count;
     size_t raw_at;
-    if (!st) st = mproc__wbuf_reserve(res, (size_t)out_size * count, &raw_at);
+    mproc_status_t st = mproc__wbuf_reserve(res, (size_t)out_size * count, &raw_at);
     if (st)
         return st;
     int32_t *codes = NULL;
@@ -161,14 +146,12 @@ static mproc_status_t run_bytes(mproc__rbuf_t *r, mproc_task_fn fn, uint32_t cou
 {
     mproc_status_t st = MPROC_OK;
     for (uint32_t i = 0; i < count && !st; i++) {
-        uint32_t len;
-        st = mproc__rbuf_get_u32(r, &len);
-        if (!st && len > r->len - r->pos)
-            st = MPROC_EINVAL;
+        const unsigned char *in;
+        size_t len;
+        st = mproc__pool_chunk_input(r, &in, &len);
         if (st)
             break;
-        run_one(fn, r->data + r->pos, len, out);
-        r->pos += len;
+        run_one(fn, in, len, out);
         *nfail += out->code != 0;
         st = out->code ? put_failure(res, out)
                        : put_record(res, 0, out->output.data, out->output.len);
@@ -179,16 +162,17 @@ static mproc_status_t run_bytes(mproc__rbuf_t *r, mproc_task_fn fn, uint32_t cou
 /* Run one chunk (pool_wire.h) and build its result message in `res`. */
 static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out)
 {
-    uint64_t job;
-    uint32_t start, count, mode;
-    mproc_task_fn fn = NULL;
-    mproc_status_t st = mproc__rbuf_get(r, &job, sizeof job);
-    if (!st) st = mproc__rbuf_get_u32(r, &start);
-    if (!st) st = mproc__rbuf_get_u32(r, &count);
-    if (!st) st = mproc__rbuf_get_u32(r, &mode);
-    if (!st) st = read_task(r, &fn);
+    mproc__pool_chunk_t h;
+    mproc_status_t st = mproc__pool_chunk_head(r, &h);
     if (st)
         return st;
+    uint64_t job = h.job;
+    uint32_t start = h.start, count = h.count, mode = h.mode;
+    /* By name when registered; a fork worker may also be sent the pointer itself. */
+    mproc_task_fn fn = *h.name ? mproc__task_by_name(h.name) : (mproc_task_fn)(intptr_t)h.fn;
+    free(h.name);
+    if (!fn)
+        return MPROC_ENOTREGISTERED;
     res->len = 0;
     uint32_t nfail = 0;
     st = mproc__wbuf_put(res, &job, sizeof job);
@@ -197,7 +181,7 @@ static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task
     size_t nfail_at = res->len;
     if (!st) st = mproc__wbuf_put_u32(res, 0);
     if (!st)
-        st = mode == MPROC__POOL_MODE_FIXED ? run_fixed(r, fn, count, res, out, &nfail)
+        st = mode == MPROC__POOL_MODE_FIXED ? run_fixed(r, fn, &h, res, out, &nfail)
                                             : run_bytes(r, fn, count, res, out, &nfail);
     if (!st)
         memcpy(res->data + nfail_at, &nfail, sizeof nfail);

@@ -126,6 +126,32 @@ static void pack_and_unpack_by_format(void **state)
     mproc_args_free(a);
 }
 
+static void getters_refuse_missing_outputs_and_other_types(void **state)
+{
+    (void)state;
+    mproc_args_t *a;
+    const void *p = NULL;
+    size_t len = 0;
+    const char *s = NULL;
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    assert_int_equal(mproc_args_add_str(a, "s"), MPROC_OK);
+    assert_int_equal(mproc_args_add_bytes(a, "b", 1), MPROC_OK);
+    assert_int_equal(mproc_args_get_str(a, 0, NULL), MPROC_EINVAL);
+    assert_int_equal(mproc_args_get_str(NULL, 0, &s), MPROC_EINVAL);
+    assert_int_equal(mproc_args_get_str(a, 1, &s), MPROC_ETYPE);
+    assert_null(s);
+    assert_int_equal(mproc_args_get_bytes(a, 1, NULL, &len), MPROC_EINVAL);
+    assert_int_equal(mproc_args_get_bytes(a, 1, &p, NULL), MPROC_EINVAL);
+    assert_int_equal(mproc_args_get_bytes(a, 0, &p, &len), MPROC_ETYPE);
+    assert_int_equal(mproc_args_get_connection(a, 0, NULL), MPROC_EINVAL);
+    mproc_connection_t *c = NULL;
+    assert_int_equal(mproc_args_get_connection(a, 0, &c), MPROC_ETYPE);
+    assert_null(c);
+    assert_int_equal(mproc_args_type(NULL, 0), MPROC_ARG_NONE);
+    assert_int_equal(mproc_args_count(NULL), 0);
+    mproc_args_free(a);
+}
+
 static void status_table_is_complete(void **state)
 {
     (void)state;
@@ -148,6 +174,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(typed_values_round_trip),
         cmocka_unit_test(bad_input_is_refused_and_changes_nothing),
         cmocka_unit_test(pack_and_unpack_by_format),
+        cmocka_unit_test(getters_refuse_missing_outputs_and_other_types),
         cmocka_unit_test(status_table_is_complete),
     };
     return test_main(argc, argv, "args", tests, ARRAY_LEN(tests));

@@ -61,12 +61,14 @@ MPROC_API mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, cons
 
 /**
  * Receive the next message into a new buffer: `*data` (free it with
- * mproc_free(); never NULL on success, even for an empty message) and `*len`.
+ * mproc_free(); never NULL on success, even for an empty message) and `*len`
+ * (NULL and 0 on failure).
  * Waits up to `timeout` (timeout.h) for the whole message: the call returns by
  * then even when the peer stalls in the middle of a message. A message that
  * has only partly arrived when the timeout passes stays buffered in the
  * connection and the next receive continues it: nothing is lost, and the
  * stream stays in step (the buffer grows to the message's size meanwhile).
+ * A length above MPROC_MESSAGE_MAX_BYTES is no frame mproc wrote: MPROC_EOS.
  * Errors: MPROC_EINVAL, MPROC_ETIMEDOUT (no whole message by the deadline;
  * nothing consumed),
  * MPROC_EEOF (the peer closed its end and every message was read), MPROC_EMODE

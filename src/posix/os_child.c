@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "os_boot.h"
+#include "os_coverage.h"
 #include "os_error.h"
 #include "os_exe.h"
 
@@ -150,6 +151,7 @@ mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, 
         return mproc__os_status_from_errno(err);
     }
     if (pid == 0) {
+        MPROC__OS_COVERAGE_FORKED();
         close(sv[0]);
         boot->from_parent = boot->to_parent = boot->parent_sentinel = sv[1];
         boot->parent_pid = (int64_t)getppid();

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "os_coverage.h"
 #include "platform.h"
 
 double mproc__os_now(void)
@@ -50,6 +51,7 @@ static void (*volatile exit_now)(int) = _exit;
 void mproc__os_exit(int code)
 {
     fflush(NULL);
+    MPROC__OS_COVERAGE_EXITING();
     exit_now(code);
     _exit(code); /* not reached; tells the compiler this function does not return */
 }

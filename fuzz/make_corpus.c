@@ -1,0 +1,152 @@
+/*
+ * Writes the seed corpus of each fuzz target from real encoded values:
+ *   fuzz_make_corpus <dir>   (fuzz/corpus: <dir>/<target>/<seed>)
+ * The files are checked in; rerun this when an encoding changes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "args_internal.h"
+#include "mproc/connection.h"
+#include "pool_wire.h"
+
+static const char *root;
+
+static void put(const char *target, const char *seed, const void *data, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, target);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/%s/%s", root, target, seed);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+}
+
+static void check(mproc_status_t st)
+{
+    if (st) {
+        fprintf(stderr, "make_corpus: %s\n", mproc_strerror(st));
+        exit(1);
+    }
+}
+
+static void args_seeds(void)
+{
+    mproc_args_t *a;
+    mproc__wbuf_t b = {0};
+    check(mproc_args_create(&a));
+    check(mproc__args_encode(a, &b));
+    put("fuzz_args", "empty", b.data, b.len);
+    check(mproc_args_add_int(a, -42));
+    check(mproc_args_add_double(a, 2.5));
+    check(mproc_args_add_str(a, "hello"));
+    check(mproc_args_add_bytes(a, "\0\1\2", 3));
+    b.len = 0;
+    check(mproc__args_encode(a, &b));
+    put("fuzz_args", "scalars_str_bytes", b.data, b.len);
+    mproc__obj_t conn = {MPROC__OBJ_CONNECTION, 3, 2, {5, 6}};
+    check(mproc__args_add_object(a, &conn));
+    check(mproc__args_add_handle(a, 7));
+    check(mproc_args_add_str(a, ""));
+    b.len = 0;
+    check(mproc__args_encode(a, &b));
+    put("fuzz_args", "with_objects", b.data, b.len);
+    mproc__wbuf_free(&b);
+    mproc_args_free(a);
+}
+
+static void frame(mproc__wbuf_t *b, const char *msg, size_t len)
+{
+    check(mproc__wbuf_put_u32(b, (uint32_t)len));
+    check(mproc__wbuf_put(b, msg, len));
+}
+
+static void connection_seeds(void)
+{
+    mproc__wbuf_t b = {0};
+    frame(&b, "hello", 5);
+    put("fuzz_connection", "one", b.data, b.len);
+    frame(&b, "", 0);
+    frame(&b, "a longer message than sixteen bytes", 35);
+    put("fuzz_connection", "three", b.data, b.len);
+    b.len = 0;
+    frame(&b, "cut short", 9);
+    put("fuzz_connection", "truncated", b.data, b.len - 3);
+    mproc__wbuf_free(&b);
+}
+
+static void chunk_head(mproc__wbuf_t *b, uint32_t count, uint32_t mode, const char *name)
+{
+    uint64_t job = 1;
+    b->len = 0;
+    check(mproc__wbuf_put(b, "\0", 1)); /* the target's selector: a chunk */
+    check(mproc__wbuf_put(b, &job, sizeof job));
+    check(mproc__wbuf_put_u32(b, 0));
+    check(mproc__wbuf_put_u32(b, count));
+    check(mproc__wbuf_put_u32(b, mode));
+    check(mproc__wbuf_put_i64(b, 0));
+    check(mproc__wbuf_put_str(b, name));
+}
+
+static void result_head(mproc__wbuf_t *b, unsigned char how, uint32_t count, uint32_t nfail)
+{
+    uint64_t job = 1;
+    b->len = 0;
+    check(mproc__wbuf_put(b, &how, 1));
+    check(mproc__wbuf_put(b, &job, sizeof job));
+    check(mproc__wbuf_put_u32(b, 0));
+    check(mproc__wbuf_put_u32(b, count));
+    check(mproc__wbuf_put_u32(b, nfail));
+}
+
+static void record(mproc__wbuf_t *b, int32_t code, const char *p, size_t n)
+{
+    check(mproc__wbuf_put(b, &code, sizeof code));
+    frame(b, p, n);
+}
+
+static void pool_seeds(void)
+{
+    mproc__wbuf_t b = {0};
+    chunk_head(&b, 2, MPROC__POOL_MODE_BYTES, "square");
+    frame(&b, "ab", 2);
+    frame(&b, "cde", 3);
+    put("fuzz_pool_wire", "chunk_bytes", b.data, b.len);
+    chunk_head(&b, 2, MPROC__POOL_MODE_FIXED, "square");
+    check(mproc__wbuf_put_u32(&b, 4));
+    check(mproc__wbuf_put_u32(&b, 8));
+    check(mproc__wbuf_put(&b, "\1\0\0\0\2\0\0\0", 8));
+    put("fuzz_pool_wire", "chunk_fixed", b.data, b.len);
+    result_head(&b, 1, 2, 1);
+    record(&b, 0, "ok", 2);
+    record(&b, 7, "failed", 6);
+    put("fuzz_pool_wire", "result_bytes", b.data, b.len);
+    unsigned char fixed4 = 1 | 2 | (3 << 2); /* fixed, 4-byte outputs */
+    result_head(&b, fixed4, 2, 0);
+    check(mproc__wbuf_put(&b, "\1\0\0\0\4\0\0\0", 8));
+    put("fuzz_pool_wire", "result_fixed", b.data, b.len);
+    result_head(&b, fixed4, 2, 1);
+    record(&b, 0, "\1\0\0\0", 4);
+    record(&b, -1, "output size differs", 19);
+    put("fuzz_pool_wire", "result_fixed_failure", b.data, b.len);
+    mproc__wbuf_free(&b);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <corpus dir>\n", argv[0]);
+        return 2;
+    }
+    root = argv[1];
+    mkdir(root, 0755);
+    args_seeds();
+    connection_seeds();
+    pool_seeds();
+    return 0;
+}
