@@ -64,8 +64,12 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         memcmp(again.data, data, r.pos) != 0)
         abort();
     mproc__wbuf_free(&again);
+    /* A copy owns duplicates of the handles: one that is not open here cannot
+     * be duplicated, and the copy then fails with a status (and leaves none). */
     mproc_args_t *copy = NULL;
-    if (mproc__args_clone(a, &copy) != MPROC_OK || mproc_args_count(copy) != mproc_args_count(a))
+    mproc_status_t st = mproc__args_clone(a, &copy);
+    if ((st == MPROC_OK) != (copy != NULL) ||
+        (st == MPROC_OK && mproc_args_count(copy) != mproc_args_count(a)))
         abort();
     mproc_args_free(copy);
     mproc_args_free(a);

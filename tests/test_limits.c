@@ -5,6 +5,8 @@
  * descriptor. Each case runs in a child, which lowers its own limits; the
  * descriptor-starved cases try every number of free descriptors from none up
  * to enough, so each allocation on the way fails once.
+ *
+ * mproc-lanes: posix-only (tests/CMakeLists.txt builds it if(UNIX))
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -3,6 +3,8 @@
  * SA_RESTART, SIGALRM arrives every 20 ms while the call waits. The call must
  * neither return early (EINTR is not a status) nor wait past its deadline, and
  * data that arrives meanwhile is delivered whole.
+ *
+ * mproc-lanes: posix-only (tests/CMakeLists.txt builds it if(UNIX))
  */
 #include <signal.h>
 #include <string.h>
