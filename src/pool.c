@@ -7,10 +7,15 @@
  *
  * One chunk in flight per worker: with two, the handler could block sending
  * the second while the worker blocks sending back the first's result.
+ *
+ * Workers may instead run elsewhere, behind a transport (pool_transport.h,
+ * e.g. MPI ranks): the same chunks and results travel as its messages, and a
+ * handler of its own (at the end of this file) waits on the transport.
  */
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +62,8 @@ struct mproc_pool {
     mproc__wbuf_t initargs;
     mproc__wbuf_t inbox; /* the handler's receive buffer */
     uint64_t next_job;
+    const mproc_pool_transport_t *transport; /* NULL: local worker processes */
+    void *session;                           /* the transport's, until it is closed */
 };
 
 /* ---- the handler's side ---------------------------------------------------- */
@@ -244,7 +251,8 @@ static void dispatch(mproc_pool_t *pool)
 {
     for (int i = 0; i < pool->nworkers && pool->pending; i++) {
         worker_t *w = &pool->workers[i];
-        if (!w->proc || w->held || (pool->maxtasks && w->sent >= pool->maxtasks))
+        if ((!w->proc && !pool->transport) || w->held ||
+            (pool->maxtasks && w->sent >= pool->maxtasks))
             continue;
         chunk_t *c = pool->pending;
         pool->pending = c->next;
@@ -260,8 +268,12 @@ static void dispatch(mproc_pool_t *pool)
          * no one is sending to it. */
         mproc__wbuf_t msg = c->msg;
         c->msg = (mproc__wbuf_t){0};
+        void *session = pool->session;
         apr_thread_mutex_unlock(pool->hub->lock);
-        (void)mproc_connection_send_bytes(w->conn, msg.data, msg.len);
+        if (pool->transport)
+            (void)pool->transport->send(session, i, msg.data, msg.len);
+        else
+            (void)mproc_connection_send_bytes(w->conn, msg.data, msg.len);
         mproc__wbuf_free(&msg);
         apr_thread_mutex_lock(pool->hub->lock);
         if (--w->sending == 0)
@@ -304,6 +316,16 @@ static void replace_workers(mproc_pool_t *pool)
             (void)start_worker(pool, &pool->workers[i]); /* tried again next round */
 }
 
+static void fail_pending(mproc_pool_t *pool, finished_t *fin)
+{
+    while (pool->pending) {
+        chunk_t *c = pool->pending;
+        pool->pending = c->next;
+        fail_chunk(pool, c, MPROC_ECLOSED, 0, "the pool was terminated", fin);
+    }
+    pool->pending_tail = NULL;
+}
+
 static void stop_workers(mproc_pool_t *pool, finished_t *fin)
 {
     int terminate = pool->state == TERMINATE;
@@ -333,12 +355,7 @@ static void stop_workers(mproc_pool_t *pool, finished_t *fin)
     for (int i = 0; i < pool->nworkers; i++)
         if (pool->workers[i].proc)
             bury_worker(pool, &pool->workers[i], fin);
-    while (pool->pending) {
-        chunk_t *c = pool->pending;
-        pool->pending = c->next;
-        fail_chunk(pool, c, MPROC_ECLOSED, 0, "the pool was terminated", fin);
-    }
-    pool->pending_tail = NULL;
+    fail_pending(pool, fin);
 }
 
 static void *APR_THREAD_FUNC handler_main(apr_thread_t *thread, void *arg)
@@ -386,12 +403,49 @@ static void *APR_THREAD_FUNC handler_main(apr_thread_t *thread, void *arg)
     return NULL;
 }
 
+static void *APR_THREAD_FUNC remote_handler_main(apr_thread_t *thread, void *arg);
+
 static void wake(mproc_pool_t *pool)
 {
-    (void)mproc_connection_send_bytes(pool->wake_wr, "", 0);
+    if (!pool->transport) {
+        (void)mproc_connection_send_bytes(pool->wake_wr, "", 0);
+        return;
+    }
+    apr_thread_mutex_lock(pool->hub->lock);
+    if (pool->session)
+        pool->transport->wake(pool->session);
+    apr_thread_mutex_unlock(pool->hub->lock);
 }
 
 /* ---- creating and ending a pool ------------------------------------------------ */
+
+static mproc_status_t start_local_workers(mproc_pool_t *pool)
+{
+    pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
+    mproc_status_t st = pool->workers ? mproc_pipe(0, &pool->wake_rd, &pool->wake_wr)
+                                      : MPROC_ENOMEM;
+    for (int i = 0; i < pool->nworkers && !st; i++)
+        st = start_worker(pool, &pool->workers[i]);
+    return st;
+}
+
+/* The transport starts the workers; it tells how many (nworkers 0: its default). */
+static mproc_status_t open_transport(mproc_pool_t *pool)
+{
+    mproc__wbuf_t setup = {0};
+    const char *init = pool->initializer ? mproc__target_name(pool->initializer) : "";
+    mproc_status_t st = mproc__pool_setup_encode(init, &pool->initargs, &setup);
+    if (!st)
+        st = pool->transport->open(&pool->nworkers, setup.data, setup.len, &pool->session);
+    mproc__wbuf_free(&setup);
+    if (!st && pool->nworkers <= 0)
+        st = MPROC_EINVAL;
+    if (!st) {
+        pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
+        st = pool->workers ? MPROC_OK : MPROC_ENOMEM;
+    }
+    return st;
+}
 
 mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts)
 {
@@ -410,32 +464,33 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
     mproc_status_t st = ctx ? MPROC_OK : mproc_get_context(MPROC_METHOD_DEFAULT, &ctx);
     if (st)
         return st;
-    if (opts->initializer && mproc_context_start_method(ctx) == MPROC_METHOD_SPAWN &&
+    const mproc_pool_transport_t *t = opts->transport;
+    if (opts->initializer && (t || mproc_context_start_method(ctx) == MPROC_METHOD_SPAWN) &&
         !mproc__target_name(opts->initializer))
         return MPROC_ENOTREGISTERED;
+    if (t && opts->maxtasksperchild)
+        return MPROC_ENOTSUP; /* a remote worker cannot be replaced */
     /* The handler waits on a wake-up plus a connection and a sentinel per worker. */
-    int limit = (int)((mproc__os_wait_limit() - 1) / 2);
+    int limit = t ? INT_MAX : (int)((mproc__os_wait_limit() - 1) / 2);
     if (opts->processes > limit)
         return MPROC_EINVAL;
     mproc_pool_t *pool = calloc(1, sizeof *pool);
     if (!pool)
         return MPROC_ENOMEM;
-    pool->nworkers = opts->processes ? opts->processes : mproc_cpu_count();
+    pool->nworkers = opts->processes ? opts->processes : t ? 0 : mproc_cpu_count();
     if (pool->nworkers > limit)
         pool->nworkers = limit;
     pool->maxtasks = opts->maxtasksperchild;
     pool->context = ctx;
     pool->initializer = opts->initializer;
-    pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
-    st = pool->workers ? mproc__hub_create(&pool->hub) : MPROC_ENOMEM;
+    pool->transport = t;
+    st = mproc__hub_create(&pool->hub);
     if (!st) st = mproc__args_encode(opts->initargs, &pool->initargs);
-    if (!st) st = mproc_pipe(0, &pool->wake_rd, &pool->wake_wr);
-    for (int i = 0; i < pool->nworkers && !st; i++)
-        st = start_worker(pool, &pool->workers[i]);
+    if (!st) st = t ? open_transport(pool) : start_local_workers(pool);
     if (!st && apr_pool_create(&pool->thread_mem, NULL) != APR_SUCCESS)
         st = MPROC_ENOMEM;
-    if (!st && apr_thread_create(&pool->handler, NULL, handler_main, pool, pool->thread_mem) !=
-                   APR_SUCCESS)
+    if (!st && apr_thread_create(&pool->handler, NULL, t ? remote_handler_main : handler_main,
+                                 pool, pool->thread_mem) != APR_SUCCESS)
         st = MPROC_EOS;
     if (st) {
         pool->state = TERMINATE;
@@ -514,6 +569,8 @@ void mproc_pool_free(mproc_pool_t *pool)
             mproc_connection_free(w->conn);
         }
     }
+    if (pool->session) /* only when creation failed half-way, as above */
+        pool->transport->close(pool->session);
     free(pool->workers);
     mproc_connection_free(pool->wake_rd);
     mproc_connection_free(pool->wake_wr);
@@ -575,7 +632,8 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
     if (!fn)
         return MPROC_EINVAL;
     const char *name = mproc__task_name(fn);
-    if (!name && mproc_context_start_method(pool->context) == MPROC_METHOD_SPAWN)
+    if (!name && (pool->transport ||
+                  mproc_context_start_method(pool->context) == MPROC_METHOD_SPAWN))
         return MPROC_ENOTREGISTERED;
     for (size_t i = 0; src->mode == MPROC__POOL_MODE_BYTES && i < r->n; i++)
         if ((!src->items[i] && src->lens[i]) || src->lens[i] > MPROC_MESSAGE_MAX_BYTES)
@@ -825,4 +883,58 @@ mproc_status_t mproc_pool_imap_unordered(mproc_pool_t *pool, mproc_task_fn fn,
                                          size_t chunksize, mproc_pool_iter_t **it)
 {
     return imap(pool, fn, items, lens, n, chunksize, 0, it);
+}
+
+/* ---- workers behind a transport ------------------------------------------------ */
+
+/* Take the next result if one comes within `timeout` (lock held; released
+ * while waiting: only this thread receives, submitters may send meanwhile). */
+static void remote_take(mproc_pool_t *pool, double timeout, finished_t *fin)
+{
+    void *session = pool->session;
+    int i = -1;
+    const void *data = NULL;
+    size_t len = 0;
+    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc_status_t st = pool->transport->recv(session, timeout, &i, &data, &len);
+    apr_thread_mutex_lock(pool->hub->lock);
+    if (!st && i >= 0 && i < pool->nworkers)
+        take_result(pool, &pool->workers[i], data, len, fin);
+}
+
+/* As handler_main, but a remote worker can be neither watched nor killed:
+ * on terminate, the chunks the workers hold run to their end (their results
+ * are kept) and only those still waiting fail. */
+static void *APR_THREAD_FUNC remote_handler_main(apr_thread_t *thread, void *arg)
+{
+    mproc_pool_t *pool = arg;
+    finished_t fin = {NULL, 0, 0};
+    apr_thread_mutex_lock(pool->hub->lock);
+    while (pool->state != TERMINATE) {
+        dispatch(pool);
+        if (pool->state == CLOSE && !busy(pool))
+            break;
+        remote_take(pool, 1.0, &fin);
+        run_callbacks(pool, &fin);
+    }
+    fail_pending(pool, &fin);
+    while (busy(pool)) {
+        remote_take(pool, 1.0, &fin);
+        run_callbacks(pool, &fin);
+    }
+    for (int i = 0; i < pool->nworkers; i++)
+        while (pool->workers[i].sending) /* a submitter still in send() uses the session */
+            (void)mproc__hub_wait(pool->hub, -1.0);
+    void *session = pool->session;
+    pool->session = NULL; /* wake() no longer reaches it */
+    apr_thread_mutex_unlock(pool->hub->lock);
+    pool->transport->close(session);
+    apr_thread_mutex_lock(pool->hub->lock);
+    run_callbacks(pool, &fin);
+    pool->handler_done = 1;
+    apr_thread_cond_broadcast(pool->hub->changed);
+    apr_thread_mutex_unlock(pool->hub->lock);
+    free(fin.list);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
 }

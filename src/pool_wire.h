@@ -15,6 +15,8 @@
 #ifndef MPROC_POOL_WIRE_H
 #define MPROC_POOL_WIRE_H
 
+#include "core.h"
+
 enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1 };
 
 /* Reported for an output of the wrong size in a fixed-size map. */
@@ -28,5 +30,20 @@ enum {
     MPROC__WORKER_RECV_FAILED = 92,  /* reading the next chunk failed */
     MPROC__WORKER_SEND_FAILED = 93   /* a chunk could not be run or its result sent */
 };
+
+/* Where a running task's output or failure goes (pool.h's opaque type). */
+struct mproc_task_out {
+    mproc__wbuf_t output;
+    int code;
+    char *message;
+};
+
+/* Run one chunk and build its result message in `res` (pool_worker.c). */
+mproc_status_t mproc__pool_run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out);
+
+/* The first message of a worker behind a transport: the initializer's name
+ * ("" for none) and its encoded arguments (pool_serve.c). */
+mproc_status_t mproc__pool_setup_encode(const char *init_name, const mproc__wbuf_t *initargs,
+                                        mproc__wbuf_t *out);
 
 #endif

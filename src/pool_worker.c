@@ -5,12 +5,6 @@
 #include "core.h"
 #include "pool_wire.h"
 
-struct mproc_task_out {
-    mproc__wbuf_t output;
-    int code;
-    char *message;
-};
-
 mproc_status_t mproc_task_output(mproc_task_out_t *out, const void *data, size_t len)
 {
     if (!out || (!data && len))
@@ -173,8 +167,7 @@ static mproc_status_t run_bytes(mproc__rbuf_t *r, mproc_task_fn fn, uint32_t cou
     return st;
 }
 
-/* Run one chunk (pool_wire.h) and build its result message in `res`. */
-static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out)
+mproc_status_t mproc__pool_run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out)
 {
     uint64_t job;
     uint32_t start, count, mode;
@@ -232,7 +225,7 @@ static int pool_worker(const mproc_args_t *args)
         if (st)
             return MPROC__WORKER_RECV_FAILED;
         mproc__rbuf_t r = {chunk.data, chunk.len, 0};
-        st = run_chunk(&r, &res, &out);
+        st = mproc__pool_run_chunk(&r, &res, &out);
         if (st || mproc_connection_send_bytes(c, res.data, res.len))
             return MPROC__WORKER_SEND_FAILED;
     }
