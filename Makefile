@@ -14,13 +14,15 @@
 #                version (they need the network to run)
 #   make bench   benchmarks against CPython and the raw OS (build/bench/results.json)
 #   make clean   remove build/ (keeps the cached Windows dependencies)
+# Open MPI (scripts/install-deps.sh mpi) is installed for the optional MPI
+# backend, libmproc-mpi: its tests run in the Linux lanes, its example in demo.
 
 MINGW_PREFIX := $(CURDIR)/build/_deps/mingw
 LANES ?= linux-gcc linux-asan mingw-wine
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
+.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw deps-mpi clean $(addprefix lane-,$(LANES))
 
 all: test
 
@@ -31,7 +33,13 @@ deps-mingw:
 	@scripts/install-deps.sh mingw
 	@scripts/build-mingw-deps.sh $(MINGW_PREFIX)
 
-demo: deps
+deps-mpi:
+	@scripts/install-deps.sh mpi
+
+# Open MPI refuses root and a third rank on two cores unless told.
+MPI_RUN := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpiexec --oversubscribe -n 3
+
+demo: deps deps-mpi
 	cmake --preset linux-gcc -DMPROC_BUILD_TESTS=OFF >/dev/null
 	cmake --build --preset linux-gcc --target process_info producer_consumer pool_squares
 	@echo; echo "== join(): the child has finished"; build/linux-gcc/examples/process_info join
@@ -40,8 +48,9 @@ demo: deps
 	@echo; echo "== the same under the spawn start method"; build/linux-gcc/examples/process_info join spawn
 	@echo; echo "== 3 producers, 2 consumers, one Queue"; build/linux-gcc/examples/producer_consumer
 	@echo; echo "== a Pool of 4: map, imap_unordered, and a worker that crashes"; build/linux-gcc/examples/pool_squares
+	@if grep -q '^MPROC_HAVE_MPI:INTERNAL=ON' build/linux-gcc/CMakeCache.txt; then cmake --build --preset linux-gcc --target pool_mpi && echo && echo "== the same Pool on MPI ranks: $(MPI_RUN) pool_mpi" && $(MPI_RUN) build/linux-gcc/examples/pool_mpi; else echo "(MPI not built: no MPI demo)"; fi
 
-test: deps deps-mingw
+test: deps deps-mingw deps-mpi
 	@failed=""; steps=0; \
 	for lane in $(LANES); do \
 	  echo "==== lane $$lane"; steps=$$((steps + 1)); \
@@ -59,12 +68,12 @@ test: deps deps-mingw
 	[ -z "$$failed" ]
 
 # A static pattern: make skips implicit rules for .PHONY targets.
-$(addprefix lane-,$(LANES)): lane-%: deps
+$(addprefix lane-,$(LANES)): lane-%: deps deps-mpi
 	cmake --workflow --preset $* --fresh
 
 lane-mingw-wine: deps-mingw
 
-consumer-test: deps deps-mingw
+consumer-test: deps deps-mingw deps-mpi
 	scripts/consumer-test.sh $(CONSUMER_KINDS)
 
 check-packaging:
