@@ -64,6 +64,7 @@ struct mproc_pool {
     uint64_t next_job;
     const mproc_pool_transport_t *transport; /* NULL: local worker processes */
     void *session;                           /* the transport's, until it is closed */
+    unsigned char *lost;                     /* per remote worker: it died */
 };
 
 /* ---- the handler's side ---------------------------------------------------- */
@@ -251,7 +252,7 @@ static void dispatch(mproc_pool_t *pool)
 {
     for (int i = 0; i < pool->nworkers && pool->pending; i++) {
         worker_t *w = &pool->workers[i];
-        if ((!w->proc && !pool->transport) || w->held ||
+        if ((pool->transport ? pool->lost[i] : !w->proc) || w->held ||
             (pool->maxtasks && w->sent >= pool->maxtasks))
             continue;
         chunk_t *c = pool->pending;
@@ -316,12 +317,13 @@ static void replace_workers(mproc_pool_t *pool)
             (void)start_worker(pool, &pool->workers[i]); /* tried again next round */
 }
 
-static void fail_pending(mproc_pool_t *pool, finished_t *fin)
+static void fail_pending(mproc_pool_t *pool, mproc_status_t status, const char *why,
+                         finished_t *fin)
 {
     while (pool->pending) {
         chunk_t *c = pool->pending;
         pool->pending = c->next;
-        fail_chunk(pool, c, MPROC_ECLOSED, 0, "the pool was terminated", fin);
+        fail_chunk(pool, c, status, 0, why, fin);
     }
     pool->pending_tail = NULL;
 }
@@ -355,7 +357,7 @@ static void stop_workers(mproc_pool_t *pool, finished_t *fin)
     for (int i = 0; i < pool->nworkers; i++)
         if (pool->workers[i].proc)
             bury_worker(pool, &pool->workers[i], fin);
-    fail_pending(pool, fin);
+    fail_pending(pool, MPROC_ECLOSED, "the pool was terminated", fin);
 }
 
 static void *APR_THREAD_FUNC handler_main(apr_thread_t *thread, void *arg)
@@ -442,7 +444,8 @@ static mproc_status_t open_transport(mproc_pool_t *pool)
         st = MPROC_EINVAL;
     if (!st) {
         pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
-        st = pool->workers ? MPROC_OK : MPROC_ENOMEM;
+        pool->lost = calloc((size_t)pool->nworkers, 1);
+        st = pool->workers && pool->lost ? MPROC_OK : MPROC_ENOMEM;
     }
     return st;
 }
@@ -572,6 +575,7 @@ void mproc_pool_free(mproc_pool_t *pool)
     if (pool->session) /* only when creation failed half-way, as above */
         pool->transport->close(pool->session);
     free(pool->workers);
+    free(pool->lost);
     mproc_connection_free(pool->wake_rd);
     mproc_connection_free(pool->wake_wr);
     mproc__wbuf_free(&pool->initargs);
@@ -898,8 +902,29 @@ static void remote_take(mproc_pool_t *pool, double timeout, finished_t *fin)
     apr_thread_mutex_unlock(pool->hub->lock);
     mproc_status_t st = pool->transport->recv(session, timeout, &i, &data, &len);
     apr_thread_mutex_lock(pool->hub->lock);
-    if (!st && i >= 0 && i < pool->nworkers)
-        take_result(pool, &pool->workers[i], data, len, fin);
+    if (i < 0 || i >= pool->nworkers)
+        return;
+    worker_t *w = &pool->workers[i];
+    if (!st) {
+        take_result(pool, w, data, len, fin);
+    } else if (st == MPROC_EWORKERLOST && !pool->lost[i]) {
+        /* The transport saw it die: its tasks fail, the others carry on
+         * without it (a remote worker is not replaced). */
+        char why[160];
+        snprintf(why, sizeof why, "%.*s", (int)(len < 159 ? len : 159), (const char *)data);
+        pool->lost[i] = 1;
+        if (w->held)
+            fail_chunk(pool, w->held, MPROC_EWORKERLOST, -1, why, fin);
+        w->held = NULL;
+    }
+}
+
+static int all_lost(const mproc_pool_t *pool)
+{
+    for (int i = 0; i < pool->nworkers; i++)
+        if (!pool->lost[i])
+            return 0;
+    return 1;
 }
 
 /* As handler_main, but a remote worker can be neither watched nor killed:
@@ -912,12 +937,14 @@ static void *APR_THREAD_FUNC remote_handler_main(apr_thread_t *thread, void *arg
     apr_thread_mutex_lock(pool->hub->lock);
     while (pool->state != TERMINATE) {
         dispatch(pool);
+        if (all_lost(pool))
+            fail_pending(pool, MPROC_EWORKERLOST, "every worker of the pool died", &fin);
         if (pool->state == CLOSE && !busy(pool))
             break;
         remote_take(pool, 1.0, &fin);
         run_callbacks(pool, &fin);
     }
-    fail_pending(pool, &fin);
+    fail_pending(pool, MPROC_ECLOSED, "the pool was terminated", &fin);
     while (busy(pool)) {
         remote_take(pool, 1.0, &fin);
         run_callbacks(pool, &fin);

@@ -11,8 +11,9 @@
  * handler and workers that run mproc_pool_serve() somewhere else. The pool
  * keeps one chunk in flight per worker and does everything else (chunking,
  * results, callbacks, close and terminate) as for local workers. A transport
- * reports no worker deaths: a backend whose workers cannot be watched (MPI)
- * documents what a death does instead.
+ * reports the deaths it can see; the dead worker's tasks then fail with
+ * MPROC_EWORKERLOST (code -1) and the pool goes on with the others (a remote
+ * worker is not replaced). A backend documents which deaths it cannot see.
  */
 #ifndef MPROC_POOL_TRANSPORT_H
 #define MPROC_POOL_TRANSPORT_H
@@ -43,7 +44,8 @@ typedef struct mproc_pool_transport {
      * Wait up to `timeout` seconds for the next message from any worker:
      * its sender in `*worker`, its bytes in `*data`, `*len` (owned by the
      * session, valid until the next call). MPROC_ETIMEDOUT when none came
-     * or wake() was called.
+     * or wake() was called. MPROC_EWORKERLOST when worker `*worker` died
+     * (once per worker), `*data` and `*len` then tell how, in words.
      */
     mproc_status_t (*recv)(void *session, double timeout, int *worker, const void **data,
                            size_t *len);

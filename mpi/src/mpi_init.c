@@ -46,6 +46,12 @@ static void serve_and_exit(MPI_Comm comm, int once)
 {
     rank_io_t io = {comm, {NULL, 0, 0}, 0};
     mproc_worker_io_t wio = {&io, rank_recv, rank_send};
+    if (once) {
+        mpi_hello_t hello = {(long long)getpid(), {0}};
+        int n = 0;
+        MPI_Get_processor_name(hello.host, &n);
+        MPI_Send(&hello, (int)sizeof hello, MPI_BYTE, 0, TAG_HELLO, comm);
+    }
     for (;;) {
         int rc = mproc_pool_serve(&wio);
         if (rc) {

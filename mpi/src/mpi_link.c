@@ -27,7 +27,7 @@ static mproc_status_t probe(MPI_Comm comm, int source, int tag, double deadline,
         if (flag)
             return MPROC_OK;
         if (woken && atomic_exchange(woken, 0))
-            return MPROC_ETIMEDOUT;
+            return MPROC_EAGAIN;
         if (deadline >= 0 && mproc__mpi_now() >= deadline)
             return MPROC_ETIMEDOUT;
         if (round < 200)

@@ -7,7 +7,7 @@
  *   pool -> worker  SETUP (the pool's setup message), CHUNK (a chunk of
  *                   tasks), END (the pool ended), EXIT (the job ends: a
  *                   worker rank finalizes MPI and exits)
- *   worker -> pool  RESULT (a chunk's results)
+ *   worker -> pool  RESULT (a chunk's results); HELLO first from a spawned one
  * The payloads are the core's messages (pool_wire.h), sent as they are.
  */
 #ifndef MPROC_MPI_LINK_H
@@ -19,7 +19,14 @@
 
 #include "mproc/mpi.h"
 
-enum { TAG_SETUP = 1, TAG_CHUNK, TAG_END, TAG_EXIT, TAG_RESULT };
+enum { TAG_SETUP = 1, TAG_CHUNK, TAG_END, TAG_EXIT, TAG_RESULT, TAG_HELLO };
+
+/* A spawned worker's first message: where it runs, so that the pool can see
+ * it die when it runs on the pool's host. */
+typedef struct mpi_hello {
+    long long pid;
+    char host[MPI_MAX_PROCESSOR_NAME];
+} mpi_hello_t;
 
 typedef struct mpi_state {
     int initialized;
@@ -43,9 +50,10 @@ typedef struct mpi_inbox {
 /*
  * Receive the next message from `source` with `tag` (MPI_ANY_* allowed) into
  * `box`, waiting until `deadline` (mproc__mpi_now() based; < 0: forever) or
- * until *woken becomes non-zero (woken may be NULL). Polls with a growing
- * pause instead of MPI's busy wait, so idle ranks leave the CPU to others.
- * MPROC_OK (status filled), MPROC_ETIMEDOUT, MPROC_ENOMEM, MPROC_EOS.
+ * until *woken becomes non-zero (woken may be NULL; it is reset). Polls with a
+ * growing pause instead of MPI's busy wait, so idle ranks leave the CPU to
+ * others. MPROC_OK (status filled), MPROC_ETIMEDOUT, MPROC_EAGAIN (woken),
+ * MPROC_ENOMEM, MPROC_EOS.
  */
 mproc_status_t mproc__mpi_recv(MPI_Comm comm, int source, int tag, double deadline,
                                atomic_int *woken, mpi_inbox_t *box, MPI_Status *status);
