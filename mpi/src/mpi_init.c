@@ -95,6 +95,11 @@ mproc_status_t mproc_mpi_init(int *argc, char ***argv)
     int inited = 0, provided = 0;
     MPI_Initialized(&inited);
     if (!inited) {
+        /* PMIx 4's shared-memory store hangs MPI_Comm_spawn now and then
+         * under Open MPI 4.1 (openpmix/openpmix#2735); its hash store does
+         * not. Set before MPI starts, so its daemon and the spawned workers
+         * inherit it; a value the user set wins. */
+        setenv("PMIX_MCA_gds", "hash", 0);
         if (MPI_Init_thread(argc, argv, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
             return MPROC_EOS;
         mproc__mpi.owns_mpi = 1;

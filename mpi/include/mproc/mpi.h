@@ -44,6 +44,8 @@ extern "C" {
  * MPI_COMM_WORLD; on the other ranks, and in workers started by
  * MPI_Comm_spawn, it serves pools and then exits the process (status 0)
  * without returning. Call it first in main, with main's arguments.
+ * Before starting MPI it sets PMIX_MCA_gds=hash unless set (docs/mpi.md:
+ * PMIx 4 otherwise hangs MPI_Comm_spawn now and then).
  * A second call returns MPROC_OK. Errors: those of mproc_init(),
  * MPROC_ENOTSUP (MPI without MPI_THREAD_MULTIPLE), MPROC_EOS (MPI failed).
  */
