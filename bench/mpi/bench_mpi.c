@@ -5,10 +5,11 @@
  * worker ranks), `local` (the local Pool(2), started alone) or `raw` (plain
  * MPI_Send/MPI_Recv of the same messages, under mpiexec -n 3).
  *
- * mpi_map_8B: map of square over n int64 (default chunksize, n / 8), items/s.
- * mpi_map_1MiB: map over n items of 1 MiB, each task returning 8 bytes, B/s
- * of input; raw sends the n messages of 1 MiB to the two ranks in turn, each
- * answering 8 bytes, as a chunk's results would.
+ * pool_map (bench/mproc/pool.c): map of square over n int64 (default
+ * chunksize, n / 8), items/s. mpi_map_1MiB: map over n items of 1 MiB, each
+ * task returning 8 bytes, B/s of input; raw sends the n messages of 1 MiB
+ * to the two ranks in turn, each answering 8 bytes, as a chunk's results
+ * would.
  */
 #include <mpi.h>
 #include <mproc/mpi.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "../bench.h"
+#include "../mproc/pool_bench.h"
 
 #define MIB ((size_t)1 << 20)
 
@@ -28,59 +30,12 @@ static void check(const char *what, mproc_status_t st)
         bench_fail(what, mproc_strerror(st));
 }
 
-static int square(const void *in, size_t len, mproc_task_out_t *out)
-{
-    int64_t v;
-    (void)len;
-    memcpy(&v, in, sizeof v);
-    v *= v;
-    return mproc_task_output(out, &v, sizeof v);
-}
-MPROC_TASK(square)
-
 static int size_of(const void *in, size_t len, mproc_task_out_t *out)
 {
     int64_t n = (int64_t)len + ((const unsigned char *)in)[len - 1];
     return mproc_task_output(out, &n, sizeof n);
 }
 MPROC_TASK(size_of)
-
-static mproc_pool_t *pool2(void)
-{
-    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
-    mproc_pool_t *pool;
-    o.processes = 2;
-    if (side == SIDE_MPI)
-        o.transport = mproc_mpi_transport();
-    check("mproc_pool_create", mproc_pool_create(&pool, &o));
-    return pool;
-}
-
-static void done(mproc_pool_t *pool)
-{
-    check("mproc_pool_close", mproc_pool_close(pool));
-    check("mproc_pool_join", mproc_pool_join(pool, MPROC_FOREVER));
-    mproc_pool_free(pool);
-}
-
-static double map_8B(long n)
-{
-    int64_t *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
-    for (long i = 0; i < n; i++)
-        in[i] = i;
-    mproc_pool_t *pool = pool2();
-    double t0 = bench_now();
-    check("mproc_pool_map_array",
-          mproc_pool_map_array(pool, square, in, (size_t)n, sizeof *in, out, sizeof *out, 0, NULL));
-    double elapsed = bench_now() - t0;
-    if (out[n - 1] != (int64_t)(n - 1) * (n - 1))
-        bench_fail("mpi_map_8B", "wrong result");
-    done(pool);
-    free(in);
-    free(out);
-    return (double)n / elapsed;
-}
-BENCH_FIGURE("mpi_map_8B", "items/s", map_8B)
 
 /* The raw floor: rank 0 sends n messages of 1 MiB, ranks 1 and 2 in turn,
  * and collects an 8-byte answer for each. */
@@ -131,7 +86,7 @@ static double map_1MiB(long n)
         items[i] = buf; /* the same bytes each time: the map copies them anyway */
         lens[i] = MIB;
     }
-    mproc_pool_t *pool = pool2();
+    mproc_pool_t *pool = bench_pool2();
     mproc_async_result_t *r = NULL;
     double t0 = bench_now();
     check("mproc_pool_map", mproc_pool_map(pool, size_of, items, lens, (size_t)n, 0, &r));
@@ -144,7 +99,7 @@ static double map_1MiB(long n)
     if (v != (int64_t)MIB + 7)
         bench_fail("mpi_map_1MiB", "wrong result");
     mproc_async_result_free(r);
-    done(pool);
+    bench_pool_done(pool);
     free(items);
     free(lens);
     free(buf);
@@ -175,6 +130,8 @@ int main(int argc, char **argv)
         MPI_Finalize();
         return rc;
     }
+    if (side == SIDE_MPI)
+        bench_pool_transport = mproc_mpi_transport();
     /* First: worker ranks (mpi) and spawned children (local) stay inside. */
     mproc_status_t st = side == SIDE_MPI ? mproc_mpi_init(&argc, &argv) : mproc_init(argc, argv);
     if (st)
