@@ -36,6 +36,8 @@ static mproc_status_t rank_recv(void *self, const void **data, size_t *len)
 static mproc_status_t rank_send(void *self, const void *data, size_t len)
 {
     rank_io_t *io = self;
+    if (len > MPROC_MESSAGE_MAX_BYTES) /* the local pool's limit too */
+        return MPROC_ETOOBIG;
     return MPI_Send(data, (int)len, MPI_BYTE, 0, TAG_RESULT, io->comm) == MPI_SUCCESS ? MPROC_OK
                                                                                      : MPROC_EOS;
 }

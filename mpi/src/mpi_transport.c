@@ -11,7 +11,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,7 +159,7 @@ static mproc_status_t open_workers(int *nworkers, const void *setup, size_t len,
     *out = NULL;
     if (!mproc__mpi.initialized || mproc__mpi.finalized)
         return MPROC_ENOTINIT;
-    if (*nworkers < 0 || len > (size_t)INT32_MAX)
+    if (*nworkers < 0 || len > MPROC_MESSAGE_MAX_BYTES)
         return MPROC_EINVAL;
     session_t *s = calloc(1, sizeof *s);
     if (!s)
@@ -182,7 +181,7 @@ static mproc_status_t open_workers(int *nworkers, const void *setup, size_t len,
 static mproc_status_t send_chunk(void *session, int worker, const void *data, size_t len)
 {
     session_t *s = session;
-    if (len > (size_t)INT32_MAX)
+    if (len > MPROC_MESSAGE_MAX_BYTES)
         return MPROC_ETOOBIG;
     return MPI_Send(data, (int)len, MPI_BYTE, s->first + worker, TAG_CHUNK, s->comm) ==
                    MPI_SUCCESS
