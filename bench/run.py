@@ -298,7 +298,8 @@ def main():
                   [{"figure": fig.name, "btl": fig.btl, "unit": fig.unit, **row}
                    for fig, row in mpi_rows], f, indent=2)
         f.write("\n")
-    print_table(rows)
+    if rows:
+        print_table(rows)
     if mpi_rows:
         print_mpi_table(mpi_rows)
     print(f"\nresults: {out}")
