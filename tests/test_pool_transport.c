@@ -327,27 +327,7 @@ static void a_reported_death_fails_only_that_workers_tasks(void **state)
 static void terminate_keeps_running_chunks_and_fails_waiting_ones(void **state)
 {
     (void)state;
-    mproc_pool_t *pool = thread_pool(2);
-    enum { N = 10 };
-    const void *items[N] = {0};
-    size_t lens[N] = {0};
-    mproc_async_result_t *r = NULL;
-    assert_int_equal(mproc_pool_map_async(pool, naps, items, lens, N, 1, NULL, &r), MPROC_OK);
-    assert_int_equal(mproc_pool_terminate(pool), MPROC_OK);
-    assert_int_equal(mproc_async_result_get(r, 5), MPROC_ECLOSED);
-    size_t ok = 0, closed = 0;
-    for (size_t i = 0; i < N; i++) {
-        const void *p;
-        size_t len;
-        mproc_status_t st = mproc_async_result_item(r, i, &p, &len);
-        ok += st == MPROC_OK;
-        closed += st == MPROC_ECLOSED;
-    }
-    assert_int_equal(ok + closed, N);
-    assert_true(ok <= 2 && closed >= N - 2); /* one chunk per worker was running */
-    assert_int_equal(mproc_pool_join(pool, 5), MPROC_OK);
-    mproc_async_result_free(r);
-    mproc_pool_free(pool);
+    test_terminate_keeps_running(thread_pool(2), naps, 2);
 }
 
 static void a_transport_refuses_what_it_cannot_do(void **state)
