@@ -85,7 +85,7 @@ docs: deps
 	python3 docs/check_documented.py build/docs/xml
 	@echo "docs: build/docs/html/index.html (no warnings, no undocumented symbol)"
 
-bench: deps
+bench: deps deps-mpi
 	cmake --preset linux-release >/dev/null
 	cmake --build --preset linux-release
 	python3 bench/run.py build/linux-release --out build/bench/results.json
