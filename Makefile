@@ -25,6 +25,8 @@
 #                and a Windows column: the mingw build against raw Win32
 #                programs, both under Wine
 #   make clean   remove build/ (keeps the cached Windows dependencies)
+# Open MPI (scripts/install-deps.sh mpi) is installed for the optional MPI
+# backend, libmproc-mpi: its tests run in the Linux lanes, its example in demo.
 
 MINGW_PREFIX := $(CURDIR)/build/_deps/mingw
 EXAMPLES := build/linux-gcc/examples
@@ -37,7 +39,7 @@ FUZZ_TEST_SECONDS ?= 20
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test fuzz coverage bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
+.PHONY: all demo test fuzz coverage bench docs consumer-test check-packaging deps deps-mingw deps-mpi clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
 
 all: test
 
@@ -48,7 +50,13 @@ deps-mingw:
 	@scripts/install-deps.sh mingw
 	@scripts/build-mingw-deps.sh $(MINGW_PREFIX)
 
-demo: deps
+deps-mpi:
+	@scripts/install-deps.sh mpi
+
+# Open MPI refuses root and a third rank on two cores unless told.
+MPI_RUN := OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpiexec --oversubscribe -n 3
+
+demo: deps deps-mpi
 	cmake --preset linux-gcc -DMPROC_BUILD_TESTS=OFF >/dev/null
 	cmake --build --preset linux-gcc --target process_info producer_consumer pool_squares lock_hello shared_value
 	@echo; echo "== seed $(SEED_000): Process, join()"; $(EXAMPLES)/process_info join
@@ -68,8 +76,9 @@ demo: deps
 	@$(EXAMPLES)/lock_hello
 	@echo; echo "== Python's docs: a Value('d') and an Array('i', range(10)) changed by a child"
 	@$(EXAMPLES)/shared_value
+	@if grep -q '^MPROC_HAVE_MPI:INTERNAL=ON' build/linux-gcc/CMakeCache.txt; then cmake --build --preset linux-gcc --target pool_mpi && echo && echo "== the same Pool on MPI ranks: $(MPI_RUN) pool_mpi" && $(MPI_RUN) $(EXAMPLES)/pool_mpi; else echo "(MPI not built: no MPI demo)"; fi
 
-test: deps deps-mingw
+test: deps deps-mingw deps-mpi
 	@failed=""; steps=0; \
 	for lane in $(LANES); do \
 	  echo "==== lane $$lane"; steps=$$((steps + 1)); \
@@ -91,7 +100,7 @@ test: deps deps-mingw
 	[ -z "$$failed" ]
 
 # A static pattern: make skips implicit rules for .PHONY targets.
-$(addprefix lane-,$(LANES)): lane-%: deps
+$(addprefix lane-,$(LANES)): lane-%: deps deps-mpi
 	cmake --workflow --preset $* --fresh
 
 lane-mingw-wine: deps-mingw
@@ -99,7 +108,7 @@ lane-mingw-wine: deps-mingw
 lane-msvc-syntax: deps-mingw
 	scripts/msvc-syntax.sh $(MINGW_PREFIX)
 
-consumer-test: deps deps-mingw
+consumer-test: deps deps-mingw deps-mpi
 	scripts/consumer-test.sh $(CONSUMER_KINDS)
 
 fuzz: deps
@@ -117,7 +126,7 @@ docs: deps
 	python3 docs/check_documented.py build/docs/xml
 	@echo "docs: build/docs/html/index.html (no warnings, no undocumented symbol)"
 
-bench: deps deps-mingw
+bench: deps deps-mingw deps-mpi
 	cmake --preset linux-release >/dev/null
 	cmake --build --preset linux-release
 	cmake --preset mingw-release >/dev/null

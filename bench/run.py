@@ -14,6 +14,10 @@ under Wine, in the same run. Wine is not Windows: its figures are reported as
 
 Load on the machine drifts within seconds, so the sides take turns: ROUNDS
 rounds of mproc, CPython, raw, and each side's figure is its median round.
+
+When libmproc-mpi was built (BUILD_DIR/bench/bench_mpi) a second table
+compares the Pool on 2 MPI worker ranks with mpi4py.futures, the local Pool
+and raw MPI, over TCP and over shared memory (MPI_FIGURES below).
 """
 import argparse
 import json
@@ -128,19 +132,24 @@ def command(build_dir, figure, side):
 def run_side(build_dir, figure, side):
     if getattr(figure, side) is None:
         return None
-    argv = command(build_dir, figure, side)
+    return run_argv(command(build_dir, figure, side), figure.name, figure.unit, side)
+
+
+def run_argv(argv, name, unit, side, env=None):
+    """Run one side once; its figure from the JSON line it prints last."""
     try:
-        env = WINE["env"] if argv[0] == WINE["argv"][0] else None
+        if env is None and argv[0] == WINE["argv"][0]:
+            env = WINE["env"]
         out = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True,
                              env=env)
         result = json.loads(out.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as e:
         detail = getattr(e, "stderr", None) or ""
-        print(f"{figure.name} [{side}]: {' '.join(argv)} failed: {e} {detail}".strip(),
+        print(f"{name} [{side}]: {' '.join(argv)} failed: {e} {detail}".strip(),
               file=sys.stderr)
         return None
-    if result.get("figure") != figure.name or result.get("unit") != figure.unit:
-        print(f"{figure.name} [{side}]: unexpected answer {result}", file=sys.stderr)
+    if result.get("figure") != name or result.get("unit") != unit:
+        print(f"{name} [{side}]: unexpected answer {result}", file=sys.stderr)
         return None
     return float(result["value"])
 
@@ -238,6 +247,96 @@ def measure(build_dir, figures, nrounds, only):
     return rows
 
 
+# ---- MPI: the Pool on 2 worker ranks (libmproc-mpi), issue goals: map of small
+# items at least 10x mpi4py.futures, 1 MiB items within 1.3x of raw MPI_Send/Recv.
+
+class MpiFigure(NamedTuple):
+    name: str      # the figure bench_mpi and mpi_pool_bench.py measure
+    btl: str       # Open MPI's transport: tcp, or vader (shared memory)
+    unit: str
+    n: int
+    raw: bool      # a raw MPI_Send/Recv side exists
+    goal: Tuple[str, float]
+
+
+MPI_FIGURES = [
+    MpiFigure("pool_map", "tcp", "items/s", 1000000, False, ("mpi4py", 1 / 10)),
+    MpiFigure("mpi_map_1MiB", "tcp", "B/s", 1000, True, ("raw_mpi", 1.3)),
+    MpiFigure("pool_map", "vader", "items/s", 1000000, False, ("mpi4py", 1 / 10)),
+    MpiFigure("mpi_map_1MiB", "vader", "B/s", 1000, True, ("raw_mpi", 1.3)),
+]
+MPI_SIDES = ("mproc_mpi", "mpi4py", "mproc_local", "raw_mpi")
+MPI_ROUNDS = 3
+# Debian's mpi4py is installed for the system python, not the first on PATH.
+MPI4PY_PYTHON = "/usr/bin/python3"
+
+
+def mpi_env():
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1")
+    return env
+
+
+def mpi_command(build_dir, fig, side):
+    mpiexec = ["mpiexec", "-n", "3", "--oversubscribe", "--mca", "pml", "ob1",
+               "--mca", "btl", f"{fig.btl},self"]
+    bench_mpi = os.path.join(build_dir, "bench", "bench_mpi")
+    args = [fig.name, str(fig.n)]
+    if side == "mproc_mpi":
+        return mpiexec + [bench_mpi] + args + ["mpi"]
+    if side == "mproc_local":
+        return [bench_mpi] + args + ["local"]
+    if side == "raw_mpi":
+        return mpiexec + [bench_mpi] + args + ["raw"] if fig.raw else None
+    return mpiexec + [MPI4PY_PYTHON, "-m", "mpi4py.futures",
+                      os.path.join(HERE, "python", "mpi_pool_bench.py")] + args
+
+
+def mpi_available(build_dir):
+    if not os.path.exists(os.path.join(build_dir, "bench", "bench_mpi")):
+        return False
+    probe = subprocess.run([MPI4PY_PYTHON, "-c", "import mpi4py.futures"], capture_output=True)
+    if probe.returncode:
+        print("MPI figures: no mpi4py for /usr/bin/python3 (scripts/install-deps.sh mpi)",
+              file=sys.stderr)
+    return probe.returncode == 0
+
+
+def run_mpi(build_dir):
+    rows = []
+    for fig in MPI_FIGURES:
+        print(f"running {fig.name} over {fig.btl} ...", file=sys.stderr, flush=True)
+        rounds = {side: [] for side in MPI_SIDES}
+        for _ in range(MPI_ROUNDS):
+            for side in MPI_SIDES:
+                argv = mpi_command(build_dir, fig, side)
+                rounds[side].append(run_argv(argv, fig.name, fig.unit, side, mpi_env())
+                                    if argv else None)
+        rows.append((fig, {side: None if None in values else statistics.median(values)
+                           for side, values in rounds.items()}))
+    return rows
+
+
+def print_mpi_table(rows):
+    header = ("figure", "btl", *MPI_SIDES, "goal", "")
+    lines = [header]
+    for fig, row in rows:
+        side, factor = fig.goal
+        goal = f"within {factor:g}x of {side}" if factor >= 1 else f"{1 / factor:g}x {side} or more"
+        met = "no figure"
+        if row["mproc_mpi"] and row[side]:
+            met = "goal met" if slowdown(fig.unit, row["mproc_mpi"], row[side]) <= factor \
+                else "goal missed"
+        lines.append((fig.name, fig.btl, *(fmt_value(fig.unit, row[s]) for s in MPI_SIDES),
+                      goal, met))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    print()
+    for line in lines:
+        print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
+    print(f"\nMPI figures: 2 workers (mpiexec -n 3, or the local Pool(2)), median of "
+          f"{MPI_ROUNDS} rounds; rates, higher is better.")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build_dir")
@@ -255,6 +354,12 @@ def main():
 
     rows = measure(build_dir, FIGURES, ROUNDS, args.only)
     results = [{"figure": fig.name, "unit": fig.unit, **row} for fig, row in rows]
+    mpi_rows = []
+    if (not args.only or any("mpi".startswith(p) or p.startswith("mpi") for p in args.only)) \
+            and mpi_available(build_dir):
+        mpi_rows = run_mpi(build_dir)
+        results += [{"figure": fig.name, "btl": fig.btl, "unit": fig.unit, **row}
+                    for fig, row in mpi_rows]
     win_rows = []
     if args.windows:
         WINE["env"] = dict(os.environ, WINEPREFIX=os.path.abspath(args.wineprefix), WINEDEBUG="-all")
@@ -266,14 +371,19 @@ def main():
     with open(out, "w") as f:
         json.dump(results, f, indent=2)
         f.write("\n")
-    print_table(rows)
+    if rows:
+        print_table(rows)
+    if mpi_rows:
+        print_mpi_table(mpi_rows)
     if win_rows:
         print("\nWindows: the mingw build under Wine, against raw Win32 programs under Wine"
               "\n(Wine is not Windows: absolute figures mean little, the ratios count).\n")
         print_table(win_rows, raw_name="raw Win32")
     print(f"\nresults: {out}")
     failed = any(row[side] is None and getattr(fig, side) is not None
-                 for fig, row in rows + win_rows for side in SIDES)
+                 for fig, row in rows + win_rows for side in SIDES) or \
+        any(row[side] is None and (side != "raw_mpi" or fig.raw)
+            for fig, row in mpi_rows for side in MPI_SIDES)
     return 1 if failed else 0
 
 

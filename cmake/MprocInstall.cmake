@@ -3,6 +3,9 @@
 #
 #   find_package(mproc CONFIG)   ->  mproc::mproc        (lib/cmake/mproc)
 #   pkg-config mproc             ->  mproc.pc            (lib/pkgconfig)
+# and, when the MPI backend was built (MPROC_HAVE_MPI):
+#   find_package(mproc CONFIG COMPONENTS mpi)  ->  mproc::mpi  (libmproc-mpi)
+#   pkg-config mproc-mpi         ->  mproc-mpi.pc
 #
 # A shared build's package defines MPROC_SHARED for its consumers (dllimport
 # on Windows) and needs nothing else: APR and the thread library are private
@@ -101,3 +104,27 @@ endif()
 configure_file("${CMAKE_CURRENT_LIST_DIR}/mproc.pc.in" "${PROJECT_BINARY_DIR}/mproc.pc" @ONLY)
 install(FILES "${PROJECT_BINARY_DIR}/mproc.pc"
   DESTINATION ${MPROC_INSTALL_PKGCONFIGDIR} COMPONENT mproc_development)
+
+# The MPI backend: its own export set, loaded by the package only when the
+# mpi component is asked for, and its own .pc file.
+if(MPROC_HAVE_MPI)
+  install(TARGETS mproc_mpi EXPORT mprocMpiTargets
+    RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT mproc_runtime
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT mproc_runtime
+            NAMELINK_COMPONENT mproc_development
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT mproc_development
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(FILES "${PROJECT_SOURCE_DIR}/mpi/include/mproc/mpi.h"
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/mproc COMPONENT mproc_development)
+  install(EXPORT mprocMpiTargets NAMESPACE mproc:: FILE mprocMpiTargets.cmake
+    DESTINATION ${MPROC_INSTALL_CMAKEDIR} COMPONENT mproc_development)
+  # A static libmproc-mpi needs MPI at link time: Open MPI's own ompi-c.pc.
+  if(MPROC_INSTALL_SHARED)
+    set(MPROC_MPI_PC_PRIVATE "")
+  else()
+    set(MPROC_MPI_PC_PRIVATE "Requires.private: ompi-c\n")
+  endif()
+  configure_file("${CMAKE_CURRENT_LIST_DIR}/mproc-mpi.pc.in" "${PROJECT_BINARY_DIR}/mproc-mpi.pc" @ONLY)
+  install(FILES "${PROJECT_BINARY_DIR}/mproc-mpi.pc"
+    DESTINATION ${MPROC_INSTALL_PKGCONFIGDIR} COMPONENT mproc_development)
+endif()

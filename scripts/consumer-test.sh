@@ -16,7 +16,8 @@
 # Then build tests/consumer twice against the tree, once through
 # find_package(mproc CONFIG) and once through pkg-config, and run it: it calls
 # mproc_init() and starts a child with the spawn method whose registered
-# target returns 42. mingw kinds run under Wine.
+# target returns 42. mingw kinds run under Wine. When the build found MPI,
+# the MPI component is checked the same way (tests/consumer_mpi).
 #
 # Environment: CONSUMER_BUILD_DIR (default build/consumer), CC (native
 # pkg-config build, default cc), MPROC_MINGW_PREFIX (default
@@ -221,6 +222,51 @@ run_kind() {
   grep 'spawn child exited with 42: ok' "$work/pkg-config.log" | sed 's/^/    /'
   grep -q 'spawn child exited with 42: ok' "$work/pkg-config.log" ||
     die "pkg-config consumer printed no success line" || return 1
+
+  if [[ -f $pcpath/mproc-mpi.pc ]]; then
+    run_mpi_consumer || return 1
+  elif [[ $platform == native ]] && command -v mpicc >/dev/null; then
+    die "MPI is here but the MPI component was not installed" || return 1
+  fi
+}
+
+# The MPI component (built when MPI was found): find_package(mproc COMPONENTS
+# mpi) and pkg-config mproc-mpi, and a pool whose worker is spawned with
+# MPI_Comm_spawn (tests/consumer_mpi). Uses run_kind's variables.
+run_mpi_consumer() {
+  local mpi_env=(env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+                 OMPI_MCA_rmaps_base_oversubscribe=1)
+  [[ -f $prefix/include/mproc/mpi.h && -f $prefix/$libdir/cmake/mproc/mprocMpiTargets.cmake ]] ||
+    die "mproc-mpi.pc installed without mproc/mpi.h or mprocMpiTargets.cmake" || return 1
+  if [[ $kind == native-shared ]]; then
+    local exported declared
+    exported=$(nm -D --defined-only "$prefix/$libdir/libmproc-mpi.so" | awk 'NF == 3 {print $3}' | sort -u)
+    declared=$(grep -h '^MPROC_MPI_API' "$prefix/include/mproc/mpi.h" | grep -o 'mproc_[a-z0-9_]*(' | tr -d '(' | sort -u)
+    [[ $exported == "$declared" ]] ||
+      die "libmproc-mpi.so exports $(echo $exported), mpi.h declares $(echo $declared)" || return 1
+    log "libmproc-mpi.so exports exactly the $(wc -l <<<"$declared" | tr -d ' ') MPROC_MPI_API functions"
+  fi
+  log "MPI consumer through find_package(mproc CONFIG COMPONENTS mpi)"
+  cmake -S "$ROOT/tests/consumer_mpi" -B "$work/find_package_mpi" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_PREFIX_PATH="$prefix" >"$work/find_package_mpi.log" 2>&1 ||
+    { cat "$work/find_package_mpi.log" >&2; die "MPI consumer: configure"; return 1; }
+  cmake --build "$work/find_package_mpi" >>"$work/find_package_mpi.log" 2>&1 ||
+    { cat "$work/find_package_mpi.log" >&2; die "MPI consumer: build"; return 1; }
+  (cd "$work/find_package_mpi" && ctest --output-on-failure) >>"$work/find_package_mpi.log" 2>&1 ||
+    { cat "$work/find_package_mpi.log" >&2; die "MPI consumer: run"; return 1; }
+  log "MPI consumer through pkg-config mproc-mpi"
+  local cflags libs exe=$work/pkg-config/consumer_mpi
+  cflags=$(pkg-config --cflags mproc-mpi) && libs=$(pkg-config ${static[@]+"${static[@]}"} --libs mproc-mpi) ||
+    die "pkg-config cannot resolve mproc-mpi" || return 1
+  echo "    libs:   $libs"
+  [[ $linkage == shared ]] && libs="$libs -Wl,-rpath,$prefix/$libdir"
+  # shellcheck disable=SC2086  # pkg-config output is a list of words
+  "$cc" -std=c11 -Wall -Wextra -Werror $cflags "$ROOT/tests/consumer_mpi/consumer_mpi.c" -o "$exe" \
+    $libs >"$work/pkg-config-mpi.log" 2>&1 ||
+    { cat "$work/pkg-config-mpi.log" >&2; die "MPI pkg-config consumer: build"; return 1; }
+  "${mpi_env[@]}" timeout 120 "$exe" >>"$work/pkg-config-mpi.log" 2>&1 ||
+    { cat "$work/pkg-config-mpi.log" >&2; die "MPI pkg-config consumer: run"; return 1; }
+  grep 'consumer_mpi: .*: ok' "$work/pkg-config-mpi.log" | sed 's/^/    /'
 }
 
 for kind in "${kinds[@]}"; do

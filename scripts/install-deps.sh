@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing mproc needs, and nothing that is there.
 #
-# Usage: scripts/install-deps.sh [native|mingw|all]   (default: native)
+# Usage: scripts/install-deps.sh [native|mingw|mpi|all]   (default: native)
 #   native  compilers, CMake, Ninja, APR, CMocka, sanitizer and libFuzzer
 #           runtime (clang's libclang-rt-dev), python3, Doxygen (make docs),
 #           gcovr (make coverage)
@@ -9,6 +9,8 @@
 #           are then built by scripts/build-mingw-deps.sh), and Wine's
 #           MSVC-compatible CRT and SDK headers for the MSVC-mode lane
 #           (scripts/msvc-syntax.sh compiles with clang against them)
+#   mpi     the optional MPI backend (libmproc-mpi, docs/mpi.md): Open MPI and
+#           Debian's mpi4py for the bench (for /usr/bin/python3)
 # Debian and Ubuntu are installed with apt-get (as root, or through sudo).
 # Elsewhere it names what to install and fails if something is missing.
 set -euo pipefail
@@ -17,11 +19,13 @@ lane=${1:-native}
 native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcmocka-dev python3
         doxygen gcovr)
 mingw=(mingw-w64 wine wine64 dpkg-dev libwine-dev)
+mpi=(openmpi-bin libopenmpi-dev python3-mpi4py)
 case $lane in
   native) want=("${native[@]}") ;;
   mingw) want=("${mingw[@]}") ;;
-  all) want=("${native[@]}" "${mingw[@]}") ;;
-  *) echo "usage: $0 [native|mingw|all]" >&2; exit 2 ;;
+  mpi) want=("${mpi[@]}") ;;
+  all) want=("${native[@]}" "${mingw[@]}" "${mpi[@]}") ;;
+  *) echo "usage: $0 [native|mingw|mpi|all]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then

@@ -7,10 +7,15 @@
  *
  * One chunk in flight per worker: with two, the handler could block sending
  * the second while the worker blocks sending back the first's result.
+ *
+ * Workers may instead run elsewhere, behind a transport (pool_transport.h,
+ * e.g. MPI ranks): the same chunks and results travel as its messages, and a
+ * handler of its own (at the end of this file) waits on the transport.
  */
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +63,9 @@ struct mproc_pool {
     mproc_args_t *initargs; /* owns duplicates of the handles it holds */
     mproc__wbuf_t inbox; /* the handler's receive buffer */
     uint64_t next_job;
+    const mproc_pool_transport_t *transport; /* NULL: local worker processes */
+    void *session;                           /* the transport's, until it is closed */
+    unsigned char *lost;                     /* per remote worker: it died */
 };
 
 /* ---- the handler's side ---------------------------------------------------- */
@@ -240,7 +248,7 @@ static void dispatch(mproc_pool_t *pool)
 {
     for (int i = 0; i < pool->nworkers && pool->pending; i++) {
         worker_t *w = &pool->workers[i];
-        if (!w->proc || !w->initialized || w->held ||
+        if ((pool->transport ? pool->lost[i] : !w->proc || !w->initialized) || w->held ||
             (pool->maxtasks && w->sent >= pool->maxtasks))
             continue;
         chunk_t *c = pool->pending;
@@ -257,8 +265,12 @@ static void dispatch(mproc_pool_t *pool)
          * no one is sending to it. */
         mproc__wbuf_t msg = c->msg;
         c->msg = (mproc__wbuf_t){0};
+        void *session = pool->session;
         apr_thread_mutex_unlock(pool->hub->lock);
-        (void)mproc_connection_send_bytes(w->conn, msg.data, msg.len);
+        if (pool->transport)
+            (void)pool->transport->send(session, i, msg.data, msg.len);
+        else
+            (void)mproc_connection_send_bytes(w->conn, msg.data, msg.len);
         mproc__wbuf_free(&msg);
         apr_thread_mutex_lock(pool->hub->lock);
         if (--w->sending == 0)
@@ -327,6 +339,17 @@ static void replace_workers(mproc_pool_t *pool)
             (void)start_worker(pool, &pool->workers[i]); /* tried again next round */
 }
 
+static void fail_pending(mproc_pool_t *pool, mproc_status_t status, const char *why,
+                         finished_t *fin)
+{
+    while (pool->pending) {
+        chunk_t *c = pool->pending;
+        pool->pending = c->next;
+        fail_chunk(pool, c, status, 0, why, fin);
+    }
+    pool->pending_tail = NULL;
+}
+
 static void stop_workers(mproc_pool_t *pool, finished_t *fin)
 {
     int terminate = pool->state == TERMINATE;
@@ -356,12 +379,7 @@ static void stop_workers(mproc_pool_t *pool, finished_t *fin)
     for (int i = 0; i < pool->nworkers; i++)
         if (pool->workers[i].proc)
             bury_worker(pool, &pool->workers[i], fin);
-    while (pool->pending) {
-        chunk_t *c = pool->pending;
-        pool->pending = c->next;
-        fail_chunk(pool, c, MPROC_ECLOSED, 0, "the pool was terminated", fin);
-    }
-    pool->pending_tail = NULL;
+    fail_pending(pool, MPROC_ECLOSED, "the pool was terminated", fin);
 }
 
 static void *APR_THREAD_FUNC handler_main(apr_thread_t *thread, void *arg)
@@ -409,12 +427,62 @@ static void *APR_THREAD_FUNC handler_main(apr_thread_t *thread, void *arg)
     return NULL;
 }
 
+static void *APR_THREAD_FUNC remote_handler_main(apr_thread_t *thread, void *arg);
+
 static void wake(mproc_pool_t *pool)
 {
-    (void)mproc_connection_send_bytes(pool->wake_wr, "", 0);
+    if (!pool->transport) {
+        (void)mproc_connection_send_bytes(pool->wake_wr, "", 0);
+        return;
+    }
+    apr_thread_mutex_lock(pool->hub->lock);
+    if (pool->session)
+        pool->transport->wake(pool->session);
+    apr_thread_mutex_unlock(pool->hub->lock);
 }
 
 /* ---- creating and ending a pool ------------------------------------------------ */
+
+static mproc_status_t start_local_workers(mproc_pool_t *pool)
+{
+    pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
+    mproc_status_t st = pool->workers ? mproc_pipe(0, &pool->wake_rd, &pool->wake_wr)
+                                      : MPROC_ENOMEM;
+    for (int i = 0; i < pool->nworkers && !st; i++)
+        st = start_worker(pool, &pool->workers[i]);
+    if (!st)
+        st = await_initializers(pool);
+    return st;
+}
+
+/* The transport starts the workers; it tells how many (nworkers 0: its default). */
+static mproc_status_t open_transport(mproc_pool_t *pool)
+{
+    mproc__wbuf_t setup = {0}, initargs = {0};
+    const char *init = pool->initializer ? mproc__target_name(pool->initializer) : "";
+    mproc__os_handle_t *handles = NULL;
+    size_t nhandles = 0;
+    mproc_status_t st = mproc__args_handles(pool->initargs, &handles, &nhandles);
+    free(handles);
+    if (!st && nhandles)
+        st = MPROC_ENOTSUP; /* an OS handle means nothing on another host */
+    if (!st)
+        st = mproc__args_encode(pool->initargs, &initargs);
+    if (!st)
+        st = mproc__pool_setup_encode(init, &initargs, &setup);
+    mproc__wbuf_free(&initargs);
+    if (!st)
+        st = pool->transport->open(&pool->nworkers, setup.data, setup.len, &pool->session);
+    mproc__wbuf_free(&setup);
+    if (!st && pool->nworkers <= 0)
+        st = MPROC_EINVAL;
+    if (!st) {
+        pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
+        pool->lost = calloc((size_t)pool->nworkers, 1);
+        st = pool->workers && pool->lost ? MPROC_OK : MPROC_ENOMEM;
+    }
+    return st;
+}
 
 mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts)
 {
@@ -433,36 +501,36 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
     mproc_status_t st = ctx ? MPROC_OK : mproc_get_context(MPROC_METHOD_DEFAULT, &ctx);
     if (st)
         return st;
-    if (opts->initializer && mproc_context_start_method(ctx) == MPROC_METHOD_SPAWN &&
+    const mproc_pool_transport_t *t = opts->transport;
+    if (opts->initializer && (t || mproc_context_start_method(ctx) == MPROC_METHOD_SPAWN) &&
         !mproc__target_name(opts->initializer))
         return MPROC_ENOTREGISTERED;
+    if (t && opts->maxtasksperchild)
+        return MPROC_ENOTSUP; /* a remote worker cannot be replaced */
     /* The handler waits on a wake-up plus a connection and a sentinel per worker. */
-    int limit = (int)((mproc__os_wait_limit() - 1) / 2);
+    int limit = t ? INT_MAX : (int)((mproc__os_wait_limit() - 1) / 2);
     if (opts->processes > limit)
         return MPROC_EINVAL;
     mproc_pool_t *pool = calloc(1, sizeof *pool);
     if (!pool)
         return MPROC_ENOMEM;
-    pool->nworkers = opts->processes ? opts->processes : mproc_cpu_count();
+    pool->nworkers = opts->processes ? opts->processes : t ? 0 : mproc_cpu_count();
     if (pool->nworkers > limit)
         pool->nworkers = limit;
     pool->maxtasks = opts->maxtasksperchild;
     pool->context = ctx;
     pool->initializer = opts->initializer;
-    pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
-    st = pool->workers ? mproc__hub_create(&pool->hub) : MPROC_ENOMEM;
+    pool->transport = t;
+    st = mproc__hub_create(&pool->hub);
     /* The pool's own copy (with its own handle duplicates): replacement workers
      * get objects as alive as the first ones, whatever the caller freed since
      * (Python's pool keeps initargs alive). */
     if (!st) st = mproc__args_clone(opts->initargs, &pool->initargs);
-    if (!st) st = mproc_pipe(0, &pool->wake_rd, &pool->wake_wr);
-    for (int i = 0; i < pool->nworkers && !st; i++)
-        st = start_worker(pool, &pool->workers[i]);
-    if (!st) st = await_initializers(pool);
+    if (!st) st = t ? open_transport(pool) : start_local_workers(pool);
     if (!st && apr_pool_create(&pool->thread_mem, NULL) != APR_SUCCESS)
         st = MPROC_ENOMEM;
-    if (!st && apr_thread_create(&pool->handler, NULL, handler_main, pool, pool->thread_mem) !=
-                   APR_SUCCESS)
+    if (!st && apr_thread_create(&pool->handler, NULL, t ? remote_handler_main : handler_main,
+                                 pool, pool->thread_mem) != APR_SUCCESS)
         st = MPROC_EOS;
     if (st) {
         pool->state = TERMINATE;
@@ -541,7 +609,10 @@ void mproc_pool_free(mproc_pool_t *pool)
             mproc_connection_free(w->conn);
         }
     }
+    if (pool->session) /* only when creation failed half-way, as above */
+        pool->transport->close(pool->session);
     free(pool->workers);
+    free(pool->lost);
     mproc_connection_free(pool->wake_rd);
     mproc_connection_free(pool->wake_wr);
     mproc_args_free(pool->initargs); /* a clone: closes its own duplicates */
@@ -602,7 +673,8 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
     if (!fn)
         return MPROC_EINVAL;
     const char *name = mproc__task_name(fn);
-    if (!name && mproc_context_start_method(pool->context) == MPROC_METHOD_SPAWN)
+    if (!name && (pool->transport ||
+                  mproc_context_start_method(pool->context) == MPROC_METHOD_SPAWN))
         return MPROC_ENOTREGISTERED;
     for (size_t i = 0; src->mode == MPROC__POOL_MODE_BYTES && i < r->n; i++)
         if ((!src->items[i] && src->lens[i]) || src->lens[i] > MPROC_MESSAGE_MAX_BYTES)
@@ -854,4 +926,81 @@ mproc_status_t mproc_pool_imap_unordered(mproc_pool_t *pool, mproc_task_fn fn,
                                          size_t chunksize, mproc_pool_iter_t **it)
 {
     return imap(pool, fn, items, lens, n, chunksize, 0, it);
+}
+
+/* ---- workers behind a transport ------------------------------------------------ */
+
+/* Take the next result if one comes within `timeout` (lock held; released
+ * while waiting: only this thread receives, submitters may send meanwhile). */
+static void remote_take(mproc_pool_t *pool, double timeout, finished_t *fin)
+{
+    void *session = pool->session;
+    int i = -1;
+    const void *data = NULL;
+    size_t len = 0;
+    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc_status_t st = pool->transport->recv(session, timeout, &i, &data, &len);
+    apr_thread_mutex_lock(pool->hub->lock);
+    if (i < 0 || i >= pool->nworkers)
+        return;
+    worker_t *w = &pool->workers[i];
+    if (!st) {
+        take_result(pool, w, data, len, fin);
+    } else if (st == MPROC_EWORKERLOST && !pool->lost[i]) {
+        /* The transport saw it die: its tasks fail, the others carry on
+         * without it (a remote worker is not replaced). */
+        char why[160];
+        snprintf(why, sizeof why, "%.*s", (int)(len < 159 ? len : 159), (const char *)data);
+        pool->lost[i] = 1;
+        if (w->held)
+            fail_chunk(pool, w->held, MPROC_EWORKERLOST, -1, why, fin);
+        w->held = NULL;
+    }
+}
+
+static int all_lost(const mproc_pool_t *pool)
+{
+    for (int i = 0; i < pool->nworkers; i++)
+        if (!pool->lost[i])
+            return 0;
+    return 1;
+}
+
+/* As handler_main, but a remote worker can be neither watched nor killed:
+ * on terminate, the chunks the workers hold run to their end (their results
+ * are kept) and only those still waiting fail. */
+static void *APR_THREAD_FUNC remote_handler_main(apr_thread_t *thread, void *arg)
+{
+    mproc_pool_t *pool = arg;
+    finished_t fin = {NULL, 0, 0};
+    apr_thread_mutex_lock(pool->hub->lock);
+    while (pool->state != TERMINATE) {
+        dispatch(pool);
+        if (all_lost(pool))
+            fail_pending(pool, MPROC_EWORKERLOST, "every worker of the pool died", &fin);
+        if (pool->state == CLOSE && !busy(pool))
+            break;
+        remote_take(pool, 1.0, &fin);
+        run_callbacks(pool, &fin);
+    }
+    fail_pending(pool, MPROC_ECLOSED, "the pool was terminated", &fin);
+    while (busy(pool)) {
+        remote_take(pool, 1.0, &fin);
+        run_callbacks(pool, &fin);
+    }
+    for (int i = 0; i < pool->nworkers; i++)
+        while (pool->workers[i].sending) /* a submitter still in send() uses the session */
+            (void)mproc__hub_wait(pool->hub, -1.0);
+    void *session = pool->session;
+    pool->session = NULL; /* wake() no longer reaches it */
+    apr_thread_mutex_unlock(pool->hub->lock);
+    pool->transport->close(session);
+    apr_thread_mutex_lock(pool->hub->lock);
+    run_callbacks(pool, &fin);
+    pool->handler_done = 1;
+    apr_thread_cond_broadcast(pool->hub->changed);
+    apr_thread_mutex_unlock(pool->hub->lock);
+    free(fin.list);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
 }

@@ -18,6 +18,7 @@
 #ifndef MPROC_POOL_WIRE_H
 #define MPROC_POOL_WIRE_H
 
+#include "core.h"
 #include "wire.h"
 
 enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1 };
@@ -55,5 +56,20 @@ mproc_status_t mproc__pool_decode_result(const unsigned char *msg, size_t len, u
                                          uint32_t count, unsigned char *fixed_out,
                                          size_t out_size, int *bare, mproc__pool_item_fn each,
                                          void *ctx);
+
+/* Where a running task's output or failure goes (pool.h's opaque type). */
+struct mproc_task_out {
+    mproc__wbuf_t output;
+    int code;
+    char *message;
+};
+
+/* Run one chunk and build its result message in `res` (pool_worker.c). */
+mproc_status_t mproc__pool_run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out);
+
+/* The first message of a worker behind a transport: the initializer's name
+ * ("" for none) and its encoded arguments (pool_serve.c). */
+mproc_status_t mproc__pool_setup_encode(const char *init_name, const mproc__wbuf_t *initargs,
+                                        mproc__wbuf_t *out);
 
 #endif

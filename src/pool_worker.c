@@ -5,12 +5,6 @@
 #include "core.h"
 #include "pool_wire.h"
 
-struct mproc_task_out {
-    mproc__wbuf_t output;
-    int code;
-    char *message;
-};
-
 mproc_status_t mproc_task_output(mproc_task_out_t *out, const void *data, size_t len)
 {
     if (!out || (!data && len))
@@ -159,8 +153,7 @@ static mproc_status_t run_bytes(mproc__rbuf_t *r, mproc_task_fn fn, uint32_t cou
     return st;
 }
 
-/* Run one chunk (pool_wire.h) and build its result message in `res`. */
-static mproc_status_t run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out)
+mproc_status_t mproc__pool_run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc_task_out_t *out)
 {
     mproc__pool_chunk_t h;
     mproc_status_t st = mproc__pool_chunk_head(r, &h);
@@ -231,7 +224,7 @@ static int pool_worker(const mproc_args_t *args)
         if (st)
             return MPROC_EXIT_WORKER_RECV;
         mproc__rbuf_t r = {chunk.data, chunk.len, 0};
-        st = run_chunk(&r, &res, &out);
+        st = mproc__pool_run_chunk(&r, &res, &out);
         if (st || mproc_connection_send_bytes(c, res.data, res.len))
             return MPROC_EXIT_WORKER_SEND;
     }

@@ -1,11 +1,14 @@
 /* pool_map: Pool(2) maps square over 1,000,000 integers (default chunksize),
  * items/s. pool_apply_rtt: Pool(2).apply of the identity in a loop, mean
- * seconds per call. */
+ * seconds per call. bench_mpi runs the same figures on MPI ranks. */
 #include <mproc/mproc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../bench.h"
+#include "pool_bench.h"
+
+const mproc_pool_transport_t *bench_pool_transport;
 
 static void check(const char *what, mproc_status_t st)
 {
@@ -29,16 +32,17 @@ static int identity(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(identity)
 
-static mproc_pool_t *pool2(void)
+mproc_pool_t *bench_pool2(void)
 {
     mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
     mproc_pool_t *pool;
     o.processes = 2;
+    o.transport = bench_pool_transport;
     check("mproc_pool_create", mproc_pool_create(&pool, &o));
     return pool;
 }
 
-static void done(mproc_pool_t *pool)
+void bench_pool_done(mproc_pool_t *pool)
 {
     check("mproc_pool_close", mproc_pool_close(pool));
     check("mproc_pool_join", mproc_pool_join(pool, MPROC_FOREVER));
@@ -50,14 +54,14 @@ static double pool_map(long n)
     int64_t *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
     for (long i = 0; i < n; i++)
         in[i] = i;
-    mproc_pool_t *pool = pool2();
+    mproc_pool_t *pool = bench_pool2();
     double t0 = bench_now();
     check("mproc_pool_map_array",
           mproc_pool_map_array(pool, square, in, (size_t)n, sizeof *in, out, sizeof *out, 0, NULL));
     double elapsed = bench_now() - t0;
     if (out[n - 1] != (int64_t)(n - 1) * (n - 1))
         bench_fail("pool_map", "wrong result");
-    done(pool);
+    bench_pool_done(pool);
     free(in);
     free(out);
     return (double)n / elapsed;
@@ -66,7 +70,7 @@ BENCH_FIGURE("pool_map", "items/s", pool_map)
 
 static double pool_apply_rtt(long n)
 {
-    mproc_pool_t *pool = pool2();
+    mproc_pool_t *pool = bench_pool2();
     double t0 = bench_now();
     for (long i = 0; i < n; i++) {
         int64_t v = i, back = 0;
@@ -74,7 +78,7 @@ static double pool_apply_rtt(long n)
               mproc_pool_apply_into(pool, identity, &v, sizeof v, &back, sizeof back, NULL));
     }
     double rtt = (bench_now() - t0) / (double)n;
-    done(pool);
+    bench_pool_done(pool);
     return rtt;
 }
 BENCH_FIGURE("pool_apply_rtt", "s", pool_apply_rtt)

@@ -26,6 +26,7 @@
 #include "context.h"
 #include "export.h"
 #include "init.h"
+#include "pool_transport.h"
 #include "status.h"
 #include "timeout.h"
 
@@ -106,6 +107,14 @@ typedef struct mproc_pool_options {
     const mproc_args_t *initargs; /**< its arguments (copied, with the pool's own duplicates of the pipe ends and queues in it; NULL: none) */
     long maxtasksperchild;        /**< a worker is replaced after this many tasks (0: never) */
     const mproc_context_t *context; /**< start method of the workers (NULL: default) */
+    /**
+     * Where the workers run (NULL: local processes), e.g. mproc_mpi_transport()
+     * for MPI ranks (mproc/mpi.h). With a transport, processes 0 means the
+     * transport's default, the initializer and every task must be registered
+     * by name, maxtasksperchild must be 0, and terminate lets the chunks
+     * the workers hold finish (their results are kept) instead of killing them.
+     */
+    const mproc_pool_transport_t *transport;
 } mproc_pool_options_t;
 
 /** A worker's exit code: its start arguments were not what the pool sends. */
@@ -119,8 +128,8 @@ typedef struct mproc_pool_options {
 /** A worker's exit code: its initializer returned non-zero (it took no task). */
 #define MPROC_EXIT_WORKER_INIT 94
 
-/** Defaults: one worker per CPU, no initializer, workers never replaced, default context. */
-#define MPROC_POOL_OPTIONS_INIT {0, NULL, NULL, 0, NULL}
+/** Defaults: one worker per CPU, no initializer, workers never replaced, default context, local workers. */
+#define MPROC_POOL_OPTIONS_INIT {0, NULL, NULL, 0, NULL, NULL}
 
 /**
  * Start a pool and its workers. `opts` NULL: the defaults. Free it with
@@ -128,8 +137,12 @@ typedef struct mproc_pool_options {
  * Errors: MPROC_EINVAL (out NULL, processes < 0 or above 31 on Windows,
  * maxtasksperchild < 0),
  * MPROC_ENOTINIT, MPROC_EDAEMON (called in a daemonic process),
- * MPROC_ENOTREGISTERED (spawn with an unregistered initializer), the errors
- * of mproc_process_start(), MPROC_ENOMEM, MPROC_EINITIALIZER.
+ * MPROC_ENOTREGISTERED (spawn or a transport with an unregistered
+ * initializer), MPROC_ENOTSUP (maxtasksperchild with a transport, or
+ * `initargs` holding an object such as a pipe end or a queue, whose OS handles
+ * cannot reach workers elsewhere), the errors
+ * of mproc_process_start() or of the transport, MPROC_ENOMEM,
+ * MPROC_EINITIALIZER.
  *
  * Initializer: every object `initargs` holds (pipe ends, queues) reaches each
  * worker as it reaches a Process started with it. mproc_pool_create() waits
@@ -137,7 +150,8 @@ typedef struct mproc_pool_options {
  * dies in it) the pool is ended and the result is MPROC_EINITIALIZER, with
  * `*pool` NULL. A worker started later (maxtasksperchild, or replacing one
  * that died) whose initializer fails takes no task and exits with
- * MPROC_EXIT_WORKER_INIT; the pool replaces it, as Python does.
+ * MPROC_EXIT_WORKER_INIT; the pool replaces it, as Python does. (With a
+ * transport, see pool_transport.h.)
  */
 MPROC_API mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts);
 
@@ -146,7 +160,8 @@ MPROC_API mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_
  * caller: free it with mproc_async_result_free()). `opts` gives the callbacks
  * (NULL: none): `callback` runs when it succeeds, `error_callback` when it fails.
  * Errors: MPROC_EINVAL, MPROC_ECLOSED (pool closed or terminated),
- * MPROC_ENOTREGISTERED (fn is not registered with MPROC_TASK), MPROC_ETOOBIG, MPROC_ENOMEM.
+ * MPROC_ENOTREGISTERED (fn is not registered with MPROC_TASK, needed by the
+ * spawn method and by transports), MPROC_ETOOBIG, MPROC_ENOMEM.
  */
 MPROC_API mproc_status_t mproc_pool_apply_async(mproc_pool_t *pool, mproc_task_fn fn,
                                                 const void *input, size_t len,

@@ -332,3 +332,27 @@ int test_pin_to_one_cpu(void)
     return 0;
 #endif
 }
+
+void test_terminate_keeps_running(mproc_pool_t *pool, mproc_task_fn slow, size_t workers)
+{
+    enum { N = 12 };
+    const void *items[N] = {0};
+    size_t lens[N] = {0};
+    mproc_async_result_t *r = NULL;
+    assert_int_equal(mproc_pool_map_async(pool, slow, items, lens, N, 1, NULL, &r), MPROC_OK);
+    assert_int_equal(mproc_pool_terminate(pool), MPROC_OK);
+    assert_int_equal(mproc_async_result_get(r, 5), MPROC_ECLOSED);
+    size_t ok = 0, closed = 0;
+    for (size_t i = 0; i < N; i++) {
+        const void *p;
+        size_t len;
+        mproc_status_t st = mproc_async_result_item(r, i, &p, &len);
+        ok += st == MPROC_OK;
+        closed += st == MPROC_ECLOSED;
+    }
+    assert_int_equal(ok + closed, N);
+    assert_true(ok <= workers); /* at most the chunk each worker was running */
+    assert_int_equal(mproc_pool_join(pool, 5), MPROC_OK);
+    mproc_async_result_free(r);
+    mproc_pool_free(pool);
+}

@@ -76,4 +76,10 @@ int test_pin_to_one_cpu(void);
 /* End this process with a crash's status (POSIX: SIGABRT; Windows: 0xC0000005). */
 void test_crash(void);
 
+/* A pool behind a transport (its workers cannot be killed): map 12 items of
+ * the task `slow` (a short nap) one per chunk, terminate at once, and check
+ * that the chunks the `workers` held kept their results and all the others
+ * failed with MPROC_ECLOSED; then join and free the pool. */
+void test_terminate_keeps_running(mproc_pool_t *pool, mproc_task_fn slow, size_t workers);
+
 #endif

@@ -1,0 +1,63 @@
+/*
+ * What libmproc-mpi's files share: the process-wide MPI state, the message
+ * tags of the pool's protocol and a receive that waits without spinning.
+ *
+ * Protocol, on a communicator of its own (a duplicate of MPI_COMM_WORLD, or
+ * the intercommunicator of spawned workers); the pool is rank 0:
+ *   pool -> worker  SETUP (the pool's setup message), CHUNK (a chunk of
+ *                   tasks), END (the pool ended), EXIT (the job ends: a
+ *                   worker rank finalizes MPI and exits)
+ *   worker -> pool  RESULT (a chunk's results); HELLO first from a spawned one
+ * The payloads are the core's messages (pool_wire.h), sent as they are.
+ */
+#ifndef MPROC_MPI_LINK_H
+#define MPROC_MPI_LINK_H
+
+#include <mpi.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "mproc/mpi.h"
+
+enum { TAG_SETUP = 1, TAG_CHUNK, TAG_END, TAG_EXIT, TAG_RESULT, TAG_HELLO };
+
+/* A spawned worker's first message: where it runs, so that the pool can see
+ * it die when it runs on the pool's host. */
+typedef struct mpi_hello {
+    long long pid;
+    char host[MPI_MAX_PROCESSOR_NAME];
+} mpi_hello_t;
+
+typedef struct mpi_state {
+    int initialized;
+    int owns_mpi;          /* mproc_mpi_init() called MPI_Init_thread */
+    int finalized;
+    long pid;              /* finalize only in this process, not in a fork child */
+    int rank, size;        /* in MPI_COMM_WORLD */
+    MPI_Comm world;        /* the pool's duplicate of MPI_COMM_WORLD */
+    atomic_int world_busy; /* an mpiexec job's pool is open (one at a time) */
+    char exe[4096];        /* this program, for MPI_Comm_spawn */
+} mpi_state_t;
+
+extern mpi_state_t mproc__mpi;
+
+/* A receive buffer, grown as needed and reused. */
+typedef struct mpi_inbox {
+    unsigned char *data;
+    size_t cap, len;
+} mpi_inbox_t;
+
+/*
+ * Receive the next message from `source` with `tag` (MPI_ANY_* allowed) into
+ * `box`, waiting until `deadline` (mproc__mpi_now() based; < 0: forever) or
+ * until *woken becomes non-zero (woken may be NULL; it is reset). Polls with a
+ * growing pause instead of MPI's busy wait, so idle ranks leave the CPU to
+ * others. MPROC_OK (status filled), MPROC_ETIMEDOUT, MPROC_EAGAIN (woken),
+ * MPROC_ENOMEM, MPROC_EOS.
+ */
+mproc_status_t mproc__mpi_recv(MPI_Comm comm, int source, int tag, double deadline,
+                               atomic_int *woken, mpi_inbox_t *box, MPI_Status *status);
+
+double mproc__mpi_now(void);
+
+#endif
