@@ -20,8 +20,9 @@ mproc_status_t mproc__pool_setup_encode(const char *init_name, const mproc__wbuf
     return st;
 }
 
-/* Decode the setup and run the initializer it names: 0 or a worker exit code. */
-static int run_setup(const void *data, size_t len)
+/* Decode the setup and run the initializer it names: 0 or a worker exit code;
+ * *result receives the initializer's return value. */
+static int run_setup(const void *data, size_t len, int32_t *result)
 {
     mproc__rbuf_t r = {data, len, 0};
     char *name = NULL;
@@ -39,10 +40,24 @@ static int run_setup(const void *data, size_t len)
         mproc_args_t *ia = NULL;
         if (mproc_task_args(r.data + r.pos, n, &ia))
             return MPROC_EXIT_WORKER_INITARGS;
-        init(ia);
+        *result = (int32_t)init(ia);
         mproc_args_free(ia);
     }
     return 0;
+}
+
+/* Set up from the first message and tell the pool how it went, as a local
+ * worker does: the initializer's return value, or the exit code when the
+ * setup could not be used (the pool then fails, a remote worker possibly
+ * being one it cannot see end). 0, or the worker exit code. */
+static int set_up(const mproc_worker_io_t *io, const void *data, size_t len)
+{
+    int32_t result = 0;
+    int rc = run_setup(data, len, &result);
+    int32_t reply = rc ? rc : result;
+    if (io->send(io->self, &reply, sizeof reply))
+        return MPROC_EXIT_WORKER_SEND;
+    return rc ? rc : result ? MPROC_EXIT_WORKER_INIT : 0;
 }
 
 int mproc_pool_serve(const mproc_worker_io_t *io)
@@ -54,7 +69,7 @@ int mproc_pool_serve(const mproc_worker_io_t *io)
     mproc_status_t first = io->recv(io->self, &data, &len);
     if (first == MPROC_EEOF)
         return 0; /* ended before a pool came */
-    int rc = first ? MPROC_EXIT_WORKER_RECV : run_setup(data, len);
+    int rc = first ? MPROC_EXIT_WORKER_RECV : set_up(io, data, len);
     mproc_task_out_t out = {{0}, 0, NULL};
     mproc__wbuf_t res = {0}; /* reused: no fresh pages per chunk */
     while (!rc) {

@@ -5,6 +5,14 @@
 #include "mproc/connection.h"
 #include "pool_wire.h"
 
+int mproc__pool_init_succeeded(const void *msg, size_t len)
+{
+    int32_t code = -1;
+    if (len == sizeof code)
+        memcpy(&code, msg, sizeof code);
+    return code == 0;
+}
+
 mproc_status_t mproc__pool_chunk_head(mproc__rbuf_t *r, mproc__pool_chunk_t *h)
 {
     memset(h, 0, sizeof *h);

@@ -28,6 +28,10 @@ enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1 };
 
 /* A worker's exit codes when it cannot go on: MPROC_EXIT_WORKER_* in pool.h. */
 
+/* A worker's first message, local or behind a transport: i32, its
+ * initializer's return value (0 also without one; non-zero: it ends). */
+int mproc__pool_init_succeeded(const void *msg, size_t len);
+
 typedef struct mproc__pool_chunk {
     uint64_t job;
     uint32_t start, count, mode;

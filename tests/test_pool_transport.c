@@ -4,8 +4,10 @@
  * with mproc_pool_serve() over mailboxes. It checks what a backend such as
  * libmproc-mpi relies on: the setup and initializer, chunks and results,
  * a worker death reported by the transport failing only that worker's tasks,
+ * a failing initializer failing the pool's creation (as for local workers),
  * terminate keeping the running chunks, and the options refused.
  */
+#include <apr_atomic.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <apr_thread_proc.h>
@@ -45,7 +47,7 @@ typedef struct worker_io {
     msg_t *current;
 } worker_io_t;
 
-static int init_calls;       /* the initializer ran once per worker */
+static volatile apr_uint32_t init_calls; /* the initializer ran once per worker */
 static int64_t init_value;
 /* Set by the task `dies`, read by the same worker's next send: the tests run
  * one task at a time while it is used, so no other worker reads it. */
@@ -253,7 +255,7 @@ static int unnamed(const void *in, size_t len, mproc_task_out_t *out)
 
 static int set_value(const mproc_args_t *args)
 {
-    init_calls++;
+    apr_atomic_inc32(&init_calls);
     return mproc_args_get_int(args, 0, &init_value) ? 1 : 0;
 }
 MPROC_TARGET(set_value)
@@ -279,7 +281,7 @@ static void map_with_an_initializer_runs_on_the_transport_workers(void **state)
     o.initializer = set_value;
     o.initargs = ia;
     mproc_pool_t *pool = NULL;
-    init_calls = 0;
+    apr_atomic_set32(&init_calls, 0);
     assert_int_equal(mproc_pool_create(&pool, &o), MPROC_OK);
     mproc_args_free(ia);
     enum { N = 100 };
@@ -293,8 +295,29 @@ static void map_with_an_initializer_runs_on_the_transport_workers(void **state)
         assert_int_equal(out[i], (int64_t)i * i + 1000);
     assert_int_equal(mproc_pool_close(pool), MPROC_OK);
     assert_int_equal(mproc_pool_join(pool, 30), MPROC_OK);
-    assert_int_equal(init_calls, DEFAULT_WORKERS);
+    assert_int_equal(apr_atomic_read32(&init_calls), DEFAULT_WORKERS);
     init_value = 0;
+    mproc_pool_free(pool);
+}
+
+static void a_failing_initializer_fails_create_as_for_local_workers(void **state)
+{
+    (void)state;
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.transport = &threads;
+    o.processes = 2;
+    o.initializer = set_value; /* no initargs: it returns 1 */
+    mproc_pool_t *pool = (mproc_pool_t *)&o;
+    apr_atomic_set32(&init_calls, 0);
+    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_EINITIALIZER);
+    assert_null(pool);
+    /* every worker ran it, and t_close joined them */
+    assert_int_equal(apr_atomic_read32(&init_calls), 2);
+    pool = thread_pool(2); /* and the next pool works */
+    int64_t x = 7, y = 0;
+    assert_int_equal(mproc_pool_apply_into(pool, square, &x, sizeof x, &y, sizeof y, NULL),
+                     MPROC_OK);
+    assert_int_equal(y, 49);
     mproc_pool_free(pool);
 }
 
@@ -356,6 +379,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(map_with_an_initializer_runs_on_the_transport_workers),
+        cmocka_unit_test(a_failing_initializer_fails_create_as_for_local_workers),
         cmocka_unit_test(a_reported_death_fails_only_that_workers_tasks),
         cmocka_unit_test(terminate_keeps_running_chunks_and_fails_waiting_ones),
         cmocka_unit_test(a_transport_refuses_what_it_cannot_do),

@@ -8,7 +8,8 @@
  * workers as local processes.
  *
  * A transport moves the pool's messages, unchanged, between the pool's
- * handler and workers that run mproc_pool_serve() somewhere else. The pool
+ * handler and workers that run mproc_pool_serve() somewhere else (the first
+ * message each way is the setup, and the worker's initializer result). The pool
  * keeps one chunk in flight per worker and does everything else (chunking,
  * results, callbacks, close and terminate) as for local workers. A transport
  * reports the deaths it can see; the dead worker's tasks then fail with
@@ -70,13 +71,23 @@ typedef struct mproc_worker_io {
 
 /**
  * Serve one pool as its worker: read the setup message, run the pool's
- * initializer, then run chunks of tasks and send back their results until
- * `io->recv` reports MPROC_EEOF. Tasks and the initializer are found by
- * their registered names, so this process must register the same ones as the
- * pool's (the same program). Returns 0 after MPROC_EEOF (also when it
- * comes instead of the setup), else the worker
- * exit code the local pool would report (90: bad setup, 91: bad initargs,
- * 92: receive failed, 93: a chunk could not be run or its result sent).
+ * initializer and send its return value (a 4-byte int32, 0 also without an
+ * initializer) as this worker's first message, then run chunks of tasks and
+ * send back their results until `io->recv` reports MPROC_EEOF. The pool waits
+ * for every worker's first message in mproc_pool_create(), which fails with
+ * MPROC_EINITIALIZER if one is not 0 (as with local workers). Tasks and the
+ * initializer are found by their registered names, so this process must
+ * register the same ones as the pool's (the same program).
+ *
+ * Returns 0 after MPROC_EEOF (also when it comes instead of the setup), else
+ * the worker exit code the local pool would report:
+ * ::MPROC_EXIT_WORKER_ARGS (bad setup; still reported to the pool as a failed
+ * initializer), ::MPROC_EXIT_WORKER_INITARGS (likewise, bad initargs),
+ * ::MPROC_EXIT_WORKER_INIT (the initializer returned non-zero; the pool was
+ * told and ends, so a caller that serves pool after pool calls this again,
+ * which takes that end and returns 0), ::MPROC_EXIT_WORKER_RECV (receive
+ * failed), ::MPROC_EXIT_WORKER_SEND (a chunk could not be run or its result
+ * sent).
  */
 MPROC_API int mproc_pool_serve(const mproc_worker_io_t *io);
 

@@ -56,6 +56,8 @@ static void serve_and_exit(MPI_Comm comm, int once)
     }
     for (;;) {
         int rc = mproc_pool_serve(&wio);
+        if (rc == MPROC_EXIT_WORKER_INIT)
+            continue; /* the pool was told and ends: serve takes its end next */
         if (rc) {
             fprintf(stderr, "mproc-mpi: worker rank %d failed (code %d): aborting the job\n",
                     mproc__mpi.rank, rc);

@@ -268,6 +268,25 @@ static void callbacks_and_initializer_run(void **state)
     mproc_pool_free(pool);
 }
 
+/* As for local workers: MPROC_EINITIALIZER, and the ranks serve the next pool. */
+static void a_failing_initializer_fails_create(void **state)
+{
+    (void)state;
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.processes = 2;
+    o.transport = mproc_mpi_transport();
+    o.initializer = set_value; /* no initargs: it returns 1 */
+    mproc_pool_t *pool = (mproc_pool_t *)&o;
+    assert_int_equal(mproc_pool_create(&pool, &o), MPROC_EINITIALIZER);
+    assert_null(pool);
+    pool = default_pool();
+    int64_t x = 5, y = 0;
+    assert_int_equal(mproc_pool_apply_into(pool, square, &x, sizeof x, &y, sizeof y, NULL),
+                     MPROC_OK);
+    assert_int_equal(y, 25);
+    mproc_pool_free(pool);
+}
+
 static void large_items_and_results_arrive_intact(void **state)
 {
     (void)state;
@@ -353,6 +372,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(two_workers_run_tasks_at_once_in_other_processes),
         cmocka_unit_test(map_imap_and_starmap_keep_python_semantics),
         cmocka_unit_test(callbacks_and_initializer_run),
+        cmocka_unit_test(a_failing_initializer_fails_create),
         cmocka_unit_test(large_items_and_results_arrive_intact),
         cmocka_unit_test(misuse_gets_the_documented_codes),
         cmocka_unit_test(terminate_keeps_running_chunks_and_fails_waiting_ones),

@@ -1,0 +1,88 @@
+/*
+ * The pool's parent side, shared by its parts: pool.c (creating, ending,
+ * submitting), pool_chunks.c (chunks out to workers, results back to their
+ * jobs), pool_local.c (workers as local processes, and their handler) and
+ * pool_remote.c (workers behind a transport, and their handler).
+ */
+#ifndef MPROC_POOL_INTERNAL_H
+#define MPROC_POOL_INTERNAL_H
+
+#include <apr_thread_proc.h>
+
+#include "core.h"
+#include "mproc/pool_transport.h"
+#include "pool_result.h"
+#include "pool_wire.h"
+
+typedef struct chunk {
+    struct chunk *next;
+    mproc_async_result_t *job;
+    size_t start, count;
+    mproc__wbuf_t msg;
+} chunk_t;
+
+typedef struct worker {
+    mproc_process_t *proc;
+    mproc_connection_t *conn;
+    chunk_t *held; /* the chunk it runs, or NULL */
+    long sent;     /* chunks sent, for maxtasksperchild */
+    int sending;   /* threads sending to it right now: it is not freed meanwhile */
+    int initialized; /* its initializer succeeded: it takes tasks */
+} worker_t;
+
+enum { RUN, CLOSE, TERMINATE };
+
+struct mproc_pool {
+    hub_t *hub;
+    int state, handler_done, handler_joined;
+    int nworkers;
+    long maxtasks;
+    worker_t *workers;
+    chunk_t *pending, *pending_tail;
+    mproc_connection_t *wake_rd, *wake_wr;
+    apr_pool_t *thread_mem;
+    apr_thread_t *handler;
+    const mproc_context_t *context;
+    mproc_target_fn initializer;
+    mproc_args_t *initargs; /* owns duplicates of the handles it holds */
+    mproc__wbuf_t inbox; /* the handler's receive buffer */
+    uint64_t next_job;
+    const mproc_pool_transport_t *transport; /* NULL: local worker processes */
+    void *session;                           /* the transport's, until it is closed */
+    unsigned char *lost;                     /* per remote worker: it died */
+};
+
+/* Results whose last item completed: their callbacks run, then they are ready. */
+typedef struct finished {
+    mproc_async_result_t **list;
+    size_t n, cap;
+} finished_t;
+
+/* pool_chunks.c; all with the hub's lock held. */
+/* Run callbacks outside the lock, then mark those results ready. */
+void mproc__pool_run_callbacks(mproc_pool_t *pool, finished_t *fin);
+/* Fail every item of a chunk and free it. */
+void mproc__pool_fail_chunk(mproc_pool_t *pool, chunk_t *c, mproc_status_t status, int code,
+                            const char *why, finished_t *fin);
+/* Parse a result message for the chunk the worker held. */
+void mproc__pool_take_result(mproc_pool_t *pool, worker_t *w, const unsigned char *msg,
+                             size_t len, finished_t *fin);
+/* Give idle workers the next chunks; the lock is released while sending. */
+void mproc__pool_dispatch(mproc_pool_t *pool);
+/* A worker holds a chunk, or one waits. */
+int mproc__pool_busy(const mproc_pool_t *pool);
+/* Fail every chunk still waiting. */
+void mproc__pool_fail_pending(mproc_pool_t *pool, mproc_status_t status, const char *why,
+                              finished_t *fin);
+
+/* pool_local.c: start the workers as processes, and wait for their
+ * initializers (a failure: MPROC_EINITIALIZER); their handler thread. */
+mproc_status_t mproc__pool_start_local(mproc_pool_t *pool);
+void *APR_THREAD_FUNC mproc__pool_local_handler(apr_thread_t *thread, void *arg);
+
+/* pool_remote.c: open the transport, which starts the workers, and wait for
+ * their initializers; the handler thread of workers behind it. */
+mproc_status_t mproc__pool_open_transport(mproc_pool_t *pool);
+void *APR_THREAD_FUNC mproc__pool_remote_handler(apr_thread_t *thread, void *arg);
+
+#endif

@@ -1,0 +1,217 @@
+/*
+ * A pool's workers as local processes. The handler thread owns them: it
+ * watches each worker's connection and sentinel, takes results, buries a
+ * dead worker (failing the chunk it held) and starts its replacement.
+ *
+ * One chunk in flight per worker: with two, the handler could block sending
+ * the second while the worker blocks sending back the first's result.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool_internal.h"
+
+/* Results arrive here, reused, so a large result costs no fresh pages. */
+static mproc_status_t recv_result(worker_t *w, double timeout, mproc__wbuf_t *buf)
+{
+    return mproc__connection_recv_reuse(w->conn, timeout, buf);
+}
+
+static mproc_status_t start_worker(mproc_pool_t *pool, worker_t *w)
+{
+    mproc_connection_t *mine, *theirs;
+    mproc_status_t st = mproc_pipe(1, &mine, &theirs);
+    if (st)
+        return st;
+    mproc_args_t *a = NULL;
+    const char *init_name = pool->initializer ? mproc__target_name(pool->initializer) : NULL;
+    st = mproc_args_create(&a);
+    if (!st) st = mproc_args_add_connection(a, theirs);
+    if (!st) st = mproc_args_add_str(a, init_name ? init_name : "");
+    if (!st) st = mproc_args_add_int(a, init_name ? 0 : (int64_t)(intptr_t)pool->initializer);
+    if (!st) st = mproc_args_add_int(a, pool->maxtasks);
+    /* As items, not bytes: pipe ends and queues travel as they do to a Process. */
+    if (!st) st = mproc__args_append(a, pool->initargs, 0);
+    mproc_process_options_t o = MPROC_PROCESS_OPTIONS_INIT;
+    o.daemon = 1;
+    o.context = pool->context;
+    mproc_process_t *p = NULL;
+    if (!st) st = mproc_process_create(&p, mproc__pool_worker_target(), a, &o);
+    if (!st && (st = mproc_process_start(p)) != MPROC_OK)
+        mproc_process_free(p);
+    mproc_args_free(a);
+    mproc_connection_free(theirs);
+    if (st) {
+        mproc_connection_free(mine);
+        return st;
+    }
+    *w = (worker_t){p, mine, NULL, 0, 0, 0};
+    return MPROC_OK;
+}
+
+static void describe_death(mproc_process_t *p, char *buf, size_t cap, int *code)
+{
+    int64_t exitcode = 0;
+    mproc_process_exitcode(p, &exitcode);
+    *code = (int)exitcode;
+    if (exitcode < 0)
+        snprintf(buf, cap, "worker %s was killed by signal %d", mproc_process_name(p),
+                 (int)-exitcode);
+    else
+        snprintf(buf, cap, "worker %s exited with code %lld", mproc_process_name(p),
+                 (long long)exitcode);
+}
+
+/* A worker ended: take what it still sent, fail what it held, free it (lock held). */
+static void bury_worker(mproc_pool_t *pool, worker_t *w, finished_t *fin)
+{
+    while (w->sending)
+        (void)mproc__hub_wait(pool->hub, -1.0);
+    while (w->held && recv_result(w, 0, &pool->inbox) == MPROC_OK)
+        mproc__pool_take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
+    mproc_process_join(w->proc, MPROC_FOREVER);
+    if (w->held) {
+        char why[160];
+        int code;
+        describe_death(w->proc, why, sizeof why, &code);
+        mproc__pool_fail_chunk(pool, w->held, MPROC_EWORKERLOST, code, why, fin);
+        w->held = NULL;
+    }
+    mproc_process_free(w->proc);
+    mproc_connection_free(w->conn);
+    *w = (worker_t){NULL, NULL, NULL, 0, 0, 0};
+}
+
+/* Wait for the first workers' initializers: a failure fails mproc_pool_create. */
+static mproc_status_t await_initializers(mproc_pool_t *pool)
+{
+    for (int i = 0; i < pool->nworkers; i++) {
+        worker_t *w = &pool->workers[i];
+        if (recv_result(w, MPROC_FOREVER, &pool->inbox) != MPROC_OK ||
+            !mproc__pool_init_succeeded(pool->inbox.data, pool->inbox.len))
+            return MPROC_EINITIALIZER;
+        w->initialized = 1;
+    }
+    return MPROC_OK;
+}
+
+static void handle_ready(mproc_pool_t *pool, const int *ready, finished_t *fin)
+{
+    char drain[64];
+    size_t n;
+    if (ready[0])
+        while (mproc_connection_recv_bytes_into(pool->wake_rd, 0, drain, sizeof drain, &n) == MPROC_OK) {
+        }
+    for (int i = 0; i < pool->nworkers; i++) {
+        worker_t *w = &pool->workers[i];
+        if (!w->proc)
+            continue;
+        if (ready[1 + 2 * i] && recv_result(w, 0, &pool->inbox) == MPROC_OK) {
+            if (w->initialized)
+                mproc__pool_take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
+            else /* a replacement whose initializer failed ends, and is replaced (as Python) */
+                w->initialized = mproc__pool_init_succeeded(pool->inbox.data, pool->inbox.len);
+        }
+        if (ready[2 + 2 * i])
+            bury_worker(pool, w, fin);
+    }
+}
+
+static void replace_workers(mproc_pool_t *pool)
+{
+    if (pool->state == TERMINATE || (pool->state == CLOSE && !pool->pending))
+        return;
+    for (int i = 0; i < pool->nworkers; i++)
+        if (!pool->workers[i].proc)
+            (void)start_worker(pool, &pool->workers[i]); /* tried again next round */
+}
+
+static void stop_workers(mproc_pool_t *pool, finished_t *fin)
+{
+    int terminate = pool->state == TERMINATE;
+    for (int i = 0; i < pool->nworkers; i++) {
+        worker_t *w = &pool->workers[i];
+        if (!w->proc)
+            continue;
+        if (terminate)
+            mproc_process_terminate(w->proc);
+        else
+            mproc_connection_close(w->conn); /* EOF: the worker returns */
+    }
+    apr_thread_mutex_unlock(pool->hub->lock);
+    /* Workers stuck in a task that ignores SIGTERM get SIGKILL after a second. */
+    double deadline = mproc__os_now() + 1.0;
+    for (int i = 0; i < pool->nworkers; i++) {
+        worker_t *w = &pool->workers[i];
+        if (!w->proc)
+            continue;
+        double left = deadline - mproc__os_now();
+        if (!terminate)
+            mproc_process_join(w->proc, MPROC_FOREVER);
+        else if (mproc_process_join(w->proc, left > 0 ? left : 0) == MPROC_ETIMEDOUT)
+            mproc_process_kill(w->proc);
+    }
+    apr_thread_mutex_lock(pool->hub->lock);
+    for (int i = 0; i < pool->nworkers; i++)
+        if (pool->workers[i].proc)
+            bury_worker(pool, &pool->workers[i], fin);
+    mproc__pool_fail_pending(pool, MPROC_ECLOSED, "the pool was terminated", fin);
+}
+
+void *APR_THREAD_FUNC mproc__pool_local_handler(apr_thread_t *thread, void *arg)
+{
+    mproc_pool_t *pool = arg;
+    finished_t fin = {NULL, 0, 0};
+    size_t nobj = 1 + 2 * (size_t)pool->nworkers;
+    mproc_sentinel_t *objs = calloc(nobj, sizeof *objs);
+    int *ready = calloc(nobj, sizeof *ready);
+    apr_thread_mutex_lock(pool->hub->lock);
+    while (objs && ready && pool->state != TERMINATE) {
+        mproc__pool_dispatch(pool);
+        if (pool->state == CLOSE && !mproc__pool_busy(pool))
+            break;
+        /* Dead slots wait on the wake pipe again: harmless, and keeps indexes fixed. */
+        mproc_connection_waitable(pool->wake_rd, &objs[0]);
+        for (int i = 0; i < pool->nworkers; i++) {
+            worker_t *w = &pool->workers[i];
+            objs[1 + 2 * i] = objs[2 + 2 * i] = objs[0];
+            if (w->proc) {
+                mproc_connection_waitable(w->conn, &objs[1 + 2 * i]);
+                mproc_process_sentinel(w->proc, &objs[2 + 2 * i]);
+            }
+        }
+        apr_thread_mutex_unlock(pool->hub->lock);
+        memset(ready, 0, nobj * sizeof *ready);
+        mproc_status_t st = mproc_wait(objs, nobj, 1.0, ready);
+        apr_thread_mutex_lock(pool->hub->lock);
+        if (st == MPROC_OK)
+            handle_ready(pool, ready, &fin);
+        else if (st != MPROC_ETIMEDOUT)
+            apr_sleep(10000); /* an OS error: do not spin on it */
+        replace_workers(pool);
+        mproc__pool_run_callbacks(pool, &fin);
+    }
+    stop_workers(pool, &fin);
+    mproc__pool_run_callbacks(pool, &fin);
+    pool->handler_done = 1;
+    apr_thread_cond_broadcast(pool->hub->changed);
+    apr_thread_mutex_unlock(pool->hub->lock);
+    free(fin.list);
+    free(objs);
+    free(ready);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+mproc_status_t mproc__pool_start_local(mproc_pool_t *pool)
+{
+    pool->workers = calloc((size_t)pool->nworkers, sizeof *pool->workers);
+    mproc_status_t st = pool->workers ? mproc_pipe(0, &pool->wake_rd, &pool->wake_wr)
+                                      : MPROC_ENOMEM;
+    for (int i = 0; i < pool->nworkers && !st; i++)
+        st = start_worker(pool, &pool->workers[i]);
+    if (!st)
+        st = await_initializers(pool);
+    return st;
+}
