@@ -27,10 +27,20 @@
  * - connection.h: pipes and connection ends (Python's Pipe());
  * - queue.h: Queue, SimpleQueue and JoinableQueue;
  * - pool.h: Pool: apply, map, imap, starmap, with async results;
+ * - sync.h: Lock, RLock, Semaphore, BoundedSemaphore, Condition, Event and
+ *   Barrier, with owner death reported (MPROC_EOWNERDEAD, MPROC_EBROKEN);
+ * - shared.h: shared data: Value, Array and named SharedMemory;
  * - context.h: start methods and contexts (fork, spawn);
  * - status.h: the status codes every fallible call returns;
  * - timeout.h: the timeout convention of every blocking call;
  * - version.h and export.h: version and symbol visibility.
+ *
+ * - pool_transport.h: the hook through which a backend library runs a
+ *   pool's workers elsewhere (an application only sets
+ *   mproc_pool_options_t::transport to what the backend returns).
+ *
+ * Not included here: mproc/mpi.h, of the separate library libmproc-mpi,
+ * such a backend on MPI ranks (docs/mpi.md).
  *
  * Conventions: objects are opaque, created by `*_create` and released by
  * `*_free`; a fallible call returns ::mproc_status_t, MPROC_OK or a negative
@@ -74,6 +84,7 @@
 #include "export.h"
 #include "init.h"
 #include "pool.h"
+#include "pool_transport.h"
 #include "process.h"
 #include "queue.h"
 #include "shared.h"

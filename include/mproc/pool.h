@@ -172,7 +172,8 @@ MPROC_API mproc_status_t mproc_pool_apply_async(mproc_pool_t *pool, mproc_task_f
  * mproc_pool_apply_async(), then wait for it: returns what
  * mproc_async_result_get(*result, MPROC_FOREVER) returns. `*result` is set
  * whenever the call was submitted, also when the task failed (its error is
- * read from it), and NULL otherwise: free it in every case.
+ * read from it), and NULL otherwise: free it in every case. Errors: those of
+ * both calls (MPROC_ETASK, MPROC_EWORKERLOST, MPROC_ECLOSED, ...).
  */
 MPROC_API mproc_status_t mproc_pool_apply(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
                                           size_t len, mproc_async_result_t **result);

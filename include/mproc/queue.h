@@ -102,7 +102,7 @@ MPROC_API mproc_status_t mproc_queue_create_opts(mproc_queue_t **out,
 MPROC_API mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len,
                                          double timeout);
 
-/** mproc_queue_put() without waiting (Python's put_nowait). */
+/** mproc_queue_put() without waiting (put_nowait): MPROC_EFULL at once; its other errors. */
 MPROC_API mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *data, size_t len);
 
 /**
@@ -122,7 +122,7 @@ MPROC_API mproc_status_t mproc_queue_get(mproc_queue_t *q, double timeout, void 
 MPROC_API mproc_status_t mproc_queue_get_into(mproc_queue_t *q, double timeout, void *buf,
                                               size_t cap, size_t *len);
 
-/** mproc_queue_get() without waiting (Python's get_nowait). */
+/** mproc_queue_get() without waiting (get_nowait): MPROC_EEMPTY at once; its other errors. */
 MPROC_API mproc_status_t mproc_queue_get_nowait(mproc_queue_t *q, void **data, size_t *len);
 
 /**
@@ -152,7 +152,10 @@ MPROC_API mproc_status_t mproc_queue_close(mproc_queue_t *q);
  */
 MPROC_API mproc_status_t mproc_queue_join_thread(mproc_queue_t *q);
 
-/** Python's cancel_join_thread(): kept for parity; nothing can be lost, so nothing changes. */
+/**
+ * Python's cancel_join_thread(): kept for parity; nothing can be lost, so
+ * nothing changes. MPROC_OK, or MPROC_EINVAL for NULL.
+ */
 MPROC_API mproc_status_t mproc_queue_cancel_join_thread(mproc_queue_t *q);
 
 /**
