@@ -8,9 +8,6 @@
  *
  * What pool_squares shows last, a crashing task failing alone, is not here:
  * a dying rank ends the whole MPI job (docs/mpi.md).
- *
- * mproc-lanes: posix-only (examples/CMakeLists.txt builds it only with MPI,
- * which the Windows lanes lack)
  */
 #include <mproc/mpi.h>
 #include <stdio.h>
