@@ -23,6 +23,9 @@ double mproc__os_now(void); /* monotonic clock, seconds */
 int mproc__os_cpu_count(void);
 int64_t mproc__os_getpid(void);
 int mproc__os_fork_supported(void);
+/* End this process at once, as a kill would (POSIX: SIGKILL; Windows:
+ * TerminateProcess, exit code 9): no exit handlers, no flushing. */
+void mproc__os_die(void);
 
 /* ---- handles -------------------------------------------------------------- */
 

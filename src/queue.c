@@ -37,7 +37,13 @@
  * says how much of its frame it had published; the next producer fills the
  * rest with zeros and marks the frame's sequence number aborted, so the
  * consumer drops it. The consumer's state (`cons_*`) says how much of the frame
- * it claimed was still unread; the next consumer skips it.
+ * it claimed was still unread; the next consumer skips it. A wrap or jump mark
+ * is not claimed, but passing it gives back the block that holds it, after
+ * which the mark reads as zeros (an empty message, again and again): so the
+ * pass is recorded (`cons_pass_*`) before the block is given back and the
+ * next consumer completes a recorded pass instead of reading the mark again.
+ * (Publishing the head first would let producers write into the block while
+ * it is given back; the slack only keeps them out of blocks behind the head.)
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -45,6 +51,7 @@
 
 #include "atomic.h"
 #include "core.h"
+#include "fault.h"
 #include "lock.h"
 
 #define MAGIC 0x6d70726f71756575LL /* "mproqueu" */
@@ -88,7 +95,8 @@ typedef struct shared {
     /* the consumers' own */
     int64_t cons_start, cons_total; /* the frame claimed: where, how long (0: none) */
     int64_t cons_seen_tail;         /* a recent tail: at least that much is published */
-    int64_t pad4[GROUP_WORDS - 3];
+    int64_t cons_pass_to, cons_pass_written; /* a mark being passed: where the head goes */
+    int64_t pad4[GROUP_WORDS - 5];
     /* published by producers */
     volatile int64_t tail;          /* bytes published since creation */
     volatile int64_t produced;      /* complete frames published */
@@ -716,11 +724,30 @@ static void move_head(mproc_queue_t *q, int64_t to, int64_t written)
     if (s->sparse) {
         int64_t lo = s->head / BLOCK * BLOCK;
         int64_t hi = written == to ? to / BLOCK * BLOCK : round_up(written, BLOCK);
-        if (hi > lo)
+        if (hi > lo) {
             give_back(q, lo, hi);
+            MPROC_KILL_POINT("queue.get.after_give_back");
+        }
     }
     mproc__publish(q->light, &s->head, to);
     wake(&s->prod_sleeping, ROOM_SEM(q));
+}
+
+/* Pass a wrap or jump mark at the head. The mark was never claimed like a
+ * frame, and moving the head gives back the block that holds it (its bytes
+ * become zeros): so the pass is recorded first, and a consumer that dies
+ * between the give-back and the head's publication leaves the record for the
+ * next one to complete, instead of a zeroed mark that would read as endless
+ * empty messages. */
+static void pass_mark(mproc_queue_t *q, int64_t to, int64_t written)
+{
+    shared_t *s = q->s;
+    s->cons_pass_written = written;
+    s->cons_pass_to = to;
+    mproc__compiler_fence();
+    move_head(q, to, written);
+    mproc__compiler_fence();
+    s->cons_pass_to = 0;
 }
 
 /* Read `n` bytes (dst NULL: discard) from the head as they are published. */
@@ -746,6 +773,11 @@ static void stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n)
 static void recover_consumer(mproc_queue_t *q)
 {
     shared_t *s = q->s;
+    if (s->cons_pass_to) {
+        if (s->head < s->cons_pass_to) /* give the blocks back again: idempotent */
+            move_head(q, s->cons_pass_to, s->cons_pass_written);
+        s->cons_pass_to = 0;
+    }
     if (s->cons_total)
         stream_out(q, NULL, s->cons_total - (s->head - s->cons_start));
     s->cons_total = 0;
@@ -780,11 +812,11 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         uint32_t header[2];
         read_header(q, header);
         if (header[0] == WRAP_MARK) { /* the rest of this lap is empty */
-            move_head(q, s->head + (s->capacity - (s->head & q->mask)), s->head + HEADER);
+            pass_mark(q, s->head + (s->capacity - (s->head & q->mask)), s->head + HEADER);
             continue;
         }
         if (header[0] == JUMP_MARK) { /* on at a later block of this lap */
-            move_head(q, s->head - (s->head & q->mask) + (int64_t)header[1] * BLOCK,
+            pass_mark(q, s->head - (s->head & q->mask) + (int64_t)header[1] * BLOCK,
                       s->head + HEADER);
             continue;
         }

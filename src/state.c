@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "fault.h"
 
 mproc__state_t mproc__g;
 
@@ -86,6 +87,9 @@ mproc_status_t mproc_init(int argc, char **argv)
     if (atexit(at_exit) != 0)
         return MPROC_ENOMEM;
     mproc__pool_register();
+#ifdef MPROC_FAULT_INJECTION
+    mproc__fault_arm_from_env();
+#endif
     mproc__os_boot_t boot;
     if (mproc__os_spawned_boot(argc, argv, &boot))
         mproc__spawned_main(&boot);
