@@ -4,9 +4,21 @@
  * survivors go on; nothing is duplicated or invented; at most the victim's own
  * claimed message is lost; counts stay right; timed calls keep their deadline.
  */
+#if defined(__linux__)
+#define _GNU_SOURCE
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(__linux__)
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+#endif
+#if !defined(_WIN32)
+#include <sys/resource.h>
+#endif
 
 #include "fault.h"
 #include "support/test_support.h"
@@ -132,10 +144,121 @@ static void consumer_killed_after_giving_back_a_mark_invents_nothing(void **stat
     mproc_queue_free(q);
 }
 
+/* In a child under `ulimit -f` (RLIMIT_FSIZE): creating a queue must not die
+ * of SIGXFSZ; it falls back to a smaller ring or fails with a status. Exit
+ * codes: 0 as expected, 1-5 which step went wrong. */
+static int t_queues_under_file_size_limit(const mproc_args_t *args)
+{
+    (void)args;
+#if defined(_WIN32)
+    return 0;
+#else
+    struct rlimit rl = {100 * MIB, 100 * MIB}; /* below the 16 GiB reservation */
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 1;
+    mproc_queue_t *q;
+    if (mproc_queue_create(&q, 0) != MPROC_OK) /* a plain ring of the default size */
+        return 2;
+    void *d;
+    size_t n;
+    if (mproc_queue_put(q, "fits", 4, 1) || mproc_queue_get(q, 1, &d, &n) || n != 4)
+        return 3;
+    mproc_free(d);
+    mproc_queue_free(q);
+    rl.rlim_cur = rl.rlim_max = 1 * MIB; /* below even the default plain ring */
+    if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+        return 1;
+    if (mproc_queue_create(&q, 0) != MPROC_ENOMEM)
+        return 4;
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.ring_bytes = o.limit_bytes = 64 * KIB;
+    if (mproc_queue_create_opts(&q, &o) != MPROC_OK)
+        return 5;
+    mproc_queue_free(q);
+    return 0;
+#endif
+}
+MPROC_TARGET(t_queues_under_file_size_limit)
+
+static void file_size_limit_gives_a_smaller_ring_or_a_status_not_a_signal(void **state)
+{
+    (void)state;
+    mproc_process_t *p = test_start(t_queues_under_file_size_limit, NULL);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+}
+
+/* A child in a mount namespace of its own with a /dev/shm of 3 MiB, using
+ * the shm_open path (as where memfd_create is missing): the full store must
+ * be MPROC_ENOMEM, not SIGBUS, and the queue usable afterwards. Exit codes:
+ * 0 as expected, 77 skipped (printed why), others the step that failed. */
+static int t_queue_on_a_tiny_dev_shm(const mproc_args_t *args)
+{
+    (void)args;
+#if defined(__linux__) && defined(MPROC_FAULT_INJECTION)
+    if (geteuid() != 0 || unshare(CLONE_NEWNS) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=3m") != 0)
+        return 77;
+    setenv("MPROC_FAULT_NO_MEMFD", "1", 1);
+    mproc_queue_t *q;
+    mproc_status_t st = mproc_queue_create(&q, 0);
+    if (st != MPROC_ENOMEM) /* 16 MiB of hot ring cannot be had */
+        return st ? 10 - st : 1;
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.ring_bytes = 64 * KIB; /* 1 MiB kept, cold blocks reserved as written */
+    if (mproc_queue_create_opts(&q, &o) != MPROC_OK)
+        return 2;
+    static unsigned char big[256 * KIB];
+    int put = 0;
+    while ((st = mproc_queue_put(q, big, sizeof big, 1)) == MPROC_OK && put < 100)
+        put++;
+    if (st != MPROC_ENOMEM || put < 4)
+        return 3;
+    for (int i = 0; i < put; i++) {
+        void *d;
+        size_t n;
+        if (mproc_queue_get(q, 1, &d, &n) || n != sizeof big)
+            return 4;
+        mproc_free(d);
+    }
+    for (int i = 0; i < 20; i++) { /* consumed blocks were given back: room again */
+        void *d;
+        size_t n;
+        if (mproc_queue_put(q, big, sizeof big, 1) || mproc_queue_get(q, 1, &d, &n))
+            return 5;
+        mproc_free(d);
+    }
+    mproc_queue_free(q);
+    o.ring_bytes = o.limit_bytes = 4 * MIB; /* a plain ring larger than the store */
+    if (mproc_queue_create_opts(&q, &o) != MPROC_ENOMEM)
+        return 6;
+    return 0;
+#else
+    return 77;
+#endif
+}
+MPROC_TARGET(t_queue_on_a_tiny_dev_shm)
+
+static void full_shared_memory_store_is_enomem_not_sigbus(void **state)
+{
+    (void)state;
+    mproc_process_t *p = test_start(t_queue_on_a_tiny_dev_shm, NULL);
+    int64_t code = test_join(p);
+    mproc_process_free(p);
+    if (code == 77) {
+        printf("skipped: needs Linux, root (a private mount of a tiny /dev/shm) and kill points\n");
+        skip();
+    }
+    assert_int_equal(code, 0);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(consumer_killed_after_giving_back_a_mark_invents_nothing),
+        cmocka_unit_test(file_size_limit_gives_a_smaller_ring_or_a_status_not_a_signal),
+        cmocka_unit_test(full_shared_memory_store_is_enomem_not_sigbus),
     };
     return test_main(argc, argv, "queue_faults", tests, ARRAY_LEN(tests));
 }
