@@ -253,12 +253,156 @@ static void full_shared_memory_store_is_enomem_not_sigbus(void **state)
     assert_int_equal(code, 0);
 }
 
+/* args: queue, point, nth, size. Armed, puts messages of `size` bytes until
+ * it dies (exit 50 if it does not). */
+static int t_put_until_killed(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    const char *point;
+    int64_t nth, size;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_str(args, 1, &point) ||
+        mproc_args_get_int(args, 2, &nth) || mproc_args_get_int(args, 3, &size))
+        return 100;
+    unsigned char *m = calloc(1, (size_t)size);
+    if (!m)
+        return 100;
+    arm(point, nth);
+    for (int i = 0;; i++) {
+        memcpy(m, &i, sizeof i);
+        if (mproc_queue_put(q, m, (size_t)size, 30))
+            return 50;
+    }
+}
+MPROC_TARGET(t_put_until_killed)
+
+static mproc_queue_t *plain_ring(size_t bytes)
+{
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.ring_bytes = o.limit_bytes = bytes; /* larger messages stream through */
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
+    return q;
+}
+
+/* Finding 4: a producer killed in the middle of a message larger than the
+ * ring; no other producer comes. get(1) returns by its deadline (with the
+ * quarter second a stalled stream is given), and the torn message is never
+ * returned. */
+static void get_keeps_its_deadline_when_a_streaming_producer_dies(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KILL_POINTS();
+    mproc_queue_t *q = plain_ring(64 * KIB);
+    mproc_args_t *a = victim_args(q, "queue.put.mid_stream", 1);
+    mproc_args_add_int(a, 4 * MIB);
+    mproc_process_t *p = test_start(t_put_until_killed, a);
+    mproc_args_free(a);
+    assert_true(test_join(p) != 50);
+    mproc_process_free(p);
+    void *d;
+    size_t n;
+    double t0 = test_now();
+    assert_int_equal(mproc_queue_get(q, 1, &d, &n), MPROC_EEMPTY);
+    double took = test_now() - t0;
+    assert_true(took >= 0.9 && took < 3.0);
+    put_n(q, 7, 2, 10 * KIB);
+    expect_n(q, 7, 2, 10 * KIB);
+    mproc_queue_free(q);
+}
+
+/* Finding 4: put(1) of a message larger than the ring with no reader returns
+ * by its deadline, and no half message is ever returned by a later get. */
+static void streamed_put_keeps_its_deadline_and_leaves_no_half_message(void **state)
+{
+    (void)state;
+    mproc_queue_t *q = plain_ring(64 * KIB);
+    unsigned char *big = calloc(1, 1 * MIB);
+    assert_non_null(big);
+    double t0 = test_now();
+    assert_int_equal(mproc_queue_put(q, big, 1 * MIB, 1), MPROC_EFULL);
+    double took = test_now() - t0;
+    assert_true(took >= 0.9 && took < 3.0);
+    void *d;
+    size_t n;
+    t0 = test_now();
+    assert_int_equal(mproc_queue_get(q, 0.5, &d, &n), MPROC_EEMPTY);
+    assert_true(test_now() - t0 < 2.5);
+    put_n(q, 1, 3, 10);
+    expect_n(q, 1, 3, 10);
+    /* Given up with nobody reading, it was taken back: later puts have the room. */
+    t0 = test_now();
+    assert_int_equal(mproc_queue_put(q, big, 1 * MIB, 0.5), MPROC_EFULL);
+    assert_true(test_now() - t0 < 2.5);
+    put_n(q, 4, 1, 30 * KIB);
+    expect_n(q, 4, 1, 30 * KIB);
+    free(big);
+    mproc_queue_free(q);
+}
+
+/* Finding 9: a JoinableQueue's consumer dies holding a claimed message and
+ * nobody else gets: join() stops waiting for it and says a message was lost. */
+static void join_returns_elost_when_a_consumer_died_with_a_message(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KILL_POINTS();
+    mproc_queue_t *q;
+    assert_int_equal(mproc_joinable_queue_create(&q, 0), MPROC_OK);
+    put_n(q, 0, 3, 16);
+    assert_int_equal(mproc_queue_join(q, 0.1), MPROC_ETIMEDOUT);
+    run_victim(t_get_until_killed, q, "queue.get.after_claim", 1);
+    size_t left = 0;
+    assert_int_equal(mproc_queue_qsize(q, &left), MPROC_OK);
+    assert_int_equal(left, 2);
+    for (int i = 1; i < 3; i++) {
+        void *d;
+        size_t n;
+        assert_int_equal(mproc_queue_get(q, 5, &d, &n), MPROC_OK);
+        int got;
+        memcpy(&got, d, sizeof got);
+        assert_int_equal(got, i); /* the victim's message is the one lost */
+        mproc_free(d);
+        assert_int_equal(mproc_queue_task_done(q), MPROC_OK);
+    }
+    assert_int_equal(mproc_queue_task_done(q), MPROC_ETASKDONE);
+    double t0 = test_now();
+    assert_int_equal(mproc_queue_join(q, 10), MPROC_ELOST);
+    assert_true(test_now() - t0 < 5);
+    mproc_queue_free(q);
+}
+
+/* The same when the consumer dies holding the lock and only join() is left
+ * to notice: it repairs the consumers' state itself. */
+static void join_notices_a_dead_consumer_by_itself(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KILL_POINTS();
+    mproc_queue_t *q;
+    assert_int_equal(mproc_joinable_queue_create(&q, 0), MPROC_OK);
+    put_n(q, 0, 1, 16);
+    run_victim(t_get_until_killed, q, "queue.get.after_copy", 1);
+    double t0 = test_now();
+    assert_int_equal(mproc_queue_join(q, 10), MPROC_ELOST);
+    assert_true(test_now() - t0 < 5);
+    expect_n(q, 0, 0, 16);
+    put_n(q, 5, 1, 16);
+    expect_n(q, 5, 1, 16);
+    assert_int_equal(mproc_queue_task_done(q), MPROC_OK);
+    assert_int_equal(mproc_queue_join(q, 1), MPROC_ELOST); /* sticky: a message was lost */
+    mproc_queue_free(q);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(consumer_killed_after_giving_back_a_mark_invents_nothing),
         cmocka_unit_test(file_size_limit_gives_a_smaller_ring_or_a_status_not_a_signal),
         cmocka_unit_test(full_shared_memory_store_is_enomem_not_sigbus),
+        cmocka_unit_test(get_keeps_its_deadline_when_a_streaming_producer_dies),
+        cmocka_unit_test(streamed_put_keeps_its_deadline_and_leaves_no_half_message),
+        cmocka_unit_test(join_returns_elost_when_a_consumer_died_with_a_message),
+        cmocka_unit_test(join_notices_a_dead_consumer_by_itself),
     };
+    if (argc > 2)
+        cmocka_set_test_filter(argv[2]); /* one test by name (a pattern), to run it alone */
     return test_main(argc, argv, "queue_faults", tests, ARRAY_LEN(tests));
 }

@@ -60,7 +60,8 @@ typedef int mproc_status_t;
     X(EWORKERLOST,    -32, "the worker process running the task died")                \
     X(EDONE,          -33, "no more results")                                          \
     X(ENOTREADY,      -34, "the result is not ready yet")                              \
-    X(ENOTCLOSED,     -35, "close or terminate the pool first")
+    X(ENOTCLOSED,     -35, "close or terminate the pool first")                        \
+    X(ELOST,          -36, "a message was lost with a consumer that died holding it")
 
 /** Status codes; see MPROC_STATUS_TABLE for the message of each. */
 typedef enum mproc_status_code {
