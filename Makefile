@@ -12,6 +12,8 @@
 #                (build/docs/html); any Doxygen warning fails it
 #   make check-packaging  the vcpkg and conan files parse and agree on the
 #                version (they need the network to run)
+#   make stress  the queue's randomized fault injection for longer (STRESS_SECONDS,
+#                default 120 per start method; STRESS_SEED repeats a run)
 #   make bench   benchmarks against CPython and the raw OS (build/bench/results.json)
 #   make clean   remove build/ (keeps the cached Windows dependencies)
 
@@ -20,7 +22,7 @@ LANES ?= linux-gcc linux-asan mingw-wine
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
+.PHONY: all demo test stress bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES))
 
 all: test
 
@@ -75,6 +77,15 @@ docs: deps
 	MPROC_VERSION=$(MPROC_VERSION) doxygen docs/Doxyfile
 	python3 docs/check_documented.py build/docs/xml
 	@echo "docs: build/docs/html/index.html (no warnings, no undocumented symbol)"
+
+STRESS_SECONDS ?= 120
+stress: deps
+	cmake --preset linux-gcc >/dev/null
+	cmake --build --preset linux-gcc --target test_queue_faults
+	@for method in fork spawn; do \
+	  MPROC_STRESS_SECONDS=$(STRESS_SECONDS) $(if $(STRESS_SEED),MPROC_STRESS_SEED=$(STRESS_SEED)) \
+	    build/linux-gcc/tests/test_queue_faults $$method 'randomized_kills' || exit 1; \
+	done
 
 bench: deps
 	cmake --preset linux-release >/dev/null

@@ -16,8 +16,12 @@
  * that a point it relies on is reached at all.
  *
  * Naming: "<object>.<operation>.<step>", the step saying what has happened
- * just before the point ("after_claim"). The points of each object are listed
- * in its file-top comment and in tests/test_queue_faults.c (queue, lock).
+ * just before the point ("after_claim"). The queue's and the lock's points are
+ * listed in tests/test_queue_faults.c, which kills a producer and a consumer
+ * at each (`matrix`) and at random ones (`role_points`); an object that adds
+ * points adds them to a test of the same kind. To add a point: include this
+ * header and write MPROC_KILL_POINT("object.operation.step") where a death
+ * must leave the shared state repairable.
  */
 #ifndef MPROC_FAULT_H
 #define MPROC_FAULT_H

@@ -526,11 +526,13 @@ static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
         return st;
     static const uint32_t mark[2] = {WRAP_MARK, 0};
     ring_copy_in(q, s->tail, mark, HEADER);
+    MPROC_KILL_POINT("queue.put.after_wrap_mark");
     /* Recorded before the publication: a producer dying in between leaves a
      * lap that has not begun, which no jump can use. */
     s->prod_lap_before = off + HEADER;
     s->prod_lap = s->tail + skip;
     mproc__publish(q->light, &s->tail, s->tail + skip);
+    MPROC_KILL_POINT("queue.put.after_wrap");
     return MPROC_OK;
 }
 
@@ -562,7 +564,9 @@ static mproc_status_t jump_ahead(mproc_queue_t *q, int64_t need)
         return st;
     const uint32_t mark[2] = {JUMP_MARK, (uint32_t)(to / BLOCK)};
     ring_copy_in(q, s->tail, mark, HEADER);
+    MPROC_KILL_POINT("queue.put.after_jump_mark");
     mproc__publish(q->light, &s->tail, s->prod_lap + to);
+    MPROC_KILL_POINT("queue.put.after_jump");
     return MPROC_OK;
 }
 
