@@ -3,7 +3,8 @@
 #
 # Usage: scripts/install-deps.sh [native|mingw|all]   (default: native)
 #   native  compilers, CMake, Ninja, APR, CMocka, sanitizer runtime, python3,
-#           Doxygen (make docs)
+#           Doxygen (make docs), valgrind (its header lets mproc tell when it
+#           runs under memcheck; a test runs a queue program under it)
 #   mingw   the Windows lane: mingw-w64 and Wine (APR and CMocka for Windows
 #           are then built by scripts/build-mingw-deps.sh)
 # Debian and Ubuntu are installed with apt-get (as root, or through sudo).
@@ -12,7 +13,7 @@ set -euo pipefail
 
 lane=${1:-native}
 native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcmocka-dev python3
-        doxygen)
+        doxygen valgrind)
 mingw=(mingw-w64 wine wine64 dpkg-dev)
 case $lane in
   native) want=("${native[@]}") ;;

@@ -23,6 +23,9 @@
 #include <unistd.h>
 
 #include "os_error.h"
+#ifdef MPROC_HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 /* Whether fd is one of our memfds, whose pages need no reservation: they are
  * made with sealing allowed and no seal, while a tmpfs file (shm_open) comes
@@ -136,9 +139,19 @@ mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out)
 }
 
 /* A memfd or shm object is sparse: pages are allocated when first written
- * (for a shm object, reserved when committed). */
+ * (for a shm object, reserved when committed).
+ *
+ * Not under valgrind: memcheck's leak check at exit reads every mapped page
+ * of the process, and reading a sparse reservation of gigabytes (each process
+ * maps one per queue, and a fork child inherits its parent's) allocates and
+ * scans all of it, which at memcheck's speed never ends. Refused, a queue
+ * falls back to a plain ring. */
 mproc_status_t mproc__os_shm_reserve(size_t size, mproc__os_shm_t *out)
 {
+#ifdef MPROC_HAVE_VALGRIND_H
+    if (RUNNING_ON_VALGRIND)
+        return MPROC_ENOTSUP;
+#endif
     return sized_object(size, out);
 }
 
