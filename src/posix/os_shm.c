@@ -57,7 +57,7 @@ static int anonymous_fd(void)
     for (int attempt = 0; attempt < 16; attempt++) {
         char name[64];
         snprintf(name, sizeof name, "/mproc-%ld-%d-%d", (long)getpid(), attempt,
-                 (int)(mproc__os_now() * 1e6) & 0xffffff);
+                 (int)((long long)(mproc__os_now() * 1e6) & 0xffffff));
         int fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
         if (fd < 0 && errno == EEXIST)
             continue;
