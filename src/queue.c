@@ -475,7 +475,7 @@ static mproc_status_t stream_in(mproc_queue_t *q, const unsigned char *src, int6
     static const unsigned char zeros[512];
     while (n > 0) {
         int64_t r = room(q);
-        if (r == 0) {
+        if (r <= 0) { /* below 0 while a consumer reads through a frame it closed */
             if (sleep_until(q, has_room, 1, &q->s->prod_sleeping, ROOM_SEM(q),
                             stream_wait_end(deadline)) != MPROC_OK &&
                 deadline >= 0 && mproc__os_now() >= deadline)
