@@ -983,17 +983,20 @@ static mproc_status_t read_frame(mproc_queue_t *q, const uint32_t header[2], voi
             st = stream_out(q, NULL, total - HEADER - (int64_t)n, deadline);
     }
     MPROC_KILL_POINT("queue.get.after_head");
-    if (!st)
+    if (!st) {
         s->cons_total = 0;
-    if (!st && (int64_t)header[1] == mproc__load(&s->aborted_seq))
-        st = MPROC_EAGAIN; /* its producer died while writing it */
-    if (st && alloc)
-        free(dst);
-    if (!st && alloc)
+        if ((int64_t)header[1] == mproc__load(&s->aborted_seq))
+            st = MPROC_EAGAIN; /* its producer died while writing it */
+    }
+    if (st) {
+        if (alloc)
+            free(dst);
+        return st;
+    }
+    if (alloc)
         *alloc = dst;
-    if (!st)
-        *len = n;
-    return st;
+    *len = n;
+    return MPROC_OK;
 }
 
 /* Take one frame: into `buf` (cap bytes) or, when `alloc`, a new buffer. */
@@ -1009,7 +1012,7 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
     deadline_t d = {timeout, 0, 0};
     if (!mproc__lock_try(&q->cons) && (st = lock(&q->cons, deadline_at(&d))) != MPROC_OK)
         return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
-    if ((s->cons_total || s->cons_pass_to) && (st = recover_consumer(q, deadline_at(&d))) != MPROC_OK) {
+    if ((s->cons_total | s->cons_pass_to) && (st = recover_consumer(q, deadline_at(&d))) != MPROC_OK) {
         mproc__lock_release(&q->cons);
         return st;
     }
