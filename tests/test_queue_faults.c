@@ -396,6 +396,69 @@ static void join_notices_a_dead_consumer_by_itself(void **state)
     mproc_queue_free(q);
 }
 
+/* args: queue, point, nth, size, timeout. Armed, puts one message of `size`
+ * bytes with `timeout`; exit 50 if it lives on, 51 if the put did not fail. */
+static int t_put_once_armed(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    const char *point;
+    int64_t nth, size;
+    double timeout;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_str(args, 1, &point) ||
+        mproc_args_get_int(args, 2, &nth) || mproc_args_get_int(args, 3, &size) ||
+        mproc_args_get_double(args, 4, &timeout))
+        return 100;
+    unsigned char *m = calloc(1, (size_t)size);
+    if (!m)
+        return 100;
+    arm(point, nth);
+    return mproc_queue_put(q, m, (size_t)size, timeout) == MPROC_OK ? 51 : 50;
+}
+MPROC_TARGET(t_put_once_armed)
+
+/* A producer gives a streamed message up at its deadline with no reader and
+ * dies while taking it back (it holds both locks then): the next producer and
+ * consumer take the locks over and see nothing of it. */
+static void producer_killed_taking_back_a_given_up_message(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KILL_POINTS();
+    mproc_queue_t *q = plain_ring(64 * KIB);
+    mproc_args_t *a = victim_args(q, "queue.put.after_retract", 1);
+    mproc_args_add_int(a, 1 * MIB);
+    mproc_args_add_double(a, 0.3);
+    mproc_process_t *p = test_start(t_put_once_armed, a);
+    mproc_args_free(a);
+    int64_t code = test_join(p);
+    mproc_process_free(p);
+    assert_true(code != 50 && code != 51 && code != 100);
+    put_n(q, 1, 3, 10 * KIB);
+    expect_n(q, 1, 3, 10 * KIB);
+    mproc_queue_free(q);
+}
+
+/* A producer dies in the middle of a streamed message; the consumer reading
+ * it closes the frame and dies right then (holding the producer lock): the
+ * next parties finish the repair and the torn message never appears. */
+static void consumer_killed_closing_a_dead_producers_frame(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KILL_POINTS();
+    mproc_queue_t *q = plain_ring(64 * KIB);
+    mproc_args_t *a = victim_args(q, "queue.put.mid_stream", 1);
+    mproc_args_add_int(a, 4 * MIB);
+    mproc_process_t *p = test_start(t_put_until_killed, a);
+    mproc_args_free(a);
+    assert_true(test_join(p) != 50);
+    mproc_process_free(p);
+    run_victim(t_get_until_killed, q, "queue.get.after_close", 1);
+    /* The closed frame's rest fills the ring until a consumer skips it. */
+    expect_n(q, 0, 0, 10 * KIB);
+    put_n(q, 1, 3, 10 * KIB);
+    expect_n(q, 1, 3, 10 * KIB);
+    mproc_queue_free(q);
+}
+
 /* ---- the kill matrix and the randomized stress ------------------------------ */
 
 enum { PROD, CONS };
@@ -826,6 +889,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(streamed_put_keeps_its_deadline_and_leaves_no_half_message),
         cmocka_unit_test(join_returns_elost_when_a_consumer_died_with_a_message),
         cmocka_unit_test(join_notices_a_dead_consumer_by_itself),
+        cmocka_unit_test(producer_killed_taking_back_a_given_up_message),
+        cmocka_unit_test(consumer_killed_closing_a_dead_producers_frame),
         cmocka_unit_test(each_role_killed_at_each_point),
         cmocka_unit_test(randomized_kills),
     };
