@@ -22,6 +22,7 @@
 #include <unistd.h>
 #endif
 #if !defined(_WIN32)
+#include <signal.h>
 #include <sys/resource.h>
 #endif
 
@@ -459,6 +460,77 @@ static void consumer_killed_closing_a_dead_producers_frame(void **state)
     mproc_queue_free(q);
 }
 
+/* args: queue, size, shared flag. Raises the flag, puts one message of
+ * `size` bytes, then "after". */
+static int t_put_big_then_small(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    int64_t size;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &size))
+        return 100;
+    volatile int64_t *flag = test_shared_attach(args, 2, 4096);
+    unsigned char *m = calloc(1, (size_t)size);
+    if (!flag || !m)
+        return 100;
+    *flag = 1;
+    if (mproc_queue_put(q, m, (size_t)size, 60) != MPROC_OK)
+        return 101;
+    return mproc_queue_put(q, "after", 5, 60) == MPROC_OK ? 0 : 102;
+}
+MPROC_TARGET(t_put_big_then_small)
+
+/* POSIX: a producer stopped (SIGSTOP) in the middle of a streamed message.
+ * get(1) gives the message up by its deadline (and a quarter second); once
+ * the producer goes on, the next get skips the rest, the producer finishes,
+ * and join() counts the given-up message as lost. */
+static void get_gives_up_a_message_whose_live_producer_stalls(void **state)
+{
+    (void)state;
+#if defined(_WIN32)
+    printf("skipped: stopping a process is POSIX's SIGSTOP\n");
+    skip();
+#else
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.ring_bytes = o.limit_bytes = 64 * KIB;
+    o.joinable = 1;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
+    mproc_args_t *a;
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    mproc_args_add_queue(a, q);
+    mproc_args_add_int(a, 4 * MIB);
+    test_shared_t flag;
+    test_shared_create(&flag, 4096);
+    test_shared_add_arg(&flag, a);
+    mproc_process_t *p = test_start(t_put_big_then_small, a);
+    mproc_args_free(a);
+    int64_t pid = 0;
+    assert_int_equal(mproc_process_pid(p, &pid), MPROC_OK);
+    for (double until = test_now() + 60; !*(volatile int64_t *)flag.addr && test_now() < until;)
+        test_sleep(0.01);
+    /* Its first copy (a ring's worth, microseconds) is surely done by then. */
+    test_sleep(0.3);
+    assert_int_equal(kill((pid_t)pid, SIGSTOP), 0);
+    void *d;
+    size_t n;
+    double t0 = test_now();
+    assert_int_equal(mproc_queue_get(q, 1, &d, &n), MPROC_EEMPTY);
+    double took = test_now() - t0;
+    assert_true(took >= 0.9 && took < 3.0);
+    assert_int_equal(kill((pid_t)pid, SIGCONT), 0);
+    assert_int_equal(mproc_queue_get(q, 30, &d, &n), MPROC_OK);
+    assert_int_equal(n, 5);
+    assert_memory_equal(d, "after", 5);
+    mproc_free(d);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    assert_int_equal(mproc_queue_task_done(q), MPROC_OK);
+    assert_int_equal(mproc_queue_join(q, 5), MPROC_ELOST);
+    test_shared_release(&flag);
+    mproc_queue_free(q);
+#endif
+}
+
 /* ---- the kill matrix and the randomized stress ------------------------------ */
 
 enum { PROD, CONS };
@@ -891,6 +963,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(join_notices_a_dead_consumer_by_itself),
         cmocka_unit_test(producer_killed_taking_back_a_given_up_message),
         cmocka_unit_test(consumer_killed_closing_a_dead_producers_frame),
+        cmocka_unit_test(get_gives_up_a_message_whose_live_producer_stalls),
         cmocka_unit_test(each_role_killed_at_each_point),
         cmocka_unit_test(randomized_kills),
     };
