@@ -15,9 +15,10 @@ void mproc__fault_arm(const char *point, long nth)
 {
     mproc__fault_armed = 0;
     passes = 0;
-    if (!point || strlen(point) >= sizeof armed_point)
+    size_t len = point ? strlen(point) : sizeof armed_point;
+    if (len >= sizeof armed_point)
         return;
-    strcpy(armed_point, point);
+    memcpy(armed_point, point, len + 1);
     armed_nth = nth;
     mproc__fault_armed = 1;
 }

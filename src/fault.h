@@ -36,11 +36,7 @@ long mproc__fault_passes(void);
 /* Arm from MPROC_FAULT="point:nth", if set (mproc_init calls it). */
 void mproc__fault_arm_from_env(void);
 void mproc__fault_pass(const char *point);
-#define MPROC_KILL_POINT(name)                                                                     \
-    do {                                                                                           \
-        if (mproc__fault_armed)                                                                    \
-            mproc__fault_pass(name);                                                               \
-    } while (0)
+#define MPROC_KILL_POINT(name) (mproc__fault_armed ? mproc__fault_pass(name) : (void)0)
 #else
 #define MPROC_KILL_POINT(name) ((void)0)
 #endif
