@@ -76,6 +76,14 @@
  * machine a ring of 4 MiB moves 1 MiB messages 1.3-1.5x as fast as 16 MiB. */
 #define WARM ((int64_t)4 << 20)
 #define LOST_TAG_MASK ((int64_t)0xFFFFFFFF)
+/* The JoinableQueue's unfinished count shares its word with which frame's put
+ * raised it last and whether that raise still stands (HELD), so that a
+ * repair undoes the raise of a frame that will not be delivered exactly once,
+ * however many repairers die. */
+#define UNF_SHIFT 25
+#define UNF_ONE ((int64_t)1 << UNF_SHIFT)
+#define UNF_HELD ((int64_t)1 << 24)
+#define UNF_TAG (UNF_HELD | (UNF_HELD - 1))
 
 /* Each group of fields below is written by one side only (the config and the
  * JoinableQueue counts hardly ever) and has 128 bytes of its own: a pair of
@@ -121,7 +129,7 @@ typedef struct shared {
     int64_t pad7[GROUP_WORDS - 1];
     volatile int64_t cons_sleeping; /* the consumer waits for bytes */
     int64_t pad8[GROUP_WORDS - 1];
-    volatile int64_t unfinished;    /* JoinableQueue: put and not yet task_done */
+    volatile int64_t unfinished;    /* JoinableQueue: put and not yet task_done (UNF_*) */
     volatile int64_t joiners;       /* processes waiting in join() */
     volatile int64_t aborted_seq;   /* a frame whose producer died: dropped */
     volatile int64_t lost;          /* claimed frames lost with their consumer (high 32
@@ -570,6 +578,29 @@ static mproc_status_t jump_ahead(mproc_queue_t *q, int64_t need)
     return MPROC_OK;
 }
 
+/* JoinableQueue: count the frame begun (prod_seq) as unfinished. */
+static void raise_unfinished(shared_t *s)
+{
+    int64_t tag = UNF_HELD | (s->prod_seq & (UNF_HELD - 1)), w;
+    do
+        w = mproc__load(&s->unfinished);
+    while (!mproc__cas(&s->unfinished, w, (w & ~UNF_TAG) + UNF_ONE + tag));
+}
+
+/* The frame begun (prod_seq) will not be delivered: undo its raise, if it
+ * was made and is not undone yet. */
+static void undo_unfinished(shared_t *s)
+{
+    int64_t tag = UNF_HELD | (s->prod_seq & (UNF_HELD - 1)), w;
+    if (!s->joinable)
+        return;
+    do {
+        w = mproc__load(&s->unfinished);
+        if ((w & UNF_TAG) != tag)
+            return;
+    } while (!mproc__cas(&s->unfinished, w, w - UNF_ONE - UNF_HELD));
+}
+
 /* With the producer lock held, the frame begun at prod_start is unfinished:
  * if no consumer has begun to read it (the consumer lock can be had now, the
  * head is at the frame, and no consumer left work to repair), take it back:
@@ -584,8 +615,7 @@ static int retract_frame(mproc_queue_t *q)
         s->cons_seen_tail = s->prod_start;
         mproc__publish(q->light, &s->tail, s->prod_start);
         MPROC_KILL_POINT("queue.put.after_retract");
-        if (s->joinable)
-            mproc__add(&s->unfinished, -1);
+        undo_unfinished(s);
         s->prod_total = 0;
     }
     mproc__lock_release(&q->cons);
@@ -614,8 +644,8 @@ static mproc_status_t recover_producer(mproc_queue_t *q, double deadline)
     }
     if (published > 0)
         mproc__publish(q->light, &s->produced, s->prod_base + 1); /* a store: idempotent */
-    if (s->joinable && !delivered)
-        mproc__add(&s->unfinished, -1);
+    if (!delivered)
+        undo_unfinished(s);
     s->prod_total = 0;
     return MPROC_OK;
 }
@@ -635,8 +665,7 @@ static int close_stalled_frame(mproc_queue_t *q)
         mproc__publish(q->light, &s->tail, s->prod_start + s->prod_total);
         MPROC_KILL_POINT("queue.get.after_close");
         mproc__publish(q->light, &s->produced, s->prod_base + 1);
-        if (s->joinable)
-            mproc__add(&s->unfinished, -1);
+        undo_unfinished(s);
         s->prod_total = 0;
     }
     mproc__lock_release(&q->prod);
@@ -751,7 +780,7 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
     s->prod_start = pos;
     s->prod_total = total; /* from here the next holder finishes a frame left unfinished */
     if (s->joinable)
-        mproc__add(&s->unfinished, 1);
+        raise_unfinished(s);
     MPROC_KILL_POINT("queue.put.after_begin");
     uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
     if (off + total <= s->capacity && total <= q->usable) {
@@ -1112,7 +1141,7 @@ static int64_t lost_count(const shared_t *s)
 /* JoinableQueue: messages put and neither task_done nor lost. */
 static int64_t outstanding(const shared_t *s)
 {
-    return mproc__load(&s->unfinished) - lost_count(s);
+    return mproc__load(&s->unfinished) / UNF_ONE - lost_count(s);
 }
 
 mproc_status_t mproc_queue_task_done(mproc_queue_t *q)
@@ -1125,10 +1154,10 @@ mproc_status_t mproc_queue_task_done(mproc_queue_t *q)
     int64_t u, left;
     do {
         u = mproc__load(&q->s->unfinished);
-        left = u - lost_count(q->s);
+        left = u / UNF_ONE - lost_count(q->s);
         if (left <= 0)
             return MPROC_ETASKDONE;
-    } while (!mproc__cas(&q->s->unfinished, u, u - 1));
+    } while (!mproc__cas(&q->s->unfinished, u, u - UNF_ONE));
     if (left == 1)
         for (int64_t n = mproc__exchange(&q->s->joiners, 0); n > 0; n--)
             (void)mproc__os_sem_post(DONE_SEM(q));

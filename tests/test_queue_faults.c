@@ -534,7 +534,7 @@ static void get_gives_up_a_message_whose_live_producer_stalls(void **state)
 /* ---- the kill matrix and the randomized stress ------------------------------ */
 
 enum { PROD, CONS };
-enum { DEFAULT_RING, SPARSE_SMALL, PLAIN_SMALL, BOUNDED, KINDS };
+enum { DEFAULT_RING, SPARSE_SMALL, PLAIN_SMALL, BOUNDED, JOINABLE, KINDS };
 enum { ID_PREFILL, ID_PRODUCER, ID_VICTIM, ID_PRE_VICTIM, ID_END, IDS };
 #define MAX_SEQ 4096
 #define BOUND 8
@@ -626,7 +626,7 @@ static int t_party(const mproc_args_t *args)
         mproc_status_t st = mproc_queue_get(q, *point ? 1 : 30, &d, &n);
         if (st == MPROC_EEMPTY && *point)
             return 0; /* armed, and its point never came */
-        if (st)
+        if (st || (kind == JOINABLE && mproc_queue_task_done(q) != MPROC_OK))
             return 102;
         item_t it = {0, 0, 0, 0};
         int valid = item_valid(d, n, &it);
@@ -750,6 +750,8 @@ static void check_counts(world_t *w)
     for (int i = 0; i < fill; i++) {
         assert_int_equal(mproc_queue_get(w->q, 5, &d, &n), MPROC_OK);
         mproc_free(d);
+        if (w->kind == JOINABLE)
+            assert_int_equal(mproc_queue_task_done(w->q), MPROC_OK);
     }
 }
 
@@ -762,6 +764,7 @@ static void world_create(world_t *w, int kind)
         o.ring_bytes = o.limit_bytes = 64 * KIB;
     if (kind == BOUNDED)
         o.maxsize = BOUND;
+    o.joinable = kind == JOINABLE;
     w->kind = kind;
     assert_int_equal(mproc_queue_create_opts(&w->q, &o), MPROC_OK);
     assert_int_equal(mproc_queue_create(&w->r, 0), MPROC_OK);
@@ -791,6 +794,8 @@ static void run_trial(const trial_t *tr, int must_die, tally_t *t)
         assert_int_equal(mproc_queue_put(w.q, "warm", 4, 5), MPROC_OK);
         assert_int_equal(mproc_queue_get(w.q, 5, &d, &n), MPROC_OK);
         mproc_free(d);
+        if (w.kind == JOINABLE)
+            assert_int_equal(mproc_queue_task_done(w.q), MPROC_OK);
     }
     int prefill = tr->kind == SPARSE_SMALL ? 800 : tr->kind == BOUNDED ? BOUND
                 : tr->kind == PLAIN_SMALL ? 0 /* large ones wait for a reader */ : 100;
@@ -824,6 +829,12 @@ static void run_trial(const trial_t *tr, int must_die, tally_t *t)
     check_results(&w, prefill, quota, t);
     check_counts(&w);
     int deaths = victims[0] + victims[1];
+    if (w.kind == JOINABLE) { /* join ends: what a dead consumer took counts as lost */
+        double t0 = test_now();
+        mproc_status_t st = mproc_queue_join(w.q, 10);
+        assert_true(st == MPROC_OK || (st == MPROC_ELOST && tr->role == CONS && deaths));
+        assert_true(test_now() - t0 < 5);
+    }
     t->kills += deaths;
     if (tr->role == CONS)
         t->consumer_kills += deaths;
@@ -858,6 +869,10 @@ static const trial_t matrix[] = {
     {"queue.get.after_head", CONS, DEFAULT_RING, 3, NULL, 0},
     {"queue.get.after_claim", CONS, BOUNDED, 2, NULL, 0},
     {"queue.get.after_head", CONS, BOUNDED, 2, NULL, 0},
+    {"queue.get.after_claim", CONS, JOINABLE, 2, NULL, 0},
+    {"queue.get.after_head", CONS, JOINABLE, 2, NULL, 0},
+    {"queue.put.after_begin", PROD, JOINABLE, 2, NULL, 0},
+    {"queue.put.after_publish", PROD, JOINABLE, 2, NULL, 0},
     {"queue.get.after_give_back", CONS, SPARSE_SMALL, 1, NULL, 0},
     {"queue.get.after_claim", CONS, PLAIN_SMALL, 1, NULL, 0},
     {"queue.get.mid_stream", CONS, PLAIN_SMALL, 2, NULL, 0},
