@@ -290,6 +290,20 @@ static mproc_queue_t *plain_ring(size_t bytes)
     return q;
 }
 
+/* A small plain ring whose producer was killed in the middle of a 4 MiB
+ * message (its first ring's worth is published). */
+static mproc_queue_t *ring_with_a_torn_message(void)
+{
+    mproc_queue_t *q = plain_ring(64 * KIB);
+    mproc_args_t *a = victim_args(q, "queue.put.mid_stream", 1);
+    mproc_args_add_int(a, 4 * MIB);
+    mproc_process_t *p = test_start(t_put_until_killed, a);
+    mproc_args_free(a);
+    assert_true(test_join(p) != 50);
+    mproc_process_free(p);
+    return q;
+}
+
 /* Finding 4: a producer killed in the middle of a message larger than the
  * ring; no other producer comes. get(1) returns by its deadline (with the
  * quarter second a stalled stream is given), and the torn message is never
@@ -298,13 +312,7 @@ static void get_keeps_its_deadline_when_a_streaming_producer_dies(void **state)
 {
     (void)state;
     SKIP_WITHOUT_KILL_POINTS();
-    mproc_queue_t *q = plain_ring(64 * KIB);
-    mproc_args_t *a = victim_args(q, "queue.put.mid_stream", 1);
-    mproc_args_add_int(a, 4 * MIB);
-    mproc_process_t *p = test_start(t_put_until_killed, a);
-    mproc_args_free(a);
-    assert_true(test_join(p) != 50);
-    mproc_process_free(p);
+    mproc_queue_t *q = ring_with_a_torn_message();
     void *d;
     size_t n;
     double t0 = test_now();
@@ -345,17 +353,33 @@ static void streamed_put_keeps_its_deadline_and_leaves_no_half_message(void **st
     mproc_queue_free(q);
 }
 
+/* A JoinableQueue holding `count` messages, whose consumer was killed at
+ * `point` during its first get. */
+static mproc_queue_t *joinable_after_a_dead_consumer(int count, const char *point)
+{
+    mproc_queue_t *q;
+    assert_int_equal(mproc_joinable_queue_create(&q, 0), MPROC_OK);
+    put_n(q, 0, count, 16);
+    assert_int_equal(mproc_queue_join(q, 0.1), MPROC_ETIMEDOUT);
+    run_victim(t_get_until_killed, q, point, 1);
+    return q;
+}
+
+/* join() says a message was lost, within its bound. */
+static void join_reports_a_loss(mproc_queue_t *q)
+{
+    double t0 = test_now();
+    assert_int_equal(mproc_queue_join(q, 10), MPROC_ELOST);
+    assert_true(test_now() - t0 < 5);
+}
+
 /* Finding 9: a JoinableQueue's consumer dies holding a claimed message and
  * nobody else gets: join() stops waiting for it and says a message was lost. */
 static void join_returns_elost_when_a_consumer_died_with_a_message(void **state)
 {
     (void)state;
     SKIP_WITHOUT_KILL_POINTS();
-    mproc_queue_t *q;
-    assert_int_equal(mproc_joinable_queue_create(&q, 0), MPROC_OK);
-    put_n(q, 0, 3, 16);
-    assert_int_equal(mproc_queue_join(q, 0.1), MPROC_ETIMEDOUT);
-    run_victim(t_get_until_killed, q, "queue.get.after_claim", 1);
+    mproc_queue_t *q = joinable_after_a_dead_consumer(3, "queue.get.after_claim");
     size_t left = 0;
     assert_int_equal(mproc_queue_qsize(q, &left), MPROC_OK);
     assert_int_equal(left, 2);
@@ -370,9 +394,7 @@ static void join_returns_elost_when_a_consumer_died_with_a_message(void **state)
         assert_int_equal(mproc_queue_task_done(q), MPROC_OK);
     }
     assert_int_equal(mproc_queue_task_done(q), MPROC_ETASKDONE);
-    double t0 = test_now();
-    assert_int_equal(mproc_queue_join(q, 10), MPROC_ELOST);
-    assert_true(test_now() - t0 < 5);
+    join_reports_a_loss(q);
     mproc_queue_free(q);
 }
 
@@ -382,13 +404,8 @@ static void join_notices_a_dead_consumer_by_itself(void **state)
 {
     (void)state;
     SKIP_WITHOUT_KILL_POINTS();
-    mproc_queue_t *q;
-    assert_int_equal(mproc_joinable_queue_create(&q, 0), MPROC_OK);
-    put_n(q, 0, 1, 16);
-    run_victim(t_get_until_killed, q, "queue.get.after_copy", 1);
-    double t0 = test_now();
-    assert_int_equal(mproc_queue_join(q, 10), MPROC_ELOST);
-    assert_true(test_now() - t0 < 5);
+    mproc_queue_t *q = joinable_after_a_dead_consumer(1, "queue.get.after_copy");
+    join_reports_a_loss(q);
     expect_n(q, 0, 0, 16);
     put_n(q, 5, 1, 16);
     expect_n(q, 5, 1, 16);
@@ -445,13 +462,7 @@ static void consumer_killed_closing_a_dead_producers_frame(void **state)
 {
     (void)state;
     SKIP_WITHOUT_KILL_POINTS();
-    mproc_queue_t *q = plain_ring(64 * KIB);
-    mproc_args_t *a = victim_args(q, "queue.put.mid_stream", 1);
-    mproc_args_add_int(a, 4 * MIB);
-    mproc_process_t *p = test_start(t_put_until_killed, a);
-    mproc_args_free(a);
-    assert_true(test_join(p) != 50);
-    mproc_process_free(p);
+    mproc_queue_t *q = ring_with_a_torn_message();
     run_victim(t_get_until_killed, q, "queue.get.after_close", 1);
     /* The closed frame's rest fills the ring until a consumer skips it. */
     expect_n(q, 0, 0, 10 * KIB);
