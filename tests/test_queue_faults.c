@@ -162,6 +162,8 @@ static int t_queues_under_file_size_limit(const mproc_args_t *args)
     struct rlimit rl = {100 * MIB, 100 * MIB}; /* below the 16 GiB reservation */
     if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
         return 1;
+    int fds[256];
+    size_t fds_before = test_open_fds(fds, 256);
     mproc_queue_t *q;
     if (mproc_queue_create(&q, 0) != MPROC_OK) /* a plain ring of the default size */
         return 2;
@@ -181,7 +183,7 @@ static int t_queues_under_file_size_limit(const mproc_args_t *args)
     if (mproc_queue_create_opts(&q, &o) != MPROC_OK)
         return 5;
     mproc_queue_free(q);
-    return 0;
+    return test_open_fds(fds, 256) == fds_before ? 0 : 6; /* failures leak no descriptor */
 #endif
 }
 MPROC_TARGET(t_queues_under_file_size_limit)
@@ -207,6 +209,8 @@ static int t_queue_on_a_tiny_dev_shm(const mproc_args_t *args)
         mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=3m") != 0)
         return 77;
     setenv("MPROC_FAULT_NO_MEMFD", "1", 1);
+    int fds[256];
+    size_t fds_before = test_open_fds(fds, 256);
     mproc_queue_t *q;
     mproc_status_t st = mproc_queue_create(&q, 0);
     if (st != MPROC_ENOMEM) /* 16 MiB of hot ring cannot be had */
@@ -239,6 +243,8 @@ static int t_queue_on_a_tiny_dev_shm(const mproc_args_t *args)
     o.ring_bytes = o.limit_bytes = 4 * MIB; /* a plain ring larger than the store */
     if (mproc_queue_create_opts(&q, &o) != MPROC_ENOMEM)
         return 6;
+    if (test_open_fds(fds, 256) != fds_before) /* failures leak no descriptor */
+        return 7;
     return 0;
 #else
     return 77;
