@@ -21,6 +21,8 @@
 #                make test runs each for FUZZ_TEST_SECONDS (default 20)
 #   make coverage  line and branch coverage of src/ by the linux tests, children
 #                included (gcovr; build/coverage/index.html)
+#   make stress  the queue's randomized fault injection for longer (STRESS_SECONDS,
+#                default 120 per start method; STRESS_SEED repeats a run)
 #   make bench   benchmarks against CPython and the raw OS (build/bench/results.json),
 #                and a Windows column: the mingw build against raw Win32
 #                programs, both under Wine
@@ -39,7 +41,7 @@ FUZZ_TEST_SECONDS ?= 20
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test fuzz coverage bench docs consumer-test check-packaging deps deps-mingw deps-mpi clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
+.PHONY: all demo test stress fuzz coverage bench docs consumer-test check-packaging deps deps-mingw deps-mpi clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
 
 all: test
 
@@ -125,6 +127,15 @@ docs: deps
 	MPROC_VERSION=$(MPROC_VERSION) doxygen docs/Doxyfile
 	python3 docs/check_documented.py build/docs/xml
 	@echo "docs: build/docs/html/index.html (no warnings, no undocumented symbol)"
+
+STRESS_SECONDS ?= 120
+stress: deps
+	cmake --preset linux-gcc >/dev/null
+	cmake --build --preset linux-gcc --target test_queue_faults
+	@for method in fork spawn; do \
+	  MPROC_STRESS_SECONDS=$(STRESS_SECONDS) $(if $(STRESS_SEED),MPROC_STRESS_SEED=$(STRESS_SEED)) \
+	    build/linux-gcc/tests/test_queue_faults $$method 'randomized_kills' || exit 1; \
+	done
 
 bench: deps deps-mingw deps-mpi
 	cmake --preset linux-release >/dev/null

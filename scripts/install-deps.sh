@@ -4,7 +4,8 @@
 # Usage: scripts/install-deps.sh [native|mingw|mpi|all]   (default: native)
 #   native  compilers, CMake, Ninja, APR, CMocka, sanitizer and libFuzzer
 #           runtime (clang's libclang-rt-dev), python3, Doxygen (make docs),
-#           gcovr (make coverage)
+#           gcovr (make coverage), valgrind (its header lets mproc tell when
+#           it runs under memcheck; a test runs a queue program under it)
 #   mingw   the Windows lanes: mingw-w64 and Wine (APR and CMocka for Windows
 #           are then built by scripts/build-mingw-deps.sh), and Wine's
 #           MSVC-compatible CRT and SDK headers for the MSVC-mode lane
@@ -17,7 +18,7 @@ set -euo pipefail
 
 lane=${1:-native}
 native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcmocka-dev python3
-        doxygen gcovr)
+        doxygen gcovr valgrind)
 mingw=(mingw-w64 wine wine64 dpkg-dev libwine-dev)
 mpi=(openmpi-bin libopenmpi-dev python3-mpi4py)
 case $lane in

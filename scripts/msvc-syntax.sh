@@ -44,7 +44,7 @@ common=(-fms-compatibility -fms-compatibility-version=19.40 -std=c11
         '-D__attribute__(x)=__attribute__(x)'
         -isystem "$resource" -isystem "$wine_inc/msvcrt" -isystem "$wine_inc/windows"
         -isystem "$prefix/include/apr-1" -isystem "$prefix/include"
-        -I "$root/include" -I "$root/src" -I "$root/tests"
+        -I "$root/include" -I "$root/mpi/include" -I "$root/src" -I "$root/tests"
         -D_CRT_SECURE_NO_WARNINGS -DAPR_DECLARE_STATIC -DCMOCKA_STATIC)
 
 cd "$root"
@@ -92,5 +92,5 @@ if [[ $status -eq 0 ]]; then
   echo "msvc-syntax: $total compilations clean (MSVC 19.40 mode, -Wall -Wextra -Werror)"
 fi
 
-python3 scripts/check-assign-in-condition.py src tests examples bench || status=1
+python3 scripts/check-assign-in-condition.py src tests examples bench fuzz mpi || status=1
 exit $status

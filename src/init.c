@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "fault.h"
 
 static void at_exit(void)
 {
@@ -27,6 +28,9 @@ mproc_status_t mproc_init(int argc, char **argv)
     if (atexit(at_exit) != 0)
         return MPROC_ENOMEM;
     mproc__pool_register();
+#ifdef MPROC_FAULT_INJECTION
+    mproc__fault_arm_from_env(); /* before a spawned child runs: MPROC_FAULT=point:nth */
+#endif
     mproc__spawned_entry(argc, argv);
     return MPROC_OK;
 }

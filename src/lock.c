@@ -35,6 +35,7 @@
 #include "lock.h"
 
 #include "atomic.h"
+#include "fault.h"
 
 #define SPINS 20                /* about the time a put or get holds a lock */
 #define FIRST_SLICE 50e-6
@@ -110,6 +111,7 @@ int mproc__lock_try_unbiased(mproc__lock_view_t *v, int64_t me)
 {
     if (!mproc__cas(&v->lock->owner, 0, me))
         return 0;
+    MPROC_KILL_POINT("lock.take.after_cas");
     taken(v->lock, me);
     return 1;
 }
@@ -137,6 +139,7 @@ static int try_take(mproc__lock_view_t *v, int64_t me)
         int64_t marked = (o & ~FLAGS) | REVOKED;
         if (!mproc__cas(&l->owner, o, marked))
             return 0; /* changed meanwhile: look again */
+        MPROC_KILL_POINT("lock.revoke.after_mark");
         o = marked;
     }
     /* Inside: its release wakes the waiters. Else fence, then trust `busy`. */
@@ -146,6 +149,27 @@ static int try_take(mproc__lock_view_t *v, int64_t me)
     revoked(l);
     taken(l, me);
     return 1;
+}
+
+/* Take the lock over from a holder that ended. */
+static int take_from_dead(mproc__lock_view_t *v, int64_t me)
+{
+    mproc__lock_t *l = v->lock;
+    int64_t o = mproc__load(&l->owner), holder = o & ~FLAGS;
+    if (o == 0 || holder == me || mproc__os_token_alive(holder) || !mproc__cas(&l->owner, o, me))
+        return 0;
+    MPROC_KILL_POINT("lock.takeover.after_cas");
+    mproc__store(&l->busy, 0); /* a biased holder may have died inside */
+    taken(l, me);
+    return 1;
+}
+
+mproc_status_t mproc__lock_take_now(mproc__lock_view_t *v)
+{
+    int64_t me = mproc__os_self_token();
+    if (mproc__lock_try(v) || try_take(v, me))
+        return MPROC_OK;
+    return take_from_dead(v, me) ? MPROC_EOWNERDEAD : MPROC_EBUSY;
 }
 
 mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
@@ -182,13 +206,8 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
             return MPROC_OK;
         double now = mproc__os_now();
         if (now >= next_check) {
-            int64_t o = mproc__load(&l->owner), holder = o & ~FLAGS;
-            if (o != 0 && holder != me && !mproc__os_token_alive(holder) &&
-                mproc__cas(&l->owner, o, me)) {
-                mproc__store(&l->busy, 0); /* a biased holder may have died inside */
-                taken(l, me);
+            if (take_from_dead(v, me))
                 return MPROC_EOWNERDEAD;
-            }
             next_check = now + HOLDER_CHECK;
         }
         if (deadline >= 0 && now >= deadline)
@@ -211,6 +230,7 @@ void mproc__lock_release_unbiased(mproc__lock_view_t *v)
         /* Keep it. A waiter that came after the look revokes the bias. */
         v->bias_thread = mproc__self_thread();
         mproc__publish(v->light, &l->owner, l->last | BIASED);
+        MPROC_KILL_POINT("lock.release.after_bias");
         return;
     }
     mproc__publish(v->light, &l->owner, 0);

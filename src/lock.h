@@ -71,6 +71,10 @@ void mproc__lock_bind(mproc__lock_view_t *v, mproc__lock_t *lock, mproc__os_sem_
 /* Take the lock, waiting until deadline (< 0: forever). MPROC_OK,
  * MPROC_ETIMEDOUT, or MPROC_EOWNERDEAD: taken from a holder that died. */
 mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline);
+/* Take the lock if that needs no wait: free, kept by a bias that can be
+ * revoked now, or held by a process that ended. MPROC_OK, MPROC_EOWNERDEAD
+ * (taken over: repair what it guarded), or MPROC_EBUSY (a live holder). */
+mproc_status_t mproc__lock_take_now(mproc__lock_view_t *v);
 /* Taking a free lock, and releasing one not taken through a bias. */
 int mproc__lock_try_unbiased(mproc__lock_view_t *v, int64_t me);
 void mproc__lock_release_unbiased(mproc__lock_view_t *v);

@@ -27,6 +27,9 @@ int64_t mproc__os_getpid(void);
  * Windows: the creator's pid). 0 when the OS names none, -1 on failure. */
 int64_t mproc__os_getppid(void);
 int mproc__os_fork_supported(void);
+/* End this process at once, as a kill would (POSIX: SIGKILL; Windows:
+ * TerminateProcess, exit code 9): no exit handlers, no flushing. */
+void mproc__os_die(void);
 
 /* ---- handles -------------------------------------------------------------- */
 
@@ -153,13 +156,15 @@ typedef struct mproc__os_shm {
     void *addr;
     size_t size;
     mproc__os_handle_t handle;
-    int commit_first; /* pages may need mproc__os_shm_commit() before use (Windows) */
+    int commit_first; /* pages need mproc__os_shm_commit() before use (Windows, shm_open) */
 } mproc__os_shm_t;
+/* All `size` bytes usable at once (reserved where the OS lets memory run out). */
 mproc_status_t mproc__os_shm_create(size_t size, mproc__os_shm_t *out);
 /* Like create, but no page costs memory before it is used: a process calls
  * mproc__os_shm_commit() on a range of its view before it first touches it
- * when `commit_first` says so (Windows commits section pages per view;
- * elsewhere commit_first is 0 and commit does nothing), and
+ * when `commit_first` says so (Windows commits section pages per view; a
+ * POSIX shm_open object reserves file pages, so a full /dev/shm is
+ * MPROC_ENOMEM, not SIGBUS; a memfd has commit_first 0), and
  * mproc__os_shm_discard() gives a range's pages back to the OS (Linux; a no-op
  * where the OS cannot take back shared pages). A discarded range holds garbage
  * or zeros until written again. */

@@ -37,7 +37,21 @@
  * says how much of its frame it had published; the next producer fills the
  * rest with zeros and marks the frame's sequence number aborted, so the
  * consumer drops it. The consumer's state (`cons_*`) says how much of the frame
- * it claimed was still unread; the next consumer skips it.
+ * it claimed was still unread; the next consumer skips it. A wrap or jump mark
+ * is not claimed, but passing it gives back the block that holds it, after
+ * which the mark reads as zeros (an empty message, again and again): so the
+ * pass is recorded (`cons_pass_*`) before the block is given back and the
+ * next consumer completes a recorded pass instead of reading the mark again.
+ * (Publishing the head first would let producers write into the block while
+ * it is given back; the slack only keeps them out of blocks behind the head.)
+ *
+ * The same repairs serve a side that gave up at its deadline, since only a
+ * frame larger than a plain ring can leave a side waiting mid-message: the
+ * producer then takes its frame back if no consumer began it (retract_frame),
+ * and a consumer reading a frame whose rest stops coming closes it as aborted
+ * once the producer lock can be had without waiting (close_stalled_frame).
+ * Each side only ever tries the other's lock, never waits for it. Lost claimed
+ * frames are counted (`lost`) so that join() stops waiting for them.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -45,6 +59,7 @@
 
 #include "atomic.h"
 #include "core.h"
+#include "fault.h"
 #include "lock.h"
 
 #define MAGIC 0x6d70726f71756575LL /* "mproqueu" */
@@ -60,6 +75,15 @@
  * flight stay in the caches (and TLBs) of both sides: on this project's
  * machine a ring of 4 MiB moves 1 MiB messages 1.3-1.5x as fast as 16 MiB. */
 #define WARM ((int64_t)4 << 20)
+#define LOST_TAG_MASK ((int64_t)0xFFFFFFFF)
+/* The JoinableQueue's unfinished count shares its word with which frame's put
+ * raised it last and whether that raise still stands (HELD), so that a
+ * repair undoes the raise of a frame that will not be delivered exactly once,
+ * however many repairers die. */
+#define UNF_SHIFT 25
+#define UNF_ONE ((int64_t)1 << UNF_SHIFT)
+#define UNF_HELD ((int64_t)1 << 24)
+#define UNF_TAG (UNF_HELD | (UNF_HELD - 1))
 
 /* Each group of fields below is written by one side only (the config and the
  * JoinableQueue counts hardly ever) and has 128 bytes of its own: a pair of
@@ -84,11 +108,15 @@ typedef struct shared {
     int64_t prod_seen_head;         /* a recent head: room is at least what it shows */
     int64_t prod_lap;               /* where the lap begun by the last wrap starts */
     int64_t prod_lap_before;        /* ring offset where the lap before it ends */
-    int64_t pad3[GROUP_WORDS - 6];
+    int64_t prod_base;              /* `produced` when the frame began */
+    int64_t pad3[GROUP_WORDS - 7];
     /* the consumers' own */
     int64_t cons_start, cons_total; /* the frame claimed: where, how long (0: none) */
     int64_t cons_seen_tail;         /* a recent tail: at least that much is published */
-    int64_t pad4[GROUP_WORDS - 3];
+    int64_t cons_pass_to, cons_pass_written; /* a mark being passed: where the head goes */
+    int64_t cons_claim;             /* `claimed` once the frame claimed is counted */
+    int64_t cons_seq;               /* the claimed frame's sequence number */
+    int64_t pad4[GROUP_WORDS - 7];
     /* published by producers */
     volatile int64_t tail;          /* bytes published since creation */
     volatile int64_t produced;      /* complete frames published */
@@ -101,9 +129,11 @@ typedef struct shared {
     int64_t pad7[GROUP_WORDS - 1];
     volatile int64_t cons_sleeping; /* the consumer waits for bytes */
     int64_t pad8[GROUP_WORDS - 1];
-    volatile int64_t unfinished;    /* JoinableQueue: put and not yet task_done */
+    volatile int64_t unfinished;    /* JoinableQueue: put and not yet task_done (UNF_*) */
     volatile int64_t joiners;       /* processes waiting in join() */
     volatile int64_t aborted_seq;   /* a frame whose producer died: dropped */
+    volatile int64_t lost;          /* claimed frames lost with their consumer (high 32
+                                       bits), and the low 32 bits of the last one's claim */
 } shared_t;
 
 _Static_assert(sizeof(mproc__lock_t) % 8 == 0 && sizeof(mproc__lock_t) <= 8 * GROUP_WORDS,
@@ -238,6 +268,7 @@ mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_op
     s->maxsize = (int64_t)opts->maxsize;
     s->joinable = opts->joinable != 0;
     s->aborted_seq = -1;
+    s->lost = LOST_TAG_MASK; /* no claim has this tag until 2^32 claims on */
     s->magic = MAGIC;
     if ((st = bind_ring(q)) != MPROC_OK) {
         release(q);
@@ -281,6 +312,11 @@ static void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
 /* How long a producer stopped by consumers a lap behind waits for them before
  * it jumps past them: a few large messages' copying. */
 #define JUMP_GRACE_SECONDS 1e-3
+
+/* How long a side streaming a message larger than the ring waits for the
+ * other side past its deadline before it gives the message up; the other
+ * side's death or departure is looked for as often. */
+#define STALL_SECONDS 0.25
 
 /* Wait until ready(q) holds or the deadline passes: spin a little (the other
  * side is usually running), then announce the sleep, check again, sleep. */
@@ -432,14 +468,28 @@ static void ring_copy_out(mproc_queue_t *q, int64_t pos, void *dst, size_t n)
         memcpy((unsigned char *)dst + first, q->ring, n - first);
 }
 
-/* Write `n` bytes (NULL: zeros) at the tail, publishing as room appears. */
-static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
+/* The end of a wait for the other side while a frame larger than the ring
+ * streams: the deadline, or STALL_SECONDS from now if that is later, so that a
+ * message still moving is not given up because a deadline passed. */
+static double stream_wait_end(double deadline)
+{
+    double stall = mproc__os_now() + STALL_SECONDS;
+    return deadline < 0 ? stall : deadline > stall ? deadline : stall;
+}
+
+/* Write `n` bytes (NULL: zeros) at the tail, publishing as room appears.
+ * MPROC_EFULL once the deadline has passed and no room came for a while. */
+static mproc_status_t stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n,
+                                double deadline)
 {
     static const unsigned char zeros[512] = {0};
     while (n > 0) {
         int64_t r = room(q);
-        if (r == 0) {
-            (void)sleep_until(q, has_room, 1, &q->s->prod_sleeping, ROOM_SEM(q), -1.0);
+        if (r <= 0) { /* below 0 while a consumer reads through a frame it closed */
+            if (sleep_until(q, has_room, 1, &q->s->prod_sleeping, ROOM_SEM(q),
+                            stream_wait_end(deadline)) != MPROC_OK &&
+                deadline >= 0 && mproc__os_now() >= deadline)
+                return MPROC_EFULL;
             continue;
         }
         int64_t k = n < r ? n : r;
@@ -451,11 +501,13 @@ static void stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n)
         (void)touch(q, PRODUCER, q->s->tail, k);
         ring_copy_in(q, q->s->tail, src ? src : zeros, (size_t)k);
         mproc__publish(q->light, &q->s->tail, q->s->tail + k);
+        MPROC_KILL_POINT("queue.put.mid_stream");
         wake(&q->s->cons_sleeping, DATA_SEM(q));
         if (src)
             src += k;
         n -= k;
     }
+    return MPROC_OK;
 }
 
 /* Whether a frame from ring offset `off` to `end` crosses `mark`. */
@@ -484,11 +536,13 @@ static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
         return st;
     static const uint32_t mark[2] = {WRAP_MARK, 0};
     ring_copy_in(q, s->tail, mark, HEADER);
+    MPROC_KILL_POINT("queue.put.after_wrap_mark");
     /* Recorded before the publication: a producer dying in between leaves a
      * lap that has not begun, which no jump can use. */
     s->prod_lap_before = off + HEADER;
     s->prod_lap = s->tail + skip;
     mproc__publish(q->light, &s->tail, s->tail + skip);
+    MPROC_KILL_POINT("queue.put.after_wrap");
     return MPROC_OK;
 }
 
@@ -520,36 +574,111 @@ static mproc_status_t jump_ahead(mproc_queue_t *q, int64_t need)
         return st;
     const uint32_t mark[2] = {JUMP_MARK, (uint32_t)(to / BLOCK)};
     ring_copy_in(q, s->tail, mark, HEADER);
+    MPROC_KILL_POINT("queue.put.after_jump_mark");
     mproc__publish(q->light, &s->tail, s->prod_lap + to);
+    MPROC_KILL_POINT("queue.put.after_jump");
     return MPROC_OK;
 }
 
-/* A producer died mid-frame: complete it with zeros and have it dropped. */
-static void recover_producer(mproc_queue_t *q)
+/* JoinableQueue: count the frame begun (prod_seq) as unfinished. */
+static void raise_unfinished(shared_t *s)
 {
-    shared_t *s = q->s;
-    if (!s->prod_total)
-        return;
-    int64_t published = mproc__load(&s->tail) - s->prod_start;
-    if (published > 0) {
-        mproc__store(&s->aborted_seq, s->prod_seq);
-        stream_in(q, NULL, s->prod_total - published);
-        mproc__publish(q->light, &s->produced, s->produced + 1); /* the consumer claims it, drops it */
-    }
-    if (s->joinable)
-        mproc__add(&s->unfinished, -1);
-    s->prod_total = 0;
+    int64_t tag = UNF_HELD | (s->prod_seq & (UNF_HELD - 1)), w;
+    do
+        w = mproc__load(&s->unfinished);
+    while (!mproc__cas(&s->unfinished, w, (w & ~UNF_TAG) + UNF_ONE + tag));
 }
 
-static mproc_status_t lock(mproc__lock_view_t *l, double deadline,
-                           void (*recover)(mproc_queue_t *), mproc_queue_t *q)
+/* The frame begun (prod_seq) will not be delivered: undo its raise, if it
+ * was made and is not undone yet. */
+static void undo_unfinished(shared_t *s)
+{
+    int64_t tag = UNF_HELD | (s->prod_seq & (UNF_HELD - 1)), w;
+    if (!s->joinable)
+        return;
+    do {
+        w = mproc__load(&s->unfinished);
+        if ((w & UNF_TAG) != tag)
+            return;
+    } while (!mproc__cas(&s->unfinished, w, w - UNF_ONE - UNF_HELD));
+}
+
+/* With the producer lock held, the frame begun at prod_start is unfinished:
+ * if no consumer has begun to read it (the consumer lock can be had now, the
+ * head is at the frame, and no consumer left work to repair), take it back:
+ * the tail returns to where it began, as if it had never been put. 1: done. */
+static int retract_frame(mproc_queue_t *q)
+{
+    shared_t *s = q->s;
+    if (mproc__lock_take_now(&q->cons) == MPROC_EBUSY)
+        return 0;
+    int back = mproc__load(&s->head) == s->prod_start && !s->cons_total && !s->cons_pass_to;
+    if (back) {
+        s->cons_seen_tail = s->prod_start;
+        mproc__publish(q->light, &s->tail, s->prod_start);
+        MPROC_KILL_POINT("queue.put.after_retract");
+        undo_unfinished(s);
+        s->prod_total = 0;
+    }
+    mproc__lock_release(&q->cons);
+    return back;
+}
+
+/* With the producer lock held, a frame is left unfinished: its producer died
+ * or gave it up at its deadline. One all published is delivered; one partly
+ * published is completed with zeros and dropped by the consumer (sequence
+ * number aborted); one not begun is forgotten. Each step can be done again by
+ * the next holder if this one dies too. MPROC_EFULL: the rest did not fit by
+ * the deadline (the frame stays unfinished). */
+static mproc_status_t recover_producer(mproc_queue_t *q, double deadline)
+{
+    shared_t *s = q->s;
+    int64_t published = mproc__load(&s->tail) - s->prod_start;
+    int delivered = published == s->prod_total;
+    if (published > 0 && !delivered && retract_frame(q))
+        return MPROC_OK;
+    if (published > 0 && !delivered) {
+        mproc__store(&s->aborted_seq, s->prod_seq);
+        mproc_status_t st = stream_in(q, NULL, s->prod_total - published, deadline);
+        if (st)
+            return st;
+        MPROC_KILL_POINT("queue.recover_producer.after_zeros");
+    }
+    if (published > 0)
+        mproc__publish(q->light, &s->produced, s->prod_base + 1); /* a store: idempotent */
+    if (!delivered)
+        undo_unfinished(s);
+    s->prod_total = 0;
+    return MPROC_OK;
+}
+
+/* With the consumer lock held, reading a frame whose rest does not come: if
+ * its producer died or gave it up (the producer lock can be had now), close
+ * the frame as aborted: its unwritten rest counts as published, to be read as
+ * garbage and dropped. 1: closed. */
+static int close_stalled_frame(mproc_queue_t *q)
+{
+    shared_t *s = q->s;
+    if (mproc__lock_take_now(&q->prod) == MPROC_EBUSY)
+        return 0;
+    int closed = s->prod_total != 0 && s->prod_start == s->cons_start;
+    if (closed) {
+        mproc__store(&s->aborted_seq, s->prod_seq);
+        mproc__publish(q->light, &s->tail, s->prod_start + s->prod_total);
+        MPROC_KILL_POINT("queue.get.after_close");
+        mproc__publish(q->light, &s->produced, s->prod_base + 1);
+        undo_unfinished(s);
+        s->prod_total = 0;
+    }
+    mproc__lock_release(&q->prod);
+    return closed;
+}
+/* Take a lock; a holder that died leaves its state to be repaired, which the
+ * caller does whenever it finds it, as after a holder that gave up. */
+static mproc_status_t lock(mproc__lock_view_t *l, double deadline)
 {
     mproc_status_t st = mproc__lock_acquire(l, deadline);
-    if (st == MPROC_EOWNERDEAD) {
-        recover(q);
-        st = MPROC_OK;
-    }
-    return st;
+    return st == MPROC_EOWNERDEAD ? MPROC_OK : st;
 }
 
 static mproc_status_t check_open(const mproc_queue_t *q)
@@ -596,7 +725,7 @@ static int fits_now(mproc_queue_t *q, int64_t total)
 {
     shared_t *s = q->s;
     int64_t off = s->tail & q->mask;
-    return q->usable - (s->tail - s->prod_seen_head) >= total + HEADER &&
+    return s->prod_total == 0 && q->usable - (s->tail - s->prod_seen_head) >= total + HEADER &&
            (s->maxsize == 0 || count(s) < s->maxsize) &&
            off + total + HEADER <= next_boundary(q, off) &&
            touch(q, PRODUCER, s->tail, total) == MPROC_OK;
@@ -609,9 +738,13 @@ static mproc_status_t wait_to_begin(mproc_queue_t *q, int64_t total, deadline_t 
 {
     shared_t *s = q->s;
     mproc_status_t st = MPROC_OK;
-    if (!locked && (st = lock(&q->prod, deadline_at(d), recover_producer, q)) != MPROC_OK)
+    if (!locked && (st = lock(&q->prod, deadline_at(d))) != MPROC_OK)
         return st == MPROC_ETIMEDOUT ? MPROC_EFULL : st;
     double deadline = deadline_at(d);
+    if (s->prod_total && (st = recover_producer(q, deadline)) != MPROC_OK) {
+        mproc__lock_release(&q->prod);
+        return st;
+    }
     /* Room for the whole frame, or a whole ring for one larger than it. */
     int64_t need = total < q->usable ? total : q->usable;
     if (s->sparse && jump_target(q, need)) {
@@ -639,15 +772,18 @@ static mproc_status_t wait_to_begin(mproc_queue_t *q, int64_t total, deadline_t 
  * in one copy and one publication when it is in one piece (room to begin is
  * room for the whole frame unless it is larger than the ring), else streamed
  * as room appears. */
-static void write_frame(mproc_queue_t *q, const void *data, size_t len, int64_t total)
+static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len, int64_t total,
+                                  deadline_t *d)
 {
     shared_t *s = q->s;
     int64_t pos = s->tail, off = pos & q->mask;
     s->prod_seq++;
+    s->prod_base = s->produced;
     s->prod_start = pos;
-    s->prod_total = total;
+    s->prod_total = total; /* from here the next holder finishes a frame left unfinished */
     if (s->joinable)
-        mproc__add(&s->unfinished, 1);
+        raise_unfinished(s);
+    MPROC_KILL_POINT("queue.put.after_begin");
     uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
     if (off + total <= s->capacity && total <= q->usable) {
         unsigned char *at = q->ring + off;
@@ -656,15 +792,29 @@ static void write_frame(mproc_queue_t *q, const void *data, size_t len, int64_t 
             memset(at + HEADER + (len & ~(size_t)7), 0, 8);
         if (len)
             memcpy(at + HEADER, data, len);
+        MPROC_KILL_POINT("queue.put.after_copy");
         mproc__publish(q->light, &s->tail, pos + total);
+        MPROC_KILL_POINT("queue.put.after_publish");
         wake(&s->cons_sleeping, DATA_SEM(q));
     } else {
-        stream_in(q, (const unsigned char *)header, HEADER);
-        stream_in(q, data, (int64_t)len);
-        stream_in(q, NULL, total - HEADER - (int64_t)len);
+        /* Larger than the ring: given up at the deadline, the frame is left
+         * for the next producer or the consumer reading it to finish, and
+         * no consumer ever returns it. */
+        double deadline = deadline_at(d);
+        mproc_status_t st = stream_in(q, (const unsigned char *)header, HEADER, deadline);
+        if (!st)
+            st = stream_in(q, data, (int64_t)len, deadline);
+        if (!st)
+            st = stream_in(q, NULL, total - HEADER - (int64_t)len, deadline);
+        if (st) {
+            (void)retract_frame(q); /* else the consumer reading it closes it */
+            return st;
+        }
     }
-    mproc__publish(q->light, &s->produced, s->produced + 1);
+    mproc__publish(q->light, &s->produced, s->prod_base + 1);
+    MPROC_KILL_POINT("queue.put.after_count");
     s->prod_total = 0;
+    return MPROC_OK;
 }
 
 mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, double timeout)
@@ -677,15 +827,14 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
     if (len > MPROC_MESSAGE_MAX_BYTES)
         return MPROC_ETOOBIG;
     int64_t total = frame_size(len);
+    deadline_t d = {timeout, 0, 0};
     int locked = mproc__lock_try(&q->prod);
-    if (!locked || !fits_now(q, total)) {
-        deadline_t d = {timeout, 0, 0};
-        if ((st = wait_to_begin(q, total, &d, locked)) != MPROC_OK)
-            return st;
-    }
-    write_frame(q, data, len, total);
+    if ((!locked || !fits_now(q, total)) && (st = wait_to_begin(q, total, &d, locked)) != MPROC_OK)
+        return st;
+    MPROC_KILL_POINT("queue.put.after_lock");
+    st = write_frame(q, data, len, total, &d);
     mproc__lock_release(&q->prod);
-    return MPROC_OK;
+    return st;
 }
 
 mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *data, size_t len)
@@ -718,39 +867,106 @@ static void move_head(mproc_queue_t *q, int64_t to, int64_t written)
     if (s->sparse) {
         int64_t lo = s->head / BLOCK * BLOCK;
         int64_t hi = written == to ? to / BLOCK * BLOCK : round_up(written, BLOCK);
-        if (hi > lo)
+        if (hi > lo) {
             give_back(q, lo, hi);
+            MPROC_KILL_POINT("queue.get.after_give_back");
+        }
     }
     mproc__publish(q->light, &s->head, to);
     wake(&s->prod_sleeping, ROOM_SEM(q));
 }
 
-/* Read `n` bytes (dst NULL: discard) from the head as they are published. */
-static void stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n)
+/* Pass a wrap or jump mark at the head. The mark was never claimed like a
+ * frame, and moving the head gives back the block that holds it (its bytes
+ * become zeros): so the pass is recorded first, and a consumer that dies
+ * between the give-back and the head's publication leaves the record for the
+ * next one to complete, instead of a zeroed mark that would read as endless
+ * empty messages. */
+static void pass_mark(mproc_queue_t *q, int64_t to, int64_t written)
+{
+    shared_t *s = q->s;
+    s->cons_pass_written = written;
+    s->cons_pass_to = to;
+    mproc__compiler_fence();
+    move_head(q, to, written);
+    mproc__compiler_fence();
+    s->cons_pass_to = 0;
+}
+
+/* Read `n` bytes (dst NULL: discard) of the claimed frame from the head as
+ * they are published. When none come, every STALL_SECONDS the frame is closed
+ * if its producer is gone; MPROC_EEMPTY once the deadline has passed and the
+ * producer, alive, has sent nothing for that long (the frame stays claimed). */
+static mproc_status_t stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n, double deadline)
 {
     while (n > 0) {
         int64_t avail = published_for(q, n);
         if (avail == 0) {
-            (void)sleep_until(q, has_bytes, 1, &q->s->cons_sleeping, DATA_SEM(q), -1.0);
+            if (sleep_until(q, has_bytes, 1, &q->s->cons_sleeping, DATA_SEM(q),
+                            mproc__os_now() + STALL_SECONDS) == MPROC_OK ||
+                close_stalled_frame(q))
+                continue;
+            if (deadline >= 0 && mproc__os_now() >= deadline)
+                return MPROC_EEMPTY;
             continue;
         }
         int64_t k = n < avail ? n : avail;
+        if (k > q->s->capacity) /* a closed frame's rest: garbage, read a ring at a time */
+            k = q->s->capacity;
         if (dst) {
             ring_copy_out(q, q->s->head, dst, (size_t)k);
             dst += k;
         }
         move_head(q, q->s->head + k, q->s->head + k);
+        MPROC_KILL_POINT("queue.get.mid_stream");
         n -= k;
     }
+    return MPROC_OK;
 }
 
-/* A consumer died mid-frame: skip what it left of the frame it claimed. */
-static void recover_consumer(mproc_queue_t *q)
+/* The frame claimed by a consumer that died or gave it up is lost: count it
+ * once, so that join() stops waiting for its task_done. The count shares a
+ * word with the low bits of the claim it was last raised for, so a recovery
+ * done again (its consumer died too) does not count twice. A frame dropped
+ * as aborted was uncounted by its producer's recovery already. */
+static void count_lost(mproc_queue_t *q)
 {
     shared_t *s = q->s;
-    if (s->cons_total)
-        stream_out(q, NULL, s->cons_total - (s->head - s->cons_start));
-    s->cons_total = 0;
+    if ((s->cons_seq & LOST_TAG_MASK) == (mproc__load(&s->aborted_seq) & LOST_TAG_MASK))
+        return;
+    int64_t tag = s->cons_claim & LOST_TAG_MASK, w;
+    do {
+        w = mproc__load(&s->lost);
+        if ((w & LOST_TAG_MASK) == tag)
+            return;
+    } while (!mproc__cas(&s->lost, w, (((w >> 32) + 1) << 32) | tag));
+    if (s->joinable)
+        for (int64_t n = mproc__exchange(&s->joiners, 0); n > 0; n--)
+            (void)mproc__os_sem_post(DONE_SEM(q));
+}
+
+/* With the consumer lock held: finish what the last holder left, which died
+ * or gave up: a mark it was passing, or the rest of the frame it claimed
+ * (skipped: that message is lost). Every step can be done again. */
+static mproc_status_t recover_consumer(mproc_queue_t *q, double deadline)
+{
+    shared_t *s = q->s;
+    if (s->cons_pass_to) {
+        if (s->head < s->cons_pass_to) /* give the blocks back again: idempotent */
+            move_head(q, s->cons_pass_to, s->cons_pass_written);
+        s->cons_pass_to = 0;
+    }
+    if (s->cons_total) {
+        if (mproc__load(&s->claimed) < s->cons_claim) /* died before counting its claim */
+            mproc__publish(q->light, &s->claimed, s->cons_claim);
+        mproc_status_t st = stream_out(q, NULL, s->cons_total - (s->head - s->cons_start), deadline);
+        if (st)
+            return st;
+        MPROC_KILL_POINT("queue.recover_consumer.after_skip");
+        count_lost(q);
+        s->cons_total = 0;
+    }
+    return MPROC_OK;
 }
 
 /* Read a frame's header at the head (never split: frames are 8-aligned). */
@@ -758,6 +974,62 @@ static void read_header(mproc_queue_t *q, uint32_t header[2])
 {
     (void)touch(q, CONSUMER, q->s->head, HEADER); /* the producer committed it already */
     memcpy(header, q->ring + (q->s->head & q->mask), HEADER);
+}
+
+/* With the consumer lock held and a frame's header read at the head: claim
+ * the frame and read it into `buf` (cap bytes) or, when `alloc`, a new buffer.
+ * MPROC_EAGAIN: it was dropped (its producer died writing it); MPROC_EEMPTY:
+ * its rest stopped coming by the deadline (it stays claimed, to be skipped). */
+static mproc_status_t read_frame(mproc_queue_t *q, const uint32_t header[2], void *buf,
+                                 size_t cap, void **alloc, size_t *len, deadline_t *d)
+{
+    shared_t *s = q->s;
+    size_t n = header[0];
+    unsigned char *dst = buf;
+    if (alloc)
+        dst = malloc(n ? n : 1);
+    if (alloc && !dst)
+        return MPROC_ENOMEM;
+    if (!alloc && n > cap) {
+        *len = n;
+        return MPROC_ESHORTBUF;
+    }
+    /* Claimed: from here a recovering consumer would skip this frame. */
+    int64_t total = frame_size(n);
+    s->cons_start = s->head;
+    s->cons_seq = header[1];
+    s->cons_claim = s->claimed + 1;
+    s->cons_total = total;
+    mproc__publish(q->light, &s->claimed, s->cons_claim);
+    MPROC_KILL_POINT("queue.get.after_claim");
+    mproc_status_t st = MPROC_OK;
+    if (published_for(q, total) >= total) {
+        /* The common case: the whole frame is there, one copy, one publication. */
+        ring_copy_out(q, s->head + HEADER, dst, n);
+        MPROC_KILL_POINT("queue.get.after_copy");
+        move_head(q, s->head + total, s->head + total);
+    } else {
+        double deadline = deadline_at(d);
+        move_head(q, s->head + HEADER, s->head + HEADER);
+        st = stream_out(q, dst, (int64_t)n, deadline);
+        if (!st)
+            st = stream_out(q, NULL, total - HEADER - (int64_t)n, deadline);
+    }
+    MPROC_KILL_POINT("queue.get.after_head");
+    if (!st) {
+        s->cons_total = 0;
+        if ((int64_t)header[1] == mproc__load(&s->aborted_seq))
+            st = MPROC_EAGAIN; /* its producer died while writing it */
+    }
+    if (st) {
+        if (alloc)
+            free(dst);
+        return st;
+    }
+    if (alloc)
+        *alloc = dst;
+    *len = n;
+    return MPROC_OK;
 }
 
 /* Take one frame: into `buf` (cap bytes) or, when `alloc`, a new buffer. */
@@ -771,9 +1043,13 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         return MPROC_EINVAL;
     shared_t *s = q->s;
     deadline_t d = {timeout, 0, 0};
-    if (!mproc__lock_try(&q->cons) &&
-        (st = lock(&q->cons, deadline_at(&d), recover_consumer, q)) != MPROC_OK)
+    if (!mproc__lock_try(&q->cons) && (st = lock(&q->cons, deadline_at(&d))) != MPROC_OK)
         return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
+    if ((s->cons_total | s->cons_pass_to) && (st = recover_consumer(q, deadline_at(&d))) != MPROC_OK) {
+        mproc__lock_release(&q->cons);
+        return st;
+    }
+    MPROC_KILL_POINT("queue.get.after_lock");
     for (;;) {
         if (!has_bytes(q, HEADER) &&
             (st = sleep_until(q, has_bytes, HEADER, &s->cons_sleeping, DATA_SEM(q),
@@ -782,51 +1058,17 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
         uint32_t header[2];
         read_header(q, header);
         if (header[0] == WRAP_MARK) { /* the rest of this lap is empty */
-            move_head(q, s->head + (s->capacity - (s->head & q->mask)), s->head + HEADER);
+            pass_mark(q, s->head + (s->capacity - (s->head & q->mask)), s->head + HEADER);
             continue;
         }
         if (header[0] == JUMP_MARK) { /* on at a later block of this lap */
-            move_head(q, s->head - (s->head & q->mask) + (int64_t)header[1] * BLOCK,
+            pass_mark(q, s->head - (s->head & q->mask) + (int64_t)header[1] * BLOCK,
                       s->head + HEADER);
             continue;
         }
-        size_t n = header[0];
-        unsigned char *dst = buf;
-        if (alloc)
-            dst = malloc(n ? n : 1);
-        if (alloc && !dst) {
-            st = MPROC_ENOMEM;
+        st = read_frame(q, header, buf, cap, alloc, len, &d);
+        if (st != MPROC_EAGAIN)
             break;
-        }
-        if (!alloc && n > cap) {
-            *len = n;
-            st = MPROC_ESHORTBUF;
-            break;
-        }
-        /* Claimed: from here a recovering consumer would skip this frame. */
-        int64_t total = frame_size(n);
-        s->cons_start = s->head;
-        s->cons_total = total;
-        mproc__publish(q->light, &s->claimed, s->claimed + 1);
-        if (published_for(q, total) >= total) {
-            /* The common case: the whole frame is there, one copy, one publication. */
-            ring_copy_out(q, s->head + HEADER, dst, n);
-            move_head(q, s->head + total, s->head + total);
-        } else {
-            move_head(q, s->head + HEADER, s->head + HEADER);
-            stream_out(q, dst, (int64_t)n);
-            stream_out(q, NULL, total - HEADER - (int64_t)n);
-        }
-        s->cons_total = 0;
-        if ((int64_t)header[1] == mproc__load(&s->aborted_seq)) {
-            if (alloc)
-                free(dst);
-            continue; /* its producer died while writing it */
-        }
-        if (alloc)
-            *alloc = dst;
-        *len = n;
-        break;
     }
     mproc__lock_release(&q->cons);
     return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
@@ -902,6 +1144,17 @@ mproc_status_t mproc_queue_cancel_join_thread(mproc_queue_t *q)
     return q ? MPROC_OK : MPROC_EINVAL;
 }
 
+static int64_t lost_count(const shared_t *s)
+{
+    return mproc__load(&s->lost) >> 32;
+}
+
+/* JoinableQueue: messages put and neither task_done nor lost. */
+static int64_t outstanding(const shared_t *s)
+{
+    return mproc__load(&s->unfinished) / UNF_ONE - lost_count(s);
+}
+
 mproc_status_t mproc_queue_task_done(mproc_queue_t *q)
 {
     mproc_status_t st = check_open(q);
@@ -909,17 +1162,33 @@ mproc_status_t mproc_queue_task_done(mproc_queue_t *q)
         return st;
     if (!q->s->joinable)
         return MPROC_ENOTSUP;
-    int64_t left;
+    int64_t u, left;
     do {
-        left = mproc__load(&q->s->unfinished);
+        u = mproc__load(&q->s->unfinished);
+        left = u / UNF_ONE - lost_count(q->s);
         if (left <= 0)
             return MPROC_ETASKDONE;
-    } while (!mproc__cas(&q->s->unfinished, left, left - 1));
+    } while (!mproc__cas(&q->s->unfinished, u, u - UNF_ONE));
     if (left == 1)
         for (int64_t n = mproc__exchange(&q->s->joiners, 0); n > 0; n--)
             (void)mproc__os_sem_post(DONE_SEM(q));
     return MPROC_OK;
 }
+
+/* A consumer that died holding a claimed message, while nobody else gets:
+ * the joiner repairs the consumers' state itself (counting the message lost),
+ * so that join() does not wait for a task_done that cannot come. */
+static void repair_dead_consumer(mproc_queue_t *q, double deadline)
+{
+    if (mproc__lock_take_now(&q->cons) == MPROC_EBUSY)
+        return;
+    if (q->s->cons_total || q->s->cons_pass_to)
+        (void)recover_consumer(q, deadline);
+    mproc__lock_release(&q->cons);
+}
+
+/* How often a joiner looks for a consumer that died with a claimed message. */
+#define JOIN_CHECK_SECONDS 0.25
 
 mproc_status_t mproc_queue_join(mproc_queue_t *q, double timeout)
 {
@@ -932,14 +1201,20 @@ mproc_status_t mproc_queue_join(mproc_queue_t *q, double timeout)
     if (mproc__deadline(timeout, &deadline))
         return MPROC_EINVAL;
     /* Wake-ups may be stale (a joiner that timed out was counted): re-check. */
-    while (mproc__load(&q->s->unfinished) > 0) {
+    while (outstanding(q->s) > 0) {
         mproc__add(&q->s->joiners, 1);
-        if (mproc__load(&q->s->unfinished) <= 0)
+        if (outstanding(q->s) <= 0)
             break;
-        if ((st = mproc__os_sem_wait(DONE_SEM(q), deadline)) != MPROC_OK)
+        double until = mproc__os_now() + JOIN_CHECK_SECONDS;
+        st = mproc__os_sem_wait(DONE_SEM(q), deadline >= 0 && deadline < until ? deadline : until);
+        if (st == MPROC_ETIMEDOUT && (deadline < 0 || mproc__os_now() < deadline)) {
+            repair_dead_consumer(q, deadline);
+            continue;
+        }
+        if (st)
             return st;
     }
-    return MPROC_OK;
+    return lost_count(q->s) ? MPROC_ELOST : MPROC_OK;
 }
 
 void mproc_queue_free(mproc_queue_t *q)

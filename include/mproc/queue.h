@@ -16,7 +16,12 @@
  * - mproc_queue_qsize() works on every platform;
  * - a process killed while it puts, gets or waits does not block the others:
  *   the next one recovers the lock it held, finishes or drops the message it
- *   was writing, and skips the one it was reading (that message is lost).
+ *   was writing, and skips the one it was reading (that message is lost; a
+ *   JoinableQueue counts it, so join() returns MPROC_ELOST instead of waiting
+ *   for its task_done);
+ * - a message larger than a plain ring streams through it; a put or get that
+ *   gives up such a message at its deadline leaves no part of it to be
+ *   returned by any get.
  *
  * Memory: while consumers keep up, messages cycle through a ring of
  * ring_bytes (default ::MPROC_QUEUE_DEFAULT_RING_BYTES). When they fall behind,
@@ -94,7 +99,9 @@ MPROC_API mproc_status_t mproc_queue_create_opts(mproc_queue_t **out,
  * Put one message of `len` bytes (`data` may be NULL when `len` is 0). Waits
  * up to `timeout` (timeout.h) for room: a bounded queue holding maxsize
  * messages, or limit_bytes of unread messages. Once a message larger than a
- * plain ring's free room has begun, the rest streams in as consumers make room.
+ * plain ring's free room has begun, the rest streams in as consumers make room;
+ * if the deadline passes and consumers have made no room for a quarter of a
+ * second, the message is given up (MPROC_EFULL): no get ever returns it.
  * Errors: MPROC_EFULL (no room in time; nothing was put), MPROC_EINVAL,
  * MPROC_ETOOBIG (len above MPROC_MESSAGE_MAX_BYTES, checked before `data` is
  * read), MPROC_ECLOSED (closed in this process), MPROC_EOS.
@@ -107,7 +114,12 @@ MPROC_API mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *da
 
 /**
  * Take the next message into a new buffer `*data` (free it with mproc_free();
- * never NULL on success) of `*len` bytes, waiting up to `timeout`.
+ * never NULL on success) of `*len` bytes, waiting up to `timeout`. A message
+ * larger than a plain ring may still be arriving when the deadline passes: the
+ * get goes on while its bytes come; if its producer died or gave it up, it is
+ * dropped and the get goes on to the next message; if its producer, alive,
+ * sends nothing for a quarter of a second past the deadline, the get gives it
+ * up (MPROC_EEMPTY) and that message is lost, as with a killed consumer.
  * Errors: MPROC_EEMPTY (nothing in time), MPROC_EINVAL, MPROC_ECLOSED,
  * MPROC_ENOMEM (the message stays in the queue), MPROC_EOS.
  */
@@ -167,7 +179,12 @@ MPROC_API mproc_status_t mproc_queue_task_done(mproc_queue_t *q);
 
 /**
  * JoinableQueue: wait up to `timeout` until every item put has been marked
- * with mproc_queue_task_done(). Returns MPROC_OK or MPROC_ETIMEDOUT.
+ * with mproc_queue_task_done() or lost: a message a consumer had taken when it
+ * died (or gave up, see mproc_queue_get()) is never task_done; the queue
+ * counts it when it recovers that consumer's state (the next get, or join
+ * itself, looking every quarter of a second), and then stops waiting for it.
+ * Returns MPROC_OK, MPROC_ELOST (nothing is outstanding, but at least one
+ * message of this queue has been lost since its creation), or MPROC_ETIMEDOUT.
  * Errors: MPROC_ENOTSUP (not joinable), MPROC_EINVAL, MPROC_ECLOSED.
  */
 MPROC_API mproc_status_t mproc_queue_join(mproc_queue_t *q, double timeout);

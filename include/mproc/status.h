@@ -62,6 +62,7 @@ typedef int mproc_status_t;
     X(ENOTREADY,      -34, "the result is not ready yet")                              \
     X(ENOTCLOSED,     -35, "close or terminate the pool first")                        \
     X(EINITIALIZER,   -36, "the pool's initializer failed in a worker")                \
+    X(ELOST,          -37, "a message was lost with a consumer that died holding it")  \
     X(ENOTHELD,       -50, "the lock is not held")                                     \
     X(ENOTOWNER,      -51, "the lock is held by another process or thread")            \
     X(EOVERRELEASE,   -52, "semaphore or lock released too many times")                \

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #endif
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +42,12 @@ int64_t mproc__os_getppid(void)
 int mproc__os_fork_supported(void)
 {
     return 1;
+}
+
+void mproc__os_die(void)
+{
+    kill(getpid(), SIGKILL);
+    _exit(137); /* not reached: SIGKILL cannot be caught */
 }
 
 /* Only children call _exit, so a lazily bound call would be resolved again in

@@ -54,6 +54,12 @@ int mproc__os_fork_supported(void)
     return 0;
 }
 
+void mproc__os_die(void)
+{
+    TerminateProcess(GetCurrentProcess(), 9);
+    ExitProcess(9); /* not reached */
+}
+
 void mproc__os_exit(int code)
 {
     fflush(NULL);
