@@ -12,18 +12,11 @@
 #define KILLED_CODE (-SIGKILL)
 #endif
 
-static int64_t as_int(const void *p)
-{
-    int64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 static int square(const void *in, size_t len, mproc_task_out_t *out)
 {
     if (len != sizeof(int64_t))
         return mproc_task_fail(out, 1, "expected one int64");
-    int64_t v = as_int(in);
+    int64_t v = test_as_int(in);
     v *= v;
     mproc_task_output(out, &v, sizeof v);
     return 0;
@@ -41,7 +34,7 @@ MPROC_TARGET(task_square)
 static int unlucky(const void *in, size_t len, mproc_task_out_t *out)
 {
     (void)len;
-    if (as_int(in) == 13)
+    if (test_as_int(in) == 13)
         return mproc_task_fail(out, 42, "thirteen is unlucky");
     mproc_task_output(out, in, sizeof(int64_t));
     return 0;
@@ -212,7 +205,7 @@ static void apply_and_apply_async(void **state)
     size_t n;
     assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
     assert_int_equal(n, sizeof v);
-    assert_int_equal(as_int(d), 144);
+    assert_int_equal(test_as_int(d), 144);
     mproc_async_result_free(r);
 
     mproc_async_result_t *rs[20];
@@ -229,7 +222,7 @@ static void apply_and_apply_async(void **state)
         assert_int_equal(mproc_async_result_successful(rs[i], &ok), MPROC_OK);
         assert_int_equal(ok, 1);
         assert_int_equal(mproc_async_result_item(rs[i], 0, &d, &n), MPROC_OK);
-        assert_int_equal(as_int(d), (int64_t)i * i);
+        assert_int_equal(test_as_int(d), (int64_t)i * i);
         mproc_async_result_free(rs[i]);
     }
     finish(pool);
@@ -240,7 +233,7 @@ static void on_result(mproc_async_result_t *r, void *user)
 {
     const void *d;
     size_t n;
-    if (mproc_async_result_item(r, 0, &d, &n) == MPROC_OK && as_int(d) == 49)
+    if (mproc_async_result_item(r, 0, &d, &n) == MPROC_OK && test_as_int(d) == 49)
         callbacks_seen += *(int *)user;
 }
 static void on_error(mproc_async_result_t *r, void *user)
@@ -324,7 +317,7 @@ static void map_keeps_order_and_reports_failures(void **state)
         const void *d;
         size_t n;
         assert_int_equal(mproc_async_result_item(r, (size_t)i, &d, &n), MPROC_OK);
-        assert_int_equal(as_int(d), (int64_t)i * i);
+        assert_int_equal(test_as_int(d), (int64_t)i * i);
     }
     mproc_async_result_free(r);
     /* One failing item: get says so; the others are there. */
@@ -333,7 +326,7 @@ static void map_keeps_order_and_reports_failures(void **state)
     size_t n;
     assert_int_equal(mproc_async_result_item(r, 13, &d, &n), MPROC_ETASK);
     assert_int_equal(mproc_async_result_item(r, 14, &d, &n), MPROC_OK);
-    assert_int_equal(as_int(d), 14);
+    assert_int_equal(test_as_int(d), 14);
     mproc_async_result_free(r);
     assert_int_equal(mproc_pool_map(pool, square, NULL, NULL, 0, 0, &r), MPROC_OK);
     assert_int_equal(mproc_async_result_count(r), 0);
@@ -389,7 +382,7 @@ static void imap_ordered_and_unordered(void **state)
             assert_int_equal(mproc_pool_iter_next(it, 60, &d, &n, &index), MPROC_OK);
             if (ordered)
                 assert_int_equal(index, (size_t)k);
-            assert_int_equal(as_int(d), (int64_t)index * (int64_t)index);
+            assert_int_equal(test_as_int(d), (int64_t)index * (int64_t)index);
             seen[index]++;
         }
         for (int i = 0; i < N; i++)
@@ -431,7 +424,7 @@ static void starmap_unpacks_argument_lists(void **state)
         const void *d;
         size_t n;
         assert_int_equal(mproc_async_result_item(r, (size_t)i, &d, &n), MPROC_OK);
-        assert_int_equal(as_int(d), (int64_t)i * (i + 1));
+        assert_int_equal(test_as_int(d), (int64_t)i * (i + 1));
         mproc_args_free(lists[i]);
     }
     mproc_async_result_free(r);
@@ -472,7 +465,7 @@ static void dead_worker_fails_only_its_task(void **state)
         const void *d;
         size_t n;
         assert_int_equal(mproc_async_result_item(m, (size_t)i, &d, &n), MPROC_OK);
-        assert_int_equal(as_int(d), (int64_t)i * i);
+        assert_int_equal(test_as_int(d), (int64_t)i * i);
     }
     mproc_async_result_free(killer);
     mproc_async_result_free(m);
@@ -491,7 +484,7 @@ static void maxtasksperchild_replaces_workers(void **state)
         size_t n;
         assert_int_equal(mproc_pool_apply(pool, whoami, NULL, 0, &r), MPROC_OK);
         assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
-        pids[i] = as_int(d);
+        pids[i] = test_as_int(d);
         mproc_async_result_free(r);
         for (int k = 0; k < i; k++)
             assert_true(pids[k] != pids[i]); /* one task per worker */
@@ -513,7 +506,7 @@ static void target_task_x_and_task_x_coexist(void **state)
     size_t n;
     assert_int_equal(mproc_pool_apply(pool, square, &v, sizeof v, &r), MPROC_OK);
     assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
-    assert_int_equal(as_int(d), 9);
+    assert_int_equal(test_as_int(d), 9);
     mproc_async_result_free(r);
     finish(pool);
 }
@@ -537,7 +530,7 @@ static void initializer_runs_in_every_worker(void **state)
         size_t n;
         assert_int_equal(mproc_pool_apply(pool, get_init_value, NULL, 0, &r), MPROC_OK);
         assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
-        assert_int_equal(as_int(d), 77);
+        assert_int_equal(test_as_int(d), 77);
         mproc_async_result_free(r);
     }
     finish(pool);
@@ -578,10 +571,10 @@ static void initargs_carry_pipes_and_queues(void **state)
         size_t n;
         assert_int_equal(mproc_connection_recv_bytes(rd, 30, &d, &n), MPROC_OK);
         assert_int_equal(n, sizeof(int64_t));
-        from_pipe[i] = as_int(d);
+        from_pipe[i] = test_as_int(d);
         mproc_free(d);
         assert_int_equal(mproc_queue_get(q, 30, &d, &n), MPROC_OK);
-        from_queue[i] = as_int(d);
+        from_queue[i] = test_as_int(d);
         mproc_free(d);
     }
     assert_true(from_pipe[0] != from_pipe[1]);
@@ -594,7 +587,7 @@ static void initargs_carry_pipes_and_queues(void **state)
     size_t n;
     assert_int_equal(mproc_pool_apply(pool, square, &v, sizeof v, &r), MPROC_OK);
     assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
-    assert_int_equal(as_int(d), 81);
+    assert_int_equal(test_as_int(d), 81);
     mproc_async_result_free(r);
     finish(pool);
     mproc_connection_free(rd);
@@ -625,7 +618,7 @@ static void replacement_workers_get_initargs_after_caller_freed_them(void **stat
         void *d;
         size_t n;
         assert_int_equal(mproc_connection_recv_bytes(rd, 30, &d, &n), MPROC_OK);
-        pids[i] = as_int(d);
+        pids[i] = test_as_int(d);
         mproc_free(d);
         for (int k = 0; k < i; k++)
             assert_true(pids[k] != pids[i]);

@@ -240,14 +240,6 @@ static int dies(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(dies)
 
-static int naps(const void *in, size_t len, mproc_task_out_t *out)
-{
-    (void)in, (void)len, (void)out;
-    test_sleep(0.2);
-    return 0;
-}
-MPROC_TASK(naps)
-
 static int unnamed(const void *in, size_t len, mproc_task_out_t *out)
 {
     return mproc_task_output(out, in, len);
@@ -350,7 +342,7 @@ static void a_reported_death_fails_only_that_workers_tasks(void **state)
 static void terminate_keeps_running_chunks_and_fails_waiting_ones(void **state)
 {
     (void)state;
-    test_terminate_keeps_running(thread_pool(2), naps, 2);
+    test_terminate_keeps_running(thread_pool(2), 2);
 }
 
 static void a_transport_refuses_what_it_cannot_do(void **state)

@@ -13,18 +13,11 @@
 
 static int spawned_mode; /* started alone: pools spawn their workers */
 
-static int64_t as_int(const void *p)
-{
-    int64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 static int square(const void *in, size_t len, mproc_task_out_t *out)
 {
     if (len != sizeof(int64_t))
         return mproc_task_fail(out, 1, "expected one int64");
-    int64_t v = as_int(in);
+    int64_t v = test_as_int(in);
     v *= v;
     return mproc_task_output(out, &v, sizeof v);
 }
@@ -33,7 +26,7 @@ MPROC_TASK(square)
 static int unlucky(const void *in, size_t len, mproc_task_out_t *out)
 {
     (void)len;
-    if (as_int(in) == 13)
+    if (test_as_int(in) == 13)
         return mproc_task_fail(out, 42, "thirteen is unlucky");
     return mproc_task_output(out, in, sizeof(int64_t));
 }
@@ -85,14 +78,6 @@ static int value(const void *in, size_t len, mproc_task_out_t *out)
     return mproc_task_output(out, &init_value, sizeof init_value);
 }
 MPROC_TASK(value)
-
-static int naps(const void *in, size_t len, mproc_task_out_t *out)
-{
-    (void)in, (void)len, (void)out;
-    test_sleep(0.2);
-    return 0;
-}
-MPROC_TASK(naps)
 
 static mproc_pool_t *mpi_pool(int processes)
 {
@@ -147,9 +132,9 @@ static void two_workers_run_tasks_at_once_in_other_processes(void **state)
     assert_int_equal(mproc_async_result_item(ra, 0, &pa, &la), MPROC_OK);
     assert_int_equal(mproc_async_result_item(rb, 0, &pb, &lb), MPROC_OK);
     assert_int_equal(la, sizeof(int64_t));
-    assert_int_not_equal(as_int(pa), as_int(pb));
-    assert_int_not_equal(as_int(pa), test_getpid());
-    assert_int_not_equal(as_int(pb), test_getpid());
+    assert_int_not_equal(test_as_int(pa), test_as_int(pb));
+    assert_int_not_equal(test_as_int(pa), test_getpid());
+    assert_int_not_equal(test_as_int(pb), test_getpid());
     remove(a);
     remove(b);
     mproc_async_result_free(ra);
@@ -180,7 +165,7 @@ static void map_imap_and_starmap_keep_python_semantics(void **state)
     const void *p;
     size_t len;
     assert_int_equal(mproc_async_result_item(r, 12, &p, &len), MPROC_OK);
-    assert_int_equal(as_int(p), 12);
+    assert_int_equal(test_as_int(p), 12);
     assert_int_equal(mproc_async_result_item(r, 13, &p, &len), MPROC_ETASK);
     mproc_async_result_free(r);
 
@@ -190,7 +175,7 @@ static void map_imap_and_starmap_keep_python_semantics(void **state)
     for (int i = 0; i < N; i++) {
         assert_int_equal(mproc_pool_iter_next(it, 60, &p, &len, &index), MPROC_OK);
         assert_int_equal(index, i);
-        assert_int_equal(as_int(p), (int64_t)i * i);
+        assert_int_equal(test_as_int(p), (int64_t)i * i);
     }
     assert_int_equal(mproc_pool_iter_next(it, 60, &p, &len, &index), MPROC_EDONE);
     mproc_pool_iter_free(it);
@@ -199,7 +184,7 @@ static void map_imap_and_starmap_keep_python_semantics(void **state)
     assert_int_equal(mproc_pool_imap_unordered(pool, square, items, lens, N, 1, &it), MPROC_OK);
     for (int i = 0; i < N; i++) {
         assert_int_equal(mproc_pool_iter_next(it, 60, &p, &len, &index), MPROC_OK);
-        assert_int_equal(as_int(p), (int64_t)index * (int64_t)index);
+        assert_int_equal(test_as_int(p), (int64_t)index * (int64_t)index);
         seen[index]++;
     }
     for (int i = 0; i < N; i++)
@@ -355,7 +340,7 @@ static void misuse_gets_the_documented_codes(void **state)
 static void terminate_keeps_running_chunks_and_fails_waiting_ones(void **state)
 {
     (void)state;
-    test_terminate_keeps_running(default_pool(), naps, 2);
+    test_terminate_keeps_running(default_pool(), 2);
 }
 
 int main(int argc, char **argv)

@@ -333,13 +333,29 @@ int test_pin_to_one_cpu(void)
 #endif
 }
 
-void test_terminate_keeps_running(mproc_pool_t *pool, mproc_task_fn slow, size_t workers)
+int64_t test_as_int(const void *p)
+{
+    int64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* A task slow enough to be running when terminate comes. */
+static int test_naps(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len, (void)out;
+    test_sleep(0.2);
+    return 0;
+}
+MPROC_TASK(test_naps)
+
+void test_terminate_keeps_running(mproc_pool_t *pool, size_t workers)
 {
     enum { N = 12 };
     const void *items[N] = {0};
     size_t lens[N] = {0};
     mproc_async_result_t *r = NULL;
-    assert_int_equal(mproc_pool_map_async(pool, slow, items, lens, N, 1, NULL, &r), MPROC_OK);
+    assert_int_equal(mproc_pool_map_async(pool, test_naps, items, lens, N, 1, NULL, &r), MPROC_OK);
     assert_int_equal(mproc_pool_terminate(pool), MPROC_OK);
     assert_int_equal(mproc_async_result_get(r, 5), MPROC_ECLOSED);
     size_t ok = 0, closed = 0;

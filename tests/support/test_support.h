@@ -77,9 +77,12 @@ int test_pin_to_one_cpu(void);
 void test_crash(void);
 
 /* A pool behind a transport (its workers cannot be killed): map 12 items of
- * the task `slow` (a short nap) one per chunk, terminate at once, and check
+ * a registered task that naps 0.2 s, one per chunk, terminate at once, check
  * that the chunks the `workers` held kept their results and all the others
  * failed with MPROC_ECLOSED; then join and free the pool. */
-void test_terminate_keeps_running(mproc_pool_t *pool, mproc_task_fn slow, size_t workers);
+void test_terminate_keeps_running(mproc_pool_t *pool, size_t workers);
+
+/* The int64_t at p (a task's input or output, which need not be aligned). */
+int64_t test_as_int(const void *p);
 
 #endif
