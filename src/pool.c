@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool_internal.h"
+#include "pool_core.h"
 
 /* The handler waits on its wake-up pipe, or in the transport's recv(). */
 static void wake(mproc_pool_t *pool)

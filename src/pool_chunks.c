@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool_internal.h"
+#include "pool_core.h"
 
 static void set_ready(mproc_pool_t *pool, mproc_async_result_t *r)
 {

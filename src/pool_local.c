@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool_internal.h"
+#include "pool_core.h"
 
 /* Results arrive here, reused, so a large result costs no fresh pages. */
 static mproc_status_t recv_result(worker_t *w, double timeout, mproc__wbuf_t *buf)

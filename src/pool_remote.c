@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pool_internal.h"
+#include "pool_core.h"
 
 /* Every worker's first message is its initializer's result, as a local
  * worker's: a failure, or a worker lost before it, fails the creation. All

@@ -4,8 +4,8 @@
  * jobs), pool_local.c (workers as local processes, and their handler) and
  * pool_remote.c (workers behind a transport, and their handler).
  */
-#ifndef MPROC_POOL_INTERNAL_H
-#define MPROC_POOL_INTERNAL_H
+#ifndef MPROC_POOL_CORE_H
+#define MPROC_POOL_CORE_H
 
 #include <apr_thread_proc.h>
 
