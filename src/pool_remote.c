@@ -101,9 +101,9 @@ static int all_lost(const mproc_pool_t *pool)
     return 1;
 }
 
-/* As handler_main, but a remote worker can be neither watched nor killed:
- * on terminate, the chunks the workers hold run to their end (their results
- * are kept) and only those still waiting fail. */
+/* As the local handler (pool_local.c), but a remote worker can be neither
+ * watched nor killed: on terminate, the chunks the workers hold run to their
+ * end (their results are kept) and only those still waiting fail. */
 void *APR_THREAD_FUNC mproc__pool_remote_handler(apr_thread_t *thread, void *arg)
 {
     mproc_pool_t *pool = arg;
