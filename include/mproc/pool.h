@@ -150,8 +150,9 @@ typedef struct mproc_pool_options {
  * dies in it) the pool is ended and the result is MPROC_EINITIALIZER, with
  * `*pool` NULL. A worker started later (maxtasksperchild, or replacing one
  * that died) whose initializer fails takes no task and exits with
- * MPROC_EXIT_WORKER_INIT; the pool replaces it, as Python does. (With a
- * transport, see pool_transport.h.)
+ * MPROC_EXIT_WORKER_INIT; the pool replaces it, as Python does. With a
+ * transport, mproc_pool_create() waits for every worker's initializer in the
+ * same way; no worker is started later (pool_transport.h).
  */
 MPROC_API mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts);
 
