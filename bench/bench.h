@@ -41,8 +41,19 @@ void bench_register(bench_figure_t *figure);
     }                                                                               \
     BENCH_FIGURE("queue_1MiB", "B/s", queue_1MiB)
 
-/* Parse the command line, warm up, run the figure, print its JSON line. */
+/* Parse the command line, warm up, run the figure, print its JSON line.
+ * `<binary> <figure> <iterations> [param...]`: the sweeps pass integer
+ * parameters (a message size, a number of producers...) after the count. */
 int bench_main(int argc, char **argv);
+
+/* The i-th integer parameter of this run, or `fallback` when not given. */
+long bench_param(int i, long fallback);
+
+/* Pins the calling process for the 1x1 queue figures: role 0 (the consumer)
+ * and role 1 (the producer). MPROC_BENCH_PIN=split puts them on CPUs 0 and 1,
+ * =same both on CPU 0, unset or =none leaves placement to the scheduler.
+ * Linux only (sched_setaffinity); elsewhere, and when refused, nothing. */
+void bench_pin(int role);
 
 /* Monotonic clock in seconds. */
 double bench_now(void);

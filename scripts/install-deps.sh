@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Install what building and testing mproc needs, and nothing that is there.
 #
-# Usage: scripts/install-deps.sh [native|mingw|all]   (default: native)
+# Usage: scripts/install-deps.sh [native|mingw|bench|all]   (default: native)
 #   native  compilers, CMake, Ninja, APR, CMocka, sanitizer runtime, python3,
 #           Doxygen (make docs)
 #   mingw   the Windows lanes: mingw-w64 and Wine (APR and CMocka for Windows
 #           are then built by scripts/build-mingw-deps.sh), and Wine's
 #           MSVC-compatible CRT and SDK headers for the MSVC-mode lane
 #           (scripts/msvc-syntax.sh compiles with clang against them)
+#   bench   make bench's plots: gnuplot (no X; its SVG terminal), and
+#           valgrind, whose callgrind counts instructions for the profiles in
+#           docs/performance.md (repeatable on a loaded machine)
 # Debian and Ubuntu are installed with apt-get (as root, or through sudo).
 # Elsewhere it names what to install and fails if something is missing.
 set -euo pipefail
@@ -16,11 +19,13 @@ lane=${1:-native}
 native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcmocka-dev python3
         doxygen)
 mingw=(mingw-w64 wine wine64 dpkg-dev libwine-dev)
+bench=(gnuplot-nox valgrind)
 case $lane in
   native) want=("${native[@]}") ;;
   mingw) want=("${mingw[@]}") ;;
-  all) want=("${native[@]}" "${mingw[@]}") ;;
-  *) echo "usage: $0 [native|mingw|all]" >&2; exit 2 ;;
+  bench) want=("${bench[@]}") ;;
+  all) want=("${native[@]}" "${mingw[@]}" "${bench[@]}") ;;
+  *) echo "usage: $0 [native|mingw|bench|all]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then

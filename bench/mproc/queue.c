@@ -1,6 +1,10 @@
 /* queue_64B, queue_64KiB, queue_1MiB, queue_4x4_64B: producers put N messages
  * on a Queue, consumers get them; rate from before the first producer starts
- * to the last message got (every process joined). */
+ * to the last message got (every process joined). The sweeps: queue_size
+ * (bytes/s of one producer to this process, message size as parameter) and
+ * queue_pc (64-byte messages/s, producers and consumers as parameters).
+ * With one producer and this process consuming, both pin themselves as the
+ * raw ring does (bench_pin). */
 #include <mproc/mproc.h>
 #include <stdlib.h>
 
@@ -12,14 +16,16 @@ static void check(const char *what, mproc_status_t st)
         bench_fail(what, mproc_strerror(st));
 }
 
-/* args: queue, message size, count */
+/* args: queue, message size, count, pin (non-zero: bench_pin(1)) */
 static int produce(const mproc_args_t *args)
 {
     mproc_queue_t *q;
-    int64_t size, count;
+    int64_t size, count, pin;
     if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &size) ||
-        mproc_args_get_int(args, 2, &count))
+        mproc_args_get_int(args, 2, &count) || mproc_args_get_int(args, 3, &pin))
         return 1;
+    if (pin)
+        bench_pin(1);
     unsigned char *msg = calloc(1, (size_t)size);
     for (int64_t i = 0; i < count; i++)
         if (mproc_queue_put(q, msg, (size_t)size, MPROC_FOREVER))
@@ -55,7 +61,8 @@ static int consume(const mproc_args_t *args)
 }
 MPROC_TARGET(consume)
 
-static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, int64_t size, int64_t count)
+static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, int64_t size, int64_t count,
+                              int64_t pin)
 {
     mproc_args_t *a;
     mproc_process_t *p;
@@ -63,6 +70,7 @@ static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, int64_t size
     check("add_queue", mproc_args_add_queue(a, q));
     check("add_int", mproc_args_add_int(a, size));
     check("add_int", mproc_args_add_int(a, count));
+    check("add_int", mproc_args_add_int(a, pin));
     check("create", mproc_process_create(&p, fn, a, NULL));
     check("start", mproc_process_start(p));
     mproc_args_free(a);
@@ -85,12 +93,17 @@ static double run(int64_t size, long total, int producers, int consumers)
 {
     mproc_queue_t *q;
     mproc_process_t *prod[8], *cons[8];
+    int pin = producers == 1 && consumers == 0;
+    if (producers < 1 || producers > 8 || consumers < 0 || consumers > 8)
+        bench_fail("queue", "1 to 8 producers, 0 to 8 consumers");
     check("queue_create", mproc_queue_create(&q, 0));
+    if (pin)
+        bench_pin(0);
     double t0 = bench_now();
     for (int i = 0; i < producers; i++)
-        prod[i] = start(produce, q, size, total / producers);
+        prod[i] = start(produce, q, size, total / producers, pin);
     for (int i = 0; i < consumers; i++)
-        cons[i] = start(consume, q, size, total / consumers);
+        cons[i] = start(consume, q, size, total / consumers, 0);
     if (!consumers && consume_n(q, size, total))
         bench_fail("get", "failed");
     for (int i = 0; i < consumers; i++)
@@ -126,3 +139,22 @@ static double queue_4x4_64B(long n)
     return (double)n / run(64, n, 4, 4);
 }
 BENCH_FIGURE("queue_4x4_64B", "msg/s", queue_4x4_64B)
+
+/* The size sweep: bytes/s for messages of bench_param(0) bytes. */
+static double queue_size(long n)
+{
+    int64_t size = bench_param(0, 64);
+    return (double)n * (double)size / run(size, n, 1, 0);
+}
+BENCH_FIGURE("queue_size", "B/s", queue_size)
+
+/* The sweep: bench_param(0) producers, bench_param(1) consumer processes. */
+static double queue_pc(long n)
+{
+    int np = (int)bench_param(0, 1), nc = (int)bench_param(1, 1);
+    if (np < 1 || nc < 1)
+        bench_fail("queue_pc", "at least 1 producer and 1 consumer");
+    n -= n % (np * nc);
+    return (double)n / run(64, n, np, nc);
+}
+BENCH_FIGURE("queue_pc", "msg/s", queue_pc)
