@@ -17,9 +17,10 @@
 #                (build/docs/html); any Doxygen warning fails it
 #   make check-packaging  the vcpkg and conan files parse and agree on the
 #                version (they need the network to run)
-#   make bench   benchmarks against CPython and the raw OS (build/bench/results.json),
-#                and a Windows column: the mingw build against raw Win32
-#                programs, both under Wine
+#   make bench   benchmarks against CPython and raw C floors (build/bench/results.json),
+#                sweeps plotted beside it (build/bench/*.svg, gnuplot), and a
+#                Windows column: the mingw build against raw Win32 programs,
+#                both under Wine (about 10 minutes on 2 cores)
 #   make clean   remove build/ (keeps the cached Windows dependencies)
 
 MINGW_PREFIX := $(CURDIR)/build/_deps/mingw
@@ -31,12 +32,15 @@ LANES ?= linux-gcc linux-asan mingw-wine
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
+.PHONY: all demo test bench docs consumer-test check-packaging deps deps-mingw deps-bench clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
 
 all: test
 
 deps:
 	@scripts/install-deps.sh native
+
+deps-bench:
+	@scripts/install-deps.sh bench
 
 deps-mingw:
 	@scripts/install-deps.sh mingw
@@ -99,7 +103,7 @@ docs: deps
 	python3 docs/check_documented.py build/docs/xml
 	@echo "docs: build/docs/html/index.html (no warnings, no undocumented symbol)"
 
-bench: deps deps-mingw
+bench: deps deps-mingw deps-bench
 	cmake --preset linux-release >/dev/null
 	cmake --build --preset linux-release
 	cmake --preset mingw-release >/dev/null

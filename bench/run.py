@@ -244,7 +244,7 @@ def fmt_goals(row):
     return "; ".join(f"{g['goal']}: {words[g['met']]}" for g in row["goals"])
 
 
-def print_table(rows, floor_name="floor"):
+def table_lines(rows, floor_name):
     header = ("figure", "mproc", "CPython", floor_name, f"mproc/{floor_name} (±spread/2)",
               "x faster than CPython", "goal")
     lines = [header]
@@ -252,6 +252,19 @@ def print_table(rows, floor_name="floor"):
         lines.append((figure.name, *(fmt_value(figure.unit, row.get(s)) for s in SIDES[:3]),
                       fmt_ratio(row.get("vs_floor"), row.get("vs_floor_spread")),
                       fmt_ratio(row.get("faster_than_cpython")), fmt_goals(row)))
+    return lines
+
+
+def markdown_table(rows, floor_name="floor"):
+    """The table as Markdown, for docs/performance.md."""
+    lines = table_lines(rows, floor_name)
+    out = ["| " + " | ".join(lines[0]) + " |", "|" + " --- |" * len(lines[0])]
+    out += ["| " + " | ".join(line) + " |" for line in lines[1:]]
+    return "\n".join(out) + "\n"
+
+
+def print_table(rows, floor_name="floor"):
+    lines = table_lines(rows, floor_name)
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for line in lines:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
@@ -318,6 +331,13 @@ def main():
     with open(out, "w") as f:
         json.dump(results, f, indent=1)
         f.write("\n")
+    with open(os.path.splitext(out)[0] + ".md", "w") as f:
+        m = results["machine"]
+        f.write(f"{m['nproc']} CPUs, {m['cpu']}, {m['date']}, 1x1 queue sides pinned: {m['pin']}\n\n")
+        f.write(markdown_table(rows))
+        if win_rows:
+            f.write("\nWindows (mingw build and raw Win32, both under Wine):\n\n")
+            f.write(markdown_table(win_rows, floor_name="raw Win32"))
     print_table(rows)
     if win_rows:
         print("\nWindows: the mingw build under Wine, against raw Win32 programs under Wine"
