@@ -59,7 +59,8 @@ static void chunk_worker(int fd)
     }
 }
 
-static pid_t fork_worker(int *fd)
+/* A worker process running body() on its end of a new socketpair; *fd: ours. */
+static pid_t fork_worker(int *fd, void (*body)(int fd))
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
@@ -69,7 +70,7 @@ static pid_t fork_worker(int *fd)
         bench_fail("fork", strerror(errno));
     if (pid == 0) {
         close(sv[0]);
-        chunk_worker(sv[1]);
+        body(sv[1]);
     }
     close(sv[1]);
     *fd = sv[0];
@@ -130,7 +131,7 @@ static double pool_map(long n)
     for (long i = 0; i < n; i++)
         c.in[i] = i;
     for (int w = 0; w < workers; w++)
-        pids[w] = fork_worker(&fds[w]);
+        pids[w] = fork_worker(&fds[w], chunk_worker);
     double t0 = bench_now();
     distribute(&c, fds, workers);
     double elapsed = bench_now() - t0;
@@ -148,13 +149,19 @@ static double pool_map(long n)
 }
 BENCH_FIGURE("pool_map", "items/s", pool_map)
 
-/* Worker w squares its share of a[] when it reads a byte on fd, then answers one. */
-static void share_worker(int fd, int64_t *a, long from, long to)
+/* The share of the next worker forked: a[from, to). */
+static struct {
+    int64_t *a;
+    long from, to;
+} share;
+
+/* Squares its share when it reads a byte on fd, then answers one. */
+static void share_worker(int fd)
 {
     char b;
     io_full(0, fd, &b, 1);
-    for (long i = from; i < to; i++)
-        a[i] *= a[i];
+    for (long i = share.from; i < share.to; i++)
+        share.a[i] *= share.a[i];
     io_full(1, fd, &b, 1);
     _exit(0);
 }
@@ -171,17 +178,11 @@ static double pool_map_shm(long n)
         bench_fail("mmap", strerror(errno));
     for (long i = 0; i < n; i++)
         a[i] = i;
+    share.a = a;
     for (int w = 0; w < workers; w++) {
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-            bench_fail("socketpair", strerror(errno));
-        pids[w] = fork();
-        if (pids[w] < 0)
-            bench_fail("fork", strerror(errno));
-        if (pids[w] == 0)
-            share_worker(sv[1], a, n * w / workers, n * (w + 1) / workers);
-        close(sv[1]);
-        fds[w] = sv[0];
+        share.from = n * w / workers;
+        share.to = n * (w + 1) / workers;
+        pids[w] = fork_worker(&fds[w], share_worker);
     }
     char b = 1;
     double t0 = bench_now();
@@ -248,18 +249,9 @@ static void echo_worker(int fd)
 
 static double pool_apply_rtt(long n)
 {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
-        bench_fail("socketpair", strerror(errno));
-    pid_t pid = fork();
-    if (pid < 0)
-        bench_fail("fork", strerror(errno));
-    if (pid == 0) {
-        close(sv[0]);
-        echo_worker(sv[1]);
-    }
-    close(sv[1]);
-    handoff_t h = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, sv[0]};
+    int fd;
+    pid_t pid = fork_worker(&fd, echo_worker);
+    handoff_t h = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, fd};
     pthread_t t;
     if (pthread_create(&t, NULL, result_thread, &h) != 0)
         bench_fail("pthread_create", "failed");
@@ -267,9 +259,9 @@ static double pool_apply_rtt(long n)
     for (long i = 0; i < n; i++)
         apply_once(&h, i);
     double rtt = (bench_now() - t0) / (double)n;
-    shutdown(sv[0], SHUT_WR);
+    shutdown(fd, SHUT_WR);
     pthread_join(t, NULL);
-    close(sv[0]);
+    close(fd);
     raw_reap(pid);
     return rtt;
 }
