@@ -58,7 +58,7 @@ SWEEPS = {
                         for c in (100, 1000, 10000, 125000, 500000)]),
     "queue_placement": ("1x1 queue figures by placement of producer and consumer: mproc/floor",
                         "ratio", "figure, placement", False,
-                        [Point(f"{f} {pin}", f, (), n, pin) for f, n in PLACED
+                        [Point(f"{f[6:]} {pin}", f, (), n, pin) for f, n in PLACED
                          for pin in ("none", "same", "split")]),
 }
 
@@ -116,17 +116,20 @@ def gnuplot_script(name, sweep, data, svg, machine):
              f"set output '{svg}'",
              f"set title \"{sweep['title']}\\n{machine}\" noenhanced",
              f"set xlabel '{sweep['xlabel']}'", f"set ylabel '{ylabel}'",
-             "set grid", "set key top left", "set style data linespoints",
-             "set format y '%.3s%c'"]
+             "set termoption noenhanced", "set grid", "set key top left",
+             "set style data linespoints"]
     if ratio:
         lines += ["set style data histogram", "set style fill solid 0.6", "set yrange [0:*]",
-                  "set xtics rotate by -30", "set key off",
+                  "set xtics rotate by 30 right offset 0,-0.6 nomirror", "set key off", "set format y '%.2f'",
+                  "set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2",
                   f"plot '{data}' using 3:xtic(1) title 'mproc/floor'"]
         return "\n".join(lines) + "\n"
     if sweep["logx"]:
         lines.append("set logscale x 2" if sweep["xlabel"] == "message size" else "set logscale x")
     if sweep["logx"] or sweep["unit"] == "s":
-        lines.append("set logscale y")
+        lines += ["set logscale y", "set format y '%.0s %c'"]
+    else:
+        lines += ["set yrange [0:*]", "set format y '%.1s %c'"]
     x = "2" if sweep["logx"] else "0"
     lines.append(f"plot '{data}' using {x}:3:xtic(1) title 'mproc' pt 7, "
                  f"'' using {x}:4 title 'raw floor' pt 5")
