@@ -66,17 +66,18 @@ static double pool_map(long n)
 }
 BENCH_FIGURE("pool_map", "items/s", pool_map)
 
+static void apply_one(void *pool)
+{
+    mproc_async_result_t *r;
+    int64_t v = 1;
+    check("mproc_pool_apply", mproc_pool_apply(pool, identity, &v, sizeof v, &r));
+    mproc_async_result_free(r);
+}
+
 static double pool_apply_rtt(long n)
 {
     mproc_pool_t *pool = pool_of(2);
-    double t0 = bench_now();
-    for (long i = 0; i < n; i++) {
-        mproc_async_result_t *r;
-        int64_t v = i;
-        check("mproc_pool_apply", mproc_pool_apply(pool, identity, &v, sizeof v, &r));
-        mproc_async_result_free(r);
-    }
-    double rtt = (bench_now() - t0) / (double)n;
+    double rtt = bench_median_window(n, apply_one, pool);
     done(pool);
     return rtt;
 }

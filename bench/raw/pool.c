@@ -228,8 +228,10 @@ static void *result_thread(void *arg)
     }
 }
 
-static void apply_once(handoff_t *h, int64_t v)
+static void apply_once(void *ctx)
 {
+    handoff_t *h = ctx;
+    int64_t v = 1;
     io_full(1, h->fd, &v, sizeof v);
     pthread_mutex_lock(&h->lock);
     while (!h->full)
@@ -255,10 +257,7 @@ static double pool_apply_rtt(long n)
     pthread_t t;
     if (pthread_create(&t, NULL, result_thread, &h) != 0)
         bench_fail("pthread_create", "failed");
-    double t0 = bench_now();
-    for (long i = 0; i < n; i++)
-        apply_once(&h, i);
-    double rtt = (bench_now() - t0) / (double)n;
+    double rtt = bench_median_window(n, apply_once, &h);
     shutdown(fd, SHUT_WR);
     pthread_join(t, NULL);
     close(fd);
