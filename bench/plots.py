@@ -12,6 +12,9 @@ from typing import NamedTuple, Optional, Tuple
 
 MiB = 1 << 20
 SWEEP_ROUNDS = 3
+# Seconds a sweep point's side may take (each takes a few): a hang costs this
+# much of make bench's 10 minutes, not run.py's 300 s.
+POINT_TIMEOUT = 60
 
 
 class Point(NamedTuple):

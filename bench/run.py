@@ -111,15 +111,16 @@ def command(build_dir, figure, side):
     return argv + [side.figure or figure.name, str(side.iterations)] + [str(p) for p in side.params]
 
 
-def run_side(build_dir, figure, side, pin=None):
-    """The side's figure, or None (reported on stderr) when it fails."""
+def run_side(build_dir, figure, side, pin=None, timeout=300):
+    """The side's figure, or None (reported on stderr) when it fails or
+    outlasts `timeout` seconds."""
     if side is None:
         return None
     argv = command(build_dir, figure, side)
     env = WINE["env"] if argv[0] == WINE["argv"][0] else dict(os.environ)
     env["MPROC_BENCH_PIN"] = pin or PIN["how"]
     try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=True,
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=True,
                              env=env)
         result = json.loads(out.stdout.strip().splitlines()[-1])
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as e:
@@ -326,7 +327,8 @@ def main():
         win_rows = measure(os.path.abspath(args.windows), WINDOWS_FIGURES, WINDOWS_ROUNDS, args.only)
         judge(win_rows)
     sweeps = {} if args.no_sweeps else plots.run_sweeps(
-        lambda fig, side, pin=None: run_side(build_dir, fig, side, pin), Figure, Side, args.only)
+        lambda fig, side, pin=None: run_side(build_dir, fig, side, pin, timeout=plots.POINT_TIMEOUT),
+        Figure, Side, args.only)
 
     results = {"machine": machine(),
                "figures": [{"figure": f.name, "unit": f.unit, **row} for f, row in rows],
