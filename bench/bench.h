@@ -28,17 +28,16 @@ void bench_register(bench_figure_t *figure);
         bench_register(&bench__figure_##fn);                                        \
     }
 
-/* The queue figures of a raw side, from its `double spsc(size_t size, long n)`
- * (seconds to move n messages of size bytes through its ring). */
+/* The queue figures of a raw side, from its `double spsc(size_t size, long n)`:
+ * seconds per message while n messages of size bytes move through its ring,
+ * as the consumer sees them (bench_median_window over its gets, like the
+ * mproc side's). */
 #define BENCH_RAW_QUEUE_FIGURES(spsc)                                               \
-    static double queue_64B(long n) { return (double)n / spsc(64, n); }             \
+    static double queue_64B(long n) { return 1.0 / spsc(64, n); }                   \
     BENCH_FIGURE("queue_64B", "msg/s", queue_64B)                                   \
-    static double queue_64KiB(long n) { return (double)n / spsc(64 * 1024, n); }    \
+    static double queue_64KiB(long n) { return 1.0 / spsc(64 * 1024, n); }          \
     BENCH_FIGURE("queue_64KiB", "msg/s", queue_64KiB)                               \
-    static double queue_1MiB(long n)                                                \
-    {                                                                               \
-        return (double)n * 1024 * 1024 / spsc(1024 * 1024, n);                      \
-    }                                                                               \
+    static double queue_1MiB(long n) { return 1024.0 * 1024 / spsc(1024 * 1024, n); } \
     BENCH_FIGURE("queue_1MiB", "B/s", queue_1MiB)
 
 /* Parse the command line, warm up, run the figure, print its JSON line.

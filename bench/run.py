@@ -137,16 +137,9 @@ def is_time(unit):
     return unit == "s"
 
 
-def vs(unit, mproc, other):
+def vs(mproc, other):
     """mproc against `other` as a plain ratio: time/time or rate/rate."""
     return mproc / other if mproc is not None and other else None
-
-
-def faster(unit, mproc, other):
-    """How many times faster mproc is than `other`, the same way for times and rates."""
-    if mproc is None or not other:
-        return None
-    return other / mproc if is_time(unit) else mproc / other
 
 
 def spread(values):
@@ -166,7 +159,7 @@ def summarize(figure, rounds):
     median and spread."""
     row = {side: median(rounds[side]) for side in SIDES if rounds[side]}
     for side, key in (("raw", "vs_floor"), ("raw_alt", "vs_floor_alt"), ("python", "vs_python")):
-        pairs = [vs(figure.unit, m, o) for m, o in zip(rounds["mproc"], rounds[side])]
+        pairs = [vs(m, o) for m, o in zip(rounds["mproc"], rounds[side])]
         row[key] = median(pairs) if pairs else None
         row[key + "_spread"] = spread(pairs) if pairs else None
     row["mproc_spread"] = spread(rounds["mproc"])
@@ -174,7 +167,7 @@ def summarize(figure, rounds):
     # is a second estimate, less moved by a few disturbed rounds.
     best = min if is_time(figure.unit) else max
     done = {side: [v for v in rounds[side] if v is not None] for side in ("mproc", "raw")}
-    row["vs_floor_best"] = vs(figure.unit, best(done["mproc"]), best(done["raw"])) \
+    row["vs_floor_best"] = vs(best(done["mproc"]), best(done["raw"])) \
         if done["mproc"] and done["raw"] else None
     row["faster_than_cpython"] = None if row.get("vs_python") is None else (
         1 / row["vs_python"] if is_time(figure.unit) else row["vs_python"])
@@ -208,7 +201,7 @@ def check_goal(figure, row, goal, others):
     if kind.startswith("figure:"):
         name = kind.split(":", 1)[1]
         other = others.get(name, {}).get("mproc")
-        value = vs(figure.unit, row.get("mproc"), other)
+        value = vs(row.get("mproc"), other)
         return f"time within {factor:g}x {name}", None if value is None else value <= factor
     value = row.get("vs_floor")
     if is_time(figure.unit):

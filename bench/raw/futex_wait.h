@@ -17,7 +17,7 @@
 #endif
 
 typedef struct raw_pos {
-    volatile int64_t pos;   /* published by one side */
+    volatile int64_t pos;      /* published by one side */
     volatile int32_t sleeping; /* the other side sleeps on pos */
 } raw_pos_t;
 
@@ -49,7 +49,7 @@ static inline int64_t raw_wait(raw_pos_t *p, int (*ready)(int64_t, int64_t), int
             return v;
 #if defined(__linux__)
         if (++spins < RAW_SPINS) {
-            raw_spin(&spins);
+            raw_pause();
             continue;
         }
         __atomic_store_n(&p->sleeping, 1, __ATOMIC_SEQ_CST);

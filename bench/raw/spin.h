@@ -13,13 +13,18 @@
  * answers within a few hundred ns), then yield once the wait outlasts that
  * (the peer is descheduled, or shares this core). */
 #define RAW_SPINS 2000
+static inline void raw_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 static inline void raw_spin(unsigned *spins)
 {
-    if (++*spins < RAW_SPINS) {
-#if defined(__x86_64__) || defined(__i386__)
-        __builtin_ia32_pause();
-#endif
-    } else
+    if (++*spins < RAW_SPINS)
+        raw_pause();
+    else
         sched_yield();
 }
 
