@@ -38,7 +38,7 @@ def size_label(size):
 
 QUEUE_SIZES = (64, 1024, 16384, 65536, 262144, MiB, 4 * MiB, 8 * MiB, 16 * MiB, 32 * MiB)
 PIPE_SIZES = (64, 1024, 16384, 65536, 262144, MiB, 4 * MiB, 16 * MiB)
-PLACED = (("queue_64B", 2000000), ("queue_64KiB", 15000), ("queue_1MiB", 1000))
+PLACED = (("queue_64B", 10000000), ("queue_64KiB", 30000), ("queue_1MiB", 2000))
 # name: (title, unit, x axis label, log x, points)
 SWEEPS = {
     "queue_size": ("Queue, one producer to the parent: bytes/s by message size", "B/s",

@@ -63,12 +63,13 @@ FIGURES = [
            goals=(("raw", 1.5),)),
     Figure("pipe_rtt_64B", "s", Side(B, 20000), Side("pipe_rtt.py", 5000), Side(P, 20000),
            goals=(("raw", 1.1),)),
-    # The 1x1 queue figures vary most: more rounds.
-    Figure("queue_64B", "msg/s", Side(B, 4000000), Side("queue_bench.py", 100000),
-           Side(P, 4000000), goals=(("raw", 0.8),), rounds=11),
-    Figure("queue_64KiB", "msg/s", Side(B, 30000), Side("queue_bench.py", 5000), Side(P, 30000),
-           goals=(("raw", 0.8),), rounds=11),
-    Figure("queue_1MiB", "B/s", Side(B, 2000), Side("queue_bench.py", 300), Side(P, 2000),
+    # The 1x1 queue figures vary most: more rounds, and enough messages that
+    # each of the 20 windows lasts longer than a scheduler tick on the floor.
+    Figure("queue_64B", "msg/s", Side(B, 20000000), Side("queue_bench.py", 100000),
+           Side(P, 20000000), goals=(("raw", 0.8),), rounds=11),
+    Figure("queue_64KiB", "msg/s", Side(B, 60000), Side("queue_bench.py", 5000),
+           Side(P, 60000), goals=(("raw", 0.8),), rounds=11),
+    Figure("queue_1MiB", "B/s", Side(B, 3000), Side("queue_bench.py", 300), Side(P, 3000),
            goals=(("raw", 0.8),), rounds=11),
     Figure("queue_4x4_64B", "msg/s", Side(B, 1000000), Side("queue_bench.py", 100000),
            Side(P, 1000000), goals=(("raw", 0.7),)),
