@@ -23,9 +23,10 @@
 #                included (gcovr; build/coverage/index.html)
 #   make stress  the queue's randomized fault injection for longer (STRESS_SECONDS,
 #                default 120 per start method; STRESS_SEED repeats a run)
-#   make bench   benchmarks against CPython and the raw OS (build/bench/results.json),
-#                and a Windows column: the mingw build against raw Win32
-#                programs, both under Wine
+#   make bench   benchmarks against CPython and raw C floors (build/bench/results.json),
+#                sweeps plotted beside it (build/bench/*.svg, gnuplot), and a
+#                Windows column: the mingw build against raw Win32 programs,
+#                both under Wine (about 10 minutes on 2 cores)
 #   make clean   remove build/ (keeps the cached Windows dependencies)
 # Open MPI (scripts/install-deps.sh mpi) is installed for the optional MPI
 # backend, libmproc-mpi: its tests run in the Linux lanes, its example in demo.
@@ -41,12 +42,15 @@ FUZZ_TEST_SECONDS ?= 20
 CONSUMER_KINDS ?= native-static native-shared mingw-static mingw-shared
 MPROC_VERSION := $(shell sed -n 's/^project.mproc VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 
-.PHONY: all demo test stress fuzz coverage bench docs consumer-test check-packaging deps deps-mingw deps-mpi clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
+.PHONY: all demo test stress fuzz coverage bench docs consumer-test check-packaging deps deps-mingw deps-mpi deps-bench clean $(addprefix lane-,$(LANES)) lane-msvc-syntax
 
 all: test
 
 deps:
 	@scripts/install-deps.sh native
+
+deps-bench:
+	@scripts/install-deps.sh bench
 
 deps-mingw:
 	@scripts/install-deps.sh mingw
@@ -137,13 +141,14 @@ stress: deps
 	    build/linux-gcc/tests/test_queue_faults $$method 'randomized_kills' || exit 1; \
 	done
 
-bench: deps deps-mingw deps-mpi
+bench: deps deps-mingw deps-mpi deps-bench
 	cmake --preset linux-release >/dev/null
 	cmake --build --preset linux-release
 	cmake --preset mingw-release >/dev/null
 	cmake --build --preset mingw-release
 	python3 bench/run.py build/linux-release --windows build/mingw-release \
 	  --out build/bench/results.json
+	python3 bench/run_mpi.py build/linux-release --out build/bench/results_mpi.json
 
 clean:
 	find build -mindepth 1 -maxdepth 1 ! -name _deps -exec rm -rf {} +

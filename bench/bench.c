@@ -1,3 +1,7 @@
+#if defined(__linux__)
+#define _GNU_SOURCE /* sched_setaffinity */
+#include <sched.h>
+#endif
 #include "bench.h"
 
 #include <stdio.h>
@@ -7,6 +11,29 @@
 
 static bench_figure_t *figures;
 const char *bench_argv0;
+#define BENCH_MAX_PARAMS 4
+static long params[BENCH_MAX_PARAMS];
+static int nparams;
+
+long bench_param(int i, long fallback)
+{
+    return i >= 0 && i < nparams ? params[i] : fallback;
+}
+
+void bench_pin(int role)
+{
+#if defined(__linux__)
+    const char *how = getenv("MPROC_BENCH_PIN");
+    if (!how || (strcmp(how, "split") != 0 && strcmp(how, "same") != 0))
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(strcmp(how, "split") == 0 && role ? 1 : 0, &set);
+    (void)sched_setaffinity(0, sizeof set, &set); /* refused: left to the scheduler */
+#else
+    (void)role;
+#endif
+}
 
 void bench_register(bench_figure_t *figure)
 {
@@ -66,7 +93,7 @@ void bench_fail(const char *what, const char *why)
 
 static int usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s <figure> <iterations>\nfigures:", prog);
+    fprintf(stderr, "usage: %s <figure> <iterations> [param...]\nfigures:", prog);
     for (bench_figure_t *f = figures; f; f = f->next)
         fprintf(stderr, " %s", f->name);
     fprintf(stderr, "\n");
@@ -76,8 +103,10 @@ static int usage(const char *prog)
 int bench_main(int argc, char **argv)
 {
     bench_argv0 = argv[0];
-    if (argc != 3)
+    if (argc < 3 || argc > 3 + BENCH_MAX_PARAMS)
         return usage(argv[0]);
+    for (nparams = 0; nparams < argc - 3; nparams++)
+        params[nparams] = strtol(argv[3 + nparams], NULL, 10);
     bench_figure_t *f = figures;
     while (f && strcmp(f->name, argv[1]) != 0)
         f = f->next;

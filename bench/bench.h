@@ -28,21 +28,31 @@ void bench_register(bench_figure_t *figure);
         bench_register(&bench__figure_##fn);                                        \
     }
 
-/* The queue figures of a raw side, from its `double spsc(size_t size, long n)`
- * (seconds to move n messages of size bytes through its ring). */
+/* The queue figures of a raw side, from its `double spsc(size_t size, long n)`:
+ * seconds per message while n messages of size bytes move through its ring,
+ * as the consumer sees them (bench_median_window over its gets, like the
+ * mproc side's). */
 #define BENCH_RAW_QUEUE_FIGURES(spsc)                                               \
-    static double queue_64B(long n) { return (double)n / spsc(64, n); }             \
+    static double queue_64B(long n) { return 1.0 / spsc(64, n); }                   \
     BENCH_FIGURE("queue_64B", "msg/s", queue_64B)                                   \
-    static double queue_64KiB(long n) { return (double)n / spsc(64 * 1024, n); }    \
+    static double queue_64KiB(long n) { return 1.0 / spsc(64 * 1024, n); }          \
     BENCH_FIGURE("queue_64KiB", "msg/s", queue_64KiB)                               \
-    static double queue_1MiB(long n)                                                \
-    {                                                                               \
-        return (double)n * 1024 * 1024 / spsc(1024 * 1024, n);                      \
-    }                                                                               \
+    static double queue_1MiB(long n) { return 1024.0 * 1024 / spsc(1024 * 1024, n); } \
     BENCH_FIGURE("queue_1MiB", "B/s", queue_1MiB)
 
-/* Parse the command line, warm up, run the figure, print its JSON line. */
+/* Parse the command line, warm up, run the figure, print its JSON line.
+ * `<binary> <figure> <iterations> [param...]`: the sweeps pass integer
+ * parameters (a message size, a number of producers...) after the count. */
 int bench_main(int argc, char **argv);
+
+/* The i-th integer parameter of this run, or `fallback` when not given. */
+long bench_param(int i, long fallback);
+
+/* Pins the calling process for the 1x1 queue figures: role 0 (the consumer)
+ * and role 1 (the producer). MPROC_BENCH_PIN=split puts them on CPUs 0 and 1,
+ * =same both on CPU 0, unset or =none leaves placement to the scheduler.
+ * Linux only (sched_setaffinity); elsewhere, and when refused, nothing. */
+void bench_pin(int role);
 
 /* Monotonic clock in seconds. */
 double bench_now(void);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing mproc needs, and nothing that is there.
 #
-# Usage: scripts/install-deps.sh [native|mingw|mpi|all]   (default: native)
+# Usage: scripts/install-deps.sh [native|mingw|mpi|bench|all]   (default: native)
 #   native  compilers, CMake, Ninja, APR, CMocka, sanitizer and libFuzzer
 #           runtime (clang's libclang-rt-dev), python3, Doxygen (make docs),
 #           gcovr (make coverage), valgrind (its header lets mproc tell when
@@ -12,6 +12,9 @@
 #           (scripts/msvc-syntax.sh compiles with clang against them)
 #   mpi     the optional MPI backend (libmproc-mpi, docs/mpi.md): Open MPI and
 #           Debian's mpi4py for the bench (for /usr/bin/python3)
+#   bench   make bench's plots: gnuplot (no X; its SVG terminal), and
+#           valgrind, whose callgrind counts instructions for the profiles in
+#           docs/performance.md (repeatable on a loaded machine)
 # Debian and Ubuntu are installed with apt-get (as root, or through sudo).
 # Elsewhere it names what to install and fails if something is missing.
 set -euo pipefail
@@ -21,12 +24,14 @@ native=(cmake ninja-build gcc clang libclang-rt-dev pkg-config libapr1-dev libcm
         doxygen gcovr valgrind)
 mingw=(mingw-w64 wine wine64 dpkg-dev libwine-dev)
 mpi=(openmpi-bin libopenmpi-dev python3-mpi4py)
+bench=(gnuplot-nox valgrind)
 case $lane in
   native) want=("${native[@]}") ;;
   mingw) want=("${mingw[@]}") ;;
   mpi) want=("${mpi[@]}") ;;
-  all) want=("${native[@]}" "${mingw[@]}" "${mpi[@]}") ;;
-  *) echo "usage: $0 [native|mingw|mpi|all]" >&2; exit 2 ;;
+  bench) want=("${bench[@]}") ;;
+  all) want=("${native[@]}" "${mingw[@]}" "${mpi[@]}" "${bench[@]}") ;;
+  *) echo "usage: $0 [native|mingw|mpi|bench|all]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then

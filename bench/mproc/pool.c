@@ -1,5 +1,6 @@
 /* pool_map: Pool(2) maps square over 1,000,000 integers (default chunksize),
- * items/s. pool_apply_rtt: Pool(2).apply of the identity in a loop, mean
+ * items/s; for the sweep, parameters: workers (default 2), chunksize (default
+ * 0: Python's). pool_apply_rtt: Pool(2).apply of the identity in a loop, mean
  * seconds per call. bench_mpi runs the same figures on MPI ranks. */
 #include <mproc/mproc.h>
 #include <stdlib.h>
@@ -32,14 +33,19 @@ static int identity(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(identity)
 
-mproc_pool_t *bench_pool2(void)
+static mproc_pool_t *pool_of(long workers)
 {
     mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
     mproc_pool_t *pool;
-    o.processes = 2;
+    o.processes = (int)workers;
     o.transport = bench_pool_transport;
     check("mproc_pool_create", mproc_pool_create(&pool, &o));
     return pool;
+}
+
+mproc_pool_t *bench_pool2(void)
+{
+    return pool_of(2);
 }
 
 void bench_pool_done(mproc_pool_t *pool)
@@ -54,10 +60,11 @@ static double pool_map(long n)
     int64_t *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
     for (long i = 0; i < n; i++)
         in[i] = i;
-    mproc_pool_t *pool = bench_pool2();
+    mproc_pool_t *pool = pool_of(bench_param(0, 2));
+    size_t chunksize = (size_t)bench_param(1, 0);
     double t0 = bench_now();
-    check("mproc_pool_map_array",
-          mproc_pool_map_array(pool, square, in, (size_t)n, sizeof *in, out, sizeof *out, 0, NULL));
+    check("mproc_pool_map_array", mproc_pool_map_array(pool, square, in, (size_t)n, sizeof *in, out,
+                                                       sizeof *out, chunksize, NULL));
     double elapsed = bench_now() - t0;
     if (out[n - 1] != (int64_t)(n - 1) * (n - 1))
         bench_fail("pool_map", "wrong result");
@@ -68,16 +75,17 @@ static double pool_map(long n)
 }
 BENCH_FIGURE("pool_map", "items/s", pool_map)
 
+static void apply_one(void *pool)
+{
+    int64_t v = 1, back = 0;
+    check("mproc_pool_apply_into",
+          mproc_pool_apply_into(pool, identity, &v, sizeof v, &back, sizeof back, NULL));
+}
+
 static double pool_apply_rtt(long n)
 {
-    mproc_pool_t *pool = bench_pool2();
-    double t0 = bench_now();
-    for (long i = 0; i < n; i++) {
-        int64_t v = i, back = 0;
-        check("mproc_pool_apply_into",
-              mproc_pool_apply_into(pool, identity, &v, sizeof v, &back, sizeof back, NULL));
-    }
-    double rtt = (bench_now() - t0) / (double)n;
+    mproc_pool_t *pool = pool_of(2);
+    double rtt = bench_median_window(n, apply_one, pool);
     bench_pool_done(pool);
     return rtt;
 }

@@ -1,5 +1,6 @@
 /* start_join_fork / start_join_spawn: create, start, join and free a Process
- * whose target does nothing; mean seconds per process. */
+ * whose target does nothing; mean seconds per process (median of window
+ * means). */
 #include <mproc/mproc.h>
 
 #include "../bench.h"
@@ -17,19 +18,20 @@ static void check(const char *what, mproc_status_t st)
         bench_fail(what, mproc_strerror(st));
 }
 
+static void one(void *opts)
+{
+    mproc_process_t *p;
+    check("mproc_process_create", mproc_process_create(&p, empty, NULL, opts));
+    check("mproc_process_start", mproc_process_start(p));
+    check("mproc_process_join", mproc_process_join(p, MPROC_FOREVER));
+    mproc_process_free(p);
+}
+
 static double start_join(mproc_start_method_t method, long iterations)
 {
     mproc_process_options_t opts = MPROC_PROCESS_OPTIONS_INIT;
     check("mproc_get_context", mproc_get_context(method, &opts.context));
-    double t0 = bench_now();
-    for (long i = 0; i < iterations; i++) {
-        mproc_process_t *p;
-        check("mproc_process_create", mproc_process_create(&p, empty, NULL, &opts));
-        check("mproc_process_start", mproc_process_start(p));
-        check("mproc_process_join", mproc_process_join(p, MPROC_FOREVER));
-        mproc_process_free(p);
-    }
-    return (bench_now() - t0) / (double)iterations;
+    return bench_median_window(iterations, one, &opts);
 }
 
 static double start_join_fork(long iterations)

@@ -5,9 +5,9 @@ Usage: pipe_rtt.py pipe_rtt_64B <iterations>
 """
 import json
 import multiprocessing
-import statistics
 import sys
-import time
+
+from timing import median_window
 
 
 def echo(conn):
@@ -28,18 +28,11 @@ def main():
     p.start()
     theirs.close()
     msg = bytes(64)
-    # As the C sides (bench.h, bench_median_window): the median of the mean
-    # round trips of 20 equal windows, so host stalls do not decide the figure.
-    windows = min(20, iterations)
-    means = []
-    for w in range(windows):
-        k = iterations // windows if w < windows - 1 else iterations - (windows - 1) * (iterations // windows)
-        t0 = time.perf_counter()
-        for _ in range(k):
-            mine.send_bytes(msg)
-            mine.recv_bytes()
-        means.append((time.perf_counter() - t0) / k)
-    value = statistics.median(means)
+
+    def round_trip():
+        mine.send_bytes(msg)
+        mine.recv_bytes()
+    value = median_window(iterations, round_trip)
     mine.send_bytes(b"")
     p.join()
     mine.close()

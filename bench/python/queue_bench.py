@@ -1,6 +1,7 @@
 """CPython's side of the queue figures: producers put N messages of a size on a
-multiprocessing.Queue (fork), consumers get them; rate from before the first
-producer starts to the last message got.
+multiprocessing.Queue (fork), consumers get them. With the parent consuming,
+the rate comes from the median of window means of its gets, as the C sides;
+else from before the first producer starts to the last consumer joined.
 
 Usage: queue_bench.py <queue_64B|queue_64KiB|queue_1MiB|queue_4x4_64B> <messages>
 """
@@ -8,6 +9,8 @@ import json
 import multiprocessing
 import sys
 import time
+
+from timing import median_window
 
 SHAPES = {  # figure: (message size, producers, consumers (0: the parent), unit)
     "queue_64B": (64, 1, 0, "msg/s"),
@@ -41,14 +44,15 @@ def main():
               for _ in range(consumers)]
     for p in procs:
         p.start()
-    if not consumers:
-        consume(q, total)
+    if not consumers:  # as the C sides: the median of window means of the gets
+        per = median_window(total, q.get)
     for p in procs[producers:]:
         p.join()
-    elapsed = time.perf_counter() - t0
+    if consumers:
+        per = (time.perf_counter() - t0) / total
     for p in procs[:producers]:
         p.join()
-    value = total / elapsed if unit == "msg/s" else total * size / elapsed
+    value = 1 / per if unit == "msg/s" else size / per
     print(json.dumps({"figure": figure, "unit": unit, "value": value}))
 
 

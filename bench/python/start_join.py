@@ -1,12 +1,14 @@
 """CPython's side of start_join_fork / start_join_spawn:
-create a Process whose target does nothing, start, join; mean seconds.
+create a Process whose target does nothing, start, join; mean seconds
+(median of window means, as the C sides).
 
 Usage: start_join.py <start_join_fork|start_join_spawn> <iterations>
 """
 import json
 import multiprocessing
 import sys
-import time
+
+from timing import median_window
 
 
 def empty():
@@ -14,13 +16,12 @@ def empty():
 
 
 def start_join(ctx, iterations):
-    t0 = time.perf_counter()
-    for _ in range(iterations):
+    def one():
         p = ctx.Process(target=empty)
         p.start()
         p.join()
         p.close()
-    return (time.perf_counter() - t0) / iterations
+    return median_window(iterations, one)
 
 
 def main():

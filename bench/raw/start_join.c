@@ -1,5 +1,6 @@
 /* The OS floor under start_join: fork + _exit + waitpid, and posix_spawn of
- * this same executable (which exits at once) + waitpid. */
+ * this same executable (which exits at once) + waitpid; median of window
+ * means, as the mproc side. */
 #include <errno.h>
 #include <spawn.h>
 #include <string.h>
@@ -18,20 +19,32 @@ static void reap(pid_t pid)
             bench_fail("waitpid", strerror(errno));
 }
 
+static void fork_one(void *ctx)
+{
+    (void)ctx;
+    pid_t pid = fork();
+    if (pid < 0)
+        bench_fail("fork", strerror(errno));
+    if (pid == 0)
+        _exit(0);
+    reap(pid);
+}
+
 static double start_join_fork(long iterations)
 {
-    double t0 = bench_now();
-    for (long i = 0; i < iterations; i++) {
-        pid_t pid = fork();
-        if (pid < 0)
-            bench_fail("fork", strerror(errno));
-        if (pid == 0)
-            _exit(0);
-        reap(pid);
-    }
-    return (bench_now() - t0) / (double)iterations;
+    return bench_median_window(iterations, fork_one, NULL);
 }
 BENCH_FIGURE("start_join_fork", "s", start_join_fork)
+
+static void spawn_one(void *ctx)
+{
+    char **argv = ctx;
+    pid_t pid;
+    int err = posix_spawn(&pid, argv[0], NULL, NULL, argv, environ);
+    if (err)
+        bench_fail("posix_spawn", strerror(err));
+    reap(pid);
+}
 
 static double start_join_spawn(long iterations)
 {
@@ -42,14 +55,6 @@ static double start_join_spawn(long iterations)
     const char *exe = bench_argv0; /* run.py gives an absolute path */
 #endif
     char *argv[] = {(char *)exe, (char *)BENCH_RAW_CHILD_ARG, NULL};
-    double t0 = bench_now();
-    for (long i = 0; i < iterations; i++) {
-        pid_t pid;
-        int err = posix_spawn(&pid, exe, NULL, NULL, argv, environ);
-        if (err)
-            bench_fail("posix_spawn", strerror(err));
-        reap(pid);
-    }
-    return (bench_now() - t0) / (double)iterations;
+    return bench_median_window(iterations, spawn_one, argv);
 }
 BENCH_FIGURE("start_join_spawn", "s", start_join_spawn)

@@ -63,8 +63,9 @@ static int has_data(const side_t *s, long i)
 
 static long slots_for(size_t size)
 {
-    /* As raw/queue.c: 1024 slots, or a 4 MiB ring for large messages. */
-    return size <= 4096 ? 1024 : (long)((4 << 20) / size);
+    /* As raw/queue.c: a 4 MiB ring (at least two slots) for every size. */
+    long slots = (long)((4 << 20) / size);
+    return slots < 2 ? 2 : slots;
 }
 
 /* The child: `--bench-raw-ring <section> <data_ev> <room_ev> <size> <n>`. */
@@ -98,6 +99,24 @@ static HANDLE inheritable(HANDLE h)
     return h;
 }
 
+/* The consumer's state between two gets. */
+typedef struct taker {
+    side_t *s;
+    unsigned char *buf;
+    long i;
+} taker_t;
+
+static void take_one(void *ctx)
+{
+    taker_t *t = ctx;
+    side_t *s = t->s;
+    await(s, has_data, t->i, &s->r->cons_sleeping, s->data_ev);
+    memcpy(t->buf, s->r->data + (size_t)(t->i % s->slots) * s->size, s->size);
+    InterlockedExchange64(&s->r->head, ++t->i);
+    wake(&s->r->prod_sleeping, s->room_ev);
+}
+
+/* Seconds per message (median of window means) of n messages of size bytes. */
 static double spsc(size_t size, long n)
 {
     side_t s = {NULL, NULL, NULL, size, slots_for(size)};
@@ -120,16 +139,10 @@ static double spsc(size_t size, long n)
     cmd[sizeof cmd / sizeof cmd[0] - 1] = L'\0';
     memset(&si, 0, sizeof si);
     si.cb = sizeof si;
-    double t0 = bench_now();
     if (!CreateProcessW(exe, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
         bench_fail("CreateProcessW", "failed");
-    for (long i = 0; i < n; i++) {
-        await(&s, has_data, i, &s.r->cons_sleeping, s.data_ev);
-        memcpy(buf, s.r->data + (size_t)(i % s.slots) * size, size);
-        InterlockedExchange64(&s.r->head, i + 1);
-        wake(&s.r->prod_sleeping, s.room_ev);
-    }
-    double elapsed = bench_now() - t0;
+    taker_t t = {&s, buf, 0};
+    double per = bench_median_window(n, take_one, &t);
     WaitForSingleObject(pi.hProcess, INFINITE);
     CloseHandle(pi.hProcess);
     CloseHandle(pi.hThread);
@@ -138,7 +151,7 @@ static double spsc(size_t size, long n)
     CloseHandle(s.data_ev);
     CloseHandle(s.room_ev);
     free(buf);
-    return elapsed;
+    return per;
 }
 
 BENCH_RAW_QUEUE_FIGURES(spsc)
