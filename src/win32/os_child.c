@@ -294,11 +294,13 @@ static DWORD make_attrs(spawn_parts_t *s)
     return ERROR_SUCCESS;
 }
 
-/* Suspended so that a kill_with_parent child is in the job before it runs a
- * single instruction: no moment where it could outlive us. */
-static DWORD create_suspended(spawn_parts_t *s, PROCESS_INFORMATION *pi)
+/* A kill_with_parent child starts suspended, so that it is in the job before
+ * it runs a single instruction: no moment where it could outlive us. Any
+ * other starts at once (suspending and resuming cost time under Wine). */
+static DWORD create(spawn_parts_t *s, int suspended, PROCESS_INFORMATION *pi)
 {
     STARTUPINFOEXW si;
+    DWORD flags = EXTENDED_STARTUPINFO_PRESENT | (suspended ? CREATE_SUSPENDED : 0);
     DWORD err = exe_path(&s->exe);
     if (err != ERROR_SUCCESS)
         return err;
@@ -315,24 +317,21 @@ static DWORD create_suspended(spawn_parts_t *s, PROCESS_INFORMATION *pi)
         si.StartupInfo.hStdOutput = s->std_dup[1];
         si.StartupInfo.hStdError = s->std_dup[2];
     }
-    if (!CreateProcessW(s->exe, s->cmd, NULL, NULL, TRUE,
-                        EXTENDED_STARTUPINFO_PRESENT | CREATE_SUSPENDED, NULL, NULL,
-                        &si.StartupInfo, pi))
+    if (!CreateProcessW(s->exe, s->cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si.StartupInfo,
+                        pi))
         return GetLastError();
     return ERROR_SUCCESS;
 }
 
-/* Into the job when it must die with this process, then running. */
-static DWORD release_child(const mproc__os_spawn_req_t *req, const PROCESS_INFORMATION *pi)
+/* A suspended kill_with_parent child: into the job, then running. */
+static DWORD enter_job(const PROCESS_INFORMATION *pi)
 {
-    if (req->kill_with_parent) {
-        HANDLE j = NULL;
-        DWORD err = get_job(&j);
-        if (err != ERROR_SUCCESS)
-            return err;
-        if (!AssignProcessToJobObject(j, pi->hProcess))
-            return GetLastError();
-    }
+    HANDLE j = NULL;
+    DWORD err = get_job(&j);
+    if (err != ERROR_SUCCESS)
+        return err;
+    if (!AssignProcessToJobObject(j, pi->hProcess))
+        return GetLastError();
     if (ResumeThread(pi->hThread) == (DWORD)-1)
         return GetLastError();
     return ERROR_SUCCESS;
@@ -347,10 +346,11 @@ static DWORD start_child(spawn_parts_t *s, const mproc__os_spawn_req_t *req,
     add_std_handles(s);
     err = make_attrs(s);
     if (err == ERROR_SUCCESS)
-        err = create_suspended(s, pi);
+        err = create(s, req->kill_with_parent, pi);
     if (err != ERROR_SUCCESS)
         return err;
-    err = release_child(req, pi);
+    if (req->kill_with_parent)
+        err = enter_job(pi);
     if (err != ERROR_SUCCESS)
         TerminateProcess(pi->hProcess, 1);
     CloseHandle(pi->hThread);
