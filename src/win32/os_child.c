@@ -1,7 +1,6 @@
 #include "os_error.h"
 
 #include <ntsecapi.h>
-#include <tlhelp32.h>
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -162,31 +161,54 @@ static DWORD child_pipe(int child_reads, HANDLE *mine, HANDLE *theirs)
     return err;
 }
 
-mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child_t *child,
-                               mproc__os_handle_t *child_values)
-{
-    static const DWORD std_ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
-    HANDLE to_child = NULL, child_in = NULL;    /* pipe parent -> child */
-    HANDLE from_child = NULL, child_out = NULL; /* pipe child -> parent */
-    HANDLE std_dup[3] = {NULL, NULL, NULL};
-    HANDLE sentinel = NULL;
-    /* Every inheritable duplicate: the parent closes them all once the child
-     * has its copies. The handle list is the same minus console pseudo handles. */
-    HANDLE *dups = NULL, *list = NULL;
-    size_t ndups = 0, nlist = 0, cap, i;
-    wchar_t *exe = NULL, *cmd = NULL;
-    LPPROC_THREAD_ATTRIBUTE_LIST attrs = NULL;
-    int attrs_ready = 0, std_any = 0;
-    SIZE_T attrs_size = 0;
-    STARTUPINFOEXW si;
-    PROCESS_INFORMATION pi;
-    DWORD err;
+/* What a spawn makes before CreateProcessW; spawn_parts_free releases it.
+ * dups holds every inheritable duplicate, which this process closes once the
+ * child has its copies: [0] the child's read end, [1] its write end, [2] the
+ * parent sentinel, [3 + i] req->pass[i], then the standard handles. list is
+ * the handle list: the same minus console pseudo handles. */
+typedef struct spawn_parts {
+    HANDLE to_child, from_child; /* this process's ends of the two pipes */
+    HANDLE *dups, *list;
+    size_t ndups, nlist;
+    HANDLE std_dup[3];
+    int std_any;
+    wchar_t *exe, *cmd;
+    LPPROC_THREAD_ATTRIBUTE_LIST attrs;
+    int attrs_ready;
+} spawn_parts_t;
 
-    memset(&pi, 0, sizeof pi);
+#define DUP_CHILD_IN 0
+#define DUP_CHILD_OUT 1
+#define DUP_SENTINEL 2
+#define DUP_PASSED 3
+
+static void spawn_parts_free(spawn_parts_t *s)
+{
+    size_t i;
+    if (s->attrs_ready)
+        DeleteProcThreadAttributeList(s->attrs);
+    free(s->attrs);
+    free(s->cmd);
+    free(s->exe);
+    for (i = 0; i < s->ndups; i++)
+        CloseHandle(s->dups[i]);
+    if (s->to_child != NULL)
+        CloseHandle(s->to_child);
+    if (s->from_child != NULL)
+        CloseHandle(s->from_child);
+    free(s->dups);
+    free(s->list);
+}
+
+static mproc_status_t check_spawn_req(const mproc__os_spawn_req_t *req,
+                                      const mproc__os_child_t *child,
+                                      const mproc__os_handle_t *child_values)
+{
+    size_t i;
     if (req == NULL || child == NULL ||
         (req->npass > 0 && (req->pass == NULL || child_values == NULL)))
         return MPROC_EINVAL;
-    if (req->npass > SIZE_MAX / sizeof(HANDLE) - 6)
+    if (req->npass > SIZE_MAX / sizeof(HANDLE) - (DUP_PASSED + 3))
         return MPROC_EINVAL;
     for (i = 0; i < req->npass; i++) {
         /* -1 is also GetCurrentProcess(): duplicating it would hand the
@@ -194,145 +216,175 @@ mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child
         if (req->pass[i] == MPROC__OS_NO_HANDLE)
             return MPROC_EINVAL;
     }
+    return MPROC_OK;
+}
 
-    cap = 3 + req->npass + 3;
-    dups = (HANDLE *)malloc(cap * sizeof(HANDLE));
-    list = (HANDLE *)malloc(cap * sizeof(HANDLE));
-    if (dups == NULL || list == NULL) {
-        err = ERROR_NOT_ENOUGH_MEMORY;
-        goto out;
-    }
-    if ((err = exe_path(&exe)) != ERROR_SUCCESS)
-        goto out;
-
-    if ((err = child_pipe(1, &to_child, &child_in)) != ERROR_SUCCESS)
-        goto out;
-    dups[ndups++] = child_in;
-    if ((err = child_pipe(0, &from_child, &child_out)) != ERROR_SUCCESS)
-        goto out;
-    dups[ndups++] = child_out;
+/* The bootstrap pipes, the parent sentinel and the passed handles. */
+static DWORD make_inherited(spawn_parts_t *s, const mproc__os_spawn_req_t *req)
+{
+    size_t cap = DUP_PASSED + req->npass + 3, i;
+    HANDLE d;
+    DWORD err;
+    s->dups = (HANDLE *)malloc(cap * sizeof(HANDLE));
+    s->list = (HANDLE *)malloc(cap * sizeof(HANDLE));
+    if (s->dups == NULL || s->list == NULL)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    err = child_pipe(1, &s->to_child, &d);
+    if (err != ERROR_SUCCESS)
+        return err;
+    s->dups[s->ndups++] = d;
+    err = child_pipe(0, &s->from_child, &d);
+    if (err != ERROR_SUCCESS)
+        return err;
+    s->dups[s->ndups++] = d;
     /* The child can wait for this process and learn its id (to check that
      * the handle is its parent's), nothing more. */
     err = inheritable_dup(GetCurrentProcess(), SYNCHRONIZE | PROCESS_QUERY_LIMITED_INFORMATION, 0,
-                          &sentinel);
+                          &d);
     if (err != ERROR_SUCCESS)
-        goto out;
-    dups[ndups++] = sentinel;
+        return err;
+    s->dups[s->ndups++] = d;
     for (i = 0; i < req->npass; i++) {
-        HANDLE d;
         err = inheritable_dup((HANDLE)req->pass[i], 0, DUPLICATE_SAME_ACCESS, &d);
         if (err != ERROR_SUCCESS)
-            goto out;
-        dups[ndups++] = d;
+            return err;
+        s->dups[s->ndups++] = d;
     }
-    memcpy(list, dups, ndups * sizeof(HANDLE));
-    nlist = ndups;
+    memcpy(s->list, s->dups, s->ndups * sizeof(HANDLE));
+    s->nlist = s->ndups;
+    return ERROR_SUCCESS;
+}
 
-    /* Standard handles are a courtesy: missing (NULL with no console, or
-     * INVALID_HANDLE_VALUE) or not duplicable ones are left out, not errors. */
+/* Standard handles are a courtesy: missing (NULL with no console, or
+ * INVALID_HANDLE_VALUE) or not duplicable ones are left out, not errors. */
+static void add_std_handles(spawn_parts_t *s)
+{
+    static const DWORD std_ids[3] = {STD_INPUT_HANDLE, STD_OUTPUT_HANDLE, STD_ERROR_HANDLE};
+    size_t i;
     for (i = 0; i < 3; i++) {
         HANDLE h = GetStdHandle(std_ids[i]);
         if (h == NULL || h == INVALID_HANDLE_VALUE)
             continue;
-        if (inheritable_dup(h, 0, DUPLICATE_SAME_ACCESS, &std_dup[i]) != ERROR_SUCCESS)
+        if (inheritable_dup(h, 0, DUPLICATE_SAME_ACCESS, &s->std_dup[i]) != ERROR_SUCCESS)
             continue;
-        std_any = 1;
-        dups[ndups++] = std_dup[i];
-        if (!is_console_pseudo(std_dup[i]))
-            list[nlist++] = std_dup[i];
+        s->std_any = 1;
+        s->dups[s->ndups++] = s->std_dup[i];
+        if (!is_console_pseudo(s->std_dup[i]))
+            s->list[s->nlist++] = s->std_dup[i];
     }
+}
 
-    if (!InitializeProcThreadAttributeList(NULL, 1, 0, &attrs_size) &&
-        GetLastError() != ERROR_INSUFFICIENT_BUFFER) {
-        err = GetLastError();
-        goto out;
-    }
-    attrs = (LPPROC_THREAD_ATTRIBUTE_LIST)malloc(attrs_size);
-    if (attrs == NULL) {
-        err = ERROR_NOT_ENOUGH_MEMORY;
-        goto out;
-    }
-    if (!InitializeProcThreadAttributeList(attrs, 1, 0, &attrs_size)) {
-        err = GetLastError();
-        goto out;
-    }
-    attrs_ready = 1;
-    /* The handle list keeps any other inheritable handle of this process
-     * (made by other code or other threads) out of the child. */
-    if (!UpdateProcThreadAttribute(attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, list,
-                                   nlist * sizeof(HANDLE), NULL, NULL)) {
-        err = GetLastError();
-        goto out;
-    }
+/* The attribute list with the handle list, which keeps any other inheritable
+ * handle of this process (made by other code or other threads) out of the child. */
+static DWORD make_attrs(spawn_parts_t *s)
+{
+    SIZE_T size = 0;
+    if (!InitializeProcThreadAttributeList(NULL, 1, 0, &size) &&
+        GetLastError() != ERROR_INSUFFICIENT_BUFFER)
+        return GetLastError();
+    s->attrs = (LPPROC_THREAD_ATTRIBUTE_LIST)malloc(size);
+    if (s->attrs == NULL)
+        return ERROR_NOT_ENOUGH_MEMORY;
+    if (!InitializeProcThreadAttributeList(s->attrs, 1, 0, &size))
+        return GetLastError();
+    s->attrs_ready = 1;
+    if (!UpdateProcThreadAttribute(s->attrs, 0, PROC_THREAD_ATTRIBUTE_HANDLE_LIST, s->list,
+                                   s->nlist * sizeof(HANDLE), NULL, NULL))
+        return GetLastError();
+    return ERROR_SUCCESS;
+}
 
-    cmd = command_line(exe, child_in, child_out, sentinel);
-    if (cmd == NULL) {
-        err = ERROR_NOT_ENOUGH_MEMORY;
-        goto out;
-    }
-
+/* A kill_with_parent child starts suspended, so that it is in the job before
+ * it runs a single instruction: no moment where it could outlive us. Any
+ * other starts at once (suspending and resuming cost time under Wine). */
+static DWORD create(spawn_parts_t *s, int suspended, PROCESS_INFORMATION *pi)
+{
+    STARTUPINFOEXW si;
+    DWORD flags = EXTENDED_STARTUPINFO_PRESENT | (suspended ? CREATE_SUSPENDED : 0);
+    DWORD err = exe_path(&s->exe);
+    if (err != ERROR_SUCCESS)
+        return err;
+    s->cmd = command_line(s->exe, s->dups[DUP_CHILD_IN], s->dups[DUP_CHILD_OUT],
+                          s->dups[DUP_SENTINEL]);
+    if (s->cmd == NULL)
+        return ERROR_NOT_ENOUGH_MEMORY;
     memset(&si, 0, sizeof si);
     si.StartupInfo.cb = (DWORD)sizeof si;
-    si.lpAttributeList = attrs;
-    if (std_any) {
+    si.lpAttributeList = s->attrs;
+    if (s->std_any) {
         si.StartupInfo.dwFlags = STARTF_USESTDHANDLES;
-        si.StartupInfo.hStdInput = std_dup[0];
-        si.StartupInfo.hStdOutput = std_dup[1];
-        si.StartupInfo.hStdError = std_dup[2];
+        si.StartupInfo.hStdInput = s->std_dup[0];
+        si.StartupInfo.hStdOutput = s->std_dup[1];
+        si.StartupInfo.hStdError = s->std_dup[2];
     }
-    /* Suspended so that a kill_with_parent child is in the job before it
-     * runs a single instruction: no moment where it could outlive us. */
-    if (!CreateProcessW(exe, cmd, NULL, NULL, TRUE, EXTENDED_STARTUPINFO_PRESENT | CREATE_SUSPENDED,
-                        NULL, NULL, &si.StartupInfo, &pi)) {
-        err = GetLastError();
-        memset(&pi, 0, sizeof pi);
-        goto out;
-    }
-    if (req->kill_with_parent) {
-        HANDLE j = NULL;
-        err = get_job(&j);
-        if (err == ERROR_SUCCESS && !AssignProcessToJobObject(j, pi.hProcess))
-            err = GetLastError();
-        if (err != ERROR_SUCCESS)
-            goto fail_started;
-    }
-    if (ResumeThread(pi.hThread) == (DWORD)-1) {
-        err = GetLastError();
-        goto fail_started;
-    }
-    CloseHandle(pi.hThread);
+    if (!CreateProcessW(s->exe, s->cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si.StartupInfo,
+                        pi))
+        return GetLastError();
+    return ERROR_SUCCESS;
+}
 
-    for (i = 0; i < req->npass; i++)
-        child_values[i] = (mproc__os_handle_t)dups[3 + i];
-    child->pid = (int64_t)pi.dwProcessId;
-    child->process = (mproc__os_handle_t)pi.hProcess;
-    child->sentinel = (mproc__os_handle_t)pi.hProcess;
-    child->to_child = (mproc__os_handle_t)to_child;
-    child->from_child = (mproc__os_handle_t)from_child;
-    child->reaped = 0;
-    child->raw_status = 0;
-    to_child = from_child = NULL;
-    err = ERROR_SUCCESS;
-    goto out;
+/* A suspended kill_with_parent child: into the job, then running. */
+static DWORD enter_job(const PROCESS_INFORMATION *pi)
+{
+    HANDLE j = NULL;
+    DWORD err = get_job(&j);
+    if (err != ERROR_SUCCESS)
+        return err;
+    if (!AssignProcessToJobObject(j, pi->hProcess))
+        return GetLastError();
+    if (ResumeThread(pi->hThread) == (DWORD)-1)
+        return GetLastError();
+    return ERROR_SUCCESS;
+}
 
-fail_started:
-    TerminateProcess(pi.hProcess, 1);
-    CloseHandle(pi.hThread);
-    CloseHandle(pi.hProcess);
-out:
-    if (attrs_ready)
-        DeleteProcThreadAttributeList(attrs);
-    free(attrs);
-    free(cmd);
-    free(exe);
-    for (i = 0; i < ndups; i++)
-        CloseHandle(dups[i]);
-    if (to_child != NULL)
-        CloseHandle(to_child);
-    if (from_child != NULL)
-        CloseHandle(from_child);
-    free(dups);
-    free(list);
+static DWORD start_child(spawn_parts_t *s, const mproc__os_spawn_req_t *req,
+                         PROCESS_INFORMATION *pi)
+{
+    DWORD err = make_inherited(s, req);
+    if (err != ERROR_SUCCESS)
+        return err;
+    add_std_handles(s);
+    err = make_attrs(s);
+    if (err == ERROR_SUCCESS)
+        err = create(s, req->kill_with_parent, pi);
+    if (err != ERROR_SUCCESS)
+        return err;
+    if (req->kill_with_parent)
+        err = enter_job(pi);
+    if (err != ERROR_SUCCESS)
+        TerminateProcess(pi->hProcess, 1);
+    CloseHandle(pi->hThread);
+    if (err != ERROR_SUCCESS)
+        CloseHandle(pi->hProcess);
+    return err;
+}
+
+mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child_t *child,
+                               mproc__os_handle_t *child_values)
+{
+    spawn_parts_t s;
+    PROCESS_INFORMATION pi;
+    size_t i;
+    DWORD err;
+    mproc_status_t st = check_spawn_req(req, child, child_values);
+    if (st != MPROC_OK)
+        return st;
+    memset(&s, 0, sizeof s);
+    memset(&pi, 0, sizeof pi);
+    err = start_child(&s, req, &pi);
+    if (err == ERROR_SUCCESS) {
+        for (i = 0; i < req->npass; i++)
+            child_values[i] = (mproc__os_handle_t)s.dups[DUP_PASSED + i];
+        child->pid = (int64_t)pi.dwProcessId;
+        child->process = (mproc__os_handle_t)pi.hProcess;
+        child->sentinel = (mproc__os_handle_t)pi.hProcess;
+        child->to_child = (mproc__os_handle_t)s.to_child;
+        child->from_child = (mproc__os_handle_t)s.from_child;
+        child->reaped = 0;
+        child->raw_status = 0;
+        s.to_child = s.from_child = NULL;
+    }
+    spawn_parts_free(&s);
     return err == ERROR_SUCCESS ? MPROC_OK : mproc__os_status_from_win32(err);
 }
 
@@ -355,20 +407,8 @@ static int parse_handle(const char *s, mproc__os_handle_t *out)
 /* The process that created this one (0 when unknown). */
 static DWORD creator_pid(void)
 {
-    DWORD self = GetCurrentProcessId(), parent = 0;
-    PROCESSENTRY32W e;
-    HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
-    if (snap == INVALID_HANDLE_VALUE)
-        return 0;
-    e.dwSize = (DWORD)sizeof e;
-    for (BOOL more = Process32FirstW(snap, &e); more; more = Process32NextW(snap, &e)) {
-        if (e.th32ProcessID == self) {
-            parent = e.th32ParentProcessID;
-            break;
-        }
-    }
-    CloseHandle(snap);
-    return parent;
+    int64_t parent = mproc__os_getppid();
+    return parent > 0 && parent <= (int64_t)MAXDWORD ? (DWORD)parent : 0;
 }
 
 static int is_std_handle(HANDLE h)
