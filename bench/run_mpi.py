@@ -20,6 +20,8 @@ from typing import NamedTuple, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+from run import fmt_value, is_time  # noqa: E402  (bench/run.py, beside this file)
+
 
 def run_argv(argv, name, unit, side, env=None):
     """Run one side once; its figure from the JSON line it prints last."""
@@ -38,28 +40,9 @@ def run_argv(argv, name, unit, side, env=None):
     return float(result["value"])
 
 
-def is_time(unit):
-    return unit == "s"
-
-
 def slowdown(unit, mproc, other):
     """How many times worse mproc is than `other` (< 1: better), for either unit."""
     return mproc / other if is_time(unit) else other / mproc
-
-
-def fmt_value(unit, v):
-    if v is None:
-        return "-"
-    if is_time(unit):
-        for scale, suffix in ((1, "s"), (1e-3, "ms"), (1e-6, "us")):
-            if v >= scale:
-                return f"{v / scale:.3g} {suffix}"
-        return f"{v * 1e9:.3g} ns"
-    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if v >= scale:
-            return f"{v / scale:.3g} {suffix}{unit}"
-    return f"{v:.3g} {unit}"
-
 
 
 class MpiFigure(NamedTuple):
