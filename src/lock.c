@@ -186,6 +186,7 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
     double start = mproc__os_now(), next_check = start + HOLDER_CHECK;
     for (int nth = 0;; nth++) {
         mproc__add(&l->waiters, 1);
+        MPROC_KILL_POINT("lock.wait.after_count");
         double slice = mproc__sleep_slice(v->light_users, nth, mproc__os_now() - start);
         if (try_take(v, me)) {
             mproc__add(&l->waiters, -1);
@@ -197,6 +198,7 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
         mproc_status_t st = mproc__os_sem_wait(v->sem, until);
         mproc__add(&l->waiters, -1);
         if (st == MPROC_OK) {
+            MPROC_KILL_POINT("lock.wait.after_post");
             mproc__store(&l->posted, 0);
             continue; /* released (or a stale post): try again */
         }
