@@ -27,6 +27,7 @@
 #endif
 
 #include "fault.h"
+#include "queue_frame.h"
 #include "support/test_support.h"
 
 #define KIB 1024
@@ -983,6 +984,35 @@ static void randomized_kills(void **state)
            t.invented);
 }
 
+/* Headers no producer writes, as a consumer may find them in a ring that
+ * another process wrote over: a status, never a frame that moves the head
+ * backwards, out of its lap, or past the largest message. */
+static void corrupted_frame_headers_are_refused(void **state)
+{
+    (void)state;
+    const int64_t ring = 1 << 24;
+    const uint32_t cases[][2] = {
+        {(uint32_t)MPROC_MESSAGE_MAX_BYTES + 1, 0}, /* longer than any message */
+        {0xFFFFFFFEu, 0},                            /* a jump backwards */
+        {0xFFFFFFFEu, 1},                            /* a jump to where it is */
+        {0xFFFFFFFEu, 16},                           /* a jump out of the lap */
+    };
+    mproc__frame_t f;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        assert_int_equal(mproc__queue_frame_decode(cases[i], 8, 1 << 20, ring, &f), MPROC_ECORRUPT);
+        assert_int_equal(f.advance, 0);
+    }
+    assert_int_equal(mproc__queue_frame_decode(cases[0], 7, 0, ring, &f), MPROC_EINVAL);
+    assert_int_equal(mproc__queue_frame_decode(cases[0], 8, 4, ring, &f), MPROC_EINVAL);
+    assert_int_equal(mproc__queue_frame_decode(cases[0], 8, 0, ring + 8, &f), MPROC_EINVAL);
+    const uint32_t good[][2] = {{0, 9}, {0xFFFFFFFFu, 0}, {0xFFFFFFFEu, 2}};
+    const int64_t advance[] = {8, ring - (1 << 20), 1 << 20};
+    for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+        assert_int_equal(mproc__queue_frame_decode(good[i], 8, 1 << 20, ring, &f), MPROC_OK);
+        assert_int_equal(f.advance, advance[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -998,6 +1028,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(get_gives_up_a_message_whose_live_producer_stalls),
         cmocka_unit_test(each_role_killed_at_each_point),
         cmocka_unit_test(randomized_kills),
+        cmocka_unit_test(corrupted_frame_headers_are_refused),
     };
     if (argc > 2)
         cmocka_set_test_filter(argv[2]); /* one test by name (a pattern), to run it alone */
