@@ -12,18 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fault.h"
-#include "support/test_support.h"
+#include "support/test_faults.h"
 
-#ifdef MPROC_FAULT_INJECTION
-#define SKIP_WITHOUT_KILL_POINTS() ((void)0)
-#else
-#define SKIP_WITHOUT_KILL_POINTS()                                                                 \
-    do {                                                                                           \
-        printf("skipped: built without MPROC_FAULT_INJECTION\n");                                  \
-        skip();                                                                                    \
-    } while (0)
-#endif
 
 enum { ITEMS = 16, OUT_BYTES = 8192 }; /* outputs above one small write: sent in two parts */
 
@@ -56,9 +46,7 @@ static int arm_first_worker(const mproc_args_t *args)
     if (mproc_semaphore_acquire(first, 0, 0) == MPROC_OK) {
         int64_t pid = test_getpid();
         rc = mproc_queue_put(q, &pid, sizeof pid, 30) != MPROC_OK;
-#ifdef MPROC_FAULT_INJECTION
-        mproc__fault_arm(point, 1);
-#endif
+        test_arm(point, 1);
     }
     mproc_semaphore_free(first);
     mproc_queue_free(q);

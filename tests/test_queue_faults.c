@@ -26,33 +26,13 @@
 #include <sys/resource.h>
 #endif
 
-#include "fault.h"
 #include "queue_frame.h"
-#include "support/test_support.h"
+#include "support/test_faults.h"
 
 #define KIB 1024
 #define MIB (1024 * 1024)
 
-#ifdef MPROC_FAULT_INJECTION
-#define SKIP_WITHOUT_KILL_POINTS() ((void)0)
-#else
-#define SKIP_WITHOUT_KILL_POINTS()                                                                 \
-    do {                                                                                           \
-        printf("skipped: built without MPROC_FAULT_INJECTION\n");                                  \
-        skip();                                                                                    \
-    } while (0)
-#endif
 
-/* Arm this process to die at `point` the nth time it passes it. */
-static void arm(const char *point, int64_t nth)
-{
-#ifdef MPROC_FAULT_INJECTION
-    mproc__fault_arm(point, (long)nth);
-#else
-    (void)point;
-    (void)nth;
-#endif
-}
 
 static mproc_args_t *victim_args(mproc_queue_t *q, const char *point, int64_t nth)
 {
@@ -73,7 +53,7 @@ static int t_get_until_killed(const mproc_args_t *args)
     if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_str(args, 1, &point) ||
         mproc_args_get_int(args, 2, &nth))
         return 100;
-    arm(point, nth);
+    test_arm(point, nth);
     for (;;) {
         void *d;
         size_t n;
@@ -279,7 +259,7 @@ static int t_put_until_killed(const mproc_args_t *args)
     unsigned char *m = calloc(1, (size_t)size);
     if (!m)
         return 100;
-    arm(point, nth);
+    test_arm(point, nth);
     for (int i = 0;; i++) {
         memcpy(m, &i, sizeof i);
         if (mproc_queue_put(q, m, (size_t)size, 30))
@@ -436,7 +416,7 @@ static int t_put_once_armed(const mproc_args_t *args)
     unsigned char *m = calloc(1, (size_t)size);
     if (!m)
         return 100;
-    arm(point, nth);
+    test_arm(point, nth);
     return mproc_queue_put(q, m, (size_t)size, timeout) == MPROC_OK ? 51 : 50;
 }
 MPROC_TARGET(t_put_once_armed)
@@ -629,7 +609,7 @@ static int t_party(const mproc_args_t *args)
     if (!counters)
         return 100;
     if (*point)
-        arm(point, nth);
+        test_arm(point, nth);
     for (int32_t seq = 0; role == PROD && seq < quota; seq++) {
         size_t len;
         unsigned char *m = make_item((int)kind, (int32_t)id, seq, &len);

@@ -16,8 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "fault.h"
-#include "support/test_support.h"
+#include "support/test_faults.h"
 
 #if defined(_WIN32)
 #define KILLED_CODE 9
@@ -26,26 +25,9 @@
 #define KILLED_CODE (-SIGKILL)
 #endif
 
-#ifdef MPROC_FAULT_INJECTION
-#define SKIP_WITHOUT_KILL_POINTS() ((void)0)
-#else
-#define SKIP_WITHOUT_KILL_POINTS()                                                                 \
-    do {                                                                                           \
-        printf("skipped: built without MPROC_FAULT_INJECTION\n");                                  \
-        skip();                                                                                    \
-    } while (0)
-#endif
 
 #define NOT_KILLED 50 /* a victim's exit code when its point was not reached */
 
-static void arm(const char *point)
-{
-#ifdef MPROC_FAULT_INJECTION
-    mproc__fault_arm(point, 1);
-#else
-    (void)point;
-#endif
-}
 
 /* Start `target` on (object args..., point) and return it. */
 static mproc_process_t *start_victim(mproc_target_fn target, mproc_args_t *a, const char *point)
@@ -88,7 +70,7 @@ static int t_lock_holder(const mproc_args_t *args)
     const char *point;
     if (mproc_args_get_lock(args, 0, &l) || mproc_args_get_str(args, 1, &point))
         return 100;
-    arm(point);
+    test_arm(point, 1);
     for (int i = 0; i < 2; i++) {
         if (mproc_lock_acquire(l, 1, 30))
             return 101;
@@ -109,7 +91,7 @@ static int t_lock_waiter(const mproc_args_t *args)
     const char *point;
     if (mproc_args_get_lock(args, 0, &l) || mproc_args_get_str(args, 1, &point))
         return 100;
-    arm(point);
+    test_arm(point, 1);
     for (int i = 0; i < 1000; i++) {
         if (mproc_lock_acquire(l, 1, 30))
             return 101;
@@ -228,7 +210,7 @@ static int t_sem_victim(const mproc_args_t *args)
     if (mproc_args_get_semaphore(args, 0, &s) || mproc_args_get_int(args, 1, &op) ||
         mproc_args_get_str(args, 2, &point))
         return 100;
-    arm(point);
+    test_arm(point, 1);
     if (op == 0)
         (void)mproc_semaphore_acquire(s, 1, 30);
     else
@@ -317,7 +299,7 @@ static int t_event_victim(const mproc_args_t *args)
     if (mproc_args_get_event(args, 0, &e) || mproc_args_get_int(args, 1, &op) ||
         mproc_args_get_str(args, 2, &point))
         return 100;
-    arm(point);
+    test_arm(point, 1);
     if (op == 0)
         (void)mproc_event_wait(e, 30);
     else
@@ -399,7 +381,7 @@ static int t_cond_victim(const mproc_args_t *args)
     if (mproc_args_get_condition(args, 0, &c) || mproc_args_get_event(args, 1, &e) ||
         mproc_args_get_int(args, 2, &op) || mproc_args_get_str(args, 3, &point))
         return 100;
-    arm(point);
+    test_arm(point, 1);
     if (mproc_condition_acquire(c, 1, 30))
         return 101;
     if (op == 0) {
@@ -523,7 +505,7 @@ static int t_barrier_victim(const mproc_args_t *args)
     double end = test_now() + 30;
     while (mproc_barrier_n_waiting(b) < before && test_now() < end)
         test_sleep(0.001);
-    arm(point);
+    test_arm(point, 1);
     (void)mproc_barrier_wait(b, 30, NULL);
     mproc_barrier_free(b);
     return NOT_KILLED;
