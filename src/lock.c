@@ -204,6 +204,14 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
         }
         if (st != MPROC_ETIMEDOUT)
             return st;
+        if (mproc__load(&l->posted)) {
+            /* A post pending that no sleeper took: its taker died before
+             * clearing the flag, which would keep every release from posting
+             * again. Take it if it is there; clear the flag either way (a post
+             * still on its way then wakes someone once for nothing). */
+            (void)mproc__os_sem_wait(v->sem, 0.0);
+            mproc__store(&l->posted, 0);
+        }
         if (try_take(v, me))
             return MPROC_OK;
         double now = mproc__os_now();
