@@ -6,8 +6,10 @@
  * post is already pending (`posted`), so posts never pile up into a storm of
  * wake-ups for nothing; the waiter that takes the post clears the flag. A
  * post may find nobody (a waiter left at its deadline); a later waiter then
- * wakes once for nothing and tries again. Between sleeps a waiter checks that
- * the holder still runs.
+ * wakes once for nothing and tries again. A waiter that dies after taking a
+ * post but before clearing the flag would leave it set for good: a waiter
+ * whose sleep times out with the flag set clears it. Between sleeps a waiter
+ * checks that the holder still runs.
  *
  * Light publication (a release store where a full fence would be needed to
  * order it before the publisher's look at the sleeper's announcement) can hide
