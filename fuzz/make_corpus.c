@@ -11,6 +11,7 @@
 #include "args_internal.h"
 #include "mproc/connection.h"
 #include "pool_wire.h"
+#include "queue_frame.h"
 
 static const char *root;
 
@@ -137,6 +138,45 @@ static void pool_seeds(void)
     mproc__wbuf_free(&b);
 }
 
+/* Rings as a producer leaves them: messages (one empty), a wrap mark that
+ * ends the lap, a frame whose bytes cross the ring's end; the last 4 bytes of
+ * each seed are the tail the walk reads up to. */
+static void ring_frame(unsigned char *ring, size_t at, uint32_t len, uint32_t seq)
+{
+    memcpy(ring + at, &len, 4);
+    memcpy(ring + at + 4, &seq, 4);
+}
+
+static void queue_seeds(void)
+{
+    static unsigned char ring[4096 + 4];
+    uint32_t tail;
+    ring_frame(ring, 0, 5, 1);
+    memcpy(ring + 8, "hello", 5);
+    ring_frame(ring, 16, 0, 2);
+    ring_frame(ring, 24, 3, 3);
+    memcpy(ring + 32, "abc", 3);
+    tail = 40;
+    memcpy(ring + 4096, &tail, 4);
+    put("fuzz_queue_frames", "messages", ring, sizeof ring);
+    ring_frame(ring, 40, 0xFFFFFFFFu, 0); /* wrap: the next frame is at 0 */
+    tail = 4096 + 16;
+    memcpy(ring + 4096, &tail, 4);
+    put("fuzz_queue_frames", "wrap", ring, sizeof ring);
+    memset(ring, 0, sizeof ring);
+    ring_frame(ring, 4080, 100, 7); /* its bytes run on from the ring's start */
+    tail = 4096 + 120;
+    memcpy(ring + 4096, &tail, 4);
+    put("fuzz_queue_frames", "across_the_end", ring + 4000, sizeof ring - 4000);
+    /* decode_alone's view: offset, log2 of the ring, then a jump mark. */
+    unsigned char jump[16] = {0};
+    uint32_t at = 4096, shift = 24, mark[2] = {0xFFFFFFFEu, 3};
+    memcpy(jump, &at, 4);
+    memcpy(jump + 4, &shift, 4);
+    memcpy(jump + 8, mark, 8);
+    put("fuzz_queue_frames", "jump", jump, sizeof jump);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -148,5 +188,6 @@ int main(int argc, char **argv)
     args_seeds();
     connection_seeds();
     pool_seeds();
+    queue_seeds();
     return 0;
 }

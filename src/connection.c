@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "fault.h"
 
 #define READ_AHEAD ((size_t)64 * 1024)
 #define HEADER_BYTES 4
@@ -168,6 +169,9 @@ mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, const void *da
         return mproc__os_write_all(c->wr, frame, HEADER_BYTES + len);
     }
     st = mproc__os_write_all(c->wr, &header, HEADER_BYTES);
+    /* A sender dying here leaves a frame cut short: its peer must see the
+     * connection end, not wait for the rest (a dead pool worker mid-result). */
+    MPROC_KILL_POINT("connection.send.after_header");
     return st ? st : mproc__os_write_all(c->wr, data, len);
 }
 

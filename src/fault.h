@@ -18,8 +18,10 @@
  * Naming: "<object>.<operation>.<step>", the step saying what has happened
  * just before the point ("after_claim"). The queue's and the lock's points are
  * listed in tests/test_queue_faults.c, which kills a producer and a consumer
- * at each (`matrix`) and at random ones (`role_points`); an object that adds
- * points adds them to a test of the same kind. To add a point: include this
+ * at each (`matrix`) and at random ones (`role_points`); the pool worker's in
+ * tests/test_pool_faults.c; the synchronization objects' (sync_*.c, lock.c's
+ * waits) in tests/test_sync_faults.c. An object that adds points adds them
+ * to a test of the same kind. To add a point: include this
  * header and write MPROC_KILL_POINT("object.operation.step") where a death
  * must leave the shared state repairable.
  */

@@ -6,8 +6,10 @@
  * post is already pending (`posted`), so posts never pile up into a storm of
  * wake-ups for nothing; the waiter that takes the post clears the flag. A
  * post may find nobody (a waiter left at its deadline); a later waiter then
- * wakes once for nothing and tries again. Between sleeps a waiter checks that
- * the holder still runs.
+ * wakes once for nothing and tries again. A waiter that dies after taking a
+ * post but before clearing the flag would leave it set for good: a waiter
+ * whose sleep times out with the flag set clears it. Between sleeps a waiter
+ * checks that the holder still runs.
  *
  * Light publication (a release store where a full fence would be needed to
  * order it before the publisher's look at the sleeper's announcement) can hide
@@ -186,6 +188,7 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
     double start = mproc__os_now(), next_check = start + HOLDER_CHECK;
     for (int nth = 0;; nth++) {
         mproc__add(&l->waiters, 1);
+        MPROC_KILL_POINT("lock.wait.after_count");
         double slice = mproc__sleep_slice(v->light_users, nth, mproc__os_now() - start);
         if (try_take(v, me)) {
             mproc__add(&l->waiters, -1);
@@ -197,11 +200,20 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
         mproc_status_t st = mproc__os_sem_wait(v->sem, until);
         mproc__add(&l->waiters, -1);
         if (st == MPROC_OK) {
+            MPROC_KILL_POINT("lock.wait.after_post");
             mproc__store(&l->posted, 0);
             continue; /* released (or a stale post): try again */
         }
         if (st != MPROC_ETIMEDOUT)
             return st;
+        if (mproc__load(&l->posted)) {
+            /* A post pending that no sleeper took: its taker died before
+             * clearing the flag, which would keep every release from posting
+             * again. Take it if it is there; clear the flag either way (a post
+             * still on its way then wakes someone once for nothing). */
+            (void)mproc__os_sem_wait(v->sem, 0.0);
+            mproc__store(&l->posted, 0);
+        }
         if (try_take(v, me))
             return MPROC_OK;
         double now = mproc__os_now();

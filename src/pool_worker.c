@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "fault.h"
 #include "pool_wire.h"
 
 mproc_status_t mproc_task_output(mproc_task_out_t *out, const void *data, size_t len)
@@ -50,6 +51,7 @@ static void run_one(mproc_task_fn fn, const void *in, size_t len, mproc_task_out
     int rc = fn(in, len, out);
     if (rc && !out->code)
         out->code = rc;
+    MPROC_KILL_POINT("pool.worker.after_task");
 }
 
 static mproc_status_t put_record(mproc__wbuf_t *b, int32_t code, const void *p, size_t n)
@@ -215,6 +217,7 @@ static int pool_worker(const mproc_args_t *args)
     int failed = initialize(c, init, args, 4);
     if (failed)
         return failed;
+    MPROC_KILL_POINT("pool.worker.after_init");
     mproc_task_out_t out = {{0}, 0, NULL};
     mproc__wbuf_t res = {0}, chunk = {0}; /* reused: no fresh pages per chunk */
     for (int64_t done = 0; maxtasks == 0 || done < maxtasks; done++) {
@@ -223,10 +226,12 @@ static int pool_worker(const mproc_args_t *args)
             break; /* the pool closed this worker's connection: done */
         if (st)
             return MPROC_EXIT_WORKER_RECV;
+        MPROC_KILL_POINT("pool.worker.after_recv");
         mproc__rbuf_t r = {chunk.data, chunk.len, 0};
         st = mproc__pool_run_chunk(&r, &res, &out);
         if (st || mproc_connection_send_bytes(c, res.data, res.len))
             return MPROC_EXIT_WORKER_SEND;
+        MPROC_KILL_POINT("pool.worker.after_send");
     }
     mproc__wbuf_free(&res);
     mproc__wbuf_free(&chunk);

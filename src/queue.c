@@ -61,6 +61,7 @@
 #include "core.h"
 #include "fault.h"
 #include "lock.h"
+#include "queue_frame.h"
 
 #define MAGIC 0x6d70726f71756575LL /* "mproqueu" */
 #define DATA_OFFSET 4096 /* the ring starts on a page */
@@ -215,6 +216,37 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
 static int64_t frame_size(size_t len)
 {
     return HEADER + (((int64_t)len + 7) & ~(int64_t)7);
+}
+
+mproc_status_t mproc__queue_frame_decode(const void *bytes, size_t len, int64_t at,
+                                         int64_t capacity, mproc__frame_t *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!bytes || len < HEADER || capacity < (int64_t)MIN_RING || (capacity & (capacity - 1)) ||
+        at < 0 || at >= capacity || (at & 7))
+        return MPROC_EINVAL;
+    uint32_t header[2];
+    memcpy(header, bytes, HEADER);
+    if (header[0] == WRAP_MARK) {
+        out->kind = MPROC__FRAME_WRAP;
+        out->advance = capacity - at;
+        return MPROC_OK;
+    }
+    if (header[0] == JUMP_MARK) {
+        int64_t to = (int64_t)header[1] * BLOCK; /* below 2^52: no overflow */
+        if (to <= at || to >= capacity)
+            return MPROC_ECORRUPT;
+        out->kind = MPROC__FRAME_JUMP;
+        out->advance = to - at;
+        return MPROC_OK;
+    }
+    if (header[0] > MPROC_MESSAGE_MAX_BYTES)
+        return MPROC_ECORRUPT;
+    out->kind = MPROC__FRAME_MESSAGE;
+    out->len = header[0];
+    out->seq = header[1];
+    out->advance = frame_size(header[0]);
+    return MPROC_OK;
 }
 
 /* Shared memory for the ring: a sparse reservation of `limit` bytes when the
@@ -1056,14 +1088,17 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
                               deadline_at(&d))) != MPROC_OK)
             break;
         uint32_t header[2];
+        mproc__frame_t f;
         read_header(q, header);
-        if (header[0] == WRAP_MARK) { /* the rest of this lap is empty */
-            pass_mark(q, s->head + (s->capacity - (s->head & q->mask)), s->head + HEADER);
-            continue;
+        /* Any process using the queue can write the ring: a header that no
+         * producer writes breaks the queue (MPROC_ECORRUPT), nothing is read. */
+        st = mproc__queue_frame_decode(header, HEADER, s->head & q->mask, s->capacity, &f);
+        if (st) {
+            st = MPROC_ECORRUPT;
+            break;
         }
-        if (header[0] == JUMP_MARK) { /* on at a later block of this lap */
-            pass_mark(q, s->head - (s->head & q->mask) + (int64_t)header[1] * BLOCK,
-                      s->head + HEADER);
+        if (f.kind != MPROC__FRAME_MESSAGE) { /* a wrap or a jump: on further in this lap */
+            pass_mark(q, s->head + f.advance, s->head + HEADER);
             continue;
         }
         st = read_frame(q, header, buf, cap, alloc, len, &d);

@@ -12,6 +12,7 @@
 
 #include "atomic.h"
 #include "core.h"
+#include "fault.h"
 #include "lock.h"
 #include "mproc/sync.h"
 #include "sync_obj.h"
@@ -143,8 +144,13 @@ static mproc_status_t arrive(mproc_barrier_t *b, double deadline, int64_t *idx, 
         if (st)
             return st;
     }
+    /* The last arrival checks that the others still run: one that died
+     * after arriving breaks the generation, as one that dies waiting does
+     * (the waiters look only every DEATH_CHECK, and may not have yet). */
+    if (!s->broken && s->count + 1 == s->parties && drop_dead(s))
+        s->broken = 1;
     if (s->broken) {
-        unlock_state(b, 0);
+        unlock_state(b, 1);
         return MPROC_EBROKEN;
     }
     *idx = s->count;
@@ -152,9 +158,13 @@ static mproc_status_t arrive(mproc_barrier_t *b, double deadline, int64_t *idx, 
     s->tokens[s->count++] = mproc__os_self_token();
     if (s->count < s->parties) {
         unlock_state(b, 0);
+        MPROC_KILL_POINT("barrier.wait.after_arrival");
         return 1;
     }
-    if (run_action(s)) {
+    MPROC_KILL_POINT("barrier.wait.before_action");
+    int failed = run_action(s);
+    MPROC_KILL_POINT("barrier.wait.after_action");
+    if (failed) {
         s->broken = 1;
         leave(s);
         unlock_state(b, 1);
@@ -162,6 +172,7 @@ static mproc_status_t arrive(mproc_barrier_t *b, double deadline, int64_t *idx, 
     }
     s->count = 0;
     mproc__add(&s->generation, 1);
+    MPROC_KILL_POINT("barrier.wait.after_release");
     unlock_state(b, 1);
     return MPROC_OK;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "core.h"
+#include "fault.h"
 #include "sync_lock.h"
 
 #define LEFTOVER_WAIT 1.0 /* a notifier posts under the lock: only its death delays this */
@@ -98,12 +99,15 @@ static mproc_status_t wait_until(mproc_condition_t *c, double deadline)
     if (!mproc_lock_is_mine(c->lock))
         return MPROC_ENOTOWNER;
     BLOCK(c)->waiting++;
+    MPROC_KILL_POINT("condition.wait.after_count");
     mproc_status_t st = mproc__lock_release_all(c->lock, &levels);
     if (st) {
         BLOCK(c)->waiting--;
         return st;
     }
+    MPROC_KILL_POINT("condition.wait.after_release");
     mproc_status_t woken = mproc__os_sem_wait(c->obj.sems[0], deadline);
+    MPROC_KILL_POINT("condition.wait.after_wake");
     mproc_status_t held = mproc__lock_restore(c->lock, levels);
     st = settle(c, woken == MPROC_OK ? MPROC_OK : MPROC_ETIMEDOUT);
     return held == MPROC_EOWNERDEAD ? held : st;
@@ -151,8 +155,11 @@ mproc_status_t mproc_condition_notify(mproc_condition_t *c, int64_t n)
         return MPROC_OK;
     b->waiting -= k;
     b->to_wake += k;
-    for (int64_t i = 0; i < k; i++)
+    MPROC_KILL_POINT("condition.notify.after_count");
+    for (int64_t i = 0; i < k; i++) {
         (void)mproc__os_sem_post(c->obj.sems[0]);
+        MPROC_KILL_POINT("condition.notify.after_post");
+    }
     return MPROC_OK;
 }
 

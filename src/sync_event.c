@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "atomic.h"
+#include "fault.h"
 #include "mproc/sync.h"
 #include "sync_obj.h"
 
@@ -44,6 +45,7 @@ mproc_status_t mproc_event_set(mproc_event_t *e)
     int64_t v = mproc__load(state);
     while (!mproc__cas(state, v, ((v | 1) + 2)))
         v = mproc__load(state);
+    MPROC_KILL_POINT("event.set.after_flag");
     mproc__sync_wake(&e->obj, 0, &BLOCK(e)->sleepers, INT64_MAX);
     return MPROC_OK;
 }

@@ -7,6 +7,7 @@
  * itself as the holder of a lock another thread of its process just took.
  */
 #include "atomic.h"
+#include "fault.h"
 #include "sync_lock.h"
 
 static mproc_lock_t *bind(mproc_lock_t *l)
@@ -84,6 +85,7 @@ static void held(mproc_lock_t *l, int64_t levels)
 {
     mproc__store_release(&l->b->holder, (int64_t)mproc__self_thread());
     l->b->count = levels;
+    MPROC_KILL_POINT("sync_lock.acquire.after_holder");
 }
 
 static mproc_status_t take(mproc_lock_t *l, double deadline, int64_t levels)
@@ -103,6 +105,7 @@ mproc_status_t mproc_lock_acquire(mproc_lock_t *l, int block, double timeout)
         return MPROC_EINVAL;
     if (l->b->recursive && mproc_lock_is_mine(l)) {
         l->b->count++;
+        MPROC_KILL_POINT("sync_lock.acquire.after_count");
         return MPROC_OK;
     }
     /* A free lock is taken before any clock is read. */
@@ -122,9 +125,11 @@ static mproc_status_t unlock(mproc_lock_t *l)
         if (o == 0)
             return MPROC_ENOTHELD;
         mproc__store_release(&l->b->holder, 0); /* before the owner word's release */
+        MPROC_KILL_POINT("sync_lock.release.after_holder");
         if (mproc__cas(&k->owner, o, 0))
             break;
     }
+    MPROC_KILL_POINT("sync_lock.release.after_owner");
     if (mproc__load(&k->waiters) > 0)
         mproc__lock_wake(&l->view);
     return MPROC_OK;
@@ -137,8 +142,10 @@ mproc_status_t mproc_lock_release(mproc_lock_t *l)
     if (l->b->recursive) {
         if (!mproc_lock_is_mine(l))
             return owner_of(l) ? MPROC_ENOTOWNER : MPROC_ENOTHELD;
-        if (--l->b->count > 0)
+        if (--l->b->count > 0) {
+            MPROC_KILL_POINT("sync_lock.release.after_count");
             return MPROC_OK;
+        }
     }
     return unlock(l);
 }

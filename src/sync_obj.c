@@ -7,6 +7,7 @@
 
 #include "atomic.h"
 #include "core.h"
+#include "fault.h"
 #include "sync_obj.h"
 
 #define MAGIC 0x6d70726f73796e63LL /* "mprosync" */
@@ -206,6 +207,7 @@ mproc_status_t mproc__sync_sleep(mproc__sync_t *o, int sem, volatile int64_t *sl
         /* Counted first, then the last look: a waker that changed the state
          * before the count is seen here, one that changed it after sees it. */
         mproc__add(sleepers, 1);
+        MPROC_KILL_POINT("sync.sleep.after_count");
         r = ready(ctx);
         if (r) {
             mproc__add(sleepers, -1);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "atomic.h"
+#include "fault.h"
 #include "mproc/sync.h"
 #include "sync_obj.h"
 
@@ -70,9 +71,11 @@ mproc_status_t mproc_semaphore_acquire(mproc_semaphore_t *s, int block, double t
     mproc_status_t st = mproc__sync_deadline(block, timeout, &deadline);
     if (st)
         return st;
-    if (try_take(BLOCK(s)))
-        return MPROC_OK;
-    return mproc__sync_sleep(&s->obj, 0, &BLOCK(s)->sleepers, try_take, BLOCK(s), deadline);
+    if (!try_take(BLOCK(s)))
+        st = mproc__sync_sleep(&s->obj, 0, &BLOCK(s)->sleepers, try_take, BLOCK(s), deadline);
+    if (!st)
+        MPROC_KILL_POINT("semaphore.acquire.after_take");
+    return st;
 }
 
 mproc_status_t mproc_semaphore_release(mproc_semaphore_t *s)
@@ -88,6 +91,7 @@ mproc_status_t mproc_semaphore_release(mproc_semaphore_t *s)
         if (mproc__cas(&b->value, v, v + 1))
             break;
     }
+    MPROC_KILL_POINT("semaphore.release.after_count");
     mproc__sync_wake(&s->obj, 0, &b->sleepers, 1);
     return MPROC_OK;
 }

@@ -26,32 +26,13 @@
 #include <sys/resource.h>
 #endif
 
-#include "fault.h"
-#include "support/test_support.h"
+#include "queue_frame.h"
+#include "support/test_faults.h"
 
 #define KIB 1024
 #define MIB (1024 * 1024)
 
-#ifdef MPROC_FAULT_INJECTION
-#define SKIP_WITHOUT_KILL_POINTS() ((void)0)
-#else
-#define SKIP_WITHOUT_KILL_POINTS()                                                                 \
-    do {                                                                                           \
-        printf("skipped: built without MPROC_FAULT_INJECTION\n");                                  \
-        skip();                                                                                    \
-    } while (0)
-#endif
 
-/* Arm this process to die at `point` the nth time it passes it. */
-static void arm(const char *point, int64_t nth)
-{
-#ifdef MPROC_FAULT_INJECTION
-    mproc__fault_arm(point, (long)nth);
-#else
-    (void)point;
-    (void)nth;
-#endif
-}
 
 static mproc_args_t *victim_args(mproc_queue_t *q, const char *point, int64_t nth)
 {
@@ -72,7 +53,7 @@ static int t_get_until_killed(const mproc_args_t *args)
     if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_str(args, 1, &point) ||
         mproc_args_get_int(args, 2, &nth))
         return 100;
-    arm(point, nth);
+    test_arm(point, nth);
     for (;;) {
         void *d;
         size_t n;
@@ -278,7 +259,7 @@ static int t_put_until_killed(const mproc_args_t *args)
     unsigned char *m = calloc(1, (size_t)size);
     if (!m)
         return 100;
-    arm(point, nth);
+    test_arm(point, nth);
     for (int i = 0;; i++) {
         memcpy(m, &i, sizeof i);
         if (mproc_queue_put(q, m, (size_t)size, 30))
@@ -435,7 +416,7 @@ static int t_put_once_armed(const mproc_args_t *args)
     unsigned char *m = calloc(1, (size_t)size);
     if (!m)
         return 100;
-    arm(point, nth);
+    test_arm(point, nth);
     return mproc_queue_put(q, m, (size_t)size, timeout) == MPROC_OK ? 51 : 50;
 }
 MPROC_TARGET(t_put_once_armed)
@@ -628,7 +609,7 @@ static int t_party(const mproc_args_t *args)
     if (!counters)
         return 100;
     if (*point)
-        arm(point, nth);
+        test_arm(point, nth);
     for (int32_t seq = 0; role == PROD && seq < quota; seq++) {
         size_t len;
         unsigned char *m = make_item((int)kind, (int32_t)id, seq, &len);
@@ -983,6 +964,35 @@ static void randomized_kills(void **state)
            t.invented);
 }
 
+/* Headers no producer writes, as a consumer may find them in a ring that
+ * another process wrote over: a status, never a frame that moves the head
+ * backwards, out of its lap, or past the largest message. */
+static void corrupted_frame_headers_are_refused(void **state)
+{
+    (void)state;
+    const int64_t ring = 1 << 24;
+    const uint32_t cases[][2] = {
+        {(uint32_t)MPROC_MESSAGE_MAX_BYTES + 1, 0}, /* longer than any message */
+        {0xFFFFFFFEu, 0},                            /* a jump backwards */
+        {0xFFFFFFFEu, 1},                            /* a jump to where it is */
+        {0xFFFFFFFEu, 16},                           /* a jump out of the lap */
+    };
+    mproc__frame_t f;
+    for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+        assert_int_equal(mproc__queue_frame_decode(cases[i], 8, 1 << 20, ring, &f), MPROC_ECORRUPT);
+        assert_int_equal(f.advance, 0);
+    }
+    assert_int_equal(mproc__queue_frame_decode(cases[0], 7, 0, ring, &f), MPROC_EINVAL);
+    assert_int_equal(mproc__queue_frame_decode(cases[0], 8, 4, ring, &f), MPROC_EINVAL);
+    assert_int_equal(mproc__queue_frame_decode(cases[0], 8, 0, ring + 8, &f), MPROC_EINVAL);
+    const uint32_t good[][2] = {{0, 9}, {0xFFFFFFFFu, 0}, {0xFFFFFFFEu, 2}};
+    const int64_t advance[] = {8, ring - (1 << 20), 1 << 20};
+    for (size_t i = 0; i < ARRAY_LEN(good); i++) {
+        assert_int_equal(mproc__queue_frame_decode(good[i], 8, 1 << 20, ring, &f), MPROC_OK);
+        assert_int_equal(f.advance, advance[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -998,6 +1008,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(get_gives_up_a_message_whose_live_producer_stalls),
         cmocka_unit_test(each_role_killed_at_each_point),
         cmocka_unit_test(randomized_kills),
+        cmocka_unit_test(corrupted_frame_headers_are_refused),
     };
     if (argc > 2)
         cmocka_set_test_filter(argv[2]); /* one test by name (a pattern), to run it alone */

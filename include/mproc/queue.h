@@ -121,7 +121,9 @@ MPROC_API mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *da
  * sends nothing for a quarter of a second past the deadline, the get gives it
  * up (MPROC_EEMPTY) and that message is lost, as with a killed consumer.
  * Errors: MPROC_EEMPTY (nothing in time), MPROC_EINVAL, MPROC_ECLOSED,
- * MPROC_ENOMEM (the message stays in the queue), MPROC_EOS.
+ * MPROC_ENOMEM (the message stays in the queue), MPROC_EOS, MPROC_ECORRUPT
+ * (the next frame's header in shared memory is one no producer writes:
+ * another process wrote over the ring; nothing is read, the queue stays so).
  */
 MPROC_API mproc_status_t mproc_queue_get(mproc_queue_t *q, double timeout, void **data,
                                          size_t *len);

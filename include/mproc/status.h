@@ -67,7 +67,8 @@ typedef int mproc_status_t;
     X(ENOTOWNER,      -51, "the lock is held by another process or thread")            \
     X(EOVERRELEASE,   -52, "semaphore or lock released too many times")                \
     X(EBROKEN,        -53, "the barrier is broken")                                    \
-    X(ENAMETAKEN,     -54, "an object of that name already exists")
+    X(ENAMETAKEN,     -54, "an object of that name already exists")                    \
+    X(ECORRUPT,       -60, "shared state was found corrupted by another process")
 
 /** Status codes; see MPROC_STATUS_TABLE for the message of each. */
 typedef enum mproc_status_code {

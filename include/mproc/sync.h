@@ -23,6 +23,28 @@
  * MPROC_EOWNERDEAD (it holds the lock then, and should repair what the lock
  * guards). A Barrier whose waiter dies breaks (MPROC_EBROKEN) instead of
  * hanging.
+ *
+ * What a process killed at any step (SIGKILL, TerminateProcess) leaves to the
+ * others, for each object (tests/test_sync_faults.c kills one at each step):
+ * - Lock, RLock: killed holding it (also halfway through taking or giving it
+ *   back), the next acquirer gets MPROC_EOWNERDEAD; killed once it was free,
+ *   the next gets MPROC_OK. Killed while waiting for it: nothing is held.
+ * - Semaphore: the counter counts every acquire and release that completed,
+ *   exactly once. A unit that the dead process had acquired stays taken: no
+ *   process can know whether it was meant to be given back (neither can
+ *   Python nor a POSIX semaphore), so a program that must survive such deaths
+ *   releases on the dead process's behalf, or uses a Lock.
+ * - Condition: a waiter or notifier that dies holding the lock makes the next
+ *   acquirer (a waiter taking the lock back included) get MPROC_EOWNERDEAD;
+ *   a waiter notified by a notifier that died before waking it returns by its
+ *   deadline (plus about a second), with the lock. A wake-up meant for a
+ *   waiter that died may end one later wait early (a spurious wake-up, which
+ *   mproc_condition_wait_for() absorbs).
+ * - Event: a setter killed after setting the flag still releases every
+ *   waiter; a waiter killed while waiting changes nothing for the others.
+ * - Barrier: a party that dies after arriving breaks the generation for the
+ *   others (those waiting, and the last to arrive); the last party dying in
+ *   the action breaks it too; reset makes it usable again.
  */
 #ifndef MPROC_SYNC_H
 #define MPROC_SYNC_H
@@ -120,6 +142,8 @@ MPROC_API mproc_status_t mproc_bounded_semaphore_create(mproc_semaphore_t **out,
  * Decrement the counter, waiting while it is 0: with block 0 only if it is
  * positive now, else up to `timeout` seconds. MPROC_OK, or MPROC_ETIMEDOUT
  * (not decremented). Errors: MPROC_EINVAL (NULL, NaN).
+ * A process that dies after acquiring keeps its unit taken (see the file's
+ * comment): nothing gives it back.
  */
 MPROC_API mproc_status_t mproc_semaphore_acquire(mproc_semaphore_t *sem, int block, double timeout);
 
