@@ -104,7 +104,11 @@ static inline int mproc__lock_try(mproc__lock_view_t *v)
     int64_t me = mproc__os_self_token();
     int k = v->bias_slot;
     int64_t kept = me | MPROC__LOCK_BIASED | MPROC__LOCK_SLOT(k);
-    if (mproc__load(&l->owner) == kept && v->bias_thread == mproc__self_thread()) {
+    uintptr_t self = mproc__self_thread();
+    /* The slot is still this thread's (another view's release may have freed
+     * it); nobody takes it from this thread while it runs. */
+    if (mproc__load(&l->owner) == kept && v->bias_thread == self &&
+        l->slot_thread[k] == (int64_t)self) {
         /* Announce in this thread's own slot, then look again: a revoker
          * changes the owner word first, then fences, then reads `busy` (lock.c). */
         mproc__store_release(&l->busy[k], 1);
