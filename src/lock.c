@@ -23,16 +23,29 @@
  *
  * Bias. A process that took the lock BIAS_AFTER times in a row, with no
  * waiter counted at the release, keeps it: the owner word becomes its token
- * with BIASED. It then enters with a release store of `busy` = 1 and a look
- * at the owner word, and leaves with `busy` = 0. Another process revokes the
- * bias: it marks the owner word REVOKED (the holder's next look fails), runs
- * the heavy fence, which makes the holder's `busy` = 1 visible if its look
- * came before the mark, and then takes the lock once `busy` reads 0. Every
- * waiter can do this and each step is safe to repeat, so a revoker that dies
- * halfway leaves nothing stuck; a holder that finds its own bias marked was
- * not inside (it is taking the lock) and takes it back like a free one. Each
- * revocation multiplies the run needed for the next bias by 4, so processes
- * that take turns stop paying for fences soon.
+ * with BIASED and the number of its thread's slot. It then enters with a
+ * release store of its slot's `busy` = 1 and a look at the owner word, and
+ * leaves with `busy` = 0. Another process revokes the bias: it marks the owner
+ * word REVOKED (the holder's next look fails), runs the heavy fence, which
+ * makes the holder's `busy` = 1 visible if its look came before the mark, and
+ * then takes the lock once that `busy` reads 0. Every waiter can do this and
+ * each step is safe to repeat, so a revoker that dies halfway leaves nothing
+ * stuck; a holder that finds its own bias marked was not inside (it is taking
+ * the lock) and takes it back like a free one. Each revocation multiplies the
+ * run needed for the next bias by 4, so processes that take turns stop paying
+ * for fences soon.
+ *
+ * Why slots: a thread's first look and its announcement are two steps, and a
+ * thread preempted between them may announce (and then, its second look
+ * failing, withdraw) long after its bias was revoked and the lock kept for
+ * another. With one `busy` word for all, that late `busy` = 0 erased the new
+ * holder's `busy` = 1, a revoker then took the lock with the holder inside,
+ * and a queue lost messages (docs/performance.md, "A hang found by the
+ * sweep"). So each thread kept for announces in its own slot (a token and a
+ * thread, kept until it unbiases at the queue's release or dies), whose word
+ * nobody else writes, and the owner word names the slot, so that threads of
+ * one process (one token) also tell their biases apart. A thread for which no
+ * slot is free is not kept for: it takes the lock the plain way.
  */
 #include "lock.h"
 
@@ -55,6 +68,7 @@ __thread char mproc__thread_mark;
 #define FLAGS MPROC__LOCK_FLAGS
 #define BIASED MPROC__LOCK_BIASED
 #define REVOKED MPROC__LOCK_REVOKED
+#define SLOTS MPROC__LOCK_BIAS_SLOTS
 
 double mproc__sleep_slice(const volatile int64_t *light_users, int nth, double waited)
 {
@@ -88,6 +102,9 @@ void mproc__lock_bind(mproc__lock_view_t *v, mproc__lock_t *lock, mproc__os_sem_
     v->sem = sem;
     v->light_users = light_users;
     v->light = light;
+    v->held_biased = 0;
+    v->bias_slot = 0;
+    v->bias_thread = 0;
 }
 
 /* Somebody else asked for a lock kept by a bias: the next run starts afresh
@@ -107,6 +124,49 @@ static void taken(mproc__lock_t *l, int64_t me)
         l->last = me;
         l->streak = 1;
     }
+}
+
+static void free_slot(mproc__lock_t *l, int k)
+{
+    mproc__store(&l->busy[k], 0);
+    mproc__store(&l->slot_thread[k], 0);
+    mproc__store(&l->slot_token[k], 0);
+}
+
+static int slot_of(int64_t o)
+{
+    return (o & MPROC__LOCK_SLOT(1)) != 0;
+}
+
+/* The owner word `o` says the lock is kept for the calling thread of `me`
+ * (through this view). Threads share a token; only one has the slot named. */
+static int kept_for_me(const mproc__lock_view_t *v, int64_t o, int64_t me)
+{
+    int k = slot_of(o);
+    return (o & ~FLAGS) == me && v->bias_thread == mproc__self_thread() && v->bias_slot == k &&
+           mproc__load(&v->lock->slot_token[k]) == me &&
+           mproc__load(&v->lock->slot_thread[k]) == (int64_t)mproc__self_thread();
+}
+
+/* With the lock held: the slot of this thread, or a free one made its own
+ * (one of a process that ended, when `reclaim`); -1: none. */
+static int own_slot(mproc__lock_t *l, int64_t me, int reclaim)
+{
+    int64_t self = (int64_t)mproc__self_thread();
+    int free = -1;
+    for (int k = 0; k < SLOTS; k++) {
+        int64_t t = mproc__load(&l->slot_token[k]);
+        if (t == me && mproc__load(&l->slot_thread[k]) == self)
+            return k;
+        if (free < 0 && (t == 0 || (reclaim && t != me && !mproc__os_token_alive(t))))
+            free = k;
+    }
+    if (free >= 0) {
+        free_slot(l, free);
+        mproc__store(&l->slot_thread[free], self);
+        mproc__store(&l->slot_token[free], me);
+    }
+    return free;
 }
 
 int mproc__lock_try_unbiased(mproc__lock_view_t *v, int64_t me)
@@ -129,7 +189,7 @@ static int try_take(mproc__lock_view_t *v, int64_t me)
         return mproc__lock_try_unbiased(v, me);
     if (!(o & FLAGS))
         return 0;
-    if ((o & ~FLAGS) == me && v->bias_thread == mproc__self_thread()) {
+    if (kept_for_me(v, o, me)) {
         if (!mproc__cas(&l->owner, o, me))
             return 0;
         if (o & REVOKED)
@@ -138,14 +198,15 @@ static int try_take(mproc__lock_view_t *v, int64_t me)
         return 1;
     }
     if (o & BIASED) {
-        int64_t marked = (o & ~FLAGS) | REVOKED;
+        int64_t marked = (o & ~BIASED) | REVOKED;
         if (!mproc__cas(&l->owner, o, marked))
             return 0; /* changed meanwhile: look again */
         MPROC_KILL_POINT("lock.revoke.after_mark");
         o = marked;
     }
     /* Inside: its release wakes the waiters. Else fence, then trust `busy`. */
-    if (mproc__load(&l->busy) || mproc__os_fence_heavy() != MPROC_OK || mproc__load(&l->busy) ||
+    volatile int64_t *busy = &l->busy[slot_of(o)];
+    if (mproc__load(busy) || mproc__os_fence_heavy() != MPROC_OK || mproc__load(busy) ||
         !mproc__cas(&l->owner, o, me))
         return 0;
     revoked(l);
@@ -161,7 +222,9 @@ static int take_from_dead(mproc__lock_view_t *v, int64_t me)
     if (o == 0 || holder == me || mproc__os_token_alive(holder) || !mproc__cas(&l->owner, o, me))
         return 0;
     MPROC_KILL_POINT("lock.takeover.after_cas");
-    mproc__store(&l->busy, 0); /* a biased holder may have died inside */
+    for (int k = 0; k < SLOTS; k++) /* a biased holder may have died inside */
+        if (mproc__load(&l->slot_token[k]) == holder)
+            free_slot(l, k);
     taken(l, me);
     return 1;
 }
@@ -238,10 +301,14 @@ void mproc__lock_release_unbiased(mproc__lock_view_t *v)
 {
     mproc__lock_t *l = v->lock;
     int shift = l->revoked < BIAS_MAX_SHIFT / 2 ? 2 * (int)l->revoked : BIAS_MAX_SHIFT;
-    if (v->light && l->streak >= (BIAS_AFTER << shift) && !mproc__load(&l->waiters)) {
+    int slot = -1;
+    if (v->light && l->streak >= (BIAS_AFTER << shift) && !mproc__load(&l->waiters))
+        slot = own_slot(l, l->last, l->streak == (BIAS_AFTER << shift));
+    if (slot >= 0) {
         /* Keep it. A waiter that came after the look revokes the bias. */
+        v->bias_slot = slot;
         v->bias_thread = mproc__self_thread();
-        mproc__publish(v->light, &l->owner, l->last | BIASED);
+        mproc__publish(v->light, &l->owner, l->last | BIASED | MPROC__LOCK_SLOT(slot));
         MPROC_KILL_POINT("lock.release.after_bias");
         return;
     }
@@ -253,6 +320,14 @@ void mproc__lock_release_unbiased(mproc__lock_view_t *v)
 void mproc__lock_unbias(mproc__lock_view_t *v)
 {
     mproc__lock_t *l = v->lock;
-    if (mproc__cas(&l->owner, mproc__os_self_token() | BIASED, 0) && mproc__load(&l->waiters) > 0)
+    int64_t me = mproc__os_self_token();
+    if (v->bias_thread == mproc__self_thread() &&
+        mproc__cas(&l->owner, me | BIASED | MPROC__LOCK_SLOT(v->bias_slot), 0) &&
+        mproc__load(&l->waiters) > 0)
         mproc__lock_wake(v);
+    /* This thread's slot: no late store of its can come after this. */
+    for (int k = 0; k < SLOTS; k++)
+        if (mproc__load(&l->slot_token[k]) == me &&
+            mproc__load(&l->slot_thread[k]) == (int64_t)mproc__self_thread())
+            free_slot(l, k);
 }

@@ -8,7 +8,7 @@
  *
  * A process that takes a lock many times in a row with nobody else asking
  * (one producer, one consumer) keeps it between uses: the lock is biased to
- * it, and it enters and leaves with plain stores to `busy`, no atomic
+ * it, and it enters and leaves with plain stores to its `busy` word, no atomic
  * read-modify-write, whose wait for the CPU's store buffer is most of what a
  * small put or get costs. Another process takes a biased lock away (revokes
  * the bias) with the heavy fence, so only enrolled processes are biased to;
@@ -25,14 +25,25 @@
 /* Flags in the owner word beside a token (tokens leave the top bits clear). */
 #define MPROC__LOCK_BIASED ((int64_t)1 << 62) /* kept by the token between uses */
 #define MPROC__LOCK_REVOKED ((int64_t)1 << 61) /* kept, and being taken away */
-#define MPROC__LOCK_FLAGS (MPROC__LOCK_BIASED | MPROC__LOCK_REVOKED)
+/* A kept lock's owner word also names the bias slot of the thread it is kept for. */
+#define MPROC__LOCK_SLOT(k) ((int64_t)(k) << 60)
+#define MPROC__LOCK_FLAGS (MPROC__LOCK_BIASED | MPROC__LOCK_REVOKED | MPROC__LOCK_SLOT(1))
+
+/* How many threads (of any processes) a lock can be biased to in turn. */
+#define MPROC__LOCK_BIAS_SLOTS 2
 
 /* Lives in shared memory; all zeros is a free lock. */
 typedef struct mproc__lock {
     volatile int64_t owner;   /* 0, or the holder's process token, and flags */
     volatile int64_t waiters; /* processes asleep on the semaphore, or about to be */
     volatile int64_t posted;  /* a post is pending: no other is needed until it is taken */
-    volatile int64_t busy;    /* a biased holder is between taking and releasing */
+    /* A thread the lock is biased to announces itself inside in the `busy`
+     * word of its own slot (a token and a thread, kept until it lets go of
+     * the queue or dies): a late store of a former bias holder then lands in
+     * its own word, never in the current holder's (lock.c says why). */
+    volatile int64_t busy[MPROC__LOCK_BIAS_SLOTS];
+    volatile int64_t slot_token[MPROC__LOCK_BIAS_SLOTS];
+    volatile int64_t slot_thread[MPROC__LOCK_BIAS_SLOTS];
     /* The holders' own: who took the lock last, how many times in a row, and
      * how many times a bias was revoked (each makes the next one wait longer). */
     int64_t last, streak, revoked;
@@ -47,6 +58,7 @@ typedef struct mproc__lock_view {
     const volatile int64_t *light_users;
     int light;
     int held_biased; /* taken through the bias: released through `busy` */
+    int bias_slot;   /* the slot of the bias last kept through this view */
     /* The thread of this process the lock is biased to: another thread of the
      * same process (same token) revokes the bias like another process. */
     volatile uintptr_t bias_thread;
@@ -90,17 +102,22 @@ static inline int mproc__lock_try(mproc__lock_view_t *v)
 {
     mproc__lock_t *l = v->lock;
     int64_t me = mproc__os_self_token();
-    if (mproc__load(&l->owner) == (me | MPROC__LOCK_BIASED) &&
-        v->bias_thread == mproc__self_thread()) {
-        /* Announce, then look again: a revoker changes the owner word first,
-         * then fences, then reads `busy` (lock.c). */
-        mproc__store_release(&l->busy, 1);
+    int k = v->bias_slot;
+    int64_t kept = me | MPROC__LOCK_BIASED | MPROC__LOCK_SLOT(k);
+    uintptr_t self = mproc__self_thread();
+    /* The slot is still this thread's (another view's release may have freed
+     * it); nobody takes it from this thread while it runs. */
+    if (mproc__load(&l->owner) == kept && v->bias_thread == self &&
+        l->slot_thread[k] == (int64_t)self) {
+        /* Announce in this thread's own slot, then look again: a revoker
+         * changes the owner word first, then fences, then reads `busy` (lock.c). */
+        mproc__store_release(&l->busy[k], 1);
         mproc__compiler_fence();
-        if (mproc__load(&l->owner) == (me | MPROC__LOCK_BIASED)) {
+        if (mproc__load(&l->owner) == kept) {
             v->held_biased = 1;
             return 1;
         }
-        mproc__store_release(&l->busy, 0);
+        mproc__store_release(&l->busy[k], 0);
     }
     return mproc__lock_try_unbiased(v, me);
 }
@@ -123,7 +140,7 @@ static inline void mproc__lock_release(mproc__lock_view_t *v)
         return;
     }
     v->held_biased = 0;
-    mproc__store_release(&v->lock->busy, 0);
+    mproc__store_release(&v->lock->busy[v->bias_slot], 0);
     if (mproc__load(&v->lock->waiters) > 0)
         mproc__lock_wake(v); /* a revoker waits for `busy` */
 }

@@ -131,11 +131,86 @@ static void a_revoked_bias_needs_a_longer_run(void **state)
     mproc__os_sem_close(f.sem);
 }
 
+/* Threads taking turns, each through a view of its own as processes do, and
+ * more of them than CPUs, so that some are preempted inside a take while the
+ * lock moves from bias to bias; each holder checks that it is alone. A round
+ * is short and starts with a fresh lock: revocations make the runs that earn
+ * a bias longer, so a lock used long ends up taken the plain way. */
+enum { TURN_THREADS = 6, TURN_ROUNDS = 10 };
+#define TURN_SECONDS 0.2
+
+typedef struct turns {
+    fixture_t f;
+    volatile int64_t inside; /* the holder's number; 0: nobody */
+    volatile int64_t overlaps;
+    double until;
+} turns_t;
+
+typedef struct turner {
+    turns_t *t;
+    int64_t id;
+} turner_t;
+
+static void *APR_THREAD_FUNC take_turns(apr_thread_t *th, void *arg)
+{
+    turner_t *me = arg;
+    turns_t *t = me->t;
+    mproc__lock_view_t v;
+    view_of(&t->f, &v);
+    while (mproc__os_now() < t->until) {
+        for (int i = 0; i < 300; i++) {
+            if (!mproc__lock_try(&v) && mproc__lock_acquire(&v, -1.0) != MPROC_OK)
+                break;
+            if (t->inside != 0)
+                mproc__add(&t->overlaps, 1);
+            t->inside = me->id;
+            for (int spin = 0; spin < 20; spin++)
+                mproc__cpu_relax();
+            if (t->inside != me->id)
+                mproc__add(&t->overlaps, 1);
+            t->inside = 0;
+            mproc__lock_release(&v);
+        }
+    }
+    mproc__lock_unbias(&v);
+    apr_thread_exit(th, APR_SUCCESS);
+    return NULL;
+}
+
+static void a_lock_kept_and_revoked_in_turns_excludes_every_other_holder(void **state)
+{
+    (void)state;
+    apr_pool_t *mem;
+    assert_int_equal(apr_pool_create(&mem, NULL), APR_SUCCESS);
+    static turns_t t;
+    for (int r = 0; r < TURN_ROUNDS; r++) {
+        fixture_init(&t.f);
+        t.inside = t.overlaps = 0;
+        t.until = mproc__os_now() + TURN_SECONDS;
+        turner_t who[TURN_THREADS];
+        apr_thread_t *th[TURN_THREADS];
+        for (int i = 0; i < TURN_THREADS; i++) {
+            who[i].t = &t;
+            who[i].id = i + 1;
+            assert_int_equal(apr_thread_create(&th[i], NULL, take_turns, &who[i], mem), APR_SUCCESS);
+        }
+        for (int i = 0; i < TURN_THREADS; i++) {
+            apr_status_t rv;
+            assert_int_equal(apr_thread_join(&rv, th[i]), APR_SUCCESS);
+        }
+        assert_int_equal(mproc__load(&t.overlaps), 0);
+        assert_int_equal(mproc__load(&t.f.lock.owner), 0);
+        mproc__os_sem_close(t.f.sem);
+    }
+    apr_pool_destroy(mem);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_lock_taken_many_times_in_a_row_still_excludes_others),
         cmocka_unit_test(a_revoked_bias_needs_a_longer_run),
+        cmocka_unit_test(a_lock_kept_and_revoked_in_turns_excludes_every_other_holder),
     };
     return test_main(argc, argv, "lock", tests, ARRAY_LEN(tests));
 }
