@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "../bench.h"
+#include "children.h"
 
 static void check(const char *what, mproc_status_t st)
 {
@@ -79,16 +80,6 @@ static mproc_process_t *start(mproc_target_fn fn, mproc_queue_t *q, int64_t size
     return p;
 }
 
-static void join(mproc_process_t *p)
-{
-    int64_t code = -1;
-    check("join", mproc_process_join(p, MPROC_FOREVER));
-    check("exitcode", mproc_process_exitcode(p, &code));
-    if (code)
-        bench_fail("child", "failed");
-    mproc_process_free(p);
-}
-
 typedef struct getter {
     mproc_queue_t *q;
     unsigned char *buf;
@@ -129,11 +120,11 @@ static double run(int64_t size, long total, int producers, int consumers)
         free(g.buf);
     }
     for (int i = 0; i < consumers; i++)
-        join(cons[i]);
+        bench_join_ok(cons[i]);
     if (consumers)
         per = (bench_now() - t0) / (double)total;
     for (int i = 0; i < producers; i++)
-        join(prod[i]);
+        bench_join_ok(prod[i]);
     mproc_queue_free(q);
     return per;
 }

@@ -7,6 +7,7 @@
 #include <mproc/mproc.h>
 
 #include "../bench.h"
+#include "children.h"
 
 static void check(const char *what, mproc_status_t st)
 {
@@ -71,16 +72,6 @@ static mproc_process_t *start(mproc_target_fn fn, mproc_args_t *args)
     return p;
 }
 
-static void finish(mproc_process_t *p)
-{
-    int64_t code = -1;
-    check("mproc_process_join", mproc_process_join(p, MPROC_FOREVER));
-    check("mproc_process_exitcode", mproc_process_exitcode(p, &code));
-    if (code != 0)
-        bench_fail("child", "failed");
-    mproc_process_free(p);
-}
-
 static double event_pingpong(long iterations)
 {
     pingpong_t pp;
@@ -93,7 +84,7 @@ static double event_pingpong(long iterations)
     check("add", mproc_args_add_int(args, iterations));
     mproc_process_t *p = start(ponger, args);
     double rtt = bench_median_window(iterations, ping_step, &pp);
-    finish(p);
+    bench_join_ok(p);
     mproc_event_free(pp.ping);
     mproc_event_free(pp.pong);
     return rtt;
@@ -134,7 +125,7 @@ static double value_incr(long iterations)
         p[i] = start(incrementer, args);
     }
     for (int i = 0; i < 2; i++)
-        finish(p[i]);
+        bench_join_ok(p[i]);
     double t = bench_now() - t0;
     if (*(long long *)mproc_value_ptr(v) != iterations / 2 * 2)
         bench_fail("value_incr", "lost increments");
