@@ -1,10 +1,9 @@
-/* Life inside a child: take on the new identity, run the target, exit. */
+/* Life inside a child: take on the new identity, run the target. */
 #include <stdlib.h>
 
 #include "core.h"
 
-void mproc__become_child(const char *name, const char *identity, int daemon, int64_t parent_pid,
-                         const char *parent_name, const mproc__os_boot_t *boot)
+void mproc__become_child(const mproc__child_id_t *id, const mproc__os_boot_t *boot)
 {
     mproc__state_t *g = &mproc__g;
     /* Siblings' handles came along with fork; this process must not hold them. */
@@ -21,36 +20,37 @@ void mproc__become_child(const char *name, const char *identity, int daemon, int
         free(g->parent.name);
         free(g->parent.identity);
     }
+    /* Under fork the parent's strings are this process's old own ones. */
+    if (g->self.name != id->parent_name)
+        free(g->self.name);
+    if (g->self.identity != id->parent_identity)
+        free(g->self.identity);
 
     g->parent = (struct mproc_process){0};
     g->parent.kind = MPROC__KIND_PARENT;
-    g->parent.name = mproc__strdup(parent_name);
-    g->parent.identity = mproc__strdup("");
-    g->parent.pid = parent_pid;
+    g->parent.name = id->parent_name;
+    g->parent.identity = id->parent_identity;
+    g->parent.pid = id->parent_pid;
     g->parent.started = 1;
     g->parent.parent_sentinel = boot->parent_sentinel;
     g->has_parent = 1;
 
-    /* Copy before freeing: under fork, parent_name is the old name itself. */
-    char *old_name = g->self.name, *old_identity = g->self.identity;
-    g->self.name = mproc__strdup(name);
-    g->self.identity = mproc__strdup(identity);
-    free(old_name);
-    free(old_identity);
-    g->self.daemon = daemon;
+    g->self.name = id->name;
+    g->self.identity = id->identity;
+    g->self.daemon = id->daemon;
     g->self.pid = mproc__os_getpid();
     g->owner_pid = g->self.pid;
     if (!g->parent.name || !g->parent.identity || !g->self.name || !g->self.identity)
         mproc__os_exit(1);
 }
 
-void mproc__run_target(mproc_target_fn target, const mproc_args_t *args,
-                       const mproc__os_boot_t *boot)
+int mproc__run_target(mproc_target_fn target, const mproc_args_t *args,
+                      const mproc__os_boot_t *boot)
 {
     if (mproc__g.self.daemon && mproc__os_watch_parent(boot) != MPROC_OK)
         mproc__os_exit(1);
     int code = target(args);
     /* As Python's child bootstrap: its own children are handled before it ends. */
     mproc__join_children_at_exit();
-    mproc__os_exit(code);
+    return code;
 }

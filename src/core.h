@@ -80,11 +80,21 @@ mproc_target_fn mproc__pool_worker_target(void);
 
 void mproc__force_default_method(mproc_start_method_t m);
 
-/* The child side: become `p` (fork) or the described process (spawn), run, exit. */
-void mproc__become_child(const char *name, const char *identity, int daemon, int64_t parent_pid,
-                         const char *parent_name, const mproc__os_boot_t *boot);
-void mproc__run_target(mproc_target_fn target, const mproc_args_t *args,
-                       const mproc__os_boot_t *boot);
+/* Who a new child is. The strings are on the heap and owned by whoever holds
+ * this; a fork child's parent strings are its own old ones (mproc__g.self). */
+typedef struct mproc__child_id {
+    char *name, *identity;
+    char *parent_name, *parent_identity;
+    int daemon;
+    int64_t parent_pid;
+} mproc__child_id_t;
+
+/* The child side: become the described process, taking its strings (it
+ * allocates nothing: a fork child's target runs with no malloc before it);
+ * run the target and return its exit code (the caller exits). */
+void mproc__become_child(const mproc__child_id_t *id, const mproc__os_boot_t *boot);
+int mproc__run_target(mproc_target_fn target, const mproc_args_t *args,
+                      const mproc__os_boot_t *boot);
 
 mproc_status_t mproc__start_fork(mproc_process_t *p);
 mproc_status_t mproc__start_spawn(mproc_process_t *p);

@@ -115,7 +115,7 @@ void mproc__os_child_release(mproc__os_child_t *child);
 /* Make this process die when its parent ends, even by SIGKILL. */
 mproc_status_t mproc__os_watch_parent(const mproc__os_boot_t *boot);
 void mproc__os_boot_release(mproc__os_boot_t *boot);
-/* Flush stdio and end the process now, without atexit handlers. */
+/* Flush stdout and stderr and end the process now, without atexit handlers. */
 void mproc__os_exit(int code);
 
 /* ---- process-shared counting semaphore ---------------------------------- */

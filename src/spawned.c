@@ -101,8 +101,13 @@ static void spawned_main(const mproc__os_boot_t *boot)
     if (!target)
         refuse(MPROC_EXIT_BOOT_TARGET, "the target is not registered in this program");
     mproc__force_default_method(m.method);
-    mproc__become_child(m.name, m.identity, m.daemon, m.parent_pid, m.parent_name, boot);
-    mproc__run_target(target, m.args, boot);
+    mproc__child_id_t id = {m.name, m.identity, m.parent_name, mproc__strdup(""), m.daemon,
+                            m.parent_pid};
+    mproc__become_child(&id, boot);
+    int code = mproc__run_target(target, m.args, boot);
+    /* A spawned child ends as a program does: every stream is flushed. */
+    fflush(NULL);
+    mproc__os_exit(code);
 }
 
 void mproc__spawned_entry(int argc, char **argv)

@@ -56,19 +56,30 @@ mproc_status_t mproc__start_fork(mproc_process_t *p)
 {
     mproc__os_boot_t boot;
     int is_child = 0;
-    /* Held across fork so the child's copy of the registry is consistent. */
-    mproc__lock();
-    mproc_status_t st = mproc__os_fork(&p->os, &boot, &is_child);
-    if (is_child) {
-        /* This thread held the lock across fork: the child's copy is ours to release. */
+    /* Copied here, so that the child allocates nothing before its target:
+     * each page it writes is a copy-on-write fault. */
+    mproc__child_id_t id = {mproc__strdup(p->name), mproc__strdup(p->identity), NULL, NULL,
+                            p->daemon, 0};
+    mproc_status_t st = MPROC_ENOMEM;
+    if (id.name && id.identity) {
+        /* Held across fork so the child's copy of the registry is consistent. */
+        mproc__lock();
+        st = mproc__os_fork(&p->os, &boot, &is_child);
+        if (is_child) {
+            /* This thread held the lock across fork: the child's copy is ours to release. */
+            mproc__unlock();
+            id.parent_name = mproc__g.self.name;
+            id.parent_identity = mproc__g.self.identity;
+            id.parent_pid = boot.parent_pid;
+            mproc__become_child(&id, &boot);
+            mproc__connections_after_fork(p->args);
+            /* As CPython's fork child: stdout and stderr are flushed, then _exit. */
+            mproc__os_exit(mproc__run_target(p->target, p->args, &boot));
+        }
         mproc__unlock();
-        char *parent_name = mproc__g.self.name;
-        int64_t parent_pid = mproc__g.self.pid;
-        mproc__become_child(p->name, p->identity, p->daemon, parent_pid, parent_name, &boot);
-        mproc__connections_after_fork(p->args);
-        mproc__run_target(p->target, p->args, &boot);
     }
-    mproc__unlock();
+    free(id.name);
+    free(id.identity);
     return st;
 }
 

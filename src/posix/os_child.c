@@ -143,6 +143,9 @@ mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, 
     mproc_status_t st = mproc__os_socketpair(sv);
     if (st)
         return st;
+    /* The child's parent is this process: asked here, the child makes no call
+     * (getppid would be bound lazily, and so looked up, in every child). */
+    pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int err = errno;
@@ -154,7 +157,7 @@ mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, 
         MPROC__OS_COVERAGE_FORKED();
         close(sv[0]);
         boot->from_parent = boot->to_parent = boot->parent_sentinel = sv[1];
-        boot->parent_pid = (int64_t)getppid();
+        boot->parent_pid = (int64_t)self;
         *is_child = 1;
         return MPROC_OK;
     }

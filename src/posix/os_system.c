@@ -4,6 +4,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#if defined(__GLIBC__)
+#include <stdio_ext.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -50,14 +53,32 @@ void mproc__os_die(void)
     _exit(137); /* not reached: SIGKILL cannot be caught */
 }
 
-/* Only children call _exit, so a lazily bound call would be resolved again in
+/* Only children call these, so a lazily bound call would be resolved again in
  * every fork child (a symbol lookup and a copy-on-write fault each time). A
  * pointer in data is bound once, when the program loads. */
 static void (*volatile exit_now)(int) = _exit;
+#if defined(__GLIBC__)
+static size_t (*volatile pending_bytes)(FILE *) = __fpending;
+#endif
+
+/* As CPython's child flushes sys.stdout and sys.stderr before os._exit. The
+ * start flushed every stream, so the others hold only what the target wrote
+ * and left open, which a C program's _exit drops as Python's does. A stream
+ * with nothing to write is left untouched: flushing it would take its lock,
+ * a write to a page shared with the parent until then (a copy-on-write fault). */
+static void flush_std(FILE *f)
+{
+#if defined(__GLIBC__)
+    if (pending_bytes(f) == 0)
+        return;
+#endif
+    fflush(f);
+}
 
 void mproc__os_exit(int code)
 {
-    fflush(NULL);
+    flush_std(stdout);
+    flush_std(stderr);
     MPROC__OS_COVERAGE_EXITING();
     exit_now(code);
     _exit(code); /* not reached; tells the compiler this function does not return */
