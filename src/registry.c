@@ -94,6 +94,14 @@ void mproc__join_children_at_exit(void)
     /* A fork child inherits the atexit handler; only the owner acts on its children. */
     if (!mproc__g.initialized || mproc__g.owner_pid != mproc__os_getpid())
         return;
+    mproc__lock();
+    mproc__registry_reap();
+    int waiting = mproc__g.active != NULL;
+    mproc__unlock();
+    /* Nobody's output to come after: a fork child leaves its streams untouched
+     * (each stream's lock is a page shared with the parent until written). */
+    if (!waiting)
+        return;
     /* CPython flushes stdout when the main module ends, before its exit
      * handlers wait: output printed before the end precedes the children's. */
     fflush(NULL);
