@@ -101,6 +101,10 @@ mproc__boot_check_t mproc__os_spawned_boot(int argc, char **argv, mproc__os_boot
 mproc_status_t mproc__os_random(void *buf, size_t len);
 /* fork(): *is_child tells which side returned; the child gets *boot. */
 mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, int *is_child);
+/* The child's sentinel: a handle ready once it has ended. A fork child on
+ * Linux has none until asked for (a pidfd made here; a ready handle if it has
+ * already been reaped). */
+mproc_status_t mproc__os_child_sentinel(mproc__os_child_t *child, mproc__os_handle_t *out);
 /* Wait for the child to end until deadline (< 0: forever) and reap it. */
 mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline);
 /* End the child: force 0 asks (SIGTERM), 1 insists (SIGKILL); Windows: both terminate. */
@@ -112,6 +116,9 @@ void mproc__os_child_release(mproc__os_child_t *child);
 
 /* ---- in the child ------------------------------------------------------- */
 
+/* A fork child's handle ready once its parent has ended, for a child whose
+ * boot has none (MPROC__OS_NO_HANDLE): made when first asked for. */
+mproc_status_t mproc__os_parent_sentinel(int64_t parent_pid, mproc__os_handle_t *out);
 /* Make this process die when its parent ends, even by SIGKILL. */
 mproc_status_t mproc__os_watch_parent(const mproc__os_boot_t *boot);
 void mproc__os_boot_release(mproc__os_boot_t *boot);

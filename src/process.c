@@ -94,12 +94,35 @@ static int child_ended(mproc_process_t *p)
     return p->os.reaped;
 }
 
-static int parent_ended(const mproc_process_t *p, double deadline)
+/* The parent's sentinel. A fork child may have none yet (posix/os_child.c):
+ * it is made on first use, once (p is mproc__g.parent, shared by threads). */
+static mproc_status_t parent_sentinel(mproc_process_t *p, mproc__os_handle_t *out)
+{
+    mproc_status_t st = MPROC_OK;
+    mproc__lock();
+    if (p->parent_sentinel == MPROC__OS_NO_HANDLE)
+        st = mproc__os_parent_sentinel(p->pid, &p->parent_sentinel);
+    *out = p->parent_sentinel;
+    mproc__unlock();
+    return st;
+}
+
+static int parent_ended(mproc_process_t *p, double deadline)
 {
     int ready = 0;
-    if (p->parent_sentinel == MPROC__OS_NO_HANDLE)
-        return 0;
-    return mproc__os_wait_ready(&p->parent_sentinel, 1, deadline, &ready) == MPROC_OK && ready;
+    mproc__os_handle_t h;
+    if (parent_sentinel(p, &h) == MPROC_OK)
+        return mproc__os_wait_ready(&h, 1, deadline, &ready) == MPROC_OK && ready;
+    /* No descriptor left to make one: a child whose parent ended is adopted. */
+    while (mproc__os_getppid() == p->pid) {
+        double now = mproc__os_now();
+        if (deadline >= 0 && now >= deadline)
+            return 0;
+        /* Waiting on nothing sleeps; 10 ms at a time, or up to the deadline. */
+        double until = deadline >= 0 && deadline < now + 0.01 ? deadline : now + 0.01;
+        (void)mproc__os_wait_ready(NULL, 0, until, NULL);
+    }
+    return 1;
 }
 
 mproc_status_t mproc_process_join(mproc_process_t *p, double timeout)
@@ -246,13 +269,18 @@ mproc_status_t mproc_process_sentinel(const mproc_process_t *p, mproc_sentinel_t
     if (!out)
         return MPROC_EINVAL;
     *out = MPROC_SENTINEL_NONE;
-    if (p && !p->closed && p->kind == MPROC__KIND_PARENT) {
-        *out = p->parent_sentinel;
-        return MPROC_OK;
-    }
-    mproc_status_t st = check_child(p);
+    /* The object is not const underneath: only its sentinel may be made now. */
+    mproc_process_t *q = (mproc_process_t *)p;
+    mproc__os_handle_t h = MPROC__OS_NO_HANDLE;
+    mproc_status_t st;
+    if (q && !q->closed && q->kind == MPROC__KIND_PARENT)
+        st = parent_sentinel(q, &h);
+    else
+        st = check_child(q);
+    if (!st && q->kind == MPROC__KIND_CHILD)
+        st = mproc__os_child_sentinel(&q->os, &h);
     if (!st)
-        *out = p->os.sentinel;
+        *out = h;
     return st;
 }
 

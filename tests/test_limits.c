@@ -91,6 +91,9 @@ static int lower_nofile(void)
 
 typedef mproc_status_t (*attempt_fn)(void);
 
+/* A fork start on Linux makes no descriptor (posix/os_child.c). */
+static int may_need_none;
+
 /* Run `attempt` with 0, 1, 2... free descriptors until it succeeds: each
  * failure is MPROC_EMFILE and leaves the descriptors as they were. */
 static int with_fewer_descriptors(attempt_fn attempt, const char *what)
@@ -104,7 +107,7 @@ static int with_fewer_descriptors(attempt_fn attempt, const char *what)
         fds_now(&after);
         if (st == MPROC_OK) {
             printf("test_limits: %s needs %zu free descriptors\n", what, left);
-            CHECK(left > 0);
+            CHECK(left > 0 || may_need_none);
             return 0;
         }
         if (st != MPROC_EMFILE)
@@ -180,8 +183,10 @@ static int starved_of_descriptors(const mproc_args_t *args)
     if (with_fewer_descriptors(try_pipe, "a duplex pipe"))
         return 1;
     CHECK(mproc_process_create(&victim, exits_7, NULL, NULL) == MPROC_OK);
+    may_need_none = mproc_get_start_method() == MPROC_METHOD_FORK;
     if (with_fewer_descriptors(try_start, "a process start"))
         return 1;
+    may_need_none = 0;
     mproc_process_free(victim);
     return with_fewer_descriptors(try_pool, "a pool of 2");
 }

@@ -505,6 +505,73 @@ static void daemon_inherits_and_may_not_have_children(void **state)
     mproc_process_free(p);
 }
 
+typedef struct orphan {
+    volatile int64_t waiting; /* the grandchild holds its parent's sentinel */
+    volatile int64_t result;  /* 1: it turned ready, and the parent is not alive */
+} orphan_t;
+
+/* args: shared orphan_t. Waits for its parent to end, through the parent's sentinel. */
+static int t_orphan(const mproc_args_t *args)
+{
+    orphan_t *o = test_shared_attach(args, 0, sizeof *o);
+    mproc_process_t *parent = mproc_parent_process();
+    mproc_sentinel_t s;
+    int alive = 0;
+    if (!o)
+        return 10;
+    if (!parent || mproc_process_sentinel(parent, &s) || mproc_process_is_alive(parent, &alive) ||
+        !alive) {
+        o->result = 11;
+        return 11;
+    }
+    o->waiting = 1;
+    mproc_status_t st = mproc_wait(&s, 1, 30.0, NULL);
+    if (!st)
+        st = mproc_process_join(parent, 0);
+    if (!st)
+        st = mproc_process_is_alive(parent, &alive);
+    o->result = !st && !alive ? 1 : 100 + st;
+    return 0;
+}
+MPROC_TARGET(t_orphan)
+
+/* args: shared orphan_t. Starts t_orphan, then waits to be killed. */
+static int t_orphan_parent(const mproc_args_t *args)
+{
+    orphan_t *o = test_shared_attach(args, 0, sizeof *o);
+    if (!o || !test_start(t_orphan, args))
+        return 10;
+    test_sleep(120.0);
+    return 0;
+}
+MPROC_TARGET(t_orphan_parent)
+
+static void parent_sentinel_turns_ready_when_parent_ends(void **state)
+{
+    (void)state;
+    test_shared_t shm;
+    mproc_args_t *a;
+    assert_int_equal(mproc_args_create(&a), MPROC_OK);
+    test_shared_create(&shm, sizeof(orphan_t));
+    test_shared_add_arg(&shm, a);
+    mproc_process_t *p = test_start(t_orphan_parent, a);
+    mproc_args_free(a);
+    orphan_t *o = shm.addr;
+    double end = test_now() + 60;
+    while (!o->waiting && !o->result && test_now() < end)
+        test_sleep(0.01);
+    assert_int_equal(o->waiting, 1);
+    assert_int_equal(o->result, 0); /* still waiting while the parent lives */
+    assert_int_equal(mproc_process_kill(p), MPROC_OK);
+    test_join(p);
+    end = test_now() + 30;
+    while (!o->result && test_now() < end)
+        test_sleep(0.01);
+    assert_int_equal(o->result, 1);
+    mproc_process_free(p);
+    test_shared_release(&shm);
+}
+
 static void active_children_lists_running_and_reaps(void **state)
 {
     (void)state;
@@ -651,6 +718,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(child_sees_its_identity_and_parent),
         cmocka_unit_test(nested_children_are_named_n_colon_m),
         cmocka_unit_test(daemon_inherits_and_may_not_have_children),
+        cmocka_unit_test(parent_sentinel_turns_ready_when_parent_ends),
         cmocka_unit_test(active_children_lists_running_and_reaps),
         cmocka_unit_test(wait_on_several_sentinels),
         cmocka_unit_test(context_selects_start_method),

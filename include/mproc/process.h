@@ -150,7 +150,9 @@ MPROC_API mproc_status_t mproc_process_kill(mproc_process_t *p);
  * Store an OS object in `*out` that becomes ready (readable / signalled) when
  * the child ends; wait on several with mproc_wait(). Owned by the process
  * object: do not close it; valid until the process is closed.
- * Errors: MPROC_EINVAL, MPROC_ENOTSTARTED, MPROC_ECLOSED.
+ * Errors: MPROC_EINVAL, MPROC_ENOTSTARTED, MPROC_ECLOSED, MPROC_EMFILE (a
+ * fork child on Linux gets its sentinel, a pidfd, when first asked for, and
+ * no descriptor was left).
  */
 MPROC_API mproc_status_t mproc_process_sentinel(const mproc_process_t *p, mproc_sentinel_t *out);
 

@@ -1,13 +1,17 @@
 /*
- * Children on POSIX. One socketpair per child is its whole link: the spawn
- * bootstrap travels over it, the parent's end turns readable (EOF) when the
- * child ends (the sentinel), and the child's end turns readable when the
- * parent ends (the parent-death watch).
+ * Children on POSIX. One socketpair per spawned child is its whole link: the
+ * spawn bootstrap travels over it, the parent's end turns readable (EOF) when
+ * the child ends (the sentinel), and the child's end turns readable when the
+ * parent ends (the parent-death watch). A fork child needs no bootstrap: on
+ * Linux it gets no link, and either side's sentinel is a pidfd made when first
+ * asked for (most children are only joined, which waitpid does alone); where
+ * there are no pidfds it gets the socketpair too.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -16,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -23,6 +28,7 @@
 #include "os_coverage.h"
 #include "os_error.h"
 #include "os_exe.h"
+#include "os_pidfd.h"
 
 extern char **environ;
 
@@ -138,30 +144,37 @@ mproc_status_t mproc__os_spawn(const mproc__os_spawn_req_t *req, mproc__os_child
 
 mproc_status_t mproc__os_fork(mproc__os_child_t *child, mproc__os_boot_t *boot, int *is_child)
 {
-    int sv[2];
+    /* With pidfds no link is needed (each side's sentinel is made when asked
+     * for): the start makes no descriptor and the child closes none. */
+    int link = !mproc__os_pidfd_works();
+    int sv[2] = {MPROC__OS_NO_HANDLE, MPROC__OS_NO_HANDLE};
     *is_child = 0;
-    mproc_status_t st = mproc__os_socketpair(sv);
-    if (st)
-        return st;
+    if (link) {
+        mproc_status_t st = mproc__os_socketpair(sv);
+        if (st)
+            return st;
+    }
     /* The child's parent is this process: asked here, the child makes no call
      * (getppid would be bound lazily, and so looked up, in every child). */
     pid_t self = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         int err = errno;
-        close(sv[0]);
-        close(sv[1]);
+        mproc__os_close(sv[0]);
+        mproc__os_close(sv[1]);
         return mproc__os_status_from_errno(err);
     }
     if (pid == 0) {
         MPROC__OS_COVERAGE_FORKED();
-        close(sv[0]);
+        if (link)
+            close(sv[0]);
         boot->from_parent = boot->to_parent = boot->parent_sentinel = sv[1];
         boot->parent_pid = (int64_t)self;
         *is_child = 1;
         return MPROC_OK;
     }
-    close(sv[1]);
+    if (link)
+        close(sv[1]);
     fill_child(child, pid, sv[0]);
     return MPROC_OK;
 }
@@ -182,6 +195,44 @@ static int reap(mproc__os_child_t *child, int block)
     return 1;
 }
 
+mproc_status_t mproc__os_child_sentinel(mproc__os_child_t *child, mproc__os_handle_t *out)
+{
+    *out = child->sentinel;
+    if (child->sentinel != MPROC__OS_NO_HANDLE)
+        return MPROC_OK;
+    int fd = -1;
+    if (!child->reaped) {
+        fd = mproc__os_pidfd_open((long)child->pid);
+        if (fd < 0 && errno != ESRCH)
+            return mproc__os_status_from_errno(errno);
+        /* Ended (or reaped by someone else, so that its pid may name another
+         * process by now): the pidfd is not needed, or not the child's. */
+        if (reap(child, 0) && fd >= 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0 && (fd = mproc__os_ended_fd()) < 0)
+        return mproc__os_status_from_errno(errno);
+    child->sentinel = *out = fd;
+    return MPROC_OK;
+}
+
+/* No sentinel (no descriptor left to make one): look every few milliseconds. */
+static mproc_status_t poll_reap(mproc__os_child_t *child, double deadline)
+{
+    long ns = 1000000;
+    while (!reap(child, 0)) {
+        if (mproc__os_now() >= deadline)
+            return MPROC_ETIMEDOUT;
+        struct timespec ts = {0, ns};
+        nanosleep(&ts, NULL);
+        if (ns < 16000000)
+            ns *= 2;
+    }
+    return MPROC_OK;
+}
+
 mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
 {
     if (child->reaped)
@@ -192,12 +243,23 @@ mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
     }
     if (reap(child, 0))
         return MPROC_OK;
+    /* A poll (is_alive) of a child nobody asked the sentinel of: waitpid has
+     * answered, no pidfd is made for it. (A ready sentinel may come a moment
+     * before the child is waitable: then the wait below blocks for that.) */
+    if (deadline == 0.0 && child->sentinel == MPROC__OS_NO_HANDLE)
+        return MPROC_ETIMEDOUT;
+    mproc__os_handle_t h;
+    mproc_status_t st = mproc__os_child_sentinel(child, &h);
+    if (st)
+        return poll_reap(child, deadline);
+    if (child->reaped)
+        return MPROC_OK;
     int ready = 0;
-    mproc_status_t st = mproc__os_wait_ready(&child->sentinel, 1, deadline, &ready);
+    st = mproc__os_wait_ready(&h, 1, deadline, &ready);
     if (st)
         return st;
-    /* The link closed: the child is exiting and becomes waitable in a moment
-     * (as CPython's popen_fork, block for that moment rather than poll). */
+    /* The child has ended and becomes waitable in a moment (as CPython's
+     * popen_fork, block for that moment rather than poll). */
     reap(child, 1);
     return MPROC_OK;
 }
@@ -228,13 +290,35 @@ void mproc__os_child_release(mproc__os_child_t *child)
     child->sentinel = child->to_child = child->from_child = MPROC__OS_NO_HANDLE;
 }
 
+mproc_status_t mproc__os_parent_sentinel(int64_t parent_pid, mproc__os_handle_t *out)
+{
+    *out = MPROC__OS_NO_HANDLE;
+    int fd = mproc__os_pidfd_open((long)parent_pid);
+    if (fd < 0 && errno != ESRCH)
+        return mproc__os_status_from_errno(errno);
+    /* Reparented: the parent has ended, and its pid may name another process. */
+    if (fd >= 0 && (int64_t)getppid() != parent_pid) {
+        close(fd);
+        fd = -1;
+    }
+    if (fd < 0 && (fd = mproc__os_ended_fd()) < 0)
+        return mproc__os_status_from_errno(errno);
+    *out = fd;
+    return MPROC_OK;
+}
+
+/* The link's end turns readable (EOF) when the parent ends; a pidfd is only
+ * ever readable then, and reading it fails, so it is polled instead. */
 static void *watch_parent(void *arg)
 {
-    int fd = (int)(intptr_t)arg;
+    int fd = (int)((intptr_t)arg >> 1), is_pidfd = (int)((intptr_t)arg & 1);
+    struct pollfd pfd = {fd, POLLIN, 0};
     char c;
     for (;;) {
-        ssize_t n = read(fd, &c, 1);
-        if (n == 0 || (n < 0 && errno != EINTR))
+        ssize_t n = is_pidfd ? poll(&pfd, 1, -1) : read(fd, &c, 1);
+        if (is_pidfd ? n > 0 : n == 0)
+            break;
+        if (n < 0 && errno != EINTR)
             break;
     }
     kill(getpid(), SIGKILL);
@@ -243,13 +327,22 @@ static void *watch_parent(void *arg)
 
 mproc_status_t mproc__os_watch_parent(const mproc__os_boot_t *boot)
 {
+    mproc__os_handle_t fd = boot->from_parent;
+    int is_pidfd = fd == MPROC__OS_NO_HANDLE;
+    if (is_pidfd) {
+        mproc_status_t st = mproc__os_parent_sentinel(boot->parent_pid, &fd);
+        if (st)
+            return st;
+    }
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 * 1024);
-    int err = pthread_create(&t, &attr, watch_parent, (void *)(intptr_t)boot->from_parent);
+    int err = pthread_create(&t, &attr, watch_parent, (void *)(intptr_t)((fd << 1) | is_pidfd));
     pthread_attr_destroy(&attr);
+    if (err && is_pidfd)
+        close((int)fd);
     return err ? mproc__os_status_from_errno(err) : MPROC_OK;
 }
 

@@ -496,6 +496,12 @@ static int nothing_to_do(const mproc__os_child_t *child, mproc_status_t *st)
     return 1;
 }
 
+mproc_status_t mproc__os_child_sentinel(mproc__os_child_t *child, mproc__os_handle_t *out)
+{
+    *out = child->sentinel; /* the process handle, from the start */
+    return MPROC_OK;
+}
+
 mproc_status_t mproc__os_child_wait(mproc__os_child_t *child, double deadline)
 {
     DWORD code;
@@ -558,6 +564,13 @@ static DWORD WINAPI watch_parent_thread(LPVOID sentinel)
         TerminateProcess(GetCurrentProcess(), 1);
     CloseHandle((HANDLE)sentinel);
     return 0;
+}
+
+mproc_status_t mproc__os_parent_sentinel(int64_t parent_pid, mproc__os_handle_t *out)
+{
+    (void)parent_pid;
+    *out = MPROC__OS_NO_HANDLE; /* no fork: every child's boot has the parent's handle */
+    return MPROC_ENOTSUP;
 }
 
 mproc_status_t mproc__os_watch_parent(const mproc__os_boot_t *boot)
