@@ -42,6 +42,7 @@ typedef struct mproc__state {
     int has_parent;
     unsigned next_child_number;
     struct mproc_process *active;  /* started children not yet seen ended */
+    mproc__os_mutex_t lock;        /* the registry lock (mproc__lock) */
 } mproc__state_t;
 
 extern mproc__state_t mproc__g;

@@ -31,6 +31,20 @@ int mproc__os_fork_supported(void);
  * TerminateProcess, exit code 9): no exit handlers, no flushing. */
 void mproc__os_die(void);
 
+/* ---- a lock among this process's threads --------------------------------- */
+
+/* Storage for one (a pthread mutex, an SRWLOCK) in the caller's memory: the
+ * registry keeps its lock in the state a fork child writes anyway, so that
+ * releasing the copy it inherits locked copies no page of its own. */
+typedef union mproc__os_mutex {
+    void *align_pointer;
+    int64_t align_int;
+    unsigned char bytes[64];
+} mproc__os_mutex_t;
+mproc_status_t mproc__os_mutex_init(mproc__os_mutex_t *m);
+void mproc__os_mutex_lock(mproc__os_mutex_t *m);
+void mproc__os_mutex_unlock(mproc__os_mutex_t *m);
+
 /* ---- handles -------------------------------------------------------------- */
 
 void mproc__os_close(mproc__os_handle_t h);

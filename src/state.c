@@ -1,5 +1,4 @@
 /* Process-wide state, the registry lock, timeouts, and the current process. */
-#include <apr_thread_mutex.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,27 +6,14 @@
 
 mproc__state_t mproc__g;
 
-static apr_pool_t *lock_pool;
-static apr_thread_mutex_t *registry_lock;
-
-static mproc_status_t lock_init(void)
-{
-    if (apr_pool_create(&lock_pool, NULL) != APR_SUCCESS)
-        return MPROC_ENOMEM;
-    if (apr_thread_mutex_create(&registry_lock, APR_THREAD_MUTEX_DEFAULT, lock_pool) !=
-        APR_SUCCESS)
-        return MPROC_EOS;
-    return MPROC_OK;
-}
-
 void mproc__lock(void)
 {
-    apr_thread_mutex_lock(registry_lock);
+    mproc__os_mutex_lock(&mproc__g.lock);
 }
 
 void mproc__unlock(void)
 {
-    apr_thread_mutex_unlock(registry_lock);
+    mproc__os_mutex_unlock(&mproc__g.lock);
 }
 
 mproc_status_t mproc__deadline(double timeout, double *deadline)
@@ -66,7 +52,7 @@ static void init_self(void)
 
 mproc_status_t mproc__state_init(void)
 {
-    mproc_status_t st = lock_init();
+    mproc_status_t st = mproc__os_mutex_init(&mproc__g.lock);
     if (st)
         return st;
     init_self();

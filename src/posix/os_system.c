@@ -1,6 +1,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,6 +41,23 @@ int64_t mproc__os_getpid(void)
 int64_t mproc__os_getppid(void)
 {
     return (int64_t)getppid();
+}
+
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(mproc__os_mutex_t), "mutex storage");
+
+mproc_status_t mproc__os_mutex_init(mproc__os_mutex_t *m)
+{
+    return pthread_mutex_init((pthread_mutex_t *)(void *)m, NULL) == 0 ? MPROC_OK : MPROC_EOS;
+}
+
+void mproc__os_mutex_lock(mproc__os_mutex_t *m)
+{
+    pthread_mutex_lock((pthread_mutex_t *)(void *)m);
+}
+
+void mproc__os_mutex_unlock(mproc__os_mutex_t *m)
+{
+    pthread_mutex_unlock((pthread_mutex_t *)(void *)m);
 }
 
 int mproc__os_fork_supported(void)

@@ -64,6 +64,24 @@ int mproc__os_fork_supported(void)
     return 0;
 }
 
+_Static_assert(sizeof(SRWLOCK) <= sizeof(mproc__os_mutex_t), "mutex storage");
+
+mproc_status_t mproc__os_mutex_init(mproc__os_mutex_t *m)
+{
+    InitializeSRWLock((PSRWLOCK)m);
+    return MPROC_OK;
+}
+
+void mproc__os_mutex_lock(mproc__os_mutex_t *m)
+{
+    AcquireSRWLockExclusive((PSRWLOCK)m);
+}
+
+void mproc__os_mutex_unlock(mproc__os_mutex_t *m)
+{
+    ReleaseSRWLockExclusive((PSRWLOCK)m);
+}
+
 void mproc__os_die(void)
 {
     TerminateProcess(GetCurrentProcess(), 9);
