@@ -212,7 +212,9 @@ mproc_status_t mproc__os_child_sentinel(mproc__os_child_t *child, mproc__os_hand
             fd = -1;
         }
     }
-    if (fd < 0 && (fd = mproc__os_ended_fd()) < 0)
+    if (fd < 0)
+        fd = mproc__os_ended_fd();
+    if (fd < 0)
         return mproc__os_status_from_errno(errno);
     child->sentinel = *out = fd;
     return MPROC_OK;
@@ -301,7 +303,9 @@ mproc_status_t mproc__os_parent_sentinel(int64_t parent_pid, mproc__os_handle_t 
         close(fd);
         fd = -1;
     }
-    if (fd < 0 && (fd = mproc__os_ended_fd()) < 0)
+    if (fd < 0)
+        fd = mproc__os_ended_fd();
+    if (fd < 0)
         return mproc__os_status_from_errno(errno);
     *out = fd;
     return MPROC_OK;
