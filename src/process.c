@@ -107,6 +107,16 @@ static mproc_status_t parent_sentinel(mproc_process_t *p, mproc__os_handle_t *ou
     return st;
 }
 
+/* A child's sentinel; a fork child on Linux gets it on first use, made under
+ * the lock so that threads asking at once make one. */
+static mproc_status_t child_sentinel(mproc_process_t *p, mproc__os_handle_t *out)
+{
+    mproc__lock();
+    mproc_status_t st = mproc__os_child_sentinel(&p->os, out);
+    mproc__unlock();
+    return st;
+}
+
 static int parent_ended(mproc_process_t *p, double deadline)
 {
     int ready = 0;
@@ -137,6 +147,12 @@ mproc_status_t mproc_process_join(mproc_process_t *p, double timeout)
     mproc_status_t st = check_child(p);
     if (st)
         return st;
+    if (deadline > 0) {
+        /* A timed join waits on the sentinel: made here, once, if the child
+         * has none yet (a failure leaves the wait to poll). */
+        mproc__os_handle_t h;
+        (void)child_sentinel(p, &h);
+    }
     st = mproc__os_child_wait(&p->os, deadline);
     forget_if_ended(p);
     return st;
@@ -278,7 +294,7 @@ mproc_status_t mproc_process_sentinel(const mproc_process_t *p, mproc_sentinel_t
     else
         st = check_child(q);
     if (!st && q->kind == MPROC__KIND_CHILD)
-        st = mproc__os_child_sentinel(&q->os, &h);
+        st = child_sentinel(q, &h);
     if (!st)
         *out = h;
     return st;
