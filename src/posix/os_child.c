@@ -195,29 +195,40 @@ static int reap(mproc__os_child_t *child, int block)
     return 1;
 }
 
-mproc_status_t mproc__os_child_sentinel(mproc__os_child_t *child, mproc__os_handle_t *out)
+/* A sentinel from a pidfd just opened (fd < 0: there was no process to open),
+ * or an always-ready descriptor when the process is `gone`: it has ended, or
+ * its pid may name another process by now. */
+static mproc_status_t pidfd_or_ended(int fd, int gone, mproc__os_handle_t *out)
 {
-    *out = child->sentinel;
-    if (child->sentinel != MPROC__OS_NO_HANDLE)
-        return MPROC_OK;
-    int fd = -1;
-    if (!child->reaped) {
-        fd = mproc__os_pidfd_open((long)child->pid);
-        if (fd < 0 && errno != ESRCH)
-            return mproc__os_status_from_errno(errno);
-        /* Ended (or reaped by someone else, so that its pid may name another
-         * process by now): the pidfd is not needed, or not the child's. */
-        if (reap(child, 0) && fd >= 0) {
-            close(fd);
-            fd = -1;
-        }
+    if (fd >= 0 && gone) {
+        close(fd);
+        fd = -1;
     }
     if (fd < 0)
         fd = mproc__os_ended_fd();
     if (fd < 0)
         return mproc__os_status_from_errno(errno);
-    child->sentinel = *out = fd;
+    *out = fd;
     return MPROC_OK;
+}
+
+mproc_status_t mproc__os_child_sentinel(mproc__os_child_t *child, mproc__os_handle_t *out)
+{
+    *out = child->sentinel;
+    if (child->sentinel != MPROC__OS_NO_HANDLE)
+        return MPROC_OK;
+    int fd = -1, gone = 1;
+    if (!child->reaped) {
+        fd = mproc__os_pidfd_open((long)child->pid);
+        if (fd < 0 && errno != ESRCH)
+            return mproc__os_status_from_errno(errno);
+        /* Ended, or reaped by someone else (ECHILD): then the pid is free. */
+        gone = reap(child, 0);
+    }
+    mproc_status_t st = pidfd_or_ended(fd, gone, out);
+    if (!st)
+        child->sentinel = *out;
+    return st;
 }
 
 /* No sentinel (no descriptor left to make one): look every few milliseconds. */
@@ -298,17 +309,8 @@ mproc_status_t mproc__os_parent_sentinel(int64_t parent_pid, mproc__os_handle_t 
     int fd = mproc__os_pidfd_open((long)parent_pid);
     if (fd < 0 && errno != ESRCH)
         return mproc__os_status_from_errno(errno);
-    /* Reparented: the parent has ended, and its pid may name another process. */
-    if (fd >= 0 && (int64_t)getppid() != parent_pid) {
-        close(fd);
-        fd = -1;
-    }
-    if (fd < 0)
-        fd = mproc__os_ended_fd();
-    if (fd < 0)
-        return mproc__os_status_from_errno(errno);
-    *out = fd;
-    return MPROC_OK;
+    /* Asked after the pidfd: a child whose parent has ended has been adopted. */
+    return pidfd_or_ended(fd, (int64_t)getppid() != parent_pid, out);
 }
 
 /* The link's end turns readable (EOF) when the parent ends; a pidfd is only
