@@ -192,6 +192,49 @@ static int starved_of_descriptors(const mproc_args_t *args)
 }
 MPROC_TARGET(starved_of_descriptors)
 
+static int sleeps_then_exits_7(const mproc_args_t *args)
+{
+    (void)args;
+    test_sleep(0.3);
+    return 7;
+}
+MPROC_TARGET(sleeps_then_exits_7)
+
+/* A fork start needs no descriptor where there are pidfds, and neither does a
+ * timed join: with none left to make the sentinel it polls, and still keeps
+ * its deadline and gets the exit code. */
+static int joined_without_descriptors(const mproc_args_t *args)
+{
+    (void)args;
+    if (mproc_get_start_method() != MPROC_METHOD_FORK)
+        return SKIPPED;
+    CHECK(lower_nofile() == 0);
+    mproc_process_t *p = NULL;
+    CHECK(mproc_process_create(&p, sleeps_then_exits_7, NULL, NULL) == MPROC_OK);
+    leave_free(0);
+    mproc_status_t started = mproc_process_start(p);
+    if (started == MPROC_EMFILE) { /* no pidfds here: a fork child has a link */
+        release_all();
+        mproc_process_free(p);
+        return SKIPPED;
+    }
+    double t0 = test_now();
+    mproc_status_t early = started ? started : mproc_process_join(p, 0.05);
+    double waited = test_now() - t0;
+    mproc_status_t late = started ? started : mproc_process_join(p, 30);
+    int64_t code = -1;
+    mproc_status_t got = mproc_process_exitcode(p, &code);
+    release_all();
+    CHECK(started == MPROC_OK);
+    CHECK(early == MPROC_ETIMEDOUT);
+    CHECK(waited >= 0.04 && waited < 10.0);
+    CHECK(late == MPROC_OK);
+    CHECK(got == MPROC_OK && code == 7);
+    mproc_process_free(p);
+    return 0;
+}
+MPROC_TARGET(joined_without_descriptors)
+
 /* ---- no process left ----------------------------------------------------------- */
 
 /* The limit does not bind root: become nobody first (in this child only). */
@@ -265,6 +308,12 @@ static void no_descriptor_left_gives_emfile_and_leaks_nothing(void **state)
     run_case(starved_of_descriptors);
 }
 
+static void fork_child_is_joined_with_no_descriptor_left(void **state)
+{
+    (void)state;
+    run_case(joined_without_descriptors);
+}
+
 static void no_process_left_gives_eagain_and_leaks_nothing(void **state)
 {
     (void)state;
@@ -293,6 +342,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(no_descriptor_left_gives_emfile_and_leaks_nothing),
+        cmocka_unit_test(fork_child_is_joined_with_no_descriptor_left),
         cmocka_unit_test(no_process_left_gives_eagain_and_leaks_nothing),
         cmocka_unit_test(errno_values_map_to_documented_statuses),
     };
