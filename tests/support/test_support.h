@@ -25,6 +25,19 @@
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
+/* 1 in a build with AddressSanitizer: it aborts on an impossible allocation
+ * (instead of malloc returning NULL) and multiplies the memory used. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_UNDER_ASAN 1
+#endif
+#endif
+#ifndef TEST_UNDER_ASAN
+#define TEST_UNDER_ASAN 0
+#endif
+
 /* Run `tests` under the start method named in argv[1] ("fork" or "spawn"). */
 int test_main(int argc, char **argv, const char *group, const struct CMUnitTest *tests, size_t n);
 mproc_start_method_t test_method(void);
