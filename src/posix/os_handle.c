@@ -77,9 +77,11 @@ static void advance(pending_t *w, size_t done)
 {
     while (w->first < 2 && (done || !w->len[w->first])) {
         size_t take = done < w->len[w->first] ? done : w->len[w->first];
-        w->p[w->first] += take;
-        w->len[w->first] -= take;
-        done -= take;
+        if (take) { /* an empty part may be NULL: no arithmetic on it */
+            w->p[w->first] += take;
+            w->len[w->first] -= take;
+            done -= take;
+        }
         if (!w->len[w->first])
             w->first++;
     }
