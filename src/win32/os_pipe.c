@@ -20,7 +20,6 @@
  * trip to the wineserver), and the pipe's buffer takes it whole. Above it the
  * copy would cost more than the second call. */
 #define JOIN_MAX PIPE_BUFFER
-#define JOIN_ON_STACK 4096
 /* Name clashes are retried with a new name; this many means something else. */
 #define NAME_ATTEMPTS 64
 
@@ -117,17 +116,15 @@ mproc_status_t mproc__os_write_pair(mproc__os_handle_t h, const void *head, size
 {
     mproc_status_t st;
     if (head_len <= JOIN_MAX && body_len <= JOIN_MAX - head_len && (body || !body_len)) {
-        unsigned char stack[JOIN_ON_STACK];
         size_t total = head_len + body_len;
-        unsigned char *joined = total <= sizeof stack ? stack : (unsigned char *)malloc(total);
+        unsigned char *joined = (unsigned char *)malloc(total ? total : 1);
         if (joined != NULL) { /* else: two writes, which need no memory */
             if (head_len)
                 memcpy(joined, head, head_len);
             if (body_len)
                 memcpy(joined + head_len, body, body_len);
             st = mproc__os_write_all(h, joined, total);
-            if (joined != stack)
-                free(joined);
+            free(joined);
             return st;
         }
     }
