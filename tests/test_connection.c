@@ -433,6 +433,34 @@ static void wait_covers_connections_and_sentinels(void **state)
     mproc_connection_free(b2);
 }
 
+/* A duplex pipe a-b and the OS handle that a writes with (held by *args:
+ * free it at the end), for a test to write raw bytes that b receives. */
+static mproc__os_handle_t raw_pipe(mproc_connection_t **a, mproc_connection_t **b,
+                                   mproc_args_t **args)
+{
+    make_pipe(1, a, b);
+    assert_int_equal(mproc_args_create(args), MPROC_OK);
+    assert_int_equal(mproc_args_add_connection(*args, *a), MPROC_OK);
+    return raw_writer(*args, 0);
+}
+
+/* After a partial frame: the stream is still in step, the next message whole;
+ * then the pipe of raw_pipe() is freed. */
+static void next_is_whole_then_free(mproc_connection_t *a, mproc_connection_t *b,
+                                    mproc_args_t *args)
+{
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(mproc_connection_send_bytes(a, "next", 4), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
+    assert_int_equal(len, 4);
+    assert_memory_equal(data, "next", 4);
+    mproc_free(data);
+    mproc_args_free(args);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
 /* A peer that sent part of a frame and stalls: recv returns by its deadline
  * and keeps the part, so the message arrives whole once the rest comes. */
 static void stalled_partial_frame_times_out_and_is_kept(void **state)
@@ -440,10 +468,7 @@ static void stalled_partial_frame_times_out_and_is_kept(void **state)
     (void)state;
     mproc_connection_t *a, *b;
     mproc_args_t *args;
-    make_pipe(1, &a, &b);
-    mproc_args_create(&args);
-    assert_int_equal(mproc_args_add_connection(args, a), MPROC_OK);
-    mproc__os_handle_t w = raw_writer(args, 0);
+    mproc__os_handle_t w = raw_pipe(&a, &b, &args);
     uint32_t header = 100;
     char body[100];
     for (int i = 0; i < 100; i++)
@@ -464,15 +489,7 @@ static void stalled_partial_frame_times_out_and_is_kept(void **state)
     assert_int_equal(len, 100);
     assert_memory_equal(data, body, 100);
     mproc_free(data);
-    /* The stream is still in step: the next message is whole. */
-    assert_int_equal(mproc_connection_send_bytes(a, "next", 4), MPROC_OK);
-    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
-    assert_int_equal(len, 4);
-    assert_memory_equal(data, "next", 4);
-    mproc_free(data);
-    mproc_args_free(args);
-    mproc_connection_free(a);
-    mproc_connection_free(b);
+    next_is_whole_then_free(a, b, args);
 }
 
 /* The same with a frame larger than the read-ahead, sent by another process. */
@@ -553,10 +570,7 @@ static void long_header_arriving_in_parts_is_kept(void **state)
     (void)state;
     mproc_connection_t *a, *b;
     mproc_args_t *args;
-    make_pipe(1, &a, &b);
-    mproc_args_create(&args);
-    assert_int_equal(mproc_args_add_connection(args, a), MPROC_OK);
-    mproc__os_handle_t w = raw_writer(args, 0);
+    mproc__os_handle_t w = raw_pipe(&a, &b, &args);
     unsigned char head[12];
     uint32_t escape = UINT32_MAX;
     uint64_t length = 5;
@@ -573,13 +587,7 @@ static void long_header_arriving_in_parts_is_kept(void **state)
     assert_int_equal(len, 5);
     assert_memory_equal(data, "hello", 5);
     mproc_free(data);
-    assert_int_equal(mproc_connection_send_bytes(a, "next", 4), MPROC_OK);
-    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
-    assert_memory_equal(data, "next", 4);
-    mproc_free(data);
-    mproc_args_free(args);
-    mproc_connection_free(a);
-    mproc_connection_free(b);
+    next_is_whole_then_free(a, b, args);
 }
 
 static void recv_bytes_max_refuses_a_longer_message(void **state)
