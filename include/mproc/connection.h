@@ -80,9 +80,10 @@ MPROC_API mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, cons
  * mproc_connection_recv_bytes_max() to refuse; only when a timeout has already
  * passed in the middle of the message and its part cannot be kept does the
  * end stop receiving, as after MPROC_ETOOBIG below),
- * MPROC_ETOOBIG (a length above PTRDIFF_MAX, which no object can have: a
- * forged frame, or on a 32-bit build a message above 2 GiB from a 64-bit
- * peer; refused as mproc_connection_recv_bytes_max() refuses one).
+ * MPROC_ETOOBIG (a length above PTRDIFF_MAX, which no object can have, so
+ * no sender wrote it: a forged frame; on a 32-bit build, any length above
+ * 2 GiB, also one that does not fit a size_t; refused as
+ * mproc_connection_recv_bytes_max() refuses one).
  */
 MPROC_API mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout,
                                                      void **data, size_t *len);
@@ -107,8 +108,9 @@ MPROC_API mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, 
  * Receive the next message into the caller's buffer (`cap` bytes) and store
  * its length in `*len`. When it does not fit, returns MPROC_ESHORTBUF with the
  * size needed in `*len` and consumes nothing: call again with a larger buffer.
- * Waits and fails as mproc_connection_recv_bytes() (it allocates nothing for
- * the message: no MPROC_ENOMEM for its size).
+ * Waits and fails as mproc_connection_recv_bytes(); the message goes to `buf`,
+ * so MPROC_ENOMEM comes only from a timeout passing in the middle of it (its
+ * part is then kept in the connection, which needs the memory).
  */
 MPROC_API mproc_status_t mproc_connection_recv_bytes_into(mproc_connection_t *c, double timeout,
                                                           void *buf, size_t cap, size_t *len);
