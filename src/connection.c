@@ -22,6 +22,10 @@
 /* Frames up to this size are joined on the stack and sent with one plain
  * write: cheaper than a gather write of two parts (sendmsg) at this size. */
 #define SMALL_SEND 4096
+/* After a message above this size, the next read into the buffer asks for
+ * SMALL_SEND bytes only (see read_more). Below it, copying the payload out of
+ * the buffer costs less than the extra read that avoids it. */
+#define LARGE_MESSAGE (READ_AHEAD / 2)
 /* No object is longer (malloc refuses more): a longer length is refused
  * before anything is allocated. Below SIZE_MAX, so frame sizes never wrap. */
 #define LARGEST_MESSAGE ((uint64_t)PTRDIFF_MAX)
@@ -34,6 +38,7 @@ struct mproc_connection {
     unsigned char *buf;
     size_t cap;        /* READ_AHEAD, or more while it holds a large partial frame */
     size_t start, end; /* buffered bytes are buf[start, end) */
+    int after_large;   /* the last message taken was above LARGE_MESSAGE bytes */
     struct mproc_connection *prev, *next; /* every open end, for fork children */
 };
 
@@ -235,8 +240,14 @@ static mproc_status_t read_more(mproc_connection_t *c, double deadline)
         c->end -= c->start;
         c->start = 0;
     }
+    /* After a large message the next is likely large too: ask for little,
+     * so that its payload goes straight to its destination, not through
+     * the buffer (a copy as long as the read). Small ones bring this back. */
+    size_t want = c->cap - c->end;
+    if (c->after_large && want > SMALL_SEND)
+        want = SMALL_SEND;
     size_t got = 0;
-    st = mproc__os_read_some(c->rd, c->buf + c->end, c->cap - c->end, &got);
+    st = mproc__os_read_some(c->rd, c->buf + c->end, want, &got);
     if (!st)
         c->end += got;
     return st;
@@ -366,6 +377,7 @@ static mproc_status_t take_message(mproc_connection_t *c, void *dst, const frame
             return st;
         have += got;
     }
+    c->after_large = len > LARGE_MESSAGE;
     if (in_buf <= len)
         c->start = c->end = 0; /* the buffer held this message's start and nothing else */
     else

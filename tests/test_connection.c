@@ -365,6 +365,43 @@ static void message_above_4_gib_crosses(void **state)
 #endif
 }
 
+/* After a large message the connection reads little at a time (its next
+ * payload goes straight to the caller): small messages behind it, whose
+ * frames those reads cut anywhere, still arrive whole and in order. */
+static void small_messages_after_a_large_one_arrive_whole(void **state)
+{
+    (void)state;
+    enum { LARGE = 40 * 1024, SMALL = 100, SMALL_LEN = 100 };
+    mproc_connection_t *a, *b;
+    make_pipe(1, &a, &b);
+    unsigned char *large = malloc(LARGE);
+    assert_non_null(large);
+    for (size_t k = 0; k < LARGE; k++)
+        large[k] = big_byte(k);
+    assert_int_equal(mproc_connection_send_bytes(a, large, LARGE), MPROC_OK);
+    void *data;
+    size_t len;
+    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
+    assert_int_equal(len, LARGE);
+    assert_memory_equal(data, large, LARGE);
+    mproc_free(data);
+    /* 10 KiB of frames in the OS buffer, more than one small read takes. */
+    unsigned char msg[SMALL_LEN], got[SMALL_LEN];
+    for (int i = 0; i < SMALL; i++) {
+        memset(msg, i, sizeof msg);
+        assert_int_equal(mproc_connection_send_bytes(a, msg, sizeof msg), MPROC_OK);
+    }
+    for (int i = 0; i < SMALL; i++) {
+        memset(msg, i, sizeof msg);
+        assert_int_equal(mproc_connection_recv_bytes_into(b, 30, got, sizeof got, &len), MPROC_OK);
+        assert_int_equal(len, sizeof got);
+        assert_memory_equal(got, msg, sizeof got);
+    }
+    free(large);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
 static void many_messages_arrive_in_order_then_eof(void **state)
 {
     (void)state;
@@ -640,6 +677,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(end_passed_to_child_echoes_large_messages),
         cmocka_unit_test(message_of_300_mib_crosses_both_ways),
         cmocka_unit_test(message_above_4_gib_crosses),
+        cmocka_unit_test(small_messages_after_a_large_one_arrive_whole),
         cmocka_unit_test(many_messages_arrive_in_order_then_eof),
         cmocka_unit_test(dead_peer_process_gives_eof),
         cmocka_unit_test(wait_covers_connections_and_sentinels),
