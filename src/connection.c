@@ -79,6 +79,8 @@ void mproc__connections_after_fork(const mproc_args_t *args)
 {
     mproc__os_handle_t *keep = NULL;
     size_t nkeep = 0;
+    if (!open_ends)
+        return; /* the common start: no allocation, no page touched in the child */
     if (mproc__args_handles(args, &keep, &nkeep))
         nkeep = 0;
     for (mproc_connection_t *c = open_ends; c; c = c->next) {
