@@ -142,6 +142,34 @@ static mproc_status_t send_chunk(mproc_pool_t *pool, void *session, worker_t *w,
     return st;
 }
 
+/* A chunk that could not be sent at all (MPROC_ENOMEM, MPROC_ETOOBIG; lock
+ * held): its tasks are to fail with that status, instead of waiting for a
+ * result that cannot come. (Any other failure means the worker is gone: it is
+ * buried, or reported by the transport, and its chunk fails with
+ * MPROC_EWORKERLOST.) The handler fails it (mproc__pool_fail_unsent), so that
+ * callbacks run on its thread. */
+static void unsent(mproc_pool_t *pool, worker_t *w, mproc_status_t st)
+{
+    chunk_t *c = w->held;
+    w->held = NULL;
+    c->failed = st;
+    c->next = pool->unsent;
+    pool->unsent = c;
+    if (pool->transport)
+        pool->transport->wake(pool->session);
+    else
+        (void)mproc_connection_send_bytes(pool->wake_wr, "", 0);
+}
+
+void mproc__pool_fail_unsent(mproc_pool_t *pool, finished_t *fin)
+{
+    while (pool->unsent) {
+        chunk_t *c = pool->unsent;
+        pool->unsent = c->next;
+        mproc__pool_fail_chunk(pool, c, c->failed, 0, mproc_strerror(c->failed), fin);
+    }
+}
+
 /* Give idle workers the next chunks (lock held). Any thread may: a submitter
  * sending its own chunk saves a wake-up of the handler, which then learns of
  * the result from the worker's connection as usual. */
@@ -176,12 +204,14 @@ void mproc__pool_dispatch(mproc_pool_t *pool)
             job->lent_sends++;
         void *session = pool->session;
         apr_thread_mutex_unlock(pool->hub->lock);
-        (void)send_chunk(pool, session, w, i, &msg, lent, nlent);
+        mproc_status_t st = send_chunk(pool, session, w, i, &msg, lent, nlent);
         mproc__wbuf_free(&msg);
         free(lent);
         apr_thread_mutex_lock(pool->hub->lock);
         if (job)
             job->lent_sends--;
+        if ((st == MPROC_ENOMEM || st == MPROC_ETOOBIG) && w->held == c)
+            unsent(pool, w, st);
         if (--w->sending == 0 || job)
             apr_thread_cond_broadcast(pool->hub->changed);
     }
@@ -192,7 +222,7 @@ int mproc__pool_busy(const mproc_pool_t *pool)
     for (int i = 0; i < pool->nworkers; i++)
         if (pool->workers[i].held)
             return 1;
-    return pool->pending != NULL;
+    return pool->pending || pool->unsent;
 }
 
 void mproc__pool_fail_pending(mproc_pool_t *pool, mproc_status_t status, const char *why,

@@ -32,6 +32,7 @@ typedef struct chunk {
     mproc__wbuf_t msg;
     lent_t *lent; /* in message order; NULL when nothing is lent */
     size_t nlent;
+    mproc_status_t failed; /* why it could not be sent (on pool->unsent) */
 } chunk_t;
 
 typedef struct worker {
@@ -52,6 +53,7 @@ struct mproc_pool {
     long maxtasks;
     worker_t *workers;
     chunk_t *pending, *pending_tail;
+    chunk_t *unsent; /* sends that failed: their tasks fail on the handler's thread */
     mproc_connection_t *wake_rd, *wake_wr;
     apr_pool_t *thread_mem;
     apr_thread_t *handler;
@@ -84,6 +86,8 @@ void mproc__pool_take_result(mproc_pool_t *pool, worker_t *w, const unsigned cha
                              size_t len, finished_t *fin);
 /* Give idle workers the next chunks; the lock is released while sending. */
 void mproc__pool_dispatch(mproc_pool_t *pool);
+/* Fail the chunks whose send failed (the handler's thread). */
+void mproc__pool_fail_unsent(mproc_pool_t *pool, finished_t *fin);
 /* A worker holds a chunk, or one waits. */
 int mproc__pool_busy(const mproc_pool_t *pool);
 /* Fail every chunk still waiting. */

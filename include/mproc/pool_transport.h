@@ -57,6 +57,9 @@ typedef struct mproc_pool_transport {
      * caller's (large task inputs are parts of their own, in the
      * application's memory, so that they need not be copied into a message
      * first): read them only during this call, never keep them.
+     * MPROC_ENOMEM or MPROC_ETOOBIG: nothing was sent; the message's tasks
+     * fail with that status and the worker takes the next one. Any other
+     * failure means the worker is lost: recv() is to report it.
      */
     mproc_status_t (*send)(void *session, int worker, const mproc_pool_part_t *parts,
                            size_t nparts);
