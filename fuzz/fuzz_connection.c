@@ -1,8 +1,10 @@
 /*
- * Connection framing (u32 length, then the bytes) as a peer may send it:
- * truncated headers, lengths past the end or past MPROC_MESSAGE_MAX_BYTES,
+ * Connection framing (u32 length, or the u32 escape 0xffffffff and a u64
+ * length, then the bytes) as a peer may send it: truncated headers of either
+ * form, lengths past the end, above the receiver's bound or above any object,
  * a peer that closes mid-frame. The input is what arrives on the read end;
- * every receive call gives a message or a status, never a crash or a hang.
+ * every receive call gives a message or a status, never a crash, a hang or an
+ * allocation the receiver's bound did not allow.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -37,6 +39,12 @@ static mproc_connection_t *reader(int *wr)
     return c;
 }
 
+/* The bound of the allocating receive: larger than any input (so messages
+ * that arrived whole are taken), far below -malloc_limit_mb. An unbounded
+ * receive would let the input's lengths decide the allocation, as it does
+ * for any peer: that is what the bound is for. */
+#define BOUND ((size_t)1 << 20)
+
 /* Receive in turn with each call until the stream is used up or broken. */
 static void drain(mproc_connection_t *c)
 {
@@ -47,9 +55,11 @@ static void drain(mproc_connection_t *c)
         mproc_status_t st;
         switch (step % 3) {
         case 0:
-            st = mproc_connection_recv_bytes(c, 0, &msg, &len);
+            st = mproc_connection_recv_bytes_max(c, 0, BOUND, &msg, &len);
             if (st == MPROC_OK && len)
                 (void)((volatile unsigned char *)msg)[len - 1];
+            if (st == MPROC_OK ? len > BOUND : msg || len)
+                abort(); /* above the bound, or out-parameters not cleared */
             mproc_free(msg);
             break;
         case 1:

@@ -67,6 +67,14 @@ static void frame(mproc__wbuf_t *b, const char *msg, size_t len)
     check(mproc__wbuf_put(b, msg, len));
 }
 
+/* A frame in the long form, as a sender writes one of 4 GiB or more. */
+static void long_frame(mproc__wbuf_t *b, const char *msg, uint64_t declared, size_t len)
+{
+    check(mproc__wbuf_put_u32(b, UINT32_MAX));
+    check(mproc__wbuf_put(b, &declared, sizeof declared));
+    check(mproc__wbuf_put(b, msg, len));
+}
+
 static void connection_seeds(void)
 {
     mproc__wbuf_t b = {0};
@@ -78,6 +86,19 @@ static void connection_seeds(void)
     b.len = 0;
     frame(&b, "cut short", 9);
     put("fuzz_connection", "truncated", b.data, b.len - 3);
+    b.len = 0;
+    long_frame(&b, "long form", 9, 9);
+    frame(&b, "then short", 10);
+    put("fuzz_connection", "long_form", b.data, b.len);
+    b.len = 0;
+    long_frame(&b, "", (uint64_t)5 << 30, 0); /* above the bound: refused */
+    put("fuzz_connection", "long_above_bound", b.data, b.len);
+    b.len = 0;
+    long_frame(&b, "", UINT64_MAX, 0); /* above any object */
+    put("fuzz_connection", "long_impossible", b.data, b.len);
+    b.len = 0;
+    long_frame(&b, "", 9, 0);
+    put("fuzz_connection", "long_header_cut", b.data, 7);
     mproc__wbuf_free(&b);
 }
 

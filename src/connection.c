@@ -1,10 +1,14 @@
 /*
  * Connections: whole messages over a pipe pair, framed as a u32 length (host
- * order: both ends run the same executable) followed by the bytes. Reads go
- * through a read-ahead buffer, so a small message costs one system call, and
- * a message whose length is known but not yet taken stays in the buffer, so
- * recv_bytes_into() with a short buffer loses nothing.
+ * order: both ends run the same executable) followed by the bytes; a length
+ * of LONG_FRAME or more is the u32 LONG_FRAME followed by a u64 length, so
+ * a message of any size fits and one below 4 GiB still costs 4 bytes (as
+ * CPython's Connection, whose escape is -1). Reads go through a read-ahead
+ * buffer, so a small message costs one system call, and a message whose
+ * length is known but not yet taken stays in the buffer, so recv_bytes_into()
+ * with a short buffer loses nothing.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +17,14 @@
 
 #define READ_AHEAD ((size_t)64 * 1024)
 #define HEADER_BYTES 4
+#define LONG_FRAME UINT32_MAX
+#define LONG_HEADER_BYTES (HEADER_BYTES + 8)
+/* Frames up to this size are joined on the stack and sent with one plain
+ * write: cheaper than a gather write of two parts (sendmsg) at this size. */
 #define SMALL_SEND 4096
+/* No object is longer (malloc refuses more): a longer length is refused
+ * before anything is allocated. Below SIZE_MAX, so frame sizes never wrap. */
+#define LARGEST_MESSAGE ((uint64_t)PTRDIFF_MAX)
 
 enum { FLAG_READABLE = 1, FLAG_WRITABLE = 2 };
 
@@ -150,6 +161,32 @@ static mproc_status_t check(const mproc_connection_t *c, mproc__os_handle_t need
     return need == MPROC__OS_NO_HANDLE ? MPROC_EMODE : MPROC_OK;
 }
 
+/* The header of a frame of `len` bytes into h; its size. */
+static size_t put_header(unsigned char h[LONG_HEADER_BYTES], size_t len)
+{
+    uint32_t n = len < LONG_FRAME ? (uint32_t)len : LONG_FRAME;
+    uint64_t full = len;
+    memcpy(h, &n, HEADER_BYTES);
+    if (n != LONG_FRAME)
+        return HEADER_BYTES;
+    memcpy(h + HEADER_BYTES, &full, sizeof full);
+    return LONG_HEADER_BYTES;
+}
+
+#ifdef MPROC_FAULT_INJECTION
+/* An armed process writes the header alone, so that a kill point can cut the
+ * frame after it: a sender dying there leaves a frame cut short, and its peer
+ * must see the connection end, not wait for the rest (a dead pool worker
+ * mid-result). */
+static mproc_status_t send_cut_after_header(mproc_connection_t *c, const unsigned char *head,
+                                            size_t head_len, const void *data, size_t len)
+{
+    mproc_status_t st = mproc__os_write_all(c->wr, head, head_len);
+    MPROC_KILL_POINT("connection.send.after_header");
+    return st ? st : mproc__os_write_all(c->wr, data, len);
+}
+#endif
+
 mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, const void *data, size_t len)
 {
     mproc_status_t st = check(c, c ? c->wr : MPROC__OS_NO_HANDLE);
@@ -157,22 +194,25 @@ mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, const void *da
         return st;
     if (!data && len)
         return MPROC_EINVAL;
-    if (len > MPROC_MESSAGE_MAX_BYTES)
-        return MPROC_ETOOBIG;
-    uint32_t header = (uint32_t)len;
-    if (len <= SMALL_SEND - HEADER_BYTES) {
-        /* One write: a small message must not cost two system calls. */
+    if ((uint64_t)len > LARGEST_MESSAGE)
+        return MPROC_ETOOBIG; /* no receiver could take it */
+    unsigned char head[LONG_HEADER_BYTES];
+    size_t head_len = put_header(head, len);
+    /* Header and payload in one call: the reader wakes once per message. */
+    if (len <= SMALL_SEND - head_len) {
         unsigned char frame[SMALL_SEND];
-        memcpy(frame, &header, HEADER_BYTES);
+        memcpy(frame, head, head_len);
         if (len)
-            memcpy(frame + HEADER_BYTES, data, len);
-        return mproc__os_write_all(c->wr, frame, HEADER_BYTES + len);
+            memcpy(frame + head_len, data, len);
+        return mproc__os_write_all(c->wr, frame, head_len + len);
     }
-    st = mproc__os_write_all(c->wr, &header, HEADER_BYTES);
-    /* A sender dying here leaves a frame cut short: its peer must see the
-     * connection end, not wait for the rest (a dead pool worker mid-result). */
-    MPROC_KILL_POINT("connection.send.after_header");
-    return st ? st : mproc__os_write_all(c->wr, data, len);
+#ifdef MPROC_FAULT_INJECTION
+    /* Only larger frames pass the point: a pool worker's results do, its
+     * small status messages do not (tests/test_pool_faults.c). */
+    if (mproc__fault_armed)
+        return send_cut_after_header(c, head, head_len, data, len);
+#endif
+    return mproc__os_write_pair(c->wr, head, head_len, data, len);
 }
 
 static size_t buffered(const mproc_connection_t *c)
@@ -202,19 +242,61 @@ static mproc_status_t read_more(mproc_connection_t *c, double deadline)
     return st;
 }
 
-/* The length of the next message, leaving it unconsumed. */
-static mproc_status_t peek_length(mproc_connection_t *c, double deadline, size_t *len)
+/* A frame's header as read: its size and the message's length. */
+typedef struct frame {
+    size_t head;
+    size_t len;
+} frame_t;
+
+/* Python's _bad_message_length: the message is not read, and the end cannot
+ * receive again (the rest of the stream has no known frame boundary): a
+ * duplex end keeps only its sending side, a receive-only end is closed. */
+static void stop_receiving(mproc_connection_t *c)
 {
-    while (buffered(c) < HEADER_BYTES) {
+    if (c->wr == MPROC__OS_NO_HANDLE) {
+        mproc_connection_close(c);
+    } else {
+        if (c->rd != c->wr)
+            mproc__os_close(c->rd);
+        c->rd = MPROC__OS_NO_HANDLE;
+    }
+}
+
+static mproc_status_t fill(mproc_connection_t *c, size_t want, double deadline)
+{
+    while (buffered(c) < want) {
         mproc_status_t st = read_more(c, deadline);
         if (st)
             return st;
     }
-    uint32_t header;
-    memcpy(&header, c->buf + c->start, HEADER_BYTES);
-    if (header > MPROC_MESSAGE_MAX_BYTES)
-        return MPROC_EOS; /* not a frame this library wrote */
-    *len = header;
+    return MPROC_OK;
+}
+
+/* The next frame's header, leaving the frame unconsumed. A message longer
+ * than `maxlength` (or than any object) is refused: MPROC_ETOOBIG, and the
+ * end stops receiving. */
+static mproc_status_t peek_frame(mproc_connection_t *c, double deadline, size_t maxlength,
+                                 frame_t *f)
+{
+    uint32_t n;
+    uint64_t full;
+    mproc_status_t st = fill(c, HEADER_BYTES, deadline);
+    if (st)
+        return st;
+    memcpy(&n, c->buf + c->start, HEADER_BYTES);
+    full = n;
+    f->head = HEADER_BYTES;
+    if (n == LONG_FRAME) {
+        if ((st = fill(c, LONG_HEADER_BYTES, deadline)) != MPROC_OK)
+            return st;
+        memcpy(&full, c->buf + c->start + HEADER_BYTES, sizeof full);
+        f->head = LONG_HEADER_BYTES;
+    }
+    if (full > LARGEST_MESSAGE || full > (uint64_t)maxlength) {
+        stop_receiving(c);
+        return MPROC_ETOOBIG;
+    }
+    f->len = (size_t)full;
     return MPROC_OK;
 }
 
@@ -222,20 +304,23 @@ static mproc_status_t peek_length(mproc_connection_t *c, double deadline, size_t
  * buffered ones among them): keep the whole frame so far in the buffer, grown
  * to hold the frame, for the next receive to continue. */
 static mproc_status_t keep_partial(mproc_connection_t *c, const unsigned char *dst, size_t have,
-                                   size_t len)
+                                   const frame_t *f)
 {
-    size_t in_buf = buffered(c) - HEADER_BYTES;
-    if (HEADER_BYTES + len > c->cap) {
-        unsigned char *b = realloc(c->buf, HEADER_BYTES + len);
-        if (!b)
-            return MPROC_ENOMEM; /* the bytes read are lost: the stream is out of step */
+    size_t in_buf = buffered(c) - f->head;
+    if (f->head + f->len > c->cap) {
+        unsigned char *b = realloc(c->buf, f->head + f->len);
+        if (!b) {
+            /* The bytes read are lost: the stream is out of step for good. */
+            stop_receiving(c);
+            return MPROC_ENOMEM;
+        }
         c->buf = b;
-        c->cap = HEADER_BYTES + len;
+        c->cap = f->head + f->len;
     }
-    memmove(c->buf, c->buf + c->start, HEADER_BYTES + in_buf);
-    memcpy(c->buf + HEADER_BYTES + in_buf, dst + in_buf, have - in_buf);
+    memmove(c->buf, c->buf + c->start, f->head + in_buf);
+    memcpy(c->buf + f->head + in_buf, dst + in_buf, have - in_buf);
     c->start = 0;
-    c->end = HEADER_BYTES + have;
+    c->end = f->head + have;
     return MPROC_ETIMEDOUT;
 }
 
@@ -252,14 +337,16 @@ static void shrink_if_empty(mproc_connection_t *c)
     c->start = c->end = 0;
 }
 
-/* Consume the message whose length peek_length() gave, into dst, by deadline. */
-static mproc_status_t take_message(mproc_connection_t *c, void *dst, size_t len, double deadline)
+/* Consume the message whose header peek_frame() gave, into dst, by deadline. */
+static mproc_status_t take_message(mproc_connection_t *c, void *dst, const frame_t *f,
+                                   double deadline)
 {
     unsigned char *d = dst;
-    size_t in_buf = buffered(c) - HEADER_BYTES;
+    size_t len = f->len;
+    size_t in_buf = buffered(c) - f->head;
     size_t have = in_buf < len ? in_buf : len;
     if (have)
-        memcpy(d, c->buf + c->start + HEADER_BYTES, have);
+        memcpy(d, c->buf + c->start + f->head, have);
     /* The rest goes straight to its destination: large messages are copied once. */
     if (have < len && deadline < 0) {
         mproc_status_t st = mproc__os_read_all(c->rd, d + have, len - have);
@@ -272,7 +359,7 @@ static mproc_status_t take_message(mproc_connection_t *c, void *dst, size_t len,
         size_t got = 0;
         mproc_status_t st = mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
         if (st == MPROC_ETIMEDOUT)
-            return keep_partial(c, d, have, len);
+            return keep_partial(c, d, have, f);
         if (!st)
             st = mproc__os_read_some(c->rd, d + have, len - have, &got);
         if (st)
@@ -282,7 +369,7 @@ static mproc_status_t take_message(mproc_connection_t *c, void *dst, size_t len,
     if (in_buf <= len)
         c->start = c->end = 0; /* the buffer held this message's start and nothing else */
     else
-        c->start += HEADER_BYTES + len;
+        c->start += f->head + len;
     shrink_if_empty(c);
     return MPROC_OK;
 }
@@ -290,33 +377,18 @@ static mproc_status_t take_message(mproc_connection_t *c, void *dst, size_t len,
 static mproc_status_t recv_into_by(mproc_connection_t *c, double deadline, void *buf, size_t cap,
                                    size_t *len)
 {
-    size_t n;
-    mproc_status_t st = peek_length(c, deadline, &n);
+    frame_t f;
+    mproc_status_t st = peek_frame(c, deadline, SIZE_MAX, &f);
     if (st)
         return st;
-    *len = n;
-    return n > cap ? MPROC_ESHORTBUF : take_message(c, buf, n, deadline);
-}
-
-/* Python's _bad_message_length: the message is not read, and the end cannot
- * receive again (the rest of the stream has no known frame boundary): a
- * duplex end keeps only its sending side, a receive-only end is closed. */
-static mproc_status_t refuse_long_message(mproc_connection_t *c)
-{
-    if (c->wr == MPROC__OS_NO_HANDLE) {
-        mproc_connection_close(c);
-    } else {
-        if (c->rd != c->wr)
-            mproc__os_close(c->rd);
-        c->rd = MPROC__OS_NO_HANDLE;
-    }
-    return MPROC_ETOOBIG;
+    *len = f.len;
+    return f.len > cap ? MPROC_ESHORTBUF : take_message(c, buf, &f, deadline);
 }
 
 mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout, void **data,
                                            size_t *len)
 {
-    return mproc_connection_recv_bytes_max(c, timeout, MPROC_MESSAGE_MAX_BYTES, data, len);
+    return mproc_connection_recv_bytes_max(c, timeout, SIZE_MAX, data, len);
 }
 
 mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, double timeout,
@@ -334,20 +406,18 @@ mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, double tim
         return MPROC_EINVAL;
     *data = NULL;
     *len = 0;
-    size_t n;
-    if ((st = peek_length(c, deadline, &n)) != MPROC_OK)
+    frame_t f;
+    if ((st = peek_frame(c, deadline, maxlength, &f)) != MPROC_OK)
         return st;
-    if (n > maxlength)
-        return refuse_long_message(c);
-    void *msg = malloc(n ? n : 1);
+    void *msg = malloc(f.len ? f.len : 1);
     if (!msg)
-        return MPROC_ENOMEM;
-    if ((st = take_message(c, msg, n, deadline)) != MPROC_OK) {
+        return MPROC_ENOMEM; /* nothing consumed: the message is still next */
+    if ((st = take_message(c, msg, &f, deadline)) != MPROC_OK) {
         free(msg);
         return st;
     }
     *data = msg;
-    *len = n;
+    *len = f.len;
     return MPROC_OK;
 }
 

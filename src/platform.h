@@ -45,6 +45,11 @@ mproc_status_t mproc__os_read_some(mproc__os_handle_t h, void *buf, size_t cap, 
 /* Whole-buffer I/O; MPROC_EEOF when the peer's end is closed. */
 mproc_status_t mproc__os_write_all(mproc__os_handle_t h, const void *buf, size_t len);
 mproc_status_t mproc__os_read_all(mproc__os_handle_t h, void *buf, size_t len);
+/* Write head_len bytes at head, then body_len at body, as write_all would the
+ * two joined, in as few system calls as the OS allows (a frame header and its
+ * payload: the reader wakes once). Errors as mproc__os_write_all(). */
+mproc_status_t mproc__os_write_pair(mproc__os_handle_t h, const void *head, size_t head_len,
+                                    const void *body, size_t body_len);
 /* Wait until a handle is ready (readable or signalled); ready[i] 0/1. A
  * deadline < 0 means forever; MPROC_ETIMEDOUT when it passes first. At most
  * mproc__os_wait_limit() handles. A pipe must be a read end made by

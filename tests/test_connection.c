@@ -1,4 +1,5 @@
 /* Pipe and Connection: Python's multiprocessing.Pipe, under each start method. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,31 @@ static int t_send_numbers(const mproc_args_t *args)
     return 0;
 }
 MPROC_TARGET(t_send_numbers)
+
+#if SIZE_MAX > UINT32_MAX
+#define ABOVE_4_GIB (((size_t)1 << 32) + 3)
+
+/* Send one message of ABOVE_4_GIB bytes, zeros but for three marks. */
+static int t_send_above_4_gib(const mproc_args_t *args)
+{
+    mproc_connection_t *c;
+    if (mproc_args_get_connection(args, 0, &c))
+        return 100;
+    /* calloc's fresh pages are the kernel's zero page until written: the
+     * message costs the sender no memory but the three marked pages. */
+    unsigned char *msg = calloc(1, ABOVE_4_GIB);
+    if (!msg)
+        return 101;
+    msg[0] = 0xa5;
+    msg[(size_t)1 << 32] = 0x33; /* the first byte a u32 length cannot reach */
+    msg[ABOVE_4_GIB - 1] = 0x5a;
+    mproc_status_t st = mproc_connection_send_bytes(c, msg, ABOVE_4_GIB);
+    free(msg);
+    mproc_connection_free(c);
+    return st ? 102 : 0;
+}
+MPROC_TARGET(t_send_above_4_gib)
+#endif
 
 static void make_pipe(int duplex, mproc_connection_t **a, mproc_connection_t **b)
 {
@@ -226,8 +252,8 @@ static void bad_input_is_refused(void **state)
     assert_int_equal(mproc_pipe(1, NULL, &b), MPROC_EINVAL);
     make_pipe(1, &a, &b);
     assert_int_equal(mproc_connection_send_bytes(a, NULL, 3), MPROC_EINVAL);
-    /* The length is checked before the data is touched. */
-    assert_int_equal(mproc_connection_send_bytes(a, &one, MPROC_MESSAGE_MAX_BYTES + 1),
+    /* Longer than any object: refused before the data is touched. */
+    assert_int_equal(mproc_connection_send_bytes(a, &one, (size_t)PTRDIFF_MAX + 1),
                      MPROC_ETOOBIG);
     assert_int_equal(mproc_connection_poll(b, 0), MPROC_ETIMEDOUT); /* nothing was sent */
     assert_int_equal(mproc_connection_send_bytes(NULL, "x", 1), MPROC_EINVAL);
@@ -271,6 +297,72 @@ static void end_passed_to_child_echoes_large_messages(void **state)
     assert_int_equal(test_join(p), (int64_t)ARRAY_LEN(sizes));
     mproc_process_free(p);
     mproc_connection_free(mine);
+}
+
+#define MSG_300_MIB ((size_t)300 * 1024 * 1024)
+
+/* No cap on a message's size: 300 MiB to a child and back, the first time
+ * with no bound, the second with a bound of exactly its length. */
+static void message_of_300_mib_crosses_both_ways(void **state)
+{
+    (void)state;
+    mproc_connection_t *mine, *theirs;
+    make_pipe(1, &mine, &theirs);
+    mproc_process_t *p = start_with_end(t_echo, theirs, 0);
+    mproc_connection_free(theirs);
+    unsigned char *msg = malloc(MSG_300_MIB);
+    assert_non_null(msg);
+    for (size_t k = 0; k < MSG_300_MIB; k++)
+        msg[k] = big_byte(k);
+    for (int round = 0; round < 2; round++) {
+        void *back = NULL;
+        size_t n = 0;
+        assert_int_equal(mproc_connection_send_bytes(mine, msg, MSG_300_MIB), MPROC_OK);
+        if (round == 0)
+            assert_int_equal(mproc_connection_recv_bytes(mine, 120, &back, &n), MPROC_OK);
+        else
+            assert_int_equal(mproc_connection_recv_bytes_max(mine, 120, MSG_300_MIB, &back, &n),
+                             MPROC_OK);
+        assert_int_equal(n, MSG_300_MIB);
+        assert_true(memcmp(back, msg, n) == 0);
+        mproc_free(back);
+    }
+    free(msg);
+    mproc_connection_close(mine);
+    assert_int_equal(test_join(p), 2);
+    mproc_process_free(p);
+    mproc_connection_free(mine);
+}
+
+/* A length a u32 cannot hold (the frame's long form), from a child; only
+ * where the memory is cheap to have: fork (no copy of the test's memory
+ * either), no AddressSanitizer, 64 bits, not Windows (Wine). */
+static void message_above_4_gib_crosses(void **state)
+{
+    (void)state;
+#if SIZE_MAX > UINT32_MAX && !defined(_WIN32)
+    if (TEST_UNDER_ASAN || test_method() != MPROC_METHOD_FORK)
+        skip();
+    mproc_connection_t *r, *w;
+    make_pipe(0, &r, &w);
+    mproc_process_t *p = start_with_end(t_send_above_4_gib, w, 0);
+    mproc_connection_free(w);
+    unsigned char *msg = NULL;
+    size_t n = 0;
+    assert_int_equal(mproc_connection_recv_bytes(r, 120, (void **)&msg, &n), MPROC_OK);
+    assert_int_equal(n, ABOVE_4_GIB);
+    assert_int_equal(msg[0], 0xa5);
+    assert_int_equal(msg[1], 0);
+    assert_int_equal(msg[((size_t)1 << 32) - 1], 0);
+    assert_int_equal(msg[(size_t)1 << 32], 0x33);
+    assert_int_equal(msg[ABOVE_4_GIB - 1], 0x5a);
+    mproc_free(msg);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc_connection_free(r);
+#else
+    skip();
+#endif
 }
 
 static void many_messages_arrive_in_order_then_eof(void **state)
@@ -341,6 +433,34 @@ static void wait_covers_connections_and_sentinels(void **state)
     mproc_connection_free(b2);
 }
 
+/* A duplex pipe a-b and the OS handle that a writes with (held by *args:
+ * free it at the end), for a test to write raw bytes that b receives. */
+static mproc__os_handle_t raw_pipe(mproc_connection_t **a, mproc_connection_t **b,
+                                   mproc_args_t **args)
+{
+    make_pipe(1, a, b);
+    assert_int_equal(mproc_args_create(args), MPROC_OK);
+    assert_int_equal(mproc_args_add_connection(*args, *a), MPROC_OK);
+    return raw_writer(*args, 0);
+}
+
+/* After a partial frame: the stream is still in step, the next message whole;
+ * then the pipe of raw_pipe() is freed. */
+static void next_is_whole_then_free(mproc_connection_t *a, mproc_connection_t *b,
+                                    mproc_args_t *args)
+{
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(mproc_connection_send_bytes(a, "next", 4), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
+    assert_int_equal(len, 4);
+    assert_memory_equal(data, "next", 4);
+    mproc_free(data);
+    mproc_args_free(args);
+    mproc_connection_free(a);
+    mproc_connection_free(b);
+}
+
 /* A peer that sent part of a frame and stalls: recv returns by its deadline
  * and keeps the part, so the message arrives whole once the rest comes. */
 static void stalled_partial_frame_times_out_and_is_kept(void **state)
@@ -348,10 +468,7 @@ static void stalled_partial_frame_times_out_and_is_kept(void **state)
     (void)state;
     mproc_connection_t *a, *b;
     mproc_args_t *args;
-    make_pipe(1, &a, &b);
-    mproc_args_create(&args);
-    assert_int_equal(mproc_args_add_connection(args, a), MPROC_OK);
-    mproc__os_handle_t w = raw_writer(args, 0);
+    mproc__os_handle_t w = raw_pipe(&a, &b, &args);
     uint32_t header = 100;
     char body[100];
     for (int i = 0; i < 100; i++)
@@ -372,15 +489,7 @@ static void stalled_partial_frame_times_out_and_is_kept(void **state)
     assert_int_equal(len, 100);
     assert_memory_equal(data, body, 100);
     mproc_free(data);
-    /* The stream is still in step: the next message is whole. */
-    assert_int_equal(mproc_connection_send_bytes(a, "next", 4), MPROC_OK);
-    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
-    assert_int_equal(len, 4);
-    assert_memory_equal(data, "next", 4);
-    mproc_free(data);
-    mproc_args_free(args);
-    mproc_connection_free(a);
-    mproc_connection_free(b);
+    next_is_whole_then_free(a, b, args);
 }
 
 /* The same with a frame larger than the read-ahead, sent by another process. */
@@ -453,6 +562,34 @@ static void wait_sees_messages_already_read_ahead(void **state)
     mproc_connection_free(b);
 }
 
+/* The long form's header (escape, then a u64 length) arriving in pieces: a
+ * receive that times out in the middle of it consumes nothing, and the
+ * message arrives whole once the rest comes. */
+static void long_header_arriving_in_parts_is_kept(void **state)
+{
+    (void)state;
+    mproc_connection_t *a, *b;
+    mproc_args_t *args;
+    mproc__os_handle_t w = raw_pipe(&a, &b, &args);
+    unsigned char head[12];
+    uint32_t escape = UINT32_MAX;
+    uint64_t length = 5;
+    memcpy(head, &escape, 4);
+    memcpy(head + 4, &length, 8);
+    assert_int_equal(mproc__os_write_all(w, head, 6), MPROC_OK);
+    void *data = NULL;
+    size_t len = 0;
+    assert_int_equal(mproc_connection_recv_bytes(b, 0.2, &data, &len), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc__os_write_all(w, head + 6, 6), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes(b, 0.2, &data, &len), MPROC_ETIMEDOUT);
+    assert_int_equal(mproc__os_write_all(w, "hello", 5), MPROC_OK);
+    assert_int_equal(mproc_connection_recv_bytes(b, 30, &data, &len), MPROC_OK);
+    assert_int_equal(len, 5);
+    assert_memory_equal(data, "hello", 5);
+    mproc_free(data);
+    next_is_whole_then_free(a, b, args);
+}
+
 static void recv_bytes_max_refuses_a_longer_message(void **state)
 {
     (void)state;
@@ -501,6 +638,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(closed_peer_gives_eof_not_a_hang),
         cmocka_unit_test(bad_input_is_refused),
         cmocka_unit_test(end_passed_to_child_echoes_large_messages),
+        cmocka_unit_test(message_of_300_mib_crosses_both_ways),
+        cmocka_unit_test(message_above_4_gib_crosses),
         cmocka_unit_test(many_messages_arrive_in_order_then_eof),
         cmocka_unit_test(dead_peer_process_gives_eof),
         cmocka_unit_test(wait_covers_connections_and_sentinels),
@@ -508,6 +647,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(stalled_large_frame_times_out_and_is_kept),
         cmocka_unit_test(wait_sees_messages_already_read_ahead),
         cmocka_unit_test(recv_bytes_max_refuses_a_longer_message),
+        cmocka_unit_test(long_header_arriving_in_parts_is_kept),
     };
     return test_main(argc, argv, "connection", tests, ARRAY_LEN(tests));
 }

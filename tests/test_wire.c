@@ -299,32 +299,114 @@ static mproc__os_handle_t write_handle(const mproc_connection_t *w, mproc_args_t
     return obj.handles[0];
 }
 
+/* A simplex pipe whose reader *r receives `n` raw bytes, written by a peer
+ * that then closes when `close_after` (end of file after them). */
+static void forge_pipe(const void *bytes, size_t n, int close_after, mproc_connection_t **r,
+                       mproc_connection_t **w)
+{
+    mproc_args_t *holder = NULL;
+    assert_int_equal(mproc_pipe(0, r, w), MPROC_OK);
+    assert_int_equal(mproc__os_write_all(write_handle(*w, &holder), bytes, n), MPROC_OK);
+    mproc_args_free(holder);
+    if (close_after) {
+        mproc_connection_free(*w);
+        *w = NULL;
+    }
+}
+
+/* A frame header in the long form: the u32 escape, then a u64 length. */
+static void long_header(unsigned char out[12], uint64_t length)
+{
+    uint32_t escape = UINT32_MAX;
+    memcpy(out, &escape, 4);
+    memcpy(out + 4, &length, 8);
+}
+
 static void connection_refuses_impossible_or_cut_frames(void **state)
 {
     (void)state;
     mproc_connection_t *r, *w;
     void *msg = &msg; /* any value: a failure sets NULL */
     size_t len = 1;
-    assert_int_equal(mproc_pipe(0, &r, &w), MPROC_OK);
-    uint32_t header = 0xfffffff0u; /* above MPROC_MESSAGE_MAX_BYTES: no sender wrote it */
-    mproc_args_t *holder = NULL;
-    assert_int_equal(mproc__os_write_all(write_handle(w, &holder), &header, sizeof header),
-                     MPROC_OK);
-    assert_int_equal(mproc_connection_recv_bytes(r, 5, &msg, &len), MPROC_EOS);
+    unsigned char head[12];
+    /* Longer than any object: refused as a bound refuses it, not allocated. */
+    long_header(head, UINT64_MAX);
+    forge_pipe(head, sizeof head, 0, &r, &w);
+    assert_int_equal(mproc_connection_recv_bytes(r, 5, &msg, &len), MPROC_ETOOBIG);
     assert_null(msg);
-    mproc_args_free(holder);
+    assert_int_equal(len, 0);
+    assert_int_equal(mproc_connection_recv_bytes(r, 0, &msg, &len), MPROC_ECLOSED);
     mproc_connection_free(r);
     mproc_connection_free(w);
     /* A sender that closes in the middle of a frame: end of file, nothing invented. */
-    assert_int_equal(mproc_pipe(0, &r, &w), MPROC_OK);
     unsigned char cut[4 + 3] = {10, 0, 0, 0, 'a', 'b', 'c'};
-    assert_int_equal(mproc__os_write_all(write_handle(w, &holder), cut, sizeof cut), MPROC_OK);
-    mproc_args_free(holder); /* every writer closed: end of file after the part */
-    mproc_connection_free(w);
+    forge_pipe(cut, sizeof cut, 1, &r, &w);
     msg = &msg;
     assert_int_equal(mproc_connection_recv_bytes(r, 5, &msg, &len), MPROC_EEOF);
     assert_null(msg);
     mproc_connection_free(r);
+    /* ... or in the middle of a long header. */
+    long_header(head, 5);
+    forge_pipe(head, 7, 1, &r, &w);
+    assert_int_equal(mproc_connection_recv_bytes(r, 5, &msg, &len), MPROC_EEOF);
+    mproc_connection_free(r);
+}
+
+/* A forged long header above the receiver's bound: the documented refusal,
+ * before anything is allocated (5 GiB would be, otherwise). */
+static void connection_bound_refuses_a_forged_long_header(void **state)
+{
+    (void)state;
+    mproc_connection_t *r, *w;
+    void *msg = &msg;
+    size_t len = 1;
+    unsigned char head[12];
+    long_header(head, (uint64_t)5 << 30);
+    forge_pipe(head, sizeof head, 0, &r, &w);
+    assert_int_equal(mproc_connection_recv_bytes_max(r, 5, (size_t)1 << 20, &msg, &len),
+                     MPROC_ETOOBIG);
+    assert_null(msg);
+    assert_int_equal(len, 0);
+    assert_int_equal(mproc_connection_poll(r, 0), MPROC_ECLOSED); /* as Python: unusable */
+    mproc_connection_free(r);
+    mproc_connection_free(w);
+    /* The long form may carry a short length: read as that message. */
+    unsigned char small[12 + 2];
+    long_header(small, 2);
+    memcpy(small + 12, "ok", 2);
+    forge_pipe(small, sizeof small, 1, &r, &w);
+    assert_int_equal(mproc_connection_recv_bytes_max(r, 5, 2, &msg, &len), MPROC_OK);
+    assert_int_equal(len, 2);
+    assert_memory_equal(msg, "ok", 2);
+    mproc_free(msg);
+    mproc_connection_free(r);
+}
+
+/* No bound and no memory for the length: MPROC_ENOMEM, nothing consumed, the
+ * connection unchanged (a bound can still refuse the message). AddressSanitizer
+ * aborts on such an allocation instead of failing it. */
+static void connection_without_memory_for_a_message_keeps_it(void **state)
+{
+    (void)state;
+    if (TEST_UNDER_ASAN || sizeof(size_t) < 8)
+        skip();
+    mproc_connection_t *r, *w;
+    void *msg = &msg;
+    size_t len = 1;
+    unsigned char head[12];
+    long_header(head, (uint64_t)1 << 62); /* no address space is that large */
+    forge_pipe(head, sizeof head, 0, &r, &w);
+    assert_int_equal(mproc_connection_recv_bytes(r, 5, &msg, &len), MPROC_ENOMEM);
+    assert_null(msg);
+    assert_int_equal(len, 0);
+    assert_int_equal(mproc_connection_poll(r, 0), MPROC_OK); /* still next */
+    char buf[8];
+    assert_int_equal(mproc_connection_recv_bytes_into(r, 0, buf, sizeof buf, &len),
+                     MPROC_ESHORTBUF);
+    assert_true((uint64_t)len == (uint64_t)1 << 62);
+    assert_int_equal(mproc_connection_recv_bytes_max(r, 0, 1, &msg, &len), MPROC_ETOOBIG);
+    mproc_connection_free(r);
+    mproc_connection_free(w);
 }
 
 int main(int argc, char **argv)
@@ -338,6 +420,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(pool_result_with_a_short_fixed_output_loses_that_item),
         cmocka_unit_test(wire_reads_stop_at_the_end),
         cmocka_unit_test(connection_refuses_impossible_or_cut_frames),
+        cmocka_unit_test(connection_bound_refuses_a_forged_long_header),
+        cmocka_unit_test(connection_without_memory_for_a_message_keeps_it),
     };
     return test_main(argc, argv, "wire", tests, ARRAY_LEN(tests));
 }

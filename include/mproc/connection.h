@@ -3,9 +3,11 @@
  * @brief Pipe and Connection: Python's multiprocessing.Pipe() in C.
  *
  * A pipe is a pair of connection ends that carry whole messages (byte strings
- * of any length up to ::MPROC_MESSAGE_MAX_BYTES, including empty ones) in
- * order. An end can be passed to a child in its argument list
- * (mproc_args_add_connection()) under every start method.
+ * of any length memory allows, above 4 GiB too, including empty ones) in
+ * order. The only limit is the receiver's: mproc_connection_recv_bytes_max()
+ * refuses a message longer than its bound before allocating anything. An end
+ * can be passed to a child in its argument list (mproc_args_add_connection())
+ * under every start method.
  *
  * As in Python, an end is used by one thread at a time, and a message sent
  * while the peer does not read blocks once the OS buffer is full. When every
@@ -36,9 +38,6 @@ extern "C" {
 /** A connection end (opaque). */
 typedef struct mproc_connection mproc_connection_t;
 
-/** The largest message a connection carries (256 MiB). */
-#define MPROC_MESSAGE_MAX_BYTES ((size_t)256 * 1024 * 1024)
-
 /**
  * Create a pipe (Python's Pipe(duplex)). With `duplex` non-zero both ends
  * send and receive; otherwise `*end0` only receives and `*end1` only sends.
@@ -49,12 +48,14 @@ MPROC_API mproc_status_t mproc_pipe(int duplex, mproc_connection_t **end0,
                                     mproc_connection_t **end1);
 
 /**
- * Send `len` bytes at `data` as one message; `data` may be NULL when `len` is
- * 0. Blocks until the whole message is handed to the OS (no timeout, as
- * Python's send_bytes).
+ * Send `len` bytes at `data` as one message of any size; `data` may be NULL
+ * when `len` is 0. Blocks until the whole message is handed to the OS (no
+ * timeout, as Python's send_bytes): a message larger than the OS buffer goes
+ * out as the peer reads it.
  * Errors: MPROC_EINVAL (c NULL, data NULL with len > 0), MPROC_ETOOBIG (len
- * above MPROC_MESSAGE_MAX_BYTES; checked before `data` is read), MPROC_EMODE
- * (read-only end), MPROC_ECLOSED, MPROC_EEOF (the peer is gone), MPROC_EOS.
+ * above PTRDIFF_MAX, longer than any object, so no receiver could take it;
+ * checked before `data` is read), MPROC_EMODE (read-only end), MPROC_ECLOSED,
+ * MPROC_EEOF (the peer is gone), MPROC_EOS.
  */
 MPROC_API mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, const void *data,
                                                      size_t len);
@@ -68,11 +69,21 @@ MPROC_API mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, cons
  * has only partly arrived when the timeout passes stays buffered in the
  * connection and the next receive continues it: nothing is lost, and the
  * stream stays in step (the buffer grows to the message's size meanwhile).
- * A length above MPROC_MESSAGE_MAX_BYTES is no frame mproc wrote: MPROC_EOS.
+ * There is no bound: the peer decides how much is allocated (use
+ * mproc_connection_recv_bytes_max() for a peer not trusted with that).
  * Errors: MPROC_EINVAL, MPROC_ETIMEDOUT (no whole message by the deadline;
  * nothing consumed),
  * MPROC_EEOF (the peer closed its end and every message was read), MPROC_EMODE
- * (write-only end), MPROC_ECLOSED, MPROC_ENOMEM, MPROC_EOS.
+ * (write-only end), MPROC_ECLOSED, MPROC_EOS,
+ * MPROC_ENOMEM (no memory for the message: nothing is consumed and the
+ * connection is unchanged, the message stays next, for a retry or for
+ * mproc_connection_recv_bytes_max() to refuse; only when a timeout has already
+ * passed in the middle of the message and its part cannot be kept does the
+ * end stop receiving, as after MPROC_ETOOBIG below),
+ * MPROC_ETOOBIG (a length above PTRDIFF_MAX, which no object can have, so
+ * no sender wrote it: a forged frame; on a 32-bit build, any length above
+ * 2 GiB, also one that does not fit a size_t; refused as
+ * mproc_connection_recv_bytes_max() refuses one).
  */
 MPROC_API mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout,
                                                      void **data, size_t *len);
@@ -80,7 +91,8 @@ MPROC_API mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, doub
 /**
  * Python's recv_bytes(maxlength): as mproc_connection_recv_bytes(), but a
  * message longer than `maxlength` bytes is refused before anything is
- * allocated for it, so a peer cannot make this process allocate more.
+ * allocated for it, so a peer cannot make this process allocate more (also
+ * when the frame's length is forged).
  * As in Python, the end is then unusable for receiving: the message is not
  * consumed and no frame boundary is known after it, so a duplex end keeps
  * only its sending side (later receives return MPROC_EMODE) and a
@@ -96,7 +108,9 @@ MPROC_API mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, 
  * Receive the next message into the caller's buffer (`cap` bytes) and store
  * its length in `*len`. When it does not fit, returns MPROC_ESHORTBUF with the
  * size needed in `*len` and consumes nothing: call again with a larger buffer.
- * Waits and fails as mproc_connection_recv_bytes().
+ * Waits and fails as mproc_connection_recv_bytes(); the message goes to `buf`,
+ * so MPROC_ENOMEM comes only from a timeout passing in the middle of it (its
+ * part is then kept in the connection, which needs the memory).
  */
 MPROC_API mproc_status_t mproc_connection_recv_bytes_into(mproc_connection_t *c, double timeout,
                                                           void *buf, size_t cap, size_t *len);

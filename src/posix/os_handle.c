@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "os_error.h"
@@ -13,6 +15,14 @@
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* macOS: sockets are created with SO_NOSIGPIPE instead */
 #endif
+
+/* At most this much per system call: macOS refuses counts above INT_MAX. */
+#define IO_CHUNK ((size_t)1 << 30)
+
+static size_t chunk(size_t len)
+{
+    return len < IO_CHUNK ? len : IO_CHUNK;
+}
 
 void mproc__os_close(mproc__os_handle_t h)
 {
@@ -26,7 +36,8 @@ mproc_status_t mproc__os_write_all(mproc__os_handle_t h, const void *buf, size_t
     int use_send = 1;
     while (len) {
         /* send() with MSG_NOSIGNAL: a dead peer is an error code, not SIGPIPE. */
-        ssize_t n = use_send ? send((int)h, p, len, MSG_NOSIGNAL) : write((int)h, p, len);
+        ssize_t n = use_send ? send((int)h, p, chunk(len), MSG_NOSIGNAL)
+                             : write((int)h, p, chunk(len));
         if (n < 0 && errno == ENOTSOCK && use_send) {
             use_send = 0;
             continue;
@@ -42,11 +53,72 @@ mproc_status_t mproc__os_write_all(mproc__os_handle_t h, const void *buf, size_t
     return MPROC_OK;
 }
 
+typedef struct pending {
+    const char *p[2];
+    size_t len[2];
+    int first; /* p[first..1] are left to write */
+} pending_t;
+
+/* The iovecs for the next call, at most IO_CHUNK bytes in all; their count. */
+static int next_iovecs(const pending_t *w, struct iovec iov[2])
+{
+    size_t total = 0;
+    int n = 0;
+    for (int i = w->first; i < 2 && total < IO_CHUNK; i++) {
+        iov[n].iov_base = (void *)w->p[i];
+        iov[n].iov_len = w->len[i] < IO_CHUNK - total ? w->len[i] : IO_CHUNK - total;
+        total += iov[n++].iov_len;
+    }
+    return n;
+}
+
+/* Skip `done` written bytes, and the empty parts. */
+static void advance(pending_t *w, size_t done)
+{
+    while (w->first < 2 && (done || !w->len[w->first])) {
+        size_t take = done < w->len[w->first] ? done : w->len[w->first];
+        if (take) { /* an empty part may be NULL: no arithmetic on it */
+            w->p[w->first] += take;
+            w->len[w->first] -= take;
+            done -= take;
+        }
+        if (!w->len[w->first])
+            w->first++;
+    }
+}
+
+mproc_status_t mproc__os_write_pair(mproc__os_handle_t h, const void *head, size_t head_len,
+                                    const void *body, size_t body_len)
+{
+    pending_t w = {{head, body}, {head_len, body_len}, 0};
+    int use_send = 1;
+    advance(&w, 0);
+    while (w.first < 2) {
+        struct iovec iov[2];
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        m.msg_iov = iov;
+        m.msg_iovlen = next_iovecs(&w, iov);
+        /* As write_all: MSG_NOSIGNAL, and writev where h is no socket. */
+        ssize_t n = use_send ? sendmsg((int)h, &m, MSG_NOSIGNAL)
+                             : writev((int)h, iov, (int)m.msg_iovlen);
+        if (n < 0 && errno == ENOTSOCK && use_send) {
+            use_send = 0;
+            continue;
+        }
+        if (n < 0 && errno != EINTR)
+            return mproc__os_status_from_errno(errno);
+        if (n > 0)
+            advance(&w, (size_t)n);
+    }
+    return MPROC_OK;
+}
+
 mproc_status_t mproc__os_read_all(mproc__os_handle_t h, void *buf, size_t len)
 {
     char *p = buf;
     while (len) {
-        ssize_t n = read((int)h, p, len);
+        ssize_t n = read((int)h, p, chunk(len));
         if (n == 0)
             return MPROC_EEOF;
         if (n < 0) {
@@ -130,7 +202,7 @@ mproc_status_t mproc__os_pipe(int duplex, mproc__os_handle_t end0[2], mproc__os_
 mproc_status_t mproc__os_read_some(mproc__os_handle_t h, void *buf, size_t cap, size_t *got)
 {
     for (;;) {
-        ssize_t n = read((int)h, buf, cap);
+        ssize_t n = read((int)h, buf, chunk(cap));
         if (n > 0) {
             *got = (size_t)n;
             return MPROC_OK;

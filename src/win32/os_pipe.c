@@ -8,11 +8,18 @@
 #include "os_io.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "platform.h"
 
 /* What the writer may run ahead of the reader (the OS treats it as advice). */
 #define PIPE_BUFFER (64 * 1024)
+/* Up to this size a frame's header and payload are copied into one buffer and
+ * written at once: a WriteFile costs more than such a copy (under Wine a round
+ * trip to the wineserver), and the pipe's buffer takes it whole. Above it the
+ * copy would cost more than the second call. */
+#define JOIN_MAX PIPE_BUFFER
 /* Name clashes are retried with a new name; this many means something else. */
 #define NAME_ATTEMPTS 64
 
@@ -102,4 +109,25 @@ mproc_status_t mproc__os_pipe(int duplex, mproc__os_handle_t end0[2], mproc__os_
     end1[0] = (mproc__os_handle_t)r2;
     end0[1] = (mproc__os_handle_t)w2;
     return MPROC_OK;
+}
+
+mproc_status_t mproc__os_write_pair(mproc__os_handle_t h, const void *head, size_t head_len,
+                                    const void *body, size_t body_len)
+{
+    mproc_status_t st;
+    if (head_len <= JOIN_MAX && body_len <= JOIN_MAX - head_len && (body || !body_len)) {
+        size_t total = head_len + body_len;
+        unsigned char *joined = (unsigned char *)malloc(total ? total : 1);
+        if (joined != NULL) { /* else: two writes, which need no memory */
+            if (head_len)
+                memcpy(joined, head, head_len);
+            if (body_len)
+                memcpy(joined + head_len, body, body_len);
+            st = mproc__os_write_all(h, joined, total);
+            free(joined);
+            return st;
+        }
+    }
+    st = mproc__os_write_all(h, head, head_len);
+    return st != MPROC_OK ? st : mproc__os_write_all(h, body, body_len);
 }
