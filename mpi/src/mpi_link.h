@@ -25,14 +25,6 @@
 
 #include "mproc/mpi.h"
 
-/* TRANSITIONAL (h/frames, session 6): MPROC_MESSAGE_MAX_BYTES is gone from the
- * public connection.h (connections carry any size). Queue, pool and their
- * tests still use it until their helpers' branches merge; this keeps them
- * compiling meanwhile. Delete once nothing uses it. */
-#ifndef MPROC_MESSAGE_MAX_BYTES
-#define MPROC_MESSAGE_MAX_BYTES ((size_t)256 * 1024 * 1024)
-#endif
-
 enum { TAG_SETUP = 1, TAG_CHUNK, TAG_END, TAG_EXIT, TAG_RESULT, TAG_HELLO };
 
 /* A spawned worker's first message: where it runs, so that the pool can see
