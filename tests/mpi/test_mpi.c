@@ -38,6 +38,20 @@ static int echo(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(echo)
 
+/* Every byte plus one: an output as large as the input. */
+static int bump(const void *in, size_t len, mproc_task_out_t *out)
+{
+    unsigned char *b = malloc(len ? len : 1);
+    if (!b)
+        return mproc_task_fail(out, 1, "no memory for the output");
+    for (size_t i = 0; i < len; i++)
+        b[i] = (unsigned char)(((const unsigned char *)in)[i] + 1);
+    mproc_status_t st = mproc_task_output(out, b, len);
+    free(b);
+    return st ? mproc_task_fail(out, 2, mproc_strerror(st)) : 0;
+}
+MPROC_TASK(bump)
+
 static int not_registered(const void *in, size_t len, mproc_task_out_t *out)
 {
     return mproc_task_output(out, in, len);
@@ -302,6 +316,39 @@ static void large_items_and_results_arrive_intact(void **state)
     mproc_pool_free(pool);
 }
 
+/* Above the old 256 MiB cap, and above MPROC_MPI_PIECE_BYTES where a lane
+ * sets a small one: the message goes in pieces. */
+static void an_item_and_an_output_of_300_MiB_arrive_whole(void **state)
+{
+    (void)state;
+    const size_t big = (size_t)300 << 20;
+    unsigned char *in = malloc(big);
+    assert_non_null(in);
+    for (size_t i = 0; i < big; i++)
+        in[i] = (unsigned char)(i * 131 + (i >> 20));
+    mproc_pool_t *pool = default_pool();
+    unsigned char small[3] = {1, 2, 3};
+    const void *items[2] = {in, small};
+    size_t lens[2] = {big, sizeof small};
+    mproc_async_result_t *r = NULL;
+    assert_int_equal(mproc_pool_map(pool, bump, items, lens, 2, 2, &r), MPROC_OK);
+    for (size_t k = 0; k < 2; k++) {
+        const void *p = NULL;
+        size_t len = 0;
+        assert_int_equal(mproc_async_result_item(r, k, &p, &len), MPROC_OK);
+        assert_int_equal(len, lens[k]);
+        const unsigned char *got = p, *want = items[k];
+        size_t bad = len;
+        for (size_t i = 0; i < len && bad == len; i++)
+            if (got[i] != (unsigned char)(want[i] + 1))
+                bad = i;
+        assert_int_equal(bad, len);
+    }
+    mproc_async_result_free(r);
+    mproc_pool_free(pool);
+    free(in);
+}
+
 static void misuse_gets_the_documented_codes(void **state)
 {
     (void)state;
@@ -359,6 +406,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(callbacks_and_initializer_run),
         cmocka_unit_test(a_failing_initializer_fails_create),
         cmocka_unit_test(large_items_and_results_arrive_intact),
+        cmocka_unit_test(an_item_and_an_output_of_300_MiB_arrive_whole),
         cmocka_unit_test(misuse_gets_the_documented_codes),
         cmocka_unit_test(terminate_keeps_running_chunks_and_fails_waiting_ones),
     };
