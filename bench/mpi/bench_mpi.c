@@ -83,7 +83,7 @@ static double map_1MiB(long n)
     const void **items = malloc((size_t)n * sizeof *items);
     size_t *lens = malloc((size_t)n * sizeof *lens);
     for (long i = 0; i < n; i++) {
-        items[i] = buf; /* the same bytes each time: the map copies them anyway */
+        items[i] = buf; /* the same bytes each time, as the raw side sends */
         lens[i] = MIB;
     }
     mproc_pool_t *pool = bench_pool2();
