@@ -7,43 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "support/bump_task.h"
 #include "support/test_support.h"
 
 #define BIG ((size_t)300 << 20)
-
-/* Every byte plus one: an output as large as the input. */
-static int bump(const void *in, size_t len, mproc_task_out_t *out)
-{
-    unsigned char *b = malloc(len ? len : 1);
-    if (!b)
-        return mproc_task_fail(out, 1, "no memory for the output");
-    for (size_t i = 0; i < len; i++)
-        b[i] = (unsigned char)(((const unsigned char *)in)[i] + 1);
-    mproc_status_t st = mproc_task_output(out, b, len);
-    free(b);
-    return st ? mproc_task_fail(out, 2, mproc_strerror(st)) : 0;
-}
-MPROC_TASK(bump)
-
-static unsigned char *pattern(size_t len)
-{
-    unsigned char *b = malloc(len);
-    assert_non_null(b);
-    for (size_t i = 0; i < len; i++)
-        b[i] = (unsigned char)(i * 131 + (i >> 20));
-    return b;
-}
-
-/* `got` is `in` with every byte plus one. */
-static void assert_bumped(const unsigned char *in, const void *got, size_t len)
-{
-    const unsigned char *g = got;
-    size_t bad = len;
-    for (size_t i = 0; i < len && bad == len; i++)
-        if (g[i] != (unsigned char)(in[i] + 1))
-            bad = i;
-    assert_int_equal(bad, len);
-}
 
 static mproc_pool_t *two_workers(void)
 {
@@ -57,7 +24,7 @@ static mproc_pool_t *two_workers(void)
 static void an_item_and_an_output_above_256_MiB_arrive_whole(void **state)
 {
     (void)state;
-    unsigned char *big = pattern(BIG);
+    unsigned char *big = bump_input(BIG);
     mproc_pool_t *pool = two_workers();
     mproc_async_result_t *r = NULL;
     assert_int_equal(mproc_pool_apply(pool, bump, big, BIG, &r), MPROC_OK);

@@ -9,6 +9,7 @@
 
 #include <mproc/mpi.h>
 
+#include "support/bump_task.h"
 #include "support/test_support.h"
 
 static int spawned_mode; /* started alone: pools spawn their workers */
@@ -37,20 +38,6 @@ static int echo(const void *in, size_t len, mproc_task_out_t *out)
     return mproc_task_output(out, in, len);
 }
 MPROC_TASK(echo)
-
-/* Every byte plus one: an output as large as the input. */
-static int bump(const void *in, size_t len, mproc_task_out_t *out)
-{
-    unsigned char *b = malloc(len ? len : 1);
-    if (!b)
-        return mproc_task_fail(out, 1, "no memory for the output");
-    for (size_t i = 0; i < len; i++)
-        b[i] = (unsigned char)(((const unsigned char *)in)[i] + 1);
-    mproc_status_t st = mproc_task_output(out, b, len);
-    free(b);
-    return st ? mproc_task_fail(out, 2, mproc_strerror(st)) : 0;
-}
-MPROC_TASK(bump)
 
 static int not_registered(const void *in, size_t len, mproc_task_out_t *out)
 {
@@ -322,10 +309,7 @@ static void an_item_and_an_output_of_300_MiB_arrive_whole(void **state)
 {
     (void)state;
     const size_t big = (size_t)300 << 20;
-    unsigned char *in = malloc(big);
-    assert_non_null(in);
-    for (size_t i = 0; i < big; i++)
-        in[i] = (unsigned char)(i * 131 + (i >> 20));
+    unsigned char *in = bump_input(big);
     mproc_pool_t *pool = default_pool();
     unsigned char small[3] = {1, 2, 3};
     const void *items[2] = {in, small};
@@ -337,12 +321,7 @@ static void an_item_and_an_output_of_300_MiB_arrive_whole(void **state)
         size_t len = 0;
         assert_int_equal(mproc_async_result_item(r, k, &p, &len), MPROC_OK);
         assert_int_equal(len, lens[k]);
-        const unsigned char *got = p, *want = items[k];
-        size_t bad = len;
-        for (size_t i = 0; i < len && bad == len; i++)
-            if (got[i] != (unsigned char)(want[i] + 1))
-                bad = i;
-        assert_int_equal(bad, len);
+        assert_bumped(items[k], p, len);
     }
     mproc_async_result_free(r);
     mproc_pool_free(pool);
