@@ -114,9 +114,10 @@ mproc_status_t mproc_mpi_init(int *argc, char ***argv)
     if (provided < MPI_THREAD_MULTIPLE)
         return MPROC_ENOTSUP;
     find_exe(argv ? *argv : NULL);
-    const char *piece = getenv("MPROC_MPI_PIECE_BYTES");
-    if (piece && strtoull(piece, NULL, 10) >= 64 && strtoull(piece, NULL, 10) <= INT_MAX)
-        mproc__mpi.piece = (size_t)strtoull(piece, NULL, 10);
+    const char *env = getenv("MPROC_MPI_PIECE_BYTES"); /* tests: cut messages smaller */
+    unsigned long long piece = env ? strtoull(env, NULL, 10) : 0;
+    if (piece >= 64 && piece <= INT_MAX)
+        mproc__mpi.piece = (size_t)piece;
     MPI_Comm_rank(MPI_COMM_WORLD, &mproc__mpi.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &mproc__mpi.size);
     mproc__mpi.pid = (long)getpid();
