@@ -3,7 +3,7 @@
 against mpi4py.futures' MPIPoolExecutor.map, the local Pool and raw
 MPI_Send/Recv, over TCP and over shared memory, in the same run.
 
-Usage: run_mpi.py BUILD_DIR [--out FILE]
+Usage: run_mpi.py BUILD_DIR [--out FILE] [--only FIGURE]
 Needs BUILD_DIR/bench/bench_mpi (built when MPI is found) and Debian's
 python3-mpi4py for /usr/bin/python3 (scripts/install-deps.sh mpi); without
 them it says so and exits 0. Writes FILE (default
@@ -97,9 +97,11 @@ def mpi_available(build_dir):
     return probe.returncode == 0
 
 
-def run_mpi(build_dir):
+def run_mpi(build_dir, only=None):
     rows = []
     for fig in MPI_FIGURES:
+        if only and fig.name != only:
+            continue
         print(f"running {fig.name} over {fig.btl} ...", file=sys.stderr, flush=True)
         rounds = {side: [] for side in MPI_SIDES}
         for _ in range(MPI_ROUNDS):
@@ -136,13 +138,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("build_dir")
     parser.add_argument("--out")
+    parser.add_argument("--only", choices=sorted({fig.name for fig in MPI_FIGURES}),
+                        help="run this figure only (both transports)")
     args = parser.parse_args()
     build_dir = os.path.abspath(args.build_dir)
     out = os.path.abspath(args.out or os.path.join(build_dir, "bench", "results_mpi.json"))
     if not mpi_available(build_dir):
         print("MPI figures: skipped (no bench_mpi or no mpi4py)", file=sys.stderr)
         return 0
-    rows = run_mpi(build_dir)
+    rows = run_mpi(build_dir, args.only)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump([{"figure": fig.name, "btl": fig.btl, "unit": fig.unit, **row}

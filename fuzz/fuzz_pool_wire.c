@@ -4,6 +4,7 @@
  * be broken or killed mid-write. The first byte chooses: bit 0 chunk/result,
  * bit 1 a fixed-size map, bits 2-7 its output size minus one.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,10 +13,10 @@
 typedef struct span {
     const unsigned char *msg;
     size_t len;
-    uint32_t count, visits;
+    uint64_t count, visits;
 } span_t;
 
-static void visit(void *ctx, uint32_t i, mproc_status_t status, int32_t code,
+static void visit(void *ctx, size_t i, mproc_status_t status, int32_t code,
                   const unsigned char *p, size_t len)
 {
     span_t *s = ctx;
@@ -34,26 +35,31 @@ static void chunk(const unsigned char *data, size_t size)
         return;
     free(h.name);
     if (h.mode == MPROC__POOL_MODE_FIXED) {
-        if ((uint64_t)h.in_size * h.count > size - r.pos)
+        if (h.count > (size - r.pos) / h.in_size || h.count > SIZE_MAX / h.out_size)
             abort();
         return;
     }
-    for (uint32_t i = 0; i < h.count; i++) {
+    /* The head checked every length: each input is there, in order, to the end at most. */
+    const unsigned char *end = NULL;
+    for (uint64_t i = 0; i < h.count; i++) {
         const unsigned char *p;
         size_t len;
-        if (mproc__pool_chunk_input(&r, &p, &len) != MPROC_OK)
-            return;
+        if (mproc__pool_chunk_input(&r, &h, &p, &len) != MPROC_OK)
+            abort();
+        if (p < data + r.pos || len > size - (size_t)(p - data) || (end && p != end))
+            abort();
         if (len && p[len - 1] != data[p - data + len - 1])
             abort();
+        end = p + len;
     }
 }
 
 static void result(unsigned char how, const unsigned char *data, size_t size)
 {
-    uint32_t start = 0, count = 0;
-    if (size >= 16) { /* the chunk the parent sent is the one the worker names */
-        memcpy(&start, data + 8, 4);
-        memcpy(&count, data + 12, 4);
+    uint64_t start = 0, count = 0;
+    if (size >= 24) { /* the chunk the parent sent is the one the worker names */
+        memcpy(&start, data + 8, 8);
+        memcpy(&count, data + 16, 8);
     }
     if (count > 1 << 16)
         return; /* the parent only accepts the count it sent: a real chunk's */

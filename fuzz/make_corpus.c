@@ -102,46 +102,51 @@ static void connection_seeds(void)
     mproc__wbuf_free(&b);
 }
 
-static void chunk_head(mproc__wbuf_t *b, uint32_t count, uint32_t mode, const char *name)
+static void put_u64(mproc__wbuf_t *b, uint64_t v)
 {
-    uint64_t job = 1;
+    check(mproc__wbuf_put(b, &v, sizeof v));
+}
+
+static void chunk_head(mproc__wbuf_t *b, uint64_t count, uint32_t mode, const char *name)
+{
     b->len = 0;
     check(mproc__wbuf_put(b, "\0", 1)); /* the target's selector: a chunk */
-    check(mproc__wbuf_put(b, &job, sizeof job));
-    check(mproc__wbuf_put_u32(b, 0));
-    check(mproc__wbuf_put_u32(b, count));
+    put_u64(b, 1);                       /* job */
+    put_u64(b, 0);                       /* start */
+    put_u64(b, count);
     check(mproc__wbuf_put_u32(b, mode));
     check(mproc__wbuf_put_i64(b, 0));
     check(mproc__wbuf_put_str(b, name));
 }
 
-static void result_head(mproc__wbuf_t *b, unsigned char how, uint32_t count, uint32_t nfail)
+static void result_head(mproc__wbuf_t *b, unsigned char how, uint64_t count, uint64_t nfail)
 {
-    uint64_t job = 1;
     b->len = 0;
     check(mproc__wbuf_put(b, &how, 1));
-    check(mproc__wbuf_put(b, &job, sizeof job));
-    check(mproc__wbuf_put_u32(b, 0));
-    check(mproc__wbuf_put_u32(b, count));
-    check(mproc__wbuf_put_u32(b, nfail));
+    put_u64(b, 1); /* job */
+    put_u64(b, 0); /* start */
+    put_u64(b, count);
+    put_u64(b, nfail);
 }
 
 static void record(mproc__wbuf_t *b, int32_t code, const char *p, size_t n)
 {
     check(mproc__wbuf_put(b, &code, sizeof code));
-    frame(b, p, n);
+    put_u64(b, n);
+    check(mproc__wbuf_put(b, p, n));
 }
 
 static void pool_seeds(void)
 {
     mproc__wbuf_t b = {0};
     chunk_head(&b, 2, MPROC__POOL_MODE_BYTES, "square");
-    frame(&b, "ab", 2);
-    frame(&b, "cde", 3);
+    put_u64(&b, 2);
+    put_u64(&b, 3);
+    check(mproc__wbuf_put(&b, "abcde", 5));
     put("fuzz_pool_wire", "chunk_bytes", b.data, b.len);
     chunk_head(&b, 2, MPROC__POOL_MODE_FIXED, "square");
-    check(mproc__wbuf_put_u32(&b, 4));
-    check(mproc__wbuf_put_u32(&b, 8));
+    put_u64(&b, 4);
+    put_u64(&b, 8);
     check(mproc__wbuf_put(&b, "\1\0\0\0\2\0\0\0", 8));
     put("fuzz_pool_wire", "chunk_fixed", b.data, b.len);
     result_head(&b, 1, 2, 1);

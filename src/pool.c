@@ -178,28 +178,48 @@ typedef struct source {
     const size_t *lens;
     const unsigned char *array; /* MODE_FIXED */
     size_t in_size, out_size;
+    int lend; /* the caller's memory outlives the job: large inputs are not copied */
 } source_t;
 
-static mproc_status_t encode_chunk(const source_t *src, mproc_task_fn fn, const char *name,
-                                   uint64_t job, size_t start, size_t count, mproc__wbuf_t *b)
+static mproc_status_t put_u64(mproc__wbuf_t *b, uint64_t v)
 {
-    mproc_status_t st = mproc__wbuf_put(b, &job, sizeof job);
-    if (!st) st = mproc__wbuf_put_u32(b, (uint32_t)start);
-    if (!st) st = mproc__wbuf_put_u32(b, (uint32_t)count);
+    return mproc__wbuf_put(b, &v, sizeof v);
+}
+
+/* An input: lent when it is large and may be, else copied into the message. */
+static mproc_status_t put_input(const source_t *src, chunk_t *c, const void *p, size_t len)
+{
+    if (!src->lend || len < MPROC__POOL_LEND_MIN)
+        return mproc__wbuf_put(&c->msg, p, len);
+    lent_t *l = realloc(c->lent, (c->nlent + 1) * sizeof *l);
+    if (!l)
+        return MPROC_ENOMEM;
+    c->lent = l;
+    l[c->nlent++] = (lent_t){c->msg.len, p, len};
+    return MPROC_OK;
+}
+
+static mproc_status_t encode_chunk(const source_t *src, mproc_task_fn fn, const char *name,
+                                   uint64_t job, chunk_t *c)
+{
+    mproc__wbuf_t *b = &c->msg;
+    size_t start = c->start, count = c->count;
+    mproc_status_t st = put_u64(b, job);
+    if (!st) st = put_u64(b, start);
+    if (!st) st = put_u64(b, count);
     if (!st) st = mproc__wbuf_put_u32(b, (uint32_t)src->mode);
     if (!st) st = mproc__wbuf_put_i64(b, name ? 0 : (int64_t)(intptr_t)fn);
     if (!st) st = mproc__wbuf_put_str(b, name ? name : "");
     if (!st && src->mode == MPROC__POOL_MODE_FIXED) {
-        st = mproc__wbuf_put_u32(b, (uint32_t)src->in_size);
-        if (!st) st = mproc__wbuf_put_u32(b, (uint32_t)src->out_size);
-        if (!st) st = mproc__wbuf_put(b, src->array + start * src->in_size, count * src->in_size);
+        st = put_u64(b, src->in_size);
+        if (!st) st = put_u64(b, src->out_size);
+        if (!st) st = put_input(src, c, src->array + start * src->in_size, count * src->in_size);
+        return st;
     }
-    for (size_t i = start; !st && src->mode == MPROC__POOL_MODE_BYTES && i < start + count; i++) {
-        st = mproc__wbuf_put_u32(b, (uint32_t)src->lens[i]);
-        if (!st) st = mproc__wbuf_put(b, src->items[i], src->lens[i]);
-    }
-    if (!st && b->len > MPROC_MESSAGE_MAX_BYTES)
-        st = MPROC_ETOOBIG;
+    for (size_t i = start; !st && i < start + count; i++)
+        st = put_u64(b, src->lens[i]);
+    for (size_t i = start; !st && i < start + count; i++)
+        st = put_input(src, c, src->items[i], src->lens[i]);
     return st;
 }
 
@@ -210,10 +230,14 @@ static size_t default_chunksize(const mproc_pool_t *pool, size_t n)
     return n / parts + (n % parts != 0);
 }
 
-/* Build the chunks of a job and queue them; on success the pool holds r. */
-static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_t *src,
+/* Build the chunks of a job and queue them; on success the pool holds r.
+ * Only a transport takes lent inputs (pool_transport.h's parts): a local
+ * worker's connection sends one buffer, so its chunks are copied whole. */
+static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_t *lender,
                              mproc_async_result_t *r, size_t chunksize)
 {
+    source_t copy = *lender, *src = &copy;
+    copy.lend = lender->lend && pool->transport;
     if (!fn)
         return MPROC_EINVAL;
     const char *name = mproc__task_name(fn);
@@ -221,8 +245,8 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
                   mproc_context_start_method(pool->context) == MPROC_METHOD_SPAWN))
         return MPROC_ENOTREGISTERED;
     for (size_t i = 0; src->mode == MPROC__POOL_MODE_BYTES && i < r->n; i++)
-        if ((!src->items[i] && src->lens[i]) || src->lens[i] > MPROC_MESSAGE_MAX_BYTES)
-            return src->lens[i] > MPROC_MESSAGE_MAX_BYTES ? MPROC_ETOOBIG : MPROC_EINVAL;
+        if (!src->items[i] && src->lens[i])
+            return MPROC_EINVAL;
     if (!chunksize)
         chunksize = 1;
     chunk_t *head = NULL, *last = NULL, **link = &head;
@@ -244,7 +268,7 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
         c->count = r->n - start < chunksize ? r->n - start : chunksize;
         *link = last = c;
         link = &c->next;
-        st = encode_chunk(src, fn, name, job, c->start, c->count, &c->msg);
+        st = encode_chunk(src, fn, name, job, c);
     }
     apr_thread_mutex_lock(pool->hub->lock);
     if (!st && pool->state != RUN)
@@ -267,8 +291,7 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
     if (st) {
         while (head) {
             chunk_t *next = head->next;
-            mproc__wbuf_free(&head->msg);
-            free(head);
+            mproc__pool_chunk_free(head);
             head = next;
         }
         return st;
@@ -276,11 +299,27 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
     return MPROC_OK;
 }
 
+/* A job that lent the caller's memory: wait until no send reads it any more
+ * (a worker lost mid-send completes its chunk before its sender returns). */
+static mproc_status_t await_lent(mproc_async_result_t *r, mproc_status_t st)
+{
+    apr_thread_mutex_lock(r->hub->lock);
+    while (r->lent_sends)
+        (void)mproc__hub_wait(r->hub, -1.0);
+    apr_thread_mutex_unlock(r->hub->lock);
+    return st;
+}
+
+enum { ITER = 1, ORDERED = 2, LEND = 4 };
+
+/* `how`: ITER (an imap's), ORDERED (imap's order), LEND (a call that waits
+ * for the job, so that its items' memory outlives it: see await_lent). */
 static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
                                    const size_t *lens, size_t n, size_t chunksize,
-                                   const mproc_async_options_t *opts, int iter, int ordered,
+                                   const mproc_async_options_t *opts, int how,
                                    mproc_async_result_t **out)
 {
+    int iter = how & ITER;
     static const mproc_async_options_t no_callbacks = MPROC_ASYNC_OPTIONS_INIT;
     if (!opts)
         opts = &no_callbacks;
@@ -299,8 +338,8 @@ static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const v
     r->callback = opts->callback;
     r->error_callback = opts->error_callback;
     r->user = opts->user;
-    r->ordered = ordered;
-    source_t src = {MPROC__POOL_MODE_BYTES, items, lens, NULL, 0, 0};
+    r->ordered = (how & ORDERED) != 0;
+    source_t src = {MPROC__POOL_MODE_BYTES, items, lens, NULL, 0, 0, (how & LEND) != 0};
     mproc_status_t st = submit(pool, fn, &src, r, chunksize);
     if (st) {
         mproc__result_destroy(r);
@@ -316,14 +355,16 @@ mproc_status_t mproc_pool_apply_async(mproc_pool_t *pool, mproc_task_fn fn, cons
 {
     const void *items[1] = {input};
     size_t lens[1] = {len};
-    return submit_items(pool, fn, items, lens, 1, 1, opts, 0, 0, result);
+    return submit_items(pool, fn, items, lens, 1, 1, opts, 0, result);
 }
 
 mproc_status_t mproc_pool_apply(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
                                 size_t len, mproc_async_result_t **result)
 {
-    mproc_status_t st = mproc_pool_apply_async(pool, fn, input, len, NULL, result);
-    return st ? st : mproc_async_result_get(*result, MPROC_FOREVER);
+    const void *items[1] = {input};
+    size_t lens[1] = {len};
+    mproc_status_t st = submit_items(pool, fn, items, lens, 1, 1, NULL, LEND, result);
+    return st ? st : await_lent(*result, mproc_async_result_get(*result, MPROC_FOREVER));
 }
 
 mproc_status_t mproc_pool_apply_into(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
@@ -356,15 +397,17 @@ mproc_status_t mproc_pool_map_async(mproc_pool_t *pool, mproc_task_fn fn,
 {
     if (pool && !chunksize)
         chunksize = default_chunksize(pool, n);
-    return submit_items(pool, fn, items, lens, n, chunksize, opts, 0, 0, result);
+    return submit_items(pool, fn, items, lens, n, chunksize, opts, 0, result);
 }
 
 mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
                               const size_t *lens, size_t n, size_t chunksize,
                               mproc_async_result_t **result)
 {
-    mproc_status_t st = mproc_pool_map_async(pool, fn, items, lens, n, chunksize, NULL, result);
-    return st ? st : mproc_async_result_get(*result, MPROC_FOREVER);
+    if (pool && !chunksize)
+        chunksize = default_chunksize(pool, n);
+    mproc_status_t st = submit_items(pool, fn, items, lens, n, chunksize, NULL, LEND, result);
+    return st ? st : await_lent(*result, mproc_async_result_get(*result, MPROC_FOREVER));
 }
 
 mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const void *in,
@@ -373,21 +416,20 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
 {
     if (failed_index)
         *failed_index = 0;
-    if (!pool || !in_size || !out_size || (n && (!in || !out)) || in_size > UINT32_MAX ||
-        out_size > UINT32_MAX)
+    if (!pool || !in_size || !out_size || (n && (!in || !out)))
         return MPROC_EINVAL;
     mproc_async_result_t *r = mproc__result_new(pool->hub, n, 0);
     if (!r)
         return MPROC_ENOMEM;
     r->out = out;
     r->out_size = out_size;
-    source_t src = {MPROC__POOL_MODE_FIXED, NULL, NULL, in, in_size, out_size};
+    source_t src = {MPROC__POOL_MODE_FIXED, NULL, NULL, in, in_size, out_size, 1};
     mproc_status_t st = submit(pool, fn, &src, r, chunksize ? chunksize : default_chunksize(pool, n));
     if (st) {
         mproc__result_destroy(r);
         return st;
     }
-    st = mproc_async_result_get(r, MPROC_FOREVER);
+    st = await_lent(r, mproc_async_result_get(r, MPROC_FOREVER));
     if (st && failed_index)
         *failed_index = r->fail_index;
     mproc_async_result_free(r);
@@ -449,7 +491,8 @@ static mproc_status_t imap(mproc_pool_t *pool, mproc_task_fn fn, const void *con
     mproc_pool_iter_t *i = calloc(1, sizeof *i);
     if (!i)
         return MPROC_ENOMEM;
-    mproc_status_t st = submit_items(pool, fn, items, lens, n, chunksize, NULL, 1, ordered, &i->r);
+    mproc_status_t st = submit_items(pool, fn, items, lens, n, chunksize, NULL,
+                                     ITER | (ordered ? ORDERED : 0), &i->r);
     if (st) {
         free(i);
         return st;

@@ -58,6 +58,13 @@ void mproc__pool_run_callbacks(mproc_pool_t *pool, finished_t *fin)
     fin->n = 0;
 }
 
+void mproc__pool_chunk_free(chunk_t *c)
+{
+    mproc__wbuf_free(&c->msg);
+    free(c->lent);
+    free(c);
+}
+
 void mproc__pool_fail_chunk(mproc_pool_t *pool, chunk_t *c, mproc_status_t status, int code,
                             const char *why, finished_t *fin)
 {
@@ -65,8 +72,7 @@ void mproc__pool_fail_chunk(mproc_pool_t *pool, chunk_t *c, mproc_status_t statu
         mproc__result_complete_item(c->job, c->start + i, status, code,
                                     (unsigned char *)mproc__strdup(why), strlen(why));
     maybe_ready(pool, c->job, fin);
-    mproc__wbuf_free(&c->msg);
-    free(c);
+    mproc__pool_chunk_free(c);
 }
 
 typedef struct taking {
@@ -75,7 +81,7 @@ typedef struct taking {
 } taking_t;
 
 /* One item of a result (lock held): its output or message is kept as a C string. */
-static void take_item(void *ctx, uint32_t i, mproc_status_t status, int32_t code,
+static void take_item(void *ctx, size_t i, mproc_status_t status, int32_t code,
                       const unsigned char *p, size_t n)
 {
     taking_t *t = ctx;
@@ -99,7 +105,7 @@ void mproc__pool_take_result(mproc_pool_t *pool, worker_t *w, const unsigned cha
     taking_t t = {res, c->start};
     unsigned char *fixed = res->items ? NULL : res->out + c->start * res->out_size;
     int bare = 0;
-    if (mproc__pool_decode_result(msg, len, (uint32_t)c->start, (uint32_t)c->count, fixed,
+    if (mproc__pool_decode_result(msg, len, c->start, c->count, fixed,
                                   res->out_size, &bare, take_item, &t)) {
         mproc__pool_fail_chunk(pool, c, MPROC_EWORKERLOST, 0, "malformed result from a worker",
                                fin);
@@ -108,8 +114,60 @@ void mproc__pool_take_result(mproc_pool_t *pool, worker_t *w, const unsigned cha
     if (bare)
         res->remaining -= c->count;
     maybe_ready(pool, res, fin);
-    mproc__wbuf_free(&c->msg);
-    free(c);
+    mproc__pool_chunk_free(c);
+}
+
+/* Send a chunk's message (lock not held): its own bytes with the lent inputs
+ * in their places. Only a transport takes parts; a local pool lends nothing. */
+static mproc_status_t send_chunk(mproc_pool_t *pool, void *session, worker_t *w, int i,
+                                 const mproc__wbuf_t *msg, const lent_t *lent, size_t nlent)
+{
+    if (!pool->transport)
+        return mproc_connection_send_bytes(w->conn, msg->data, msg->len);
+    mproc_pool_part_t one, *parts = nlent ? malloc((2 * nlent + 1) * sizeof *parts) : &one;
+    if (!parts)
+        return MPROC_ENOMEM;
+    size_t n = 0, from = 0;
+    for (size_t k = 0; k < nlent; k++) {
+        if (lent[k].at > from)
+            parts[n++] = (mproc_pool_part_t){msg->data + from, lent[k].at - from};
+        parts[n++] = (mproc_pool_part_t){lent[k].data, lent[k].len};
+        from = lent[k].at;
+    }
+    if (msg->len > from || n == 0)
+        parts[n++] = (mproc_pool_part_t){msg->data + from, msg->len - from};
+    mproc_status_t st = pool->transport->send(session, i, parts, n);
+    if (parts != &one)
+        free(parts);
+    return st;
+}
+
+/* A chunk that could not be sent at all (MPROC_ENOMEM, MPROC_ETOOBIG; lock
+ * held): its tasks are to fail with that status, instead of waiting for a
+ * result that cannot come. (Any other failure means the worker is gone: it is
+ * buried, or reported by the transport, and its chunk fails with
+ * MPROC_EWORKERLOST.) The handler fails it (mproc__pool_fail_unsent), so that
+ * callbacks run on its thread. */
+static void unsent(mproc_pool_t *pool, worker_t *w, mproc_status_t st)
+{
+    chunk_t *c = w->held;
+    w->held = NULL;
+    c->failed = st;
+    c->next = pool->unsent;
+    pool->unsent = c;
+    if (pool->transport)
+        pool->transport->wake(pool->session);
+    else
+        (void)mproc_connection_send_bytes(pool->wake_wr, "", 0);
+}
+
+void mproc__pool_fail_unsent(mproc_pool_t *pool, finished_t *fin)
+{
+    while (pool->unsent) {
+        chunk_t *c = pool->unsent;
+        pool->unsent = c->next;
+        mproc__pool_fail_chunk(pool, c, c->failed, 0, mproc_strerror(c->failed), fin);
+    }
 }
 
 /* Give idle workers the next chunks (lock held). Any thread may: a submitter
@@ -133,18 +191,28 @@ void mproc__pool_dispatch(mproc_pool_t *pool)
         /* The sender owns the bytes: the chunk's result may be taken (and the
          * chunk freed) by the handler before this thread returns from send.
          * A worker that died meanwhile is buried, and the chunk failed, once
-         * no one is sending to it. */
+         * no one is sending to it. Lent inputs are the caller's: its job
+         * counts the sends reading them, and the caller waits for none. */
         mproc__wbuf_t msg = c->msg;
+        lent_t *lent = c->lent;
+        size_t nlent = c->nlent;
+        mproc_async_result_t *job = nlent ? c->job : NULL;
         c->msg = (mproc__wbuf_t){0};
+        c->lent = NULL;
+        c->nlent = 0;
+        if (job)
+            job->lent_sends++;
         void *session = pool->session;
         apr_thread_mutex_unlock(pool->hub->lock);
-        if (pool->transport)
-            (void)pool->transport->send(session, i, msg.data, msg.len);
-        else
-            (void)mproc_connection_send_bytes(w->conn, msg.data, msg.len);
+        mproc_status_t st = send_chunk(pool, session, w, i, &msg, lent, nlent);
         mproc__wbuf_free(&msg);
+        free(lent);
         apr_thread_mutex_lock(pool->hub->lock);
-        if (--w->sending == 0)
+        if (job)
+            job->lent_sends--;
+        if ((st == MPROC_ENOMEM || st == MPROC_ETOOBIG) && w->held == c)
+            unsent(pool, w, st);
+        if (--w->sending == 0 || job)
             apr_thread_cond_broadcast(pool->hub->changed);
     }
 }
@@ -154,7 +222,7 @@ int mproc__pool_busy(const mproc_pool_t *pool)
     for (int i = 0; i < pool->nworkers; i++)
         if (pool->workers[i].held)
             return 1;
-    return pool->pending != NULL;
+    return pool->pending || pool->unsent;
 }
 
 void mproc__pool_fail_pending(mproc_pool_t *pool, mproc_status_t status, const char *why,

@@ -14,11 +14,25 @@
 #include "pool_result.h"
 #include "pool_wire.h"
 
+/* A large input the chunk's message takes from the caller's memory, not
+ * copied: it follows the chunk's own bytes up to offset `at`. */
+typedef struct lent {
+    size_t at;
+    const void *data;
+    size_t len;
+} lent_t;
+
+/* Inputs from this size on are lent when they may be (see submit in pool.c). */
+#define MPROC__POOL_LEND_MIN ((size_t)64 * 1024)
+
 typedef struct chunk {
     struct chunk *next;
     mproc_async_result_t *job;
     size_t start, count;
     mproc__wbuf_t msg;
+    lent_t *lent; /* in message order; NULL when nothing is lent */
+    size_t nlent;
+    mproc_status_t failed; /* why it could not be sent (on pool->unsent) */
 } chunk_t;
 
 typedef struct worker {
@@ -39,6 +53,7 @@ struct mproc_pool {
     long maxtasks;
     worker_t *workers;
     chunk_t *pending, *pending_tail;
+    chunk_t *unsent; /* sends that failed: their tasks fail on the handler's thread */
     mproc_connection_t *wake_rd, *wake_wr;
     apr_pool_t *thread_mem;
     apr_thread_t *handler;
@@ -61,6 +76,8 @@ typedef struct finished {
 /* pool_chunks.c; all with the hub's lock held. */
 /* Run callbacks outside the lock, then mark those results ready. */
 void mproc__pool_run_callbacks(mproc_pool_t *pool, finished_t *fin);
+/* Free a chunk and its message. */
+void mproc__pool_chunk_free(chunk_t *c);
 /* Fail every item of a chunk and free it. */
 void mproc__pool_fail_chunk(mproc_pool_t *pool, chunk_t *c, mproc_status_t status, int code,
                             const char *why, finished_t *fin);
@@ -69,6 +86,8 @@ void mproc__pool_take_result(mproc_pool_t *pool, worker_t *w, const unsigned cha
                              size_t len, finished_t *fin);
 /* Give idle workers the next chunks; the lock is released while sending. */
 void mproc__pool_dispatch(mproc_pool_t *pool);
+/* Fail the chunks whose send failed (the handler's thread). */
+void mproc__pool_fail_unsent(mproc_pool_t *pool, finished_t *fin);
 /* A worker holds a chunk, or one waits. */
 int mproc__pool_busy(const mproc_pool_t *pool);
 /* Fail every chunk still waiting. */

@@ -157,6 +157,7 @@ static void stop_workers(mproc_pool_t *pool, finished_t *fin)
         if (pool->workers[i].proc)
             bury_worker(pool, &pool->workers[i], fin);
     mproc__pool_fail_pending(pool, MPROC_ECLOSED, "the pool was terminated", fin);
+    mproc__pool_fail_unsent(pool, fin);
 }
 
 void *APR_THREAD_FUNC mproc__pool_local_handler(apr_thread_t *thread, void *arg)
@@ -169,6 +170,7 @@ void *APR_THREAD_FUNC mproc__pool_local_handler(apr_thread_t *thread, void *arg)
     apr_thread_mutex_lock(pool->hub->lock);
     while (objs && ready && pool->state != TERMINATE) {
         mproc__pool_dispatch(pool);
+        mproc__pool_fail_unsent(pool, &fin);
         if (pool->state == CLOSE && !mproc__pool_busy(pool))
             break;
         /* Dead slots wait on the wake pipe again: harmless, and keeps indexes fixed. */

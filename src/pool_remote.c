@@ -111,6 +111,7 @@ void *APR_THREAD_FUNC mproc__pool_remote_handler(apr_thread_t *thread, void *arg
     apr_thread_mutex_lock(pool->hub->lock);
     while (pool->state != TERMINATE) {
         mproc__pool_dispatch(pool);
+        mproc__pool_fail_unsent(pool, &fin);
         if (all_lost(pool))
             mproc__pool_fail_pending(pool, MPROC_EWORKERLOST, "every worker of the pool died",
                                      &fin);
@@ -120,13 +121,17 @@ void *APR_THREAD_FUNC mproc__pool_remote_handler(apr_thread_t *thread, void *arg
         mproc__pool_run_callbacks(pool, &fin);
     }
     mproc__pool_fail_pending(pool, MPROC_ECLOSED, "the pool was terminated", &fin);
-    while (mproc__pool_busy(pool)) {
+    for (;;) {
+        mproc__pool_fail_unsent(pool, &fin);
+        if (!mproc__pool_busy(pool))
+            break;
         remote_take(pool, 1.0, &fin);
         mproc__pool_run_callbacks(pool, &fin);
     }
     for (int i = 0; i < pool->nworkers; i++)
         while (pool->workers[i].sending) /* a submitter still in send() uses the session */
             (void)mproc__hub_wait(pool->hub, -1.0);
+    mproc__pool_fail_unsent(pool, &fin);
     void *session = pool->session;
     pool->session = NULL; /* wake() no longer reaches it */
     apr_thread_mutex_unlock(pool->hub->lock);

@@ -43,6 +43,7 @@ struct mproc_async_result {
     char *fail_message;
     mproc_result_callback callback, error_callback;
     void *user;
+    int lent_sends;        /* sends reading the caller's memory right now */
     size_t *order;         /* iterators: indexes in completion order */
     size_t ndone, taken, next, last;
     int ordered;

@@ -1,8 +1,8 @@
 /* Decoding the pool's messages (pool_wire.h): a worker may have been killed mid-write or be broken. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mproc/connection.h"
 #include "pool_wire.h"
 
 int mproc__pool_init_succeeded(const void *msg, size_t len)
@@ -13,25 +13,55 @@ int mproc__pool_init_succeeded(const void *msg, size_t len)
     return code == 0;
 }
 
+static mproc_status_t get_u64(mproc__rbuf_t *r, uint64_t *v)
+{
+    return mproc__rbuf_get(r, v, sizeof *v);
+}
+
+/* MODE_FIXED: non-zero sizes, every input there, the outputs' size a size_t. */
+static mproc_status_t check_fixed(mproc__rbuf_t *r, mproc__pool_chunk_t *h)
+{
+    mproc_status_t st = get_u64(r, &h->in_size);
+    if (!st) st = get_u64(r, &h->out_size);
+    if (st || !h->in_size || !h->out_size)
+        return MPROC_EINVAL;
+    if (h->count > (r->len - r->pos) / h->in_size || h->count > SIZE_MAX / h->out_size)
+        return MPROC_EINVAL;
+    return MPROC_OK;
+}
+
+/* MODE_BYTES: the count lengths, then items adding up to no more than arrived. */
+static mproc_status_t check_bytes(const mproc__rbuf_t *r, mproc__pool_chunk_t *h)
+{
+    size_t left = r->len - r->pos;
+    if (h->count > left / sizeof(uint64_t))
+        return MPROC_EINVAL;
+    h->next_len = r->pos;
+    h->next_item = r->pos + (size_t)h->count * sizeof(uint64_t);
+    left -= (size_t)h->count * sizeof(uint64_t);
+    for (uint64_t i = 0; i < h->count; i++) {
+        uint64_t n;
+        memcpy(&n, r->data + h->next_len + i * sizeof n, sizeof n);
+        if (n > left)
+            return MPROC_EINVAL;
+        left -= (size_t)n;
+    }
+    return MPROC_OK;
+}
+
 mproc_status_t mproc__pool_chunk_head(mproc__rbuf_t *r, mproc__pool_chunk_t *h)
 {
     memset(h, 0, sizeof *h);
-    mproc_status_t st = mproc__rbuf_get(r, &h->job, sizeof h->job);
-    if (!st) st = mproc__rbuf_get_u32(r, &h->start);
-    if (!st) st = mproc__rbuf_get_u32(r, &h->count);
+    mproc_status_t st = get_u64(r, &h->job);
+    if (!st) st = get_u64(r, &h->start);
+    if (!st) st = get_u64(r, &h->count);
     if (!st) st = mproc__rbuf_get_u32(r, &h->mode);
     if (!st) st = mproc__rbuf_get_i64(r, &h->fn);
     if (!st) st = mproc__rbuf_get_str(r, &h->name);
-    if (!st && h->mode == MPROC__POOL_MODE_FIXED) {
-        st = mproc__rbuf_get_u32(r, &h->in_size);
-        if (!st) st = mproc__rbuf_get_u32(r, &h->out_size);
-        if (!st && (!h->in_size || !h->out_size ||
-                    (uint64_t)h->in_size * h->count > r->len - r->pos ||
-                    (uint64_t)h->out_size * h->count > MPROC_MESSAGE_MAX_BYTES))
-            st = MPROC_EINVAL;
-    } else if (!st && h->mode != MPROC__POOL_MODE_BYTES) {
-        st = MPROC_EINVAL;
-    }
+    if (!st)
+        st = h->mode == MPROC__POOL_MODE_FIXED ? check_fixed(r, h)
+             : h->mode == MPROC__POOL_MODE_BYTES ? check_bytes(r, h)
+                                                  : MPROC_EINVAL;
     if (st) {
         free(h->name);
         h->name = NULL;
@@ -39,60 +69,62 @@ mproc_status_t mproc__pool_chunk_head(mproc__rbuf_t *r, mproc__pool_chunk_t *h)
     return st;
 }
 
-mproc_status_t mproc__pool_chunk_input(mproc__rbuf_t *r, const unsigned char **p, size_t *len)
+mproc_status_t mproc__pool_chunk_input(const mproc__rbuf_t *r, mproc__pool_chunk_t *h,
+                                       const unsigned char **p, size_t *len)
 {
-    uint32_t n;
-    mproc_status_t st = mproc__rbuf_get_u32(r, &n);
-    if (!st && n > r->len - r->pos)
-        st = MPROC_EINVAL;
-    if (st)
-        return st;
-    *p = r->data + r->pos;
-    *len = n;
-    r->pos += n;
+    uint64_t n;
+    if (h->next_len + sizeof n > r->len)
+        return MPROC_EINVAL;
+    memcpy(&n, r->data + h->next_len, sizeof n);
+    if (h->next_item > r->len || n > r->len - h->next_item)
+        return MPROC_EINVAL;
+    *p = r->data + h->next_item;
+    *len = (size_t)n;
+    h->next_len += sizeof n;
+    h->next_item += (size_t)n;
     return MPROC_OK;
 }
 
 /* The next record: a failure, or a success whose output fits the array when there is one. */
-static void visit_record(mproc__rbuf_t *r, uint32_t i, unsigned char *fixed_out, size_t out_size,
+static void visit_record(mproc__rbuf_t *r, size_t i, unsigned char *fixed_out, size_t out_size,
                          mproc__pool_item_fn each, void *ctx)
 {
     int32_t code = 0;
-    uint32_t n = 0;
-    if (mproc__rbuf_get(r, &code, sizeof code) || mproc__rbuf_get_u32(r, &n) ||
-        n > r->len - r->pos || (fixed_out && !code && n != out_size)) {
+    uint64_t n = 0;
+    if (mproc__rbuf_get(r, &code, sizeof code) || get_u64(r, &n) || n > r->len - r->pos ||
+        (fixed_out && !code && n != out_size)) {
         r->pos = r->len; /* the rest cannot be trusted either */
         each(ctx, i, MPROC_EWORKERLOST, 0, NULL, 0);
         return;
     }
     const unsigned char *p = r->data + r->pos;
-    r->pos += n;
+    r->pos += (size_t)n;
     if (fixed_out && !code)
-        memcpy(fixed_out + (size_t)i * out_size, p, out_size);
-    each(ctx, i, code ? MPROC_ETASK : MPROC_OK, code, p, n);
+        memcpy(fixed_out + i * out_size, p, out_size);
+    each(ctx, i, code ? MPROC_ETASK : MPROC_OK, code, p, (size_t)n);
 }
 
-mproc_status_t mproc__pool_decode_result(const unsigned char *msg, size_t len, uint32_t start,
-                                         uint32_t count, unsigned char *fixed_out,
+mproc_status_t mproc__pool_decode_result(const unsigned char *msg, size_t len, uint64_t start,
+                                         uint64_t count, unsigned char *fixed_out,
                                          size_t out_size, int *bare, mproc__pool_item_fn each,
                                          void *ctx)
 {
     mproc__rbuf_t r = {msg, len, 0};
-    uint64_t job;
-    uint32_t got_start, got_count, nfail;
+    uint64_t job, got_start, got_count, nfail;
     *bare = 0;
-    mproc_status_t st = mproc__rbuf_get(&r, &job, sizeof job);
-    if (!st) st = mproc__rbuf_get_u32(&r, &got_start);
-    if (!st) st = mproc__rbuf_get_u32(&r, &got_count);
-    if (!st) st = mproc__rbuf_get_u32(&r, &nfail);
+    mproc_status_t st = get_u64(&r, &job);
+    if (!st) st = get_u64(&r, &got_start);
+    if (!st) st = get_u64(&r, &got_count);
+    if (!st) st = get_u64(&r, &nfail);
     if (st || got_start != start || got_count != count)
         return MPROC_EINVAL;
-    if (fixed_out && !nfail && (uint64_t)count * out_size <= len - r.pos) {
+    /* The caller's array holds count x out_size bytes: that product fits. */
+    if (fixed_out && !nfail && count * out_size <= len - r.pos) {
         memcpy(fixed_out, msg + r.pos, (size_t)count * out_size);
         *bare = 1;
         return MPROC_OK;
     }
-    for (uint32_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++)
         visit_record(&r, i, fixed_out, out_size, each, ctx);
     return MPROC_OK;
 }

@@ -3,14 +3,17 @@
  * message each way per chunk of tasks.
  *
  * Chunk, parent -> worker:
- *   u64 job, u32 start, u32 count, u32 mode, i64 fn (fork: the pointer, else 0),
+ *   u64 job, u64 start, u64 count, u32 mode, i64 fn (fork: the pointer, else 0),
  *   str task name ("" when sent by pointer), then
- *   MODE_BYTES: count x (u32 len, bytes); MODE_FIXED: u32 in_size, u32 out_size,
- *   count x in_size bytes.
+ *   MODE_BYTES: count x u64 len, then the items' bytes one after another (the
+ *   lengths first: a large item can be sent from the caller's memory as it
+ *   is, mproc_pool_part_t); MODE_FIXED: u64 in_size, u64 out_size, count x
+ *   in_size bytes.
  * Result, worker -> parent:
- *   u64 job, u32 start, u32 count, u32 nfail, then
+ *   u64 job, u64 start, u64 count, u64 nfail, then
  *   MODE_FIXED with nfail == 0: count x out_size bytes; otherwise
- *   count x (i32 code, u32 len, bytes: the output, or the message when code != 0).
+ *   count x (i32 code, u64 len, bytes: the output, or the message when code != 0).
+ * Every length is 64 bits: no size limit but memory's (issue 15).
  *
  * The decoders below check every length against the bytes that arrived: a
  * malformed message gives MPROC_EINVAL (or a lost item), never a read past it.
@@ -33,31 +36,34 @@ enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1 };
 int mproc__pool_init_succeeded(const void *msg, size_t len);
 
 typedef struct mproc__pool_chunk {
-    uint64_t job;
-    uint32_t start, count, mode;
+    uint64_t job, start, count;
+    uint32_t mode;
     int64_t fn;
     char *name; /* owned: free() it */
-    uint32_t in_size, out_size; /* MODE_FIXED; the inputs follow at r->pos */
+    uint64_t in_size, out_size; /* MODE_FIXED; the inputs follow at r->pos */
+    size_t next_len, next_item; /* MODE_BYTES: where the next length and item are */
 } mproc__pool_chunk_t;
 
 /* A chunk's header. MODE_FIXED: sizes are non-zero, the inputs are all there
- * and the outputs fit in one message. On failure h->name is NULL. */
+ * and the outputs' total size fits in a size_t. MODE_BYTES: the lengths and
+ * every item are all there. On failure h->name is NULL. */
 mproc_status_t mproc__pool_chunk_head(mproc__rbuf_t *r, mproc__pool_chunk_t *h);
-/* The next input of a MODE_BYTES chunk (points into r). */
-mproc_status_t mproc__pool_chunk_input(mproc__rbuf_t *r, const unsigned char **p, size_t *len);
+/* The next input of a MODE_BYTES chunk (points into r), count times. */
+mproc_status_t mproc__pool_chunk_input(const mproc__rbuf_t *r, mproc__pool_chunk_t *h,
+                                       const unsigned char **p, size_t *len);
 
 /* One item's outcome from a result: status MPROC_OK or MPROC_ETASK (code,
  * p/len the output or message), or MPROC_EWORKERLOST for a record that did
  * not parse (p NULL). */
-typedef void (*mproc__pool_item_fn)(void *ctx, uint32_t i, mproc_status_t status, int32_t code,
+typedef void (*mproc__pool_item_fn)(void *ctx, size_t i, mproc_status_t status, int32_t code,
                                     const unsigned char *p, size_t len);
 
 /* A worker's result for the chunk [start, start + count). With `fixed_out`
  * (count x out_size bytes), successful outputs are copied there and must be
  * exactly out_size long; a bare array sets *bare and calls `each` for none.
  * MPROC_EINVAL: the header does not match the chunk (no item visited). */
-mproc_status_t mproc__pool_decode_result(const unsigned char *msg, size_t len, uint32_t start,
-                                         uint32_t count, unsigned char *fixed_out,
+mproc_status_t mproc__pool_decode_result(const unsigned char *msg, size_t len, uint64_t start,
+                                         uint64_t count, unsigned char *fixed_out,
                                          size_t out_size, int *bare, mproc__pool_item_fn each,
                                          void *ctx);
 

@@ -10,8 +10,6 @@ mproc_status_t mproc_task_output(mproc_task_out_t *out, const void *data, size_t
 {
     if (!out || (!data && len))
         return MPROC_EINVAL;
-    if (len > MPROC_MESSAGE_MAX_BYTES)
-        return MPROC_ETOOBIG;
     out->output.len = 0;
     return mproc__wbuf_put(&out->output, data, len);
 }
@@ -57,7 +55,8 @@ static void run_one(mproc_task_fn fn, const void *in, size_t len, mproc_task_out
 static mproc_status_t put_record(mproc__wbuf_t *b, int32_t code, const void *p, size_t n)
 {
     mproc_status_t st = mproc__wbuf_put(b, &code, sizeof code);
-    if (!st) st = mproc__wbuf_put_u32(b, (uint32_t)n);
+    uint64_t n64 = n;
+    if (!st) st = mproc__wbuf_put(b, &n64, sizeof n64);
     if (!st) st = mproc__wbuf_put(b, p, n);
     return st;
 }
@@ -73,21 +72,21 @@ static mproc_status_t put_failure(mproc__wbuf_t *b, const mproc_task_out_t *out)
  * sent the pointer itself. */
 /* A fixed-size chunk with failures: replace the bare output array (at raw_at)
  * by one record per item, failed ones carrying their code and message. */
-static mproc_status_t fixed_as_records(mproc__wbuf_t *res, size_t raw_at, uint32_t out_size,
-                                       uint32_t count, const int32_t *codes,
+static mproc_status_t fixed_as_records(mproc__wbuf_t *res, size_t raw_at, size_t out_size,
+                                       size_t count, const int32_t *codes,
                                        char *const *messages)
 {
-    size_t raw_size = (size_t)out_size * count;
+    size_t raw_size = out_size * count;
     unsigned char *raw = malloc(raw_size + 1);
     if (!raw)
         return MPROC_ENOMEM;
     memcpy(raw, res->data + raw_at, raw_size);
     res->len = raw_at;
     mproc_status_t st = MPROC_OK;
-    for (uint32_t i = 0; i < count && !st; i++) {
+    for (size_t i = 0; i < count && !st; i++) {
         const char *msg = messages[i] ? messages[i] : "";
         st = codes[i] ? put_record(res, codes[i], msg, strlen(msg))
-                      : put_record(res, 0, raw + (size_t)i * out_size, out_size);
+                      : put_record(res, 0, raw + i * out_size, out_size);
     }
     free(raw);
     return st;
@@ -96,22 +95,22 @@ static mproc_status_t fixed_as_records(mproc__wbuf_t *res, size_t raw_at, uint32
 /* MODE_FIXED: every task runs once; its output goes straight into the reply.
  * The chunk's head was checked: its inputs are all there, its outputs fit. */
 static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, const mproc__pool_chunk_t *h,
-                                mproc__wbuf_t *res, mproc_task_out_t *out, uint32_t *nfail)
+                                mproc__wbuf_t *res, mproc_task_out_t *out, uint64_t *nfail)
 {
-    uint32_t in_size = h->in_size, out_size = h->out_size, count = h->count;
+    size_t in_size = (size_t)h->in_size, out_size = (size_t)h->out_size, count = (size_t)h->count;
     size_t raw_at;
-    mproc_status_t st = mproc__wbuf_reserve(res, (size_t)out_size * count, &raw_at);
+    mproc_status_t st = mproc__wbuf_reserve(res, out_size * count, &raw_at);
     if (st)
         return st;
     int32_t *codes = NULL;
     char **messages = NULL;
-    for (uint32_t i = 0; i < count && !st; i++) {
-        run_one(fn, r->data + r->pos + (size_t)i * in_size, in_size, out);
+    for (size_t i = 0; i < count && !st; i++) {
+        run_one(fn, r->data + r->pos + i * in_size, in_size, out);
         if (!out->code && out->output.len != out_size)
             mproc_task_fail(out, MPROC__POOL_WRONG_SIZE,
                             "output size differs from the array's element size");
         if (!out->code) {
-            memcpy(res->data + raw_at + (size_t)i * out_size, out->output.data, out_size);
+            memcpy(res->data + raw_at + i * out_size, out->output.data, out_size);
             continue;
         }
         if (!codes) {
@@ -129,7 +128,7 @@ static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, const mproc_
     }
     if (!st && *nfail)
         st = fixed_as_records(res, raw_at, out_size, count, codes, messages);
-    for (uint32_t i = 0; messages && i < count; i++)
+    for (size_t i = 0; messages && i < count; i++)
         free(messages[i]);
     free(messages);
     free(codes);
@@ -137,14 +136,14 @@ static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, const mproc_
 }
 
 /* MODE_BYTES: one record per item, its output or its failure. */
-static mproc_status_t run_bytes(mproc__rbuf_t *r, mproc_task_fn fn, uint32_t count,
-                                mproc__wbuf_t *res, mproc_task_out_t *out, uint32_t *nfail)
+static mproc_status_t run_bytes(mproc__rbuf_t *r, mproc_task_fn fn, mproc__pool_chunk_t *h,
+                                mproc__wbuf_t *res, mproc_task_out_t *out, uint64_t *nfail)
 {
     mproc_status_t st = MPROC_OK;
-    for (uint32_t i = 0; i < count && !st; i++) {
+    for (uint64_t i = 0; i < h->count && !st; i++) {
         const unsigned char *in;
         size_t len;
-        st = mproc__pool_chunk_input(r, &in, &len);
+        st = mproc__pool_chunk_input(r, h, &in, &len);
         if (st)
             break;
         run_one(fn, in, len, out);
@@ -162,22 +161,21 @@ mproc_status_t mproc__pool_run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc
     if (st)
         return st;
     uint64_t job = h.job;
-    uint32_t start = h.start, count = h.count, mode = h.mode;
     /* By name when registered; a fork worker may also be sent the pointer itself. */
     mproc_task_fn fn = *h.name ? mproc__task_by_name(h.name) : (mproc_task_fn)(intptr_t)h.fn;
     free(h.name);
     if (!fn)
         return MPROC_ENOTREGISTERED;
     res->len = 0;
-    uint32_t nfail = 0;
+    uint64_t nfail = 0;
     st = mproc__wbuf_put(res, &job, sizeof job);
-    if (!st) st = mproc__wbuf_put_u32(res, start);
-    if (!st) st = mproc__wbuf_put_u32(res, count);
+    if (!st) st = mproc__wbuf_put(res, &h.start, sizeof h.start);
+    if (!st) st = mproc__wbuf_put(res, &h.count, sizeof h.count);
     size_t nfail_at = res->len;
-    if (!st) st = mproc__wbuf_put_u32(res, 0);
+    if (!st) st = mproc__wbuf_put(res, &nfail, sizeof nfail);
     if (!st)
-        st = mode == MPROC__POOL_MODE_FIXED ? run_fixed(r, fn, &h, res, out, &nfail)
-                                            : run_bytes(r, fn, count, res, out, &nfail);
+        st = h.mode == MPROC__POOL_MODE_FIXED ? run_fixed(r, fn, &h, res, out, &nfail)
+                                              : run_bytes(r, fn, &h, res, out, &nfail);
     if (!st)
         memcpy(res->data + nfail_at, &nfail, sizeof nfail);
     return st;

@@ -91,7 +91,7 @@ static msg_t *new_msg(const void *data, size_t len)
     msg_t *m = calloc(1, sizeof *m + len);
     assert_non_null(m);
     m->len = len;
-    if (len)
+    if (data && len)
         memcpy(m->data, data, len);
     return m;
 }
@@ -162,10 +162,26 @@ static mproc_status_t t_open(int *nworkers, const void *setup, size_t len, void 
     return MPROC_OK;
 }
 
-static mproc_status_t t_send(void *session, int worker, const void *data, size_t len)
+/* The last part of a message sent that was the caller's own memory: set by
+ * t_send when a part starts at `lend_watch`. */
+static const void *lend_watch;
+static int lend_seen;
+
+static mproc_status_t t_send(void *session, int worker, const mproc_pool_part_t *parts,
+                             size_t nparts)
 {
     session_t *s = session;
-    put(s, &s->to_worker[worker], new_msg(data, len));
+    size_t len = 0;
+    for (size_t i = 0; i < nparts; i++)
+        len += parts[i].len;
+    msg_t *m = new_msg(NULL, len);
+    for (size_t i = 0, at = 0; i < nparts; at += parts[i++].len) {
+        if (parts[i].len)
+            memcpy(m->data + at, parts[i].data, parts[i].len);
+        if (lend_watch && parts[i].data == lend_watch)
+            lend_seen = 1;
+    }
+    put(s, &s->to_worker[worker], m);
     return MPROC_OK;
 }
 
@@ -345,6 +361,61 @@ static void terminate_keeps_running_chunks_and_fails_waiting_ones(void **state)
     test_terminate_keeps_running(thread_pool(2), 2);
 }
 
+/* Sums an item's bytes, as 8 bytes: a large input arrived whole. */
+static int byte_sum(const void *in, size_t len, mproc_task_out_t *out)
+{
+    uint64_t sum = len;
+    for (size_t i = 0; i < len; i++)
+        sum += ((const unsigned char *)in)[i];
+    return mproc_task_output(out, &sum, sizeof sum);
+}
+MPROC_TASK(byte_sum)
+
+static void a_waiting_map_lends_large_items_and_copies_small_ones(void **state)
+{
+    (void)state;
+    enum { BIG = 200 * 1024, N = 4 };
+    unsigned char *big = malloc(BIG);
+    assert_non_null(big);
+    for (size_t i = 0; i < BIG; i++)
+        big[i] = (unsigned char)(i * 7);
+    unsigned char small[3] = {1, 2, 3};
+    const void *items[N] = {small, big, small, big};
+    size_t lens[N] = {3, BIG, 0, BIG};
+    uint64_t want_big = BIG;
+    for (size_t i = 0; i < BIG; i++)
+        want_big += big[i];
+    const uint64_t want[N] = {3 + 6, want_big, 0, want_big};
+    mproc_pool_t *pool = thread_pool(2);
+    for (size_t chunksize = 1; chunksize <= N; chunksize *= 2) {
+        lend_watch = big;
+        lend_seen = 0;
+        mproc_async_result_t *r = NULL;
+        assert_int_equal(mproc_pool_map(pool, byte_sum, items, lens, N, chunksize, &r), MPROC_OK);
+        assert_true(lend_seen); /* sent from the caller's memory, not a copy */
+        for (size_t i = 0; i < N; i++) {
+            const void *p = NULL;
+            size_t len = 0;
+            uint64_t got = 0;
+            assert_int_equal(mproc_async_result_item(r, i, &p, &len), MPROC_OK);
+            assert_int_equal(len, sizeof got);
+            memcpy(&got, p, sizeof got);
+            assert_int_equal(got, want[i]);
+        }
+        mproc_async_result_free(r);
+        /* map_async cannot know the items outlive the job: it copies them */
+        lend_seen = 0;
+        assert_int_equal(mproc_pool_map_async(pool, byte_sum, items, lens, N, chunksize, NULL, &r),
+                         MPROC_OK);
+        assert_int_equal(mproc_async_result_get(r, 60), MPROC_OK);
+        assert_false(lend_seen);
+        mproc_async_result_free(r);
+    }
+    lend_watch = NULL;
+    mproc_pool_free(pool);
+    free(big);
+}
+
 static void a_transport_refuses_what_it_cannot_do(void **state)
 {
     (void)state;
@@ -375,6 +446,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(a_reported_death_fails_only_that_workers_tasks),
         cmocka_unit_test(terminate_keeps_running_chunks_and_fails_waiting_ones),
         cmocka_unit_test(a_transport_refuses_what_it_cannot_do),
+        cmocka_unit_test(a_waiting_map_lends_large_items_and_copies_small_ones),
     };
     return test_main(argc, argv, "pool_transport", tests, ARRAY_LEN(tests));
 }

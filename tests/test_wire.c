@@ -129,13 +129,17 @@ static void truncated_or_unknown_items_are_refused(void **state)
     mproc_args_free(a);
 }
 
-static void put_chunk_head(mproc__wbuf_t *b, uint32_t count, uint32_t mode)
+static void put_u64(mproc__wbuf_t *b, uint64_t v)
 {
-    uint64_t job = 1;
+    assert_int_equal(mproc__wbuf_put(b, &v, sizeof v), MPROC_OK);
+}
+
+static void put_chunk_head(mproc__wbuf_t *b, uint64_t count, uint32_t mode)
+{
     b->len = 0;
-    assert_int_equal(mproc__wbuf_put(b, &job, sizeof job), MPROC_OK);
-    assert_int_equal(mproc__wbuf_put_u32(b, 0), MPROC_OK);
-    assert_int_equal(mproc__wbuf_put_u32(b, count), MPROC_OK);
+    put_u64(b, 1); /* job */
+    put_u64(b, 0); /* start */
+    put_u64(b, count);
     assert_int_equal(mproc__wbuf_put_u32(b, mode), MPROC_OK);
     assert_int_equal(mproc__wbuf_put_i64(b, 0), MPROC_OK);
     assert_int_equal(mproc__wbuf_put_str(b, "task"), MPROC_OK);
@@ -157,24 +161,42 @@ static void pool_chunk_with_impossible_sizes_is_refused(void **state)
     (void)state;
     mproc__wbuf_t b = {0};
     put_chunk_head(&b, 2, MPROC__POOL_MODE_FIXED);
-    assert_int_equal(mproc__wbuf_put_u32(&b, 4), MPROC_OK);
-    assert_int_equal(mproc__wbuf_put_u32(&b, 8), MPROC_OK);
+    put_u64(&b, 4);
+    put_u64(&b, 8);
     assert_int_equal(mproc__wbuf_put(&b, "\1\0\0\0\2\0\0\0", 8), MPROC_OK);
     assert_int_equal(chunk_status(&b), MPROC_OK);
     b.len -= 1; /* an input cut short */
     assert_int_equal(chunk_status(&b), MPROC_EINVAL);
-    /* Outputs of 256 MiB each: the worker would reserve count x out_size. */
+    /* Outputs whose total size no size_t holds: the worker reserves count x out_size. */
     put_chunk_head(&b, 2, MPROC__POOL_MODE_FIXED);
-    assert_int_equal(mproc__wbuf_put_u32(&b, 4), MPROC_OK);
-    assert_int_equal(mproc__wbuf_put_u32(&b, 256u << 20), MPROC_OK);
+    put_u64(&b, 4);
+    put_u64(&b, UINT64_MAX / 2 + 1);
     assert_int_equal(mproc__wbuf_put(&b, "\1\0\0\0\2\0\0\0", 8), MPROC_OK);
     assert_int_equal(chunk_status(&b), MPROC_EINVAL);
     /* Inputs of size 0: a count of 4 billion tasks out of nothing. */
     put_chunk_head(&b, UINT32_MAX, MPROC__POOL_MODE_FIXED);
-    assert_int_equal(mproc__wbuf_put_u32(&b, 0), MPROC_OK);
-    assert_int_equal(mproc__wbuf_put_u32(&b, 1), MPROC_OK);
+    put_u64(&b, 0);
+    put_u64(&b, 1);
     assert_int_equal(chunk_status(&b), MPROC_EINVAL);
     put_chunk_head(&b, 1, 7); /* no such mode */
+    assert_int_equal(chunk_status(&b), MPROC_EINVAL);
+    /* Items: the lengths first, then the bytes, all of them there. */
+    put_chunk_head(&b, 2, MPROC__POOL_MODE_BYTES);
+    put_u64(&b, 2);
+    put_u64(&b, 3);
+    assert_int_equal(mproc__wbuf_put(&b, "abcde", 5), MPROC_OK);
+    assert_int_equal(chunk_status(&b), MPROC_OK);
+    b.len -= 1; /* the last item cut short */
+    assert_int_equal(chunk_status(&b), MPROC_EINVAL);
+    /* Lengths that add up past the end only by wrapping around. */
+    put_chunk_head(&b, 2, MPROC__POOL_MODE_BYTES);
+    put_u64(&b, 2);
+    put_u64(&b, UINT64_MAX - 1);
+    assert_int_equal(mproc__wbuf_put(&b, "abcde", 5), MPROC_OK);
+    assert_int_equal(chunk_status(&b), MPROC_EINVAL);
+    /* More lengths announced than arrived. */
+    put_chunk_head(&b, UINT64_MAX / 4, MPROC__POOL_MODE_BYTES);
+    put_u64(&b, 0);
     assert_int_equal(chunk_status(&b), MPROC_EINVAL);
     mproc__wbuf_free(&b);
 }
@@ -184,7 +206,7 @@ typedef struct seen {
     mproc_status_t status[4];
 } seen_t;
 
-static void record_item(void *ctx, uint32_t i, mproc_status_t status, int32_t code,
+static void record_item(void *ctx, size_t i, mproc_status_t status, int32_t code,
                         const unsigned char *p, size_t len)
 {
     seen_t *s = ctx;
@@ -193,10 +215,10 @@ static void record_item(void *ctx, uint32_t i, mproc_status_t status, int32_t co
     s->status[s->n++] = status;
 }
 
-static void put_record(mproc__wbuf_t *b, int32_t code, const void *p, uint32_t n)
+static void put_record(mproc__wbuf_t *b, int32_t code, const void *p, uint64_t n)
 {
     assert_int_equal(mproc__wbuf_put(b, &code, sizeof code), MPROC_OK);
-    assert_int_equal(mproc__wbuf_put_u32(b, n), MPROC_OK);
+    put_u64(b, n);
     assert_int_equal(mproc__wbuf_put(b, p, n), MPROC_OK);
 }
 
@@ -204,11 +226,10 @@ static void pool_result_with_a_short_fixed_output_loses_that_item(void **state)
 {
     (void)state;
     mproc__wbuf_t b = {0};
-    uint64_t job = 1;
-    assert_int_equal(mproc__wbuf_put(&b, &job, sizeof job), MPROC_OK);
-    assert_int_equal(mproc__wbuf_put_u32(&b, 0), MPROC_OK);
-    assert_int_equal(mproc__wbuf_put_u32(&b, 3), MPROC_OK);
-    assert_int_equal(mproc__wbuf_put_u32(&b, 1), MPROC_OK);
+    put_u64(&b, 1); /* job */
+    put_u64(&b, 0); /* start */
+    put_u64(&b, 3); /* count */
+    put_u64(&b, 1); /* nfail */
     put_record(&b, 0, "\7\0\0\0\0\0\0\0", 8);
     put_record(&b, 5, "failed", 6);
     put_record(&b, 0, "\1", 1); /* a success of 1 byte where 8 are copied out */

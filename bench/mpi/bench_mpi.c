@@ -9,7 +9,8 @@
  * chunksize, n / 8), items/s. mpi_map_1MiB: map over n items of 1 MiB, each
  * task returning 8 bytes, B/s of input; raw sends the n messages of 1 MiB
  * to the two ranks in turn, each answering 8 bytes, as a chunk's results
- * would.
+ * would (BENCH_RAW_SPAN=125: each rank receives into 125 MiB in turn, as a
+ * pool worker receives a default chunk, instead of one cache-hot MiB).
  */
 #include <mpi.h>
 #include <mproc/mpi.h>
@@ -56,19 +57,26 @@ static double raw_1MiB(long n, unsigned char *buf)
 
 static void raw_worker(void)
 {
-    unsigned char *buf = malloc(MIB);
+    /* BENCH_RAW_SPAN=k: receive into k MiB in turn (a pool worker receives a
+     * chunk of k items into one buffer) instead of one cache-hot MiB. */
+    const char *k = getenv("BENCH_RAW_SPAN");
+    size_t span = k && atoi(k) > 0 ? (size_t)atoi(k) : 1;
+    unsigned char *big = calloc(span, MIB);
+    if (!big)
+        bench_fail("raw_worker", "no memory");
     for (;;) {
         long count;
         MPI_Recv(&count, 1, MPI_LONG, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         if (count < 0)
             break;
         for (long i = 0; i < count; i++) {
+            unsigned char *buf = big + (size_t)(i % (long)span) * MIB;
             MPI_Recv(buf, (int)MIB, MPI_BYTE, 0, 2, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
             int64_t answer = (int64_t)MIB + buf[MIB - 1];
             MPI_Send(&answer, 8, MPI_BYTE, 0, 3, MPI_COMM_WORLD);
         }
     }
-    free(buf);
+    free(big);
 }
 
 static double map_1MiB(long n)
@@ -83,7 +91,7 @@ static double map_1MiB(long n)
     const void **items = malloc((size_t)n * sizeof *items);
     size_t *lens = malloc((size_t)n * sizeof *lens);
     for (long i = 0; i < n; i++) {
-        items[i] = buf; /* the same bytes each time: the map copies them anyway */
+        items[i] = buf; /* the same bytes each time, as the raw side sends */
         lens[i] = MIB;
     }
     mproc_pool_t *pool = bench_pool2();

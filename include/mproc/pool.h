@@ -55,8 +55,8 @@ typedef int (*mproc_task_fn)(const void *input, size_t len, mproc_task_out_t *ou
 
 /**
  * Set the task's output to a copy of `len` bytes at `data` (a later call
- * replaces it). Errors: MPROC_EINVAL (out NULL, data NULL with len > 0),
- * MPROC_ETOOBIG (above MPROC_MESSAGE_MAX_BYTES), MPROC_ENOMEM.
+ * replaces it), of any size memory allows (no cap, as Python's). Errors:
+ * MPROC_EINVAL (out NULL, data NULL with len > 0), MPROC_ENOMEM.
  */
 MPROC_API mproc_status_t mproc_task_output(mproc_task_out_t *out, const void *data, size_t len);
 
@@ -160,9 +160,13 @@ MPROC_API mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_
  * Run `fn(input)` on a worker and return at once with `*result` (owned by the
  * caller: free it with mproc_async_result_free()). `opts` gives the callbacks
  * (NULL: none): `callback` runs when it succeeds, `error_callback` when it fails.
+ * The input (copied: the caller may free it on return) and the output may be
+ * of any size memory allows (no cap, as Python's); a task whose input cannot
+ * be sent at all fails with that status (MPROC_ENOMEM, or MPROC_ETOOBIG from a
+ * transport with a limit).
  * Errors: MPROC_EINVAL, MPROC_ECLOSED (pool closed or terminated),
  * MPROC_ENOTREGISTERED (fn is not registered with MPROC_TASK, needed by the
- * spawn method and by transports), MPROC_ETOOBIG, MPROC_ENOMEM.
+ * spawn method and by transports), MPROC_ENOMEM.
  */
 MPROC_API mproc_status_t mproc_pool_apply_async(mproc_pool_t *pool, mproc_task_fn fn,
                                                 const void *input, size_t len,
@@ -175,6 +179,10 @@ MPROC_API mproc_status_t mproc_pool_apply_async(mproc_pool_t *pool, mproc_task_f
  * whenever the call was submitted, also when the task failed (its error is
  * read from it), and NULL otherwise: free it in every case. Errors: those of
  * both calls (MPROC_ETASK, MPROC_EWORKERLOST, MPROC_ECLOSED, ...).
+ * As it waits, an input of 64 KiB or more goes to workers behind a transport
+ * straight from the caller's memory, not copied first (the same for
+ * mproc_pool_map() and mproc_pool_map_array()); the input is not to change
+ * until the call returns.
  */
 MPROC_API mproc_status_t mproc_pool_apply(mproc_pool_t *pool, mproc_task_fn fn, const void *input,
                                           size_t len, mproc_async_result_t **result);

@@ -28,6 +28,18 @@
 extern "C" {
 #endif
 
+/**
+ * One piece of a message: `len` bytes at `data`. A message handed to
+ * mproc_pool_transport_t::send is its parts one after another; the worker
+ * receives it as one message (mproc_worker_io_t::recv), the bytes joined.
+ */
+typedef struct mproc_pool_part {
+    /** The bytes (may be NULL when len is 0). */
+    const void *data;
+    /** How many; any size memory allows (no cap). */
+    size_t len;
+} mproc_pool_part_t;
+
 /** A transport: functions a backend provides (a static, constant object). */
 typedef struct mproc_pool_transport {
     /** Its name, for messages. */
@@ -39,8 +51,18 @@ typedef struct mproc_pool_transport {
      * the backend's state for the other calls.
      */
     mproc_status_t (*open)(int *nworkers, const void *setup, size_t len, void **session);
-    /** Send one message to worker `worker` (0 .. nworkers-1); may block until it is taken. */
-    mproc_status_t (*send)(void *session, int worker, const void *data, size_t len);
+    /**
+     * Send one message, the `nparts` parts joined, to worker `worker`
+     * (0 .. nworkers-1); may block until it is taken. The parts are the
+     * caller's (large task inputs are parts of their own, in the
+     * application's memory, so that they need not be copied into a message
+     * first): read them only during this call, never keep them.
+     * MPROC_ENOMEM or MPROC_ETOOBIG: nothing was sent; the message's tasks
+     * fail with that status and the worker takes the next one. Any other
+     * failure means the worker is lost: recv() is to report it.
+     */
+    mproc_status_t (*send)(void *session, int worker, const mproc_pool_part_t *parts,
+                           size_t nparts);
     /**
      * Wait up to `timeout` seconds for the next message from any worker:
      * its sender in `*worker`, its bytes in `*data`, `*len` (owned by the

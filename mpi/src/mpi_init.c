@@ -5,6 +5,7 @@
  * Neither returns to main.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -36,10 +37,8 @@ static mproc_status_t rank_recv(void *self, const void **data, size_t *len)
 static mproc_status_t rank_send(void *self, const void *data, size_t len)
 {
     rank_io_t *io = self;
-    if (len > MPROC_MESSAGE_MAX_BYTES) /* the local pool's limit too */
-        return MPROC_ETOOBIG;
-    return MPI_Send(data, (int)len, MPI_BYTE, 0, TAG_RESULT, io->comm) == MPI_SUCCESS ? MPROC_OK
-                                                                                     : MPROC_EOS;
+    mproc_pool_part_t part = {data, len};
+    return mproc__mpi_send(io->comm, 0, TAG_RESULT, &part, 1);
 }
 
 /* Serve pools on `comm` (once: a spawned worker; else until EXIT), then end
@@ -52,7 +51,8 @@ static void serve_and_exit(MPI_Comm comm, int once)
         mpi_hello_t hello = {(long long)getpid(), {0}};
         int n = 0;
         MPI_Get_processor_name(hello.host, &n);
-        MPI_Send(&hello, (int)sizeof hello, MPI_BYTE, 0, TAG_HELLO, comm);
+        mproc_pool_part_t part = {&hello, sizeof hello};
+        (void)mproc__mpi_send(comm, 0, TAG_HELLO, &part, 1);
     }
     for (;;) {
         int rc = mproc_pool_serve(&wio);
@@ -114,6 +114,10 @@ mproc_status_t mproc_mpi_init(int *argc, char ***argv)
     if (provided < MPI_THREAD_MULTIPLE)
         return MPROC_ENOTSUP;
     find_exe(argv ? *argv : NULL);
+    const char *env = getenv("MPROC_MPI_PIECE_BYTES"); /* tests: cut messages smaller */
+    unsigned long long piece = env ? strtoull(env, NULL, 10) : 0;
+    if (piece >= 64 && piece <= INT_MAX)
+        mproc__mpi.piece = (size_t)piece;
     MPI_Comm_rank(MPI_COMM_WORLD, &mproc__mpi.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &mproc__mpi.size);
     mproc__mpi.pid = (long)getpid();

@@ -8,7 +8,13 @@
  *                   tasks), END (the pool ended), EXIT (the job ends: a
  *                   worker rank finalizes MPI and exits)
  *   worker -> pool  RESULT (a chunk's results); HELLO first from a spawned one
- * The payloads are the core's messages (pool_wire.h), sent as they are.
+ * The payloads are the core's messages (pool_wire.h), of any size. One is
+ * sent as MPI messages of at most mproc__mpi.piece bytes (Open MPI 4.1
+ * counts in int): the first holds the u64 total length and the small parts
+ * that come before the first large one, copied; a large part (a task input
+ * in the application's memory) goes as it is, in pieces; the receiver takes
+ * them in order from the same sender and tag into one buffer. END and EXIT
+ * are bare empty messages.
  */
 #ifndef MPROC_MPI_LINK_H
 #define MPROC_MPI_LINK_H
@@ -18,14 +24,6 @@
 #include <stddef.h>
 
 #include "mproc/mpi.h"
-
-/* TRANSITIONAL (h/frames, session 6): MPROC_MESSAGE_MAX_BYTES is gone from the
- * public connection.h (connections carry any size). Queue, pool and their
- * tests still use it until their helpers' branches merge; this keeps them
- * compiling meanwhile. Delete once nothing uses it. */
-#ifndef MPROC_MESSAGE_MAX_BYTES
-#define MPROC_MESSAGE_MAX_BYTES ((size_t)256 * 1024 * 1024)
-#endif
 
 enum { TAG_SETUP = 1, TAG_CHUNK, TAG_END, TAG_EXIT, TAG_RESULT, TAG_HELLO };
 
@@ -45,7 +43,14 @@ typedef struct mpi_state {
     MPI_Comm world;        /* the pool's duplicate of MPI_COMM_WORLD */
     atomic_int world_busy; /* an mpiexec job's pool is open (one at a time) */
     char exe[4096];        /* this program, for MPI_Comm_spawn */
+    size_t piece;          /* the largest MPI message sent (MPROC_MPI_PIECE_BYTES) */
 } mpi_state_t;
+
+/* 1 GiB: far below INT_MAX. Tests set a small one through the environment
+ * (MPROC_MPI_PIECE_BYTES, at least 64) to cut messages of every size. */
+#define MPROC__MPI_PIECE ((size_t)1 << 30)
+/* Small parts are gathered into a first piece of at most this many bytes. */
+#define MPROC__MPI_STAGE_MAX ((size_t)64 * 1024)
 
 extern mpi_state_t mproc__mpi;
 
@@ -56,15 +61,21 @@ typedef struct mpi_inbox {
 } mpi_inbox_t;
 
 /*
- * Receive the next message from `source` with `tag` (MPI_ANY_* allowed) into
- * `box`, waiting until `deadline` (mproc__mpi_now() based; < 0: forever) or
+ * Receive the next message (all its pieces) from `source` with `tag` (MPI_ANY_*
+ * allowed) into `box`, waiting until `deadline` (mproc__mpi_now() based; < 0: forever) or
  * until *woken becomes non-zero (woken may be NULL; it is reset). Polls with a
  * growing pause instead of MPI's busy wait, so idle ranks leave the CPU to
  * others. MPROC_OK (status filled), MPROC_ETIMEDOUT, MPROC_EAGAIN (woken),
- * MPROC_ENOMEM, MPROC_EOS.
+ * MPROC_ENOMEM, MPROC_EOS (also: not this protocol, or a sender that stopped
+ * a minute mid-message).
  */
 mproc_status_t mproc__mpi_recv(MPI_Comm comm, int source, int tag, double deadline,
                                atomic_int *woken, mpi_inbox_t *box, MPI_Status *status);
+
+/* Send one message, the parts joined (protocol above): MPROC_OK, MPROC_ENOMEM,
+ * MPROC_EOS. */
+mproc_status_t mproc__mpi_send(MPI_Comm comm, int dest, int tag, const mproc_pool_part_t *parts,
+                               size_t nparts);
 
 double mproc__mpi_now(void);
 

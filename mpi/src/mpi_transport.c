@@ -1,8 +1,9 @@
 /*
  * The pool's side of the MPI transport (pool_transport.h): a pool's workers
  * are ranks 1 .. n of the job (mpiexec -n N), or n processes this program
- * spawns with MPI_Comm_spawn when it was started alone. Chunks and results
- * are single messages, sent from and received into the core's buffers.
+ * spawns with MPI_Comm_spawn when it was started alone. A chunk is sent from
+ * the core's buffer and the application's own (large inputs, lent), in
+ * pieces when large (mpi_link.h); a result is received into one buffer.
  *
  * Deaths: under mpiexec, Open MPI aborts the job when a rank dies. A spawned
  * worker's death does not reach the pool through MPI, so a spawned worker on
@@ -159,7 +160,7 @@ static mproc_status_t open_workers(int *nworkers, const void *setup, size_t len,
     *out = NULL;
     if (!mproc__mpi.initialized || mproc__mpi.finalized)
         return MPROC_ENOTINIT;
-    if (*nworkers < 0 || len > MPROC_MESSAGE_MAX_BYTES)
+    if (*nworkers < 0)
         return MPROC_EINVAL;
     session_t *s = calloc(1, sizeof *s);
     if (!s)
@@ -171,22 +172,23 @@ static mproc_status_t open_workers(int *nworkers, const void *setup, size_t len,
         release(s);
         return st;
     }
-    for (int i = 0; i < s->n; i++)
-        MPI_Send(setup, (int)len, MPI_BYTE, s->first + i, TAG_SETUP, s->comm);
+    mproc_pool_part_t part = {setup, len};
+    for (int i = 0; i < s->n && !st; i++)
+        st = mproc__mpi_send(s->comm, s->first + i, TAG_SETUP, &part, 1);
+    if (st) {
+        end_workers(s);
+        return st;
+    }
     *nworkers = s->n;
     *out = s;
     return MPROC_OK;
 }
 
-static mproc_status_t send_chunk(void *session, int worker, const void *data, size_t len)
+static mproc_status_t send_chunk(void *session, int worker, const mproc_pool_part_t *parts,
+                                 size_t nparts)
 {
     session_t *s = session;
-    if (len > MPROC_MESSAGE_MAX_BYTES)
-        return MPROC_ETOOBIG;
-    return MPI_Send(data, (int)len, MPI_BYTE, s->first + worker, TAG_CHUNK, s->comm) ==
-                   MPI_SUCCESS
-               ? MPROC_OK
-               : MPROC_EOS;
+    return mproc__mpi_send(s->comm, s->first + worker, TAG_CHUNK, parts, nparts);
 }
 
 static mproc_status_t recv_result(void *session, double timeout, int *worker, const void **data,
