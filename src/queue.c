@@ -72,6 +72,10 @@
 #define WRAP_MARK 0xFFFFFFFFu
 #define JUMP_MARK 0xFFFFFFFEu /* the next frame is at this lap's block (u32 after it) */
 #define BLOCK ((int64_t)1 << 20) /* unit in which consumed cold memory is given back */
+/* The most cold memory kept committed for the laps to come (retain_laps),
+ * and how many of the largest recent messages it holds at least. */
+#define RETAIN_CAP ((int64_t)256 << 20)
+#define RETAIN_MESSAGES 4
 /* While consumers keep up, producers wrap at this offset, so that the bytes in
  * flight stay in the caches (and TLBs) of both sides: on this project's
  * machine a ring of 4 MiB moves 1 MiB messages 1.3-1.5x as fast as 16 MiB. */
@@ -117,7 +121,10 @@ typedef struct shared {
     int64_t cons_pass_to, cons_pass_written; /* a mark being passed: where the head goes */
     int64_t cons_claim;             /* `claimed` once the frame claimed is counted */
     int64_t cons_seq;               /* the claimed frame's sequence number */
-    int64_t pad4[GROUP_WORDS - 7];
+    int64_t cons_retain;            /* consumed blocks below this ring offset stay committed */
+    int64_t cons_lap_last;          /* ring offsets the last lap needed (retain_laps) */
+    int64_t cons_big;               /* the largest frame of this lap */
+    int64_t pad4[GROUP_WORDS - 10];
     /* published by producers */
     volatile int64_t tail;          /* bytes published since creation */
     volatile int64_t produced;      /* complete frames published */
@@ -874,15 +881,23 @@ mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *data, size_t
     return mproc_queue_put(q, data, len, 0);
 }
 
+/* Ring offsets below this stay committed when consumed: the hot part and
+ * what recent laps used (retain_laps). */
+static int64_t retained(const mproc_queue_t *q)
+{
+    return q->s->cons_retain > q->keep ? q->s->cons_retain : q->keep;
+}
+
 /* Give back the cold pages of ring positions [lo, hi) (whole blocks). */
 static void give_back(mproc_queue_t *q, int64_t lo, int64_t hi)
 {
+    int64_t keep = retained(q);
     while (lo < hi) {
         int64_t off = lo & q->mask, n = q->s->capacity - off;
         if (n > hi - lo)
             n = hi - lo;
-        if (off + n > q->keep) {
-            int64_t from = off > q->keep ? off : q->keep;
+        if (off + n > keep) {
+            int64_t from = off > keep ? off : keep;
             mproc__os_shm_discard(&q->shm, DATA_OFFSET + (size_t)from, (size_t)(off + n - from));
         }
         lo += n;
@@ -923,6 +938,55 @@ static void pass_mark(mproc_queue_t *q, int64_t to, int64_t written)
     move_head(q, to, written);
     mproc__compiler_fence();
     s->cons_pass_to = 0;
+}
+
+/* Keep consumed blocks below ring offset `want` (rounded to blocks, within
+ * RETAIN_CAP) committed from now on. */
+static void retain_more(mproc_queue_t *q, int64_t want)
+{
+    want = round_up(want < RETAIN_CAP ? want : RETAIN_CAP, BLOCK);
+    if (want > q->s->cons_retain)
+        q->s->cons_retain = want;
+}
+
+/* With the consumer lock held, claiming a frame of `total` bytes. */
+static void retain_frame(mproc_queue_t *q, int64_t total)
+{
+    if (total > q->s->cons_big) {
+        q->s->cons_big = total;
+        retain_more(q, RETAIN_MESSAGES * total);
+    }
+}
+
+/* With the consumer lock held, just past a wrap: the lap that ended there used
+ * ring offsets [0, extent). Consumed cold blocks are given back only beyond
+ * what the last two laps needed (what they used, and RETAIN_MESSAGES of their
+ * largest frame, at most RETAIN_CAP), so that steady traffic whose laps run
+ * past the hot part reuses committed pages lap after lap instead of faulting
+ * on every page again, while a burst's memory beyond that still goes back as
+ * it is read. When laps become shorter, the blocks no longer needed are given
+ * back here, if the producer lock can be had now (no producer then writes)
+ * and the unread bytes lie below them; else at a later wrap. */
+static void retain_laps(mproc_queue_t *q, int64_t extent)
+{
+    shared_t *s = q->s;
+    int64_t lap = RETAIN_MESSAGES * s->cons_big > extent ? RETAIN_MESSAGES * s->cons_big : extent;
+    int64_t want = lap > s->cons_lap_last ? lap : s->cons_lap_last, had = retained(q);
+    s->cons_lap_last = lap;
+    s->cons_big = 0;
+    want = round_up(want < RETAIN_CAP ? want : RETAIN_CAP, BLOCK);
+    want = want > q->keep ? want : q->keep;
+    if (want >= had) {
+        s->cons_retain = want;
+        return;
+    }
+    if (mproc__lock_take_now(&q->prod) == MPROC_EBUSY)
+        return;
+    if ((s->head & q->mask) + (mproc__load(&s->tail) - s->head) <= want) {
+        mproc__os_shm_discard(&q->shm, DATA_OFFSET + (size_t)want, (size_t)(had - want));
+        s->cons_retain = want;
+    }
+    mproc__lock_release(&q->prod);
 }
 
 /* Read `n` bytes (dst NULL: discard) of the claimed frame from the head as
@@ -1032,6 +1096,8 @@ static mproc_status_t read_frame(mproc_queue_t *q, const uint32_t header[2], voi
     s->cons_seq = header[1];
     s->cons_claim = s->claimed + 1;
     s->cons_total = total;
+    if (s->sparse)
+        retain_frame(q, total);
     mproc__publish(q->light, &s->claimed, s->cons_claim);
     MPROC_KILL_POINT("queue.get.after_claim");
     mproc_status_t st = MPROC_OK;
@@ -1098,7 +1164,10 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
             break;
         }
         if (f.kind != MPROC__FRAME_MESSAGE) { /* a wrap or a jump: on further in this lap */
+            int64_t extent = (s->head & q->mask) + HEADER;
             pass_mark(q, s->head + f.advance, s->head + HEADER);
+            if (f.kind == MPROC__FRAME_WRAP && s->sparse)
+                retain_laps(q, extent);
             continue;
         }
         st = read_frame(q, header, buf, cap, alloc, len, &d);
