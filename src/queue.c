@@ -9,9 +9,12 @@
  * once more; the other side posts only when it sees that announcement.
  *
  * Frames: u32 length, u32 sequence number, the bytes, zero padding to 8. A
- * frame whose length is WRAP_MARK is no message: the rest of the lap is empty
- * and the next frame starts at the ring's beginning. One whose length is
- * JUMP_MARK skips to the block of this lap that its second word names.
+ * message longer than MPROC__FRAME_SHORT_MAX has LONG_MARK as its length and
+ * its u64 length after the sequence number. A frame whose length is WRAP_MARK
+ * is no message: the rest of the lap is empty and the next frame starts at the
+ * ring's beginning. One whose length is JUMP_MARK skips to the block of this
+ * lap that its second word names. A frame never exceeds its ring: a message
+ * larger than the room streams through it, whatever the ring's kind.
  *
  * The unbounded default: the ring is a large sparse reservation (capacity,
  * 16 GiB on 64-bit) of which only the first `hot` bytes are used while
@@ -71,6 +74,7 @@
 #define MAX_LIMIT ((size_t)1 << 40)
 #define WRAP_MARK 0xFFFFFFFFu
 #define JUMP_MARK 0xFFFFFFFEu /* the next frame is at this lap's block (u32 after it) */
+#define LONG_MARK 0xFFFFFFFDu /* a message whose u64 length follows the header */
 #define BLOCK ((int64_t)1 << 20) /* unit in which consumed cold memory is given back */
 /* The most cold memory kept committed for the laps to come (retain_laps),
  * and how many of the largest recent messages it holds at least. */
@@ -220,9 +224,21 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
                : MPROC_OK;
 }
 
-static int64_t frame_size(size_t len)
+static int64_t frame_header(uint64_t len)
 {
-    return HEADER + (((int64_t)len + 7) & ~(int64_t)7);
+    return len > MPROC__FRAME_SHORT_MAX ? MPROC__FRAME_HEADER_LONG : HEADER;
+}
+
+static int64_t frame_size(uint64_t len)
+{
+    return frame_header(len) + (int64_t)((len + 7) & ~(uint64_t)7);
+}
+
+int64_t mproc__queue_frame_header_bytes(const void *first)
+{
+    uint32_t word;
+    memcpy(&word, first, sizeof word);
+    return word == LONG_MARK ? MPROC__FRAME_HEADER_LONG : HEADER;
 }
 
 mproc_status_t mproc__queue_frame_decode(const void *bytes, size_t len, int64_t at,
@@ -247,22 +263,31 @@ mproc_status_t mproc__queue_frame_decode(const void *bytes, size_t len, int64_t 
         out->advance = to - at;
         return MPROC_OK;
     }
-    if (header[0] > MPROC_MESSAGE_MAX_BYTES)
-        return MPROC_ECORRUPT;
+    uint64_t n = header[0];
+    if (header[0] == LONG_MARK) {
+        if (len < MPROC__FRAME_HEADER_LONG)
+            return MPROC_EINVAL;
+        memcpy(&n, (const unsigned char *)bytes + HEADER, sizeof n);
+        if (n <= MPROC__FRAME_SHORT_MAX || n > MPROC__FRAME_LEN_MAX)
+            return MPROC_ECORRUPT; /* a long message's length is long, and not absurd */
+    } else if (n > MPROC__FRAME_SHORT_MAX) {
+        return MPROC_ECORRUPT; /* a mark no producer writes */
+    }
     out->kind = MPROC__FRAME_MESSAGE;
-    out->len = header[0];
+    out->len = n;
     out->seq = header[1];
-    out->advance = frame_size(header[0]);
+    out->header = frame_header(n);
+    out->advance = frame_size(n);
     return MPROC_OK;
 }
 
 /* Shared memory for the ring: a sparse reservation of `limit` bytes when the
  * OS grants one, else a plain ring of `hot` bytes (*limit becomes hot). A
- * sparse ring holds the largest message whole besides its hot part and slack,
- * so messages stream (and commit page by page) only through plain rings. */
+ * sparse ring has a few blocks besides its hot part: room to jump, and
+ * for the producer's slack; messages larger than its room stream through. */
 static mproc_status_t map_ring(mproc_queue_t *q, int64_t hot, int64_t *limit)
 {
-    int64_t least = round_up(hot, BLOCK) + frame_size(MPROC_MESSAGE_MAX_BYTES) + 2 * BLOCK;
+    int64_t least = round_up(hot, BLOCK) + 4 * BLOCK;
     if (*limit >= least) {
         for (int64_t l = *limit; l >= least; l /= 2)
             if (mproc__os_shm_reserve(DATA_OFFSET + (size_t)l, &q->shm) == MPROC_OK) {
@@ -534,10 +559,10 @@ static mproc_status_t stream_in(mproc_queue_t *q, const unsigned char *src, int6
         int64_t k = n < r ? n : r;
         if (!src && k > (int64_t)sizeof zeros)
             k = sizeof zeros;
-        /* Streaming happens only in plain rings, where touch() does nothing; in a
-         * sparse ring this is recovery, and the dead producer committed the frame,
-         * so a failure here cannot happen. */
-        (void)touch(q, PRODUCER, q->s->tail, k);
+        /* A sparse ring's memory runs out: given up as at the deadline. */
+        mproc_status_t st = touch(q, PRODUCER, q->s->tail, k);
+        if (st)
+            return st;
         ring_copy_in(q, q->s->tail, src ? src : zeros, (size_t)k);
         mproc__publish(q->light, &q->s->tail, q->s->tail + k);
         MPROC_KILL_POINT("queue.put.mid_stream");
@@ -823,14 +848,20 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
     if (s->joinable)
         raise_unfinished(s);
     MPROC_KILL_POINT("queue.put.after_begin");
-    uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
+    int64_t hb = frame_header(len);
+    uint32_t header[4] = {(uint32_t)len, (uint32_t)s->prod_seq, 0, 0};
+    if (hb > HEADER) {
+        uint64_t n = len;
+        header[0] = LONG_MARK;
+        memcpy(&header[2], &n, sizeof n);
+    }
     if (off + total <= s->capacity && total <= q->usable) {
         unsigned char *at = q->ring + off;
-        memcpy(at, header, HEADER);
+        memcpy(at, header, (size_t)hb);
         if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
-            memset(at + HEADER + (len & ~(size_t)7), 0, 8);
+            memset(at + hb + (len & ~(size_t)7), 0, 8);
         if (len)
-            memcpy(at + HEADER, data, len);
+            memcpy(at + hb, data, len);
         MPROC_KILL_POINT("queue.put.after_copy");
         mproc__publish(q->light, &s->tail, pos + total);
         MPROC_KILL_POINT("queue.put.after_publish");
@@ -840,11 +871,12 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
          * for the next producer or the consumer reading it to finish, and
          * no consumer ever returns it. */
         double deadline = deadline_at(d);
-        mproc_status_t st = stream_in(q, (const unsigned char *)header, HEADER, deadline);
+        /* The header goes in one piece: the room to begin holds it. */
+        mproc_status_t st = stream_in(q, (const unsigned char *)header, hb, deadline);
         if (!st)
             st = stream_in(q, data, (int64_t)len, deadline);
         if (!st)
-            st = stream_in(q, NULL, total - HEADER - (int64_t)len, deadline);
+            st = stream_in(q, NULL, total - hb - (int64_t)len, deadline);
         if (st) {
             (void)retract_frame(q); /* else the consumer reading it closes it */
             return st;
@@ -863,7 +895,7 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
         return st;
     if ((!data && len) || timeout != timeout)
         return MPROC_EINVAL;
-    if (len > MPROC_MESSAGE_MAX_BYTES)
+    if ((uint64_t)len > MPROC__FRAME_LEN_MAX)
         return MPROC_ETOOBIG;
     int64_t total = frame_size(len);
     deadline_t d = {timeout, 0, 0};
@@ -942,9 +974,14 @@ static void pass_mark(mproc_queue_t *q, int64_t to, int64_t written)
 
 /* Keep consumed blocks below ring offset `want` (rounded to blocks, within
  * RETAIN_CAP) committed from now on. */
+static int64_t retain_cap(const mproc_queue_t *q)
+{
+    return q->s->capacity < RETAIN_CAP ? q->s->capacity : RETAIN_CAP;
+}
+
 static void retain_more(mproc_queue_t *q, int64_t want)
 {
-    want = round_up(want < RETAIN_CAP ? want : RETAIN_CAP, BLOCK);
+    want = round_up(want < retain_cap(q) ? want : retain_cap(q), BLOCK);
     if (want > q->s->cons_retain)
         q->s->cons_retain = want;
 }
@@ -974,7 +1011,7 @@ static void retain_laps(mproc_queue_t *q, int64_t extent)
     int64_t want = lap > s->cons_lap_last ? lap : s->cons_lap_last, had = retained(q);
     s->cons_lap_last = lap;
     s->cons_big = 0;
-    want = round_up(want < RETAIN_CAP ? want : RETAIN_CAP, BLOCK);
+    want = round_up(want < retain_cap(q) ? want : retain_cap(q), BLOCK);
     want = want > q->keep ? want : q->keep;
     if (want >= had) {
         s->cons_retain = want;
@@ -1065,22 +1102,40 @@ static mproc_status_t recover_consumer(mproc_queue_t *q, double deadline)
     return MPROC_OK;
 }
 
-/* Read a frame's header at the head (never split: frames are 8-aligned). */
-static void read_header(mproc_queue_t *q, uint32_t header[2])
+/* Read a frame's first 8 header bytes at the head (never split: frames are
+ * 8-aligned), and the rest of a long message's header once published.
+ * MPROC_OK, or the wait's status. */
+static mproc_status_t read_header(mproc_queue_t *q, unsigned char header[MPROC__FRAME_HEADER_LONG],
+                                  int64_t *bytes, deadline_t *d)
 {
     (void)touch(q, CONSUMER, q->s->head, HEADER); /* the producer committed it already */
     memcpy(header, q->ring + (q->s->head & q->mask), HEADER);
+    *bytes = mproc__queue_frame_header_bytes(header);
+    if (*bytes == HEADER)
+        return MPROC_OK;
+    mproc_status_t st = has_bytes(q, *bytes) ? MPROC_OK
+                                              : sleep_until(q, has_bytes, *bytes, &q->s->cons_sleeping,
+                                                            DATA_SEM(q), deadline_at(d));
+    if (!st)
+        ring_copy_out(q, q->s->head, header, (size_t)*bytes);
+    return st;
 }
 
 /* With the consumer lock held and a frame's header read at the head: claim
  * the frame and read it into `buf` (cap bytes) or, when `alloc`, a new buffer.
  * MPROC_EAGAIN: it was dropped (its producer died writing it); MPROC_EEMPTY:
  * its rest stopped coming by the deadline (it stays claimed, to be skipped). */
-static mproc_status_t read_frame(mproc_queue_t *q, const uint32_t header[2], void *buf,
+static mproc_status_t read_frame(mproc_queue_t *q, const mproc__frame_t *f, void *buf,
                                  size_t cap, void **alloc, size_t *len, deadline_t *d)
 {
     shared_t *s = q->s;
-    size_t n = header[0];
+#if SIZE_MAX < UINT64_MAX
+    if (f->len > (uint64_t)SIZE_MAX) { /* from a process with a wider size_t */
+        *len = SIZE_MAX;
+        return alloc ? MPROC_ENOMEM : MPROC_ESHORTBUF;
+    }
+#endif
+    size_t n = (size_t)f->len;
     unsigned char *dst = buf;
     if (alloc)
         dst = malloc(n ? n : 1);
@@ -1091,9 +1146,9 @@ static mproc_status_t read_frame(mproc_queue_t *q, const uint32_t header[2], voi
         return MPROC_ESHORTBUF;
     }
     /* Claimed: from here a recovering consumer would skip this frame. */
-    int64_t total = frame_size(n);
+    int64_t total = f->advance, hb = f->header;
     s->cons_start = s->head;
-    s->cons_seq = header[1];
+    s->cons_seq = f->seq;
     s->cons_claim = s->claimed + 1;
     s->cons_total = total;
     if (s->sparse)
@@ -1103,20 +1158,20 @@ static mproc_status_t read_frame(mproc_queue_t *q, const uint32_t header[2], voi
     mproc_status_t st = MPROC_OK;
     if (published_for(q, total) >= total) {
         /* The common case: the whole frame is there, one copy, one publication. */
-        ring_copy_out(q, s->head + HEADER, dst, n);
+        ring_copy_out(q, s->head + hb, dst, n);
         MPROC_KILL_POINT("queue.get.after_copy");
         move_head(q, s->head + total, s->head + total);
     } else {
         double deadline = deadline_at(d);
-        move_head(q, s->head + HEADER, s->head + HEADER);
+        move_head(q, s->head + hb, s->head + hb);
         st = stream_out(q, dst, (int64_t)n, deadline);
         if (!st)
-            st = stream_out(q, NULL, total - HEADER - (int64_t)n, deadline);
+            st = stream_out(q, NULL, total - hb - (int64_t)n, deadline);
     }
     MPROC_KILL_POINT("queue.get.after_head");
     if (!st) {
         s->cons_total = 0;
-        if ((int64_t)header[1] == mproc__load(&s->aborted_seq))
+        if ((int64_t)f->seq == mproc__load(&s->aborted_seq))
             st = MPROC_EAGAIN; /* its producer died while writing it */
     }
     if (st) {
@@ -1153,12 +1208,15 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
             (st = sleep_until(q, has_bytes, HEADER, &s->cons_sleeping, DATA_SEM(q),
                               deadline_at(&d))) != MPROC_OK)
             break;
-        uint32_t header[2];
+        unsigned char header[MPROC__FRAME_HEADER_LONG];
+        int64_t bytes;
         mproc__frame_t f;
-        read_header(q, header);
+        st = read_header(q, header, &bytes, &d);
+        if (st)
+            break;
         /* Any process using the queue can write the ring: a header that no
          * producer writes breaks the queue (MPROC_ECORRUPT), nothing is read. */
-        st = mproc__queue_frame_decode(header, HEADER, s->head & q->mask, s->capacity, &f);
+        st = mproc__queue_frame_decode(header, (size_t)bytes, s->head & q->mask, s->capacity, &f);
         if (st) {
             st = MPROC_ECORRUPT;
             break;
@@ -1170,7 +1228,7 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
                 retain_laps(q, extent);
             continue;
         }
-        st = read_frame(q, header, buf, cap, alloc, len, &d);
+        st = read_frame(q, &f, buf, cap, alloc, len, &d);
         if (st != MPROC_EAGAIN)
             break;
     }

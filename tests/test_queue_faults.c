@@ -966,30 +966,56 @@ static void randomized_kills(void **state)
 
 /* Headers no producer writes, as a consumer may find them in a ring that
  * another process wrote over: a status, never a frame that moves the head
- * backwards, out of its lap, or past the largest message. */
+ * backwards, out of its lap, or past the longest message. A long message's
+ * header is 16 bytes: LONG_MARK (0xFFFFFFFD), its sequence number, a u64
+ * length (two u32 words here, low first). */
 static void corrupted_frame_headers_are_refused(void **state)
 {
     (void)state;
     const int64_t ring = 1 << 24;
-    const uint32_t cases[][2] = {
-        {(uint32_t)MPROC_MESSAGE_MAX_BYTES + 1, 0}, /* longer than any message */
-        {0xFFFFFFFEu, 0},                            /* a jump backwards */
-        {0xFFFFFFFEu, 1},                            /* a jump to where it is */
-        {0xFFFFFFFEu, 16},                           /* a jump out of the lap */
+    const uint32_t cases[][4] = {
+        {0xFFFFFFF1u, 0, 0, 0},              /* a first word no producer writes */
+        {0xFFFFFFFEu, 0, 0, 0},              /* a jump backwards */
+        {0xFFFFFFFEu, 1, 0, 0},              /* a jump to where it is */
+        {0xFFFFFFFEu, 16, 0, 0},             /* a jump out of the lap */
+        {0xFFFFFFFDu, 0, 5, 0},              /* a long message that is short */
+        {0xFFFFFFFDu, 0, 0xFFFFFFF0u, 0},    /* ...by one byte */
+        {0xFFFFFFFDu, 0, 1, 1u << 28},       /* longer than any message */
+        {0xFFFFFFFDu, 0, 0xFFFFFFFFu, 0xFFFFFFFFu}, /* a length that overflows */
     };
     mproc__frame_t f;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        assert_int_equal(mproc__queue_frame_decode(cases[i], 8, 1 << 20, ring, &f), MPROC_ECORRUPT);
+        size_t bytes = (size_t)mproc__queue_frame_header_bytes(cases[i]);
+        assert_int_equal(mproc__queue_frame_decode(cases[i], bytes, 1 << 20, ring, &f), MPROC_ECORRUPT);
         assert_int_equal(f.advance, 0);
+        assert_true(f.len == 0);
     }
     assert_int_equal(mproc__queue_frame_decode(cases[0], 7, 0, ring, &f), MPROC_EINVAL);
     assert_int_equal(mproc__queue_frame_decode(cases[0], 8, 4, ring, &f), MPROC_EINVAL);
     assert_int_equal(mproc__queue_frame_decode(cases[0], 8, 0, ring + 8, &f), MPROC_EINVAL);
-    const uint32_t good[][2] = {{0, 9}, {0xFFFFFFFFu, 0}, {0xFFFFFFFEu, 2}};
-    const int64_t advance[] = {8, ring - (1 << 20), 1 << 20};
+    assert_int_equal(mproc__queue_frame_decode(cases[4], 8, 0, ring, &f), MPROC_EINVAL); /* cut */
+    const uint32_t good[][4] = {{0, 9, 0, 0},
+                                {0xFFFFFFFFu, 0, 0, 0},
+                                {0xFFFFFFFEu, 2, 0, 0},
+                                {(uint32_t)257 << 20, 3, 0, 0}, /* above the old 256 MiB cap */
+                                {0xFFFFFFF0u, 4, 0, 0},         /* the longest short length */
+                                {0xFFFFFFFDu, 5, 0xFFFFFFF1u, 0},
+                                {0xFFFFFFFDu, 6, 9, 3}};        /* 12 GiB + 9 */
+    const int64_t advance[] = {8,
+                               ring - (1 << 20),
+                               1 << 20,
+                               8 + ((int64_t)257 << 20),
+                               8 + 0xFFFFFFF0LL,
+                               16 + 0xFFFFFFF8LL,
+                               16 + ((int64_t)3 << 32) + 16};
+    const uint64_t len[] = {0, 0, 0, (uint64_t)257 << 20, 0xFFFFFFF0u, 0xFFFFFFF1u,
+                            ((uint64_t)3 << 32) + 9};
     for (size_t i = 0; i < ARRAY_LEN(good); i++) {
-        assert_int_equal(mproc__queue_frame_decode(good[i], 8, 1 << 20, ring, &f), MPROC_OK);
+        size_t bytes = (size_t)mproc__queue_frame_header_bytes(good[i]);
+        assert_int_equal(mproc__queue_frame_decode(good[i], bytes, 1 << 20, ring, &f), MPROC_OK);
         assert_int_equal(f.advance, advance[i]);
+        assert_true(f.len == len[i]);
+        assert_true(f.kind != MPROC__FRAME_MESSAGE || f.header == (int64_t)bytes);
     }
 }
 
