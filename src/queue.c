@@ -832,6 +832,27 @@ static mproc_status_t wait_to_begin(mproc_queue_t *q, int64_t total, deadline_t 
     return MPROC_OK;
 }
 
+/* Write a frame larger than the room (or running over the ring's end) as
+ * room appears. Given up at the deadline, the frame is left for the next
+ * producer or the consumer reading it to finish, and no consumer ever returns
+ * it. The header goes in one piece (the room to begin holds it), so a long
+ * message's length is never published without its mark or the reverse. */
+static mproc_status_t stream_frame(mproc_queue_t *q, const uint32_t first[2], const void *data,
+                                   size_t len, int64_t total, double deadline)
+{
+    unsigned char header[MPROC__FRAME_HEADER_LONG];
+    int64_t hb = frame_header(len);
+    uint64_t n = len;
+    memcpy(header, first, HEADER);
+    memcpy(header + HEADER, &n, sizeof n);
+    mproc_status_t st = stream_in(q, header, hb, deadline);
+    if (!st)
+        st = stream_in(q, data, (int64_t)len, deadline);
+    if (!st)
+        st = stream_in(q, NULL, total - hb - (int64_t)len, deadline);
+    return st;
+}
+
 /* With the producer lock held and room to begin: write a frame at the tail,
  * in one copy and one publication when it is in one piece (room to begin is
  * room for the whole frame unless it is larger than the ring), else streamed
@@ -848,18 +869,17 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
     if (s->joinable)
         raise_unfinished(s);
     MPROC_KILL_POINT("queue.put.after_begin");
-    int64_t hb = frame_header(len);
-    uint32_t header[4] = {(uint32_t)len, (uint32_t)s->prod_seq, 0, 0};
-    if (hb > HEADER) {
-        uint64_t n = len;
-        header[0] = LONG_MARK;
-        memcpy(&header[2], &n, sizeof n);
-    }
+    uint32_t header[2] = {len > MPROC__FRAME_SHORT_MAX ? LONG_MARK : (uint32_t)len,
+                          (uint32_t)s->prod_seq};
     if (off + total <= s->capacity && total <= q->usable) {
         unsigned char *at = q->ring + off;
+        int64_t hb = HEADER;
         memcpy(at, header, HEADER); /* a constant size: two stores, not a call */
-        if (hb > HEADER)
-            memcpy(at + HEADER, &header[2], HEADER);
+        if (len > MPROC__FRAME_SHORT_MAX) {
+            uint64_t n = len;
+            memcpy(at + HEADER, &n, sizeof n);
+            hb = MPROC__FRAME_HEADER_LONG;
+        }
         if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
             memset(at + hb + (len & ~(size_t)7), 0, 8);
         if (len)
@@ -869,16 +889,7 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
         MPROC_KILL_POINT("queue.put.after_publish");
         wake(&s->cons_sleeping, DATA_SEM(q));
     } else {
-        /* Larger than the ring: given up at the deadline, the frame is left
-         * for the next producer or the consumer reading it to finish, and
-         * no consumer ever returns it. */
-        double deadline = deadline_at(d);
-        /* The header goes in one piece: the room to begin holds it. */
-        mproc_status_t st = stream_in(q, (const unsigned char *)header, hb, deadline);
-        if (!st)
-            st = stream_in(q, data, (int64_t)len, deadline);
-        if (!st)
-            st = stream_in(q, NULL, total - hb - (int64_t)len, deadline);
+        mproc_status_t st = stream_frame(q, header, data, len, total, deadline_at(d));
         if (st) {
             (void)retract_frame(q); /* else the consumer reading it closes it */
             return st;
