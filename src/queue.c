@@ -832,17 +832,20 @@ static mproc_status_t wait_to_begin(mproc_queue_t *q, int64_t total, deadline_t 
     return MPROC_OK;
 }
 
-/* Write a frame larger than the room (or running over the ring's end) as
- * room appears. Given up at the deadline, the frame is left for the next
- * producer or the consumer reading it to finish, and no consumer ever returns
- * it. The header goes in one piece (the room to begin holds it), so a long
- * message's length is never published without its mark or the reverse. */
-static mproc_status_t stream_frame(mproc_queue_t *q, const uint32_t first[2], const void *data,
-                                   size_t len, int64_t total, double deadline)
+/* Write the frame begun (prod_seq) as room appears: one larger than the room
+ * or running over the ring's end, or a long message (where room is enough,
+ * that is one copy and one publication too). Given up at the deadline, the
+ * frame is left for the next producer or the consumer reading it to finish,
+ * and no consumer ever returns it. The header goes in one piece (the room to
+ * begin holds it), so a long message's length is never published without its
+ * mark or the reverse. */
+static mproc_status_t stream_frame(mproc_queue_t *q, const void *data, size_t len, int64_t total,
+                                   double deadline)
 {
-    unsigned char header[MPROC__FRAME_HEADER_LONG];
     int64_t hb = frame_header(len);
+    uint32_t first[2] = {hb > HEADER ? LONG_MARK : (uint32_t)len, (uint32_t)q->s->prod_seq};
     uint64_t n = len;
+    unsigned char header[MPROC__FRAME_HEADER_LONG];
     memcpy(header, first, HEADER);
     memcpy(header + HEADER, &n, sizeof n);
     mproc_status_t st = stream_in(q, header, hb, deadline);
@@ -869,27 +872,21 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
     if (s->joinable)
         raise_unfinished(s);
     MPROC_KILL_POINT("queue.put.after_begin");
-    uint32_t header[2] = {len > MPROC__FRAME_SHORT_MAX ? LONG_MARK : (uint32_t)len,
-                          (uint32_t)s->prod_seq};
-    if (off + total <= s->capacity && total <= q->usable) {
+    /* A long message (gigabytes) always streams: the usual put stays short. */
+    if (len <= MPROC__FRAME_SHORT_MAX && off + total <= s->capacity && total <= q->usable) {
         unsigned char *at = q->ring + off;
-        int64_t hb = HEADER;
-        memcpy(at, header, HEADER); /* a constant size: two stores, not a call */
-        if (len > MPROC__FRAME_SHORT_MAX) {
-            uint64_t n = len;
-            memcpy(at + HEADER, &n, sizeof n);
-            hb = MPROC__FRAME_HEADER_LONG;
-        }
+        uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
+        memcpy(at, header, HEADER);
         if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
-            memset(at + hb + (len & ~(size_t)7), 0, 8);
+            memset(at + HEADER + (len & ~(size_t)7), 0, 8);
         if (len)
-            memcpy(at + hb, data, len);
+            memcpy(at + HEADER, data, len);
         MPROC_KILL_POINT("queue.put.after_copy");
         mproc__publish(q->light, &s->tail, pos + total);
         MPROC_KILL_POINT("queue.put.after_publish");
         wake(&s->cons_sleeping, DATA_SEM(q));
     } else {
-        mproc_status_t st = stream_frame(q, header, data, len, total, deadline_at(d));
+        mproc_status_t st = stream_frame(q, data, len, total, deadline_at(d));
         if (st) {
             (void)retract_frame(q); /* else the consumer reading it closes it */
             return st;
