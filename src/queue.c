@@ -231,7 +231,10 @@ static int64_t frame_header(uint64_t len)
 
 static int64_t frame_size(uint64_t len)
 {
-    return frame_header(len) + (int64_t)((len + 7) & ~(uint64_t)7);
+    /* Each frame's header is 8 bytes, and a long one's 8 more: the short
+     * frame's size is one add and one mask, the long one's one more add. */
+    int64_t size = HEADER + (int64_t)((len + 7) & ~(uint64_t)7);
+    return len > MPROC__FRAME_SHORT_MAX ? size + HEADER : size;
 }
 
 int64_t mproc__queue_frame_header_bytes(const void *first)
@@ -1031,6 +1034,7 @@ static void retain_laps(mproc_queue_t *q, int64_t extent)
         return;
     if ((s->head & q->mask) + (mproc__load(&s->tail) - s->head) <= want) {
         mproc__os_shm_discard(&q->shm, DATA_OFFSET + (size_t)want, (size_t)(had - want));
+        MPROC_KILL_POINT("queue.get.after_shrink"); /* both locks held; nothing to repair */
         s->cons_retain = want;
     }
     mproc__lock_release(&q->prod);
