@@ -44,16 +44,25 @@ static mproc_args_t *victim_args(mproc_queue_t *q, const char *point, int64_t nt
     return a;
 }
 
+/* A victim's arguments (victim_args): its view of the queue in *q, and the
+ * kill point armed. 0, or non-zero if they are not there. */
+static int arm_victim(const mproc_args_t *args, mproc_queue_t **q)
+{
+    const char *point;
+    int64_t nth;
+    if (mproc_args_get_queue(args, 0, q) || mproc_args_get_str(args, 1, &point) ||
+        mproc_args_get_int(args, 2, &nth))
+        return 1;
+    test_arm(point, nth);
+    return 0;
+}
+
 /* args: queue, point, nth. Armed, gets until it dies (exit 50 if it does not). */
 static int t_get_until_killed(const mproc_args_t *args)
 {
     mproc_queue_t *q;
-    const char *point;
-    int64_t nth;
-    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_str(args, 1, &point) ||
-        mproc_args_get_int(args, 2, &nth))
+    if (arm_victim(args, &q))
         return 100;
-    test_arm(point, nth);
     for (;;) {
         void *d;
         size_t n;
@@ -137,18 +146,12 @@ static void consumer_killed_after_giving_back_a_mark_invents_nothing(void **stat
  * is not killed). */
 static int t_shrink_until_killed(const mproc_args_t *args)
 {
-    mproc_queue_t *q;
-    const char *point;
-    int64_t nth;
-    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_str(args, 1, &point) ||
-        mproc_args_get_int(args, 2, &nth))
-        return 100;
     size_t sizes[2] = {(size_t)12 * MIB, 64 * KIB};
     int counts[2] = {8, 3 * 16 * 16};
     unsigned char *m = calloc(1, sizes[0]);
-    if (!m)
-        return 101;
-    test_arm(point, nth);
+    mproc_queue_t *q;
+    if (!m || arm_victim(args, &q))
+        return 100;
     for (int k = 0; k < 2; k++)
         for (int i = 0; i < counts[k]; i++) {
             size_t n;
