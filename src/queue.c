@@ -21,8 +21,10 @@
  * consumers keep up: a producer whose frame would cross `hot` wraps early when
  * the beginning is free. When consumers fall behind, frames run on into the
  * cold rest, where pages are allocated as written and given back block by
- * block once consumed, so memory follows the unread bytes and put waits only
- * when `capacity` of them are unread. A consumer gives back a block before it
+ * block once consumed, beyond what recent laps used (retain_laps: reused lap
+ * after lap rather than allocated again), so memory follows the unread bytes
+ * plus at most RETAIN_CAP, and put waits only when `capacity` of them are
+ * unread. A consumer gives back a block before it
  * publishes the head that passes it, and a producer stays a block short of the
  * head (`slack`), so no producer ever writes into a block being given back.
  *
