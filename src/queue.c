@@ -1017,8 +1017,9 @@ static void retain_frame(mproc_queue_t *q, int64_t total)
  * past the hot part reuses committed pages lap after lap instead of faulting
  * on every page again, while a burst's memory beyond that still goes back as
  * it is read. When laps become shorter, the blocks no longer needed are given
- * back here, if the producer lock can be had now (no producer then writes)
- * and the unread bytes lie below them; else at a later wrap. */
+ * back here, once they are as many as the blocks still needed, if the producer
+ * lock can be had now (no producer then writes) and the unread bytes lie below
+ * them; else at a later wrap. */
 static void retain_laps(mproc_queue_t *q, int64_t extent)
 {
     shared_t *s = q->s;
@@ -1032,7 +1033,9 @@ static void retain_laps(mproc_queue_t *q, int64_t extent)
         s->cons_retain = want;
         return;
     }
-    if (mproc__lock_take_now(&q->prod) == MPROC_EBUSY)
+    /* Taking the producer lock may revoke a producer's bias (lock.h), which
+     * costs it a fence now and its bias for a while: only for memory worth it. */
+    if (had - want < want || mproc__lock_take_now(&q->prod) == MPROC_EBUSY)
         return;
     if ((s->head & q->mask) + (mproc__load(&s->tail) - s->head) <= want) {
         mproc__os_shm_discard(&q->shm, DATA_OFFSET + (size_t)want, (size_t)(had - want));
