@@ -987,13 +987,13 @@ static void pass_mark(mproc_queue_t *q, int64_t to, int64_t written)
     s->cons_pass_to = 0;
 }
 
-/* Keep consumed blocks below ring offset `want` (rounded to blocks, within
- * RETAIN_CAP) committed from now on. */
 static int64_t retain_cap(const mproc_queue_t *q)
 {
     return q->s->capacity < RETAIN_CAP ? q->s->capacity : RETAIN_CAP;
 }
 
+/* Keep consumed blocks below ring offset `want` (rounded to blocks, within
+ * RETAIN_CAP) committed from now on. */
 static void retain_more(mproc_queue_t *q, int64_t want)
 {
     want = round_up(want < retain_cap(q) ? want : retain_cap(q), BLOCK);
@@ -1204,6 +1204,8 @@ static mproc_status_t read_frame(mproc_queue_t *q, const mproc__frame_t *f, void
     return MPROC_OK;
 }
 
+/* The header read at the head (read_header), decoded: a short length here,
+ * anything else by the decoder. */
 static mproc_status_t decode_at_head(const mproc_queue_t *q, const unsigned char *header,
                                      int64_t bytes, mproc__frame_t *f)
 {
