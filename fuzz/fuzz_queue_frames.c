@@ -1,6 +1,7 @@
 /*
  * Queue frames read from a corrupted ring: the consumer's decode of frame
- * headers and of wrap and jump marks (mproc__queue_frame_decode, which
+ * headers (short and long lengths) and of wrap and jump marks
+ * (mproc__queue_frame_decode, which
  * mproc_queue_get uses on every header) from ring memory that a hostile or
  * broken process wrote. The input is the ring's bytes; a walk reads it as a
  * consumer does, frame after frame, up to a tail the input chooses. Every
@@ -59,18 +60,28 @@ static void walk(const unsigned char *data, size_t size)
     unsigned sum = 0;
     while (head + MPROC__FRAME_HEADER <= tail) {
         int64_t at = head & (RING - 1);
+        /* A long message's header may run over the ring's end, as the
+         * consumer's copy of it does. */
+        unsigned char header[MPROC__FRAME_HEADER_LONG];
+        int64_t bytes = mproc__queue_frame_header_bytes(ring + at);
+        check(bytes == MPROC__FRAME_HEADER || bytes == MPROC__FRAME_HEADER_LONG);
+        if (head + bytes > tail)
+            return; /* the consumer waits for the rest of the header */
+        for (int64_t i = 0; i < bytes; i++)
+            header[i] = ring[(at + i) & (RING - 1)];
         mproc__frame_t f;
-        if (mproc__queue_frame_decode(ring + at, MPROC__FRAME_HEADER, at, RING, &f) != MPROC_OK)
+        if (mproc__queue_frame_decode(header, (size_t)bytes, at, RING, &f) != MPROC_OK)
             return; /* the queue reports MPROC_ECORRUPT and reads nothing */
-        check(f.advance >= MPROC__FRAME_HEADER || f.kind != MPROC__FRAME_MESSAGE);
+        check(f.kind != MPROC__FRAME_MESSAGE || f.header == bytes);
+        check(f.advance >= f.header + (int64_t)((f.len + 7) & ~(uint64_t)7) ||
+              f.kind != MPROC__FRAME_MESSAGE);
         check(f.advance > 0 && (f.advance & 7) == 0);
         if (f.kind == MPROC__FRAME_MESSAGE) {
             /* Its bytes, as far as published, read a ring at a time. */
-            int64_t n = f.len, avail = tail - head - MPROC__FRAME_HEADER;
-            if (n > avail)
-                n = avail;
+            int64_t avail = tail - head - f.header;
+            int64_t n = f.len > (uint64_t)avail ? avail : (int64_t)f.len;
             for (int64_t i = 0; i < n && i < 4 * RING; i++)
-                sum += ring[(head + MPROC__FRAME_HEADER + i) & (RING - 1)];
+                sum += ring[(head + f.header + i) & (RING - 1)];
         } else {
             check(at + f.advance <= RING);
         }

@@ -201,6 +201,21 @@ static void queue_seeds(void)
     memcpy(jump + 4, &shift, 4);
     memcpy(jump + 8, mark, 8);
     put("fuzz_queue_frames", "jump", jump, sizeof jump);
+    /* A long message (LONG_MARK, sequence number, u64 length) whose header
+     * runs over the ring's end, and decode_alone's view of a forged one. */
+    memset(ring, 0, sizeof ring);
+    uint64_t big = ((uint64_t)1 << 32) + 3;
+    ring_frame(ring, 4088, 0xFFFFFFFDu, 9);
+    memcpy(ring, &big, 8);
+    tail = 3 * 4096;
+    memcpy(ring + 4096, &tail, 4);
+    put("fuzz_queue_frames", "long", ring, sizeof ring);
+    unsigned char forged[24] = {0};
+    uint32_t long_mark[4] = {0xFFFFFFFDu, 1, 7, 0}; /* a long length that is short */
+    memcpy(forged, &at, 4);
+    memcpy(forged + 4, &shift, 4);
+    memcpy(forged + 8, long_mark, 16);
+    put("fuzz_queue_frames", "long_forged", forged, sizeof forged);
 }
 
 int main(int argc, char **argv)

@@ -9,17 +9,22 @@
  * once more; the other side posts only when it sees that announcement.
  *
  * Frames: u32 length, u32 sequence number, the bytes, zero padding to 8. A
- * frame whose length is WRAP_MARK is no message: the rest of the lap is empty
- * and the next frame starts at the ring's beginning. One whose length is
- * JUMP_MARK skips to the block of this lap that its second word names.
+ * message longer than MPROC__FRAME_SHORT_MAX has LONG_MARK as its length and
+ * its u64 length after the sequence number. A frame whose length is WRAP_MARK
+ * is no message: the rest of the lap is empty and the next frame starts at the
+ * ring's beginning. One whose length is JUMP_MARK skips to the block of this
+ * lap that its second word names. A frame never exceeds its ring: a message
+ * larger than the room streams through it, whatever the ring's kind.
  *
  * The unbounded default: the ring is a large sparse reservation (capacity,
  * 16 GiB on 64-bit) of which only the first `hot` bytes are used while
  * consumers keep up: a producer whose frame would cross `hot` wraps early when
  * the beginning is free. When consumers fall behind, frames run on into the
  * cold rest, where pages are allocated as written and given back block by
- * block once consumed, so memory follows the unread bytes and put waits only
- * when `capacity` of them are unread. A consumer gives back a block before it
+ * block once consumed, beyond what recent laps used (retain_laps: reused lap
+ * after lap rather than allocated again), so memory follows the unread bytes
+ * plus at most RETAIN_CAP, and put waits only when `capacity` of them are
+ * unread. A consumer gives back a block before it
  * publishes the head that passes it, and a producer stays a block short of the
  * head (`slack`), so no producer ever writes into a block being given back.
  *
@@ -71,7 +76,12 @@
 #define MAX_LIMIT ((size_t)1 << 40)
 #define WRAP_MARK 0xFFFFFFFFu
 #define JUMP_MARK 0xFFFFFFFEu /* the next frame is at this lap's block (u32 after it) */
+#define LONG_MARK 0xFFFFFFFDu /* a message whose u64 length follows the header */
 #define BLOCK ((int64_t)1 << 20) /* unit in which consumed cold memory is given back */
+/* The most cold memory kept committed for the laps to come (retain_laps),
+ * and how many of the largest recent messages it holds at least. */
+#define RETAIN_CAP ((int64_t)256 << 20)
+#define RETAIN_MESSAGES 4
 /* While consumers keep up, producers wrap at this offset, so that the bytes in
  * flight stay in the caches (and TLBs) of both sides: on this project's
  * machine a ring of 4 MiB moves 1 MiB messages 1.3-1.5x as fast as 16 MiB. */
@@ -117,7 +127,10 @@ typedef struct shared {
     int64_t cons_pass_to, cons_pass_written; /* a mark being passed: where the head goes */
     int64_t cons_claim;             /* `claimed` once the frame claimed is counted */
     int64_t cons_seq;               /* the claimed frame's sequence number */
-    int64_t pad4[GROUP_WORDS - 7];
+    int64_t cons_retain;            /* consumed blocks below this ring offset stay committed */
+    int64_t cons_lap_last;          /* ring offsets the last lap needed (retain_laps) */
+    int64_t cons_big;               /* the largest frame of this lap */
+    int64_t pad4[GROUP_WORDS - 10];
     /* published by producers */
     volatile int64_t tail;          /* bytes published since creation */
     volatile int64_t produced;      /* complete frames published */
@@ -213,9 +226,24 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
                : MPROC_OK;
 }
 
-static int64_t frame_size(size_t len)
+static int64_t frame_header(uint64_t len)
 {
-    return HEADER + (((int64_t)len + 7) & ~(int64_t)7);
+    return len > MPROC__FRAME_SHORT_MAX ? MPROC__FRAME_HEADER_LONG : HEADER;
+}
+
+static int64_t frame_size(uint64_t len)
+{
+    /* Each frame's header is 8 bytes, and a long one's 8 more: the short
+     * frame's size is one add and one mask, the long one's one more add. */
+    int64_t size = HEADER + (int64_t)((len + 7) & ~(uint64_t)7);
+    return len > MPROC__FRAME_SHORT_MAX ? size + HEADER : size;
+}
+
+int64_t mproc__queue_frame_header_bytes(const void *first)
+{
+    uint32_t word;
+    memcpy(&word, first, sizeof word);
+    return word == LONG_MARK ? MPROC__FRAME_HEADER_LONG : HEADER;
 }
 
 mproc_status_t mproc__queue_frame_decode(const void *bytes, size_t len, int64_t at,
@@ -240,22 +268,31 @@ mproc_status_t mproc__queue_frame_decode(const void *bytes, size_t len, int64_t 
         out->advance = to - at;
         return MPROC_OK;
     }
-    if (header[0] > MPROC_MESSAGE_MAX_BYTES)
-        return MPROC_ECORRUPT;
+    uint64_t n = header[0];
+    if (header[0] == LONG_MARK) {
+        if (len < MPROC__FRAME_HEADER_LONG)
+            return MPROC_EINVAL;
+        memcpy(&n, (const unsigned char *)bytes + HEADER, sizeof n);
+        if (n <= MPROC__FRAME_SHORT_MAX || n > MPROC__FRAME_LEN_MAX)
+            return MPROC_ECORRUPT; /* a long message's length is long, and not absurd */
+    } else if (n > MPROC__FRAME_SHORT_MAX) {
+        return MPROC_ECORRUPT; /* a mark no producer writes */
+    }
     out->kind = MPROC__FRAME_MESSAGE;
-    out->len = header[0];
+    out->len = n;
     out->seq = header[1];
-    out->advance = frame_size(header[0]);
+    out->header = frame_header(n);
+    out->advance = frame_size(n);
     return MPROC_OK;
 }
 
 /* Shared memory for the ring: a sparse reservation of `limit` bytes when the
  * OS grants one, else a plain ring of `hot` bytes (*limit becomes hot). A
- * sparse ring holds the largest message whole besides its hot part and slack,
- * so messages stream (and commit page by page) only through plain rings. */
+ * sparse ring has a few blocks besides its hot part: room to jump, and
+ * for the producer's slack; messages larger than its room stream through. */
 static mproc_status_t map_ring(mproc_queue_t *q, int64_t hot, int64_t *limit)
 {
-    int64_t least = round_up(hot, BLOCK) + frame_size(MPROC_MESSAGE_MAX_BYTES) + 2 * BLOCK;
+    int64_t least = round_up(hot, BLOCK) + 4 * BLOCK;
     if (*limit >= least) {
         for (int64_t l = *limit; l >= least; l /= 2)
             if (mproc__os_shm_reserve(DATA_OFFSET + (size_t)l, &q->shm) == MPROC_OK) {
@@ -527,10 +564,10 @@ static mproc_status_t stream_in(mproc_queue_t *q, const unsigned char *src, int6
         int64_t k = n < r ? n : r;
         if (!src && k > (int64_t)sizeof zeros)
             k = sizeof zeros;
-        /* Streaming happens only in plain rings, where touch() does nothing; in a
-         * sparse ring this is recovery, and the dead producer committed the frame,
-         * so a failure here cannot happen. */
-        (void)touch(q, PRODUCER, q->s->tail, k);
+        /* A sparse ring's memory runs out: given up as at the deadline. */
+        mproc_status_t st = touch(q, PRODUCER, q->s->tail, k);
+        if (st)
+            return st;
         ring_copy_in(q, q->s->tail, src ? src : zeros, (size_t)k);
         mproc__publish(q->light, &q->s->tail, q->s->tail + k);
         MPROC_KILL_POINT("queue.put.mid_stream");
@@ -800,6 +837,30 @@ static mproc_status_t wait_to_begin(mproc_queue_t *q, int64_t total, deadline_t 
     return MPROC_OK;
 }
 
+/* Write the frame begun (prod_seq) as room appears: one larger than the room
+ * or running over the ring's end, or a long message (where room is enough,
+ * that is one copy and one publication too). Given up at the deadline, the
+ * frame is left for the next producer or the consumer reading it to finish,
+ * and no consumer ever returns it. The header goes in one piece (the room to
+ * begin holds it), so a long message's length is never published without its
+ * mark or the reverse. */
+static mproc_status_t stream_frame(mproc_queue_t *q, const void *data, size_t len, int64_t total,
+                                   double deadline)
+{
+    int64_t hb = frame_header(len);
+    uint32_t first[2] = {hb > HEADER ? LONG_MARK : (uint32_t)len, (uint32_t)q->s->prod_seq};
+    uint64_t n = len;
+    unsigned char header[MPROC__FRAME_HEADER_LONG];
+    memcpy(header, first, HEADER);
+    memcpy(header + HEADER, &n, sizeof n);
+    mproc_status_t st = stream_in(q, header, hb, deadline);
+    if (!st)
+        st = stream_in(q, data, (int64_t)len, deadline);
+    if (!st)
+        st = stream_in(q, NULL, total - hb - (int64_t)len, deadline);
+    return st;
+}
+
 /* With the producer lock held and room to begin: write a frame at the tail,
  * in one copy and one publication when it is in one piece (room to begin is
  * room for the whole frame unless it is larger than the ring), else streamed
@@ -816,9 +877,10 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
     if (s->joinable)
         raise_unfinished(s);
     MPROC_KILL_POINT("queue.put.after_begin");
-    uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
-    if (off + total <= s->capacity && total <= q->usable) {
+    /* A long message (gigabytes) always streams: the usual put stays short. */
+    if (len <= MPROC__FRAME_SHORT_MAX && off + total <= s->capacity && total <= q->usable) {
         unsigned char *at = q->ring + off;
+        uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
         memcpy(at, header, HEADER);
         if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
             memset(at + HEADER + (len & ~(size_t)7), 0, 8);
@@ -829,15 +891,7 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
         MPROC_KILL_POINT("queue.put.after_publish");
         wake(&s->cons_sleeping, DATA_SEM(q));
     } else {
-        /* Larger than the ring: given up at the deadline, the frame is left
-         * for the next producer or the consumer reading it to finish, and
-         * no consumer ever returns it. */
-        double deadline = deadline_at(d);
-        mproc_status_t st = stream_in(q, (const unsigned char *)header, HEADER, deadline);
-        if (!st)
-            st = stream_in(q, data, (int64_t)len, deadline);
-        if (!st)
-            st = stream_in(q, NULL, total - HEADER - (int64_t)len, deadline);
+        mproc_status_t st = stream_frame(q, data, len, total, deadline_at(d));
         if (st) {
             (void)retract_frame(q); /* else the consumer reading it closes it */
             return st;
@@ -856,7 +910,7 @@ mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, d
         return st;
     if ((!data && len) || timeout != timeout)
         return MPROC_EINVAL;
-    if (len > MPROC_MESSAGE_MAX_BYTES)
+    if ((uint64_t)len > MPROC__FRAME_LEN_MAX)
         return MPROC_ETOOBIG;
     int64_t total = frame_size(len);
     deadline_t d = {timeout, 0, 0};
@@ -874,15 +928,23 @@ mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *data, size_t
     return mproc_queue_put(q, data, len, 0);
 }
 
+/* Ring offsets below this stay committed when consumed: the hot part and
+ * what recent laps used (retain_laps). */
+static int64_t retained(const mproc_queue_t *q)
+{
+    return q->s->cons_retain > q->keep ? q->s->cons_retain : q->keep;
+}
+
 /* Give back the cold pages of ring positions [lo, hi) (whole blocks). */
 static void give_back(mproc_queue_t *q, int64_t lo, int64_t hi)
 {
+    int64_t keep = retained(q);
     while (lo < hi) {
         int64_t off = lo & q->mask, n = q->s->capacity - off;
         if (n > hi - lo)
             n = hi - lo;
-        if (off + n > q->keep) {
-            int64_t from = off > q->keep ? off : q->keep;
+        if (off + n > keep) {
+            int64_t from = off > keep ? off : keep;
             mproc__os_shm_discard(&q->shm, DATA_OFFSET + (size_t)from, (size_t)(off + n - from));
         }
         lo += n;
@@ -923,6 +985,64 @@ static void pass_mark(mproc_queue_t *q, int64_t to, int64_t written)
     move_head(q, to, written);
     mproc__compiler_fence();
     s->cons_pass_to = 0;
+}
+
+static int64_t retain_cap(const mproc_queue_t *q)
+{
+    return q->s->capacity < RETAIN_CAP ? q->s->capacity : RETAIN_CAP;
+}
+
+/* Keep consumed blocks below ring offset `want` (rounded to blocks, within
+ * RETAIN_CAP) committed from now on. */
+static void retain_more(mproc_queue_t *q, int64_t want)
+{
+    want = round_up(want < retain_cap(q) ? want : retain_cap(q), BLOCK);
+    if (want > q->s->cons_retain)
+        q->s->cons_retain = want;
+}
+
+/* With the consumer lock held, claiming a frame of `total` bytes. */
+static void retain_frame(mproc_queue_t *q, int64_t total)
+{
+    if (total > q->s->cons_big) {
+        q->s->cons_big = total;
+        retain_more(q, RETAIN_MESSAGES * total);
+    }
+}
+
+/* With the consumer lock held, just past a wrap: the lap that ended there used
+ * ring offsets [0, extent). Consumed cold blocks are given back only beyond
+ * what the last two laps needed (what they used, and RETAIN_MESSAGES of their
+ * largest frame, at most RETAIN_CAP), so that steady traffic whose laps run
+ * past the hot part reuses committed pages lap after lap instead of faulting
+ * on every page again, while a burst's memory beyond that still goes back as
+ * it is read. When laps become shorter, the blocks no longer needed are given
+ * back here, once they are as many as the blocks still needed, if the producer
+ * lock can be had now (no producer then writes) and the unread bytes lie below
+ * them; else at a later wrap. */
+static void retain_laps(mproc_queue_t *q, int64_t extent)
+{
+    shared_t *s = q->s;
+    int64_t lap = RETAIN_MESSAGES * s->cons_big > extent ? RETAIN_MESSAGES * s->cons_big : extent;
+    int64_t want = lap > s->cons_lap_last ? lap : s->cons_lap_last, had = retained(q);
+    s->cons_lap_last = lap;
+    s->cons_big = 0;
+    want = round_up(want < retain_cap(q) ? want : retain_cap(q), BLOCK);
+    want = want > q->keep ? want : q->keep;
+    if (want >= had) {
+        s->cons_retain = want;
+        return;
+    }
+    /* Taking the producer lock may revoke a producer's bias (lock.h), which
+     * costs it a fence now and its bias for a while: only for memory worth it. */
+    if (had - want < want || mproc__lock_take_now(&q->prod) == MPROC_EBUSY)
+        return;
+    if ((s->head & q->mask) + (mproc__load(&s->tail) - s->head) <= want) {
+        mproc__os_shm_discard(&q->shm, DATA_OFFSET + (size_t)want, (size_t)(had - want));
+        MPROC_KILL_POINT("queue.get.after_shrink"); /* both locks held; nothing to repair */
+        s->cons_retain = want;
+    }
+    mproc__lock_release(&q->prod);
 }
 
 /* Read `n` bytes (dst NULL: discard) of the claimed frame from the head as
@@ -1001,22 +1121,40 @@ static mproc_status_t recover_consumer(mproc_queue_t *q, double deadline)
     return MPROC_OK;
 }
 
-/* Read a frame's header at the head (never split: frames are 8-aligned). */
-static void read_header(mproc_queue_t *q, uint32_t header[2])
+/* Read a frame's first 8 header bytes at the head (never split: frames are
+ * 8-aligned), and the rest of a long message's header once published.
+ * MPROC_OK, or the wait's status. */
+static mproc_status_t read_header(mproc_queue_t *q, unsigned char header[MPROC__FRAME_HEADER_LONG],
+                                  int64_t *bytes, deadline_t *d)
 {
     (void)touch(q, CONSUMER, q->s->head, HEADER); /* the producer committed it already */
     memcpy(header, q->ring + (q->s->head & q->mask), HEADER);
+    *bytes = mproc__queue_frame_header_bytes(header);
+    if (*bytes == HEADER)
+        return MPROC_OK;
+    mproc_status_t st = has_bytes(q, *bytes) ? MPROC_OK
+                                              : sleep_until(q, has_bytes, *bytes, &q->s->cons_sleeping,
+                                                            DATA_SEM(q), deadline_at(d));
+    if (!st)
+        ring_copy_out(q, q->s->head, header, (size_t)*bytes);
+    return st;
 }
 
 /* With the consumer lock held and a frame's header read at the head: claim
  * the frame and read it into `buf` (cap bytes) or, when `alloc`, a new buffer.
  * MPROC_EAGAIN: it was dropped (its producer died writing it); MPROC_EEMPTY:
  * its rest stopped coming by the deadline (it stays claimed, to be skipped). */
-static mproc_status_t read_frame(mproc_queue_t *q, const uint32_t header[2], void *buf,
+static mproc_status_t read_frame(mproc_queue_t *q, const mproc__frame_t *f, void *buf,
                                  size_t cap, void **alloc, size_t *len, deadline_t *d)
 {
     shared_t *s = q->s;
-    size_t n = header[0];
+#if SIZE_MAX < UINT64_MAX
+    if (f->len > (uint64_t)SIZE_MAX) { /* from a process with a wider size_t */
+        *len = SIZE_MAX;
+        return alloc ? MPROC_ENOMEM : MPROC_ESHORTBUF;
+    }
+#endif
+    size_t n = (size_t)f->len;
     unsigned char *dst = buf;
     if (alloc)
         dst = malloc(n ? n : 1);
@@ -1027,30 +1165,32 @@ static mproc_status_t read_frame(mproc_queue_t *q, const uint32_t header[2], voi
         return MPROC_ESHORTBUF;
     }
     /* Claimed: from here a recovering consumer would skip this frame. */
-    int64_t total = frame_size(n);
+    int64_t total = f->advance, hb = f->header;
     s->cons_start = s->head;
-    s->cons_seq = header[1];
+    s->cons_seq = f->seq;
     s->cons_claim = s->claimed + 1;
     s->cons_total = total;
+    if (s->sparse)
+        retain_frame(q, total);
     mproc__publish(q->light, &s->claimed, s->cons_claim);
     MPROC_KILL_POINT("queue.get.after_claim");
     mproc_status_t st = MPROC_OK;
     if (published_for(q, total) >= total) {
         /* The common case: the whole frame is there, one copy, one publication. */
-        ring_copy_out(q, s->head + HEADER, dst, n);
+        ring_copy_out(q, s->head + hb, dst, n);
         MPROC_KILL_POINT("queue.get.after_copy");
         move_head(q, s->head + total, s->head + total);
     } else {
         double deadline = deadline_at(d);
-        move_head(q, s->head + HEADER, s->head + HEADER);
+        move_head(q, s->head + hb, s->head + hb);
         st = stream_out(q, dst, (int64_t)n, deadline);
         if (!st)
-            st = stream_out(q, NULL, total - HEADER - (int64_t)n, deadline);
+            st = stream_out(q, NULL, total - hb - (int64_t)n, deadline);
     }
     MPROC_KILL_POINT("queue.get.after_head");
     if (!st) {
         s->cons_total = 0;
-        if ((int64_t)header[1] == mproc__load(&s->aborted_seq))
+        if ((int64_t)f->seq == mproc__load(&s->aborted_seq))
             st = MPROC_EAGAIN; /* its producer died while writing it */
     }
     if (st) {
@@ -1061,6 +1201,24 @@ static mproc_status_t read_frame(mproc_queue_t *q, const uint32_t header[2], voi
     if (alloc)
         *alloc = dst;
     *len = n;
+    return MPROC_OK;
+}
+
+/* The header read at the head (read_header), decoded: a short length here,
+ * anything else by the decoder. */
+static mproc_status_t decode_at_head(const mproc_queue_t *q, const unsigned char *header,
+                                     int64_t bytes, mproc__frame_t *f)
+{
+    uint32_t word[2];
+    memcpy(word, header, HEADER);
+    if (word[0] > MPROC__FRAME_SHORT_MAX)
+        return mproc__queue_frame_decode(header, (size_t)bytes, q->s->head & q->mask,
+                                         q->s->capacity, f);
+    f->kind = MPROC__FRAME_MESSAGE;
+    f->len = word[0];
+    f->seq = word[1];
+    f->header = HEADER;
+    f->advance = frame_size(word[0]);
     return MPROC_OK;
 }
 
@@ -1087,21 +1245,29 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
             (st = sleep_until(q, has_bytes, HEADER, &s->cons_sleeping, DATA_SEM(q),
                               deadline_at(&d))) != MPROC_OK)
             break;
-        uint32_t header[2];
+        unsigned char header[MPROC__FRAME_HEADER_LONG];
+        int64_t bytes;
         mproc__frame_t f;
-        read_header(q, header);
+        st = read_header(q, header, &bytes, &d);
+        if (st)
+            break;
         /* Any process using the queue can write the ring: a header that no
-         * producer writes breaks the queue (MPROC_ECORRUPT), nothing is read. */
-        st = mproc__queue_frame_decode(header, HEADER, s->head & q->mask, s->capacity, &f);
+         * producer writes breaks the queue (MPROC_ECORRUPT), nothing is read.
+         * A short length, the usual header, is valid whatever it is: that
+         * case of the decoder is done here, without its argument checks. */
+        st = decode_at_head(q, header, bytes, &f);
         if (st) {
             st = MPROC_ECORRUPT;
             break;
         }
         if (f.kind != MPROC__FRAME_MESSAGE) { /* a wrap or a jump: on further in this lap */
+            int64_t extent = (s->head & q->mask) + HEADER;
             pass_mark(q, s->head + f.advance, s->head + HEADER);
+            if (f.kind == MPROC__FRAME_WRAP && s->sparse)
+                retain_laps(q, extent);
             continue;
         }
-        st = read_frame(q, header, buf, cap, alloc, len, &d);
+        st = read_frame(q, &f, buf, cap, alloc, len, &d);
         if (st != MPROC_EAGAIN)
             break;
     }

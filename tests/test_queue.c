@@ -293,7 +293,10 @@ static void bad_input_and_close(void **state)
     assert_int_equal(mproc_queue_create(NULL, 0), MPROC_EINVAL);
     assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
     assert_int_equal(mproc_queue_put(q, NULL, 4, 0), MPROC_EINVAL);
-    assert_int_equal(mproc_queue_put(q, &one, MPROC_MESSAGE_MAX_BYTES + 1, 0), MPROC_ETOOBIG);
+#if SIZE_MAX > 0xFFFFFFFFu
+    /* Longer than any memory holds: refused before `data` is read. */
+    assert_int_equal(mproc_queue_put(q, &one, ((size_t)1 << 60) + 1, 0), MPROC_ETOOBIG);
+#endif
     assert_int_equal(mproc_queue_empty(q), 1); /* nothing was put */
     assert_int_equal(mproc_queue_task_done(q), MPROC_ENOTSUP);
     assert_int_equal(mproc_queue_join(q, 0), MPROC_ENOTSUP);
@@ -342,6 +345,112 @@ static void messages_larger_than_the_ring_stream_through(void **state)
     assert_int_equal(test_join(p), 0);
     mproc_process_free(p);
     mproc_queue_free(q);
+}
+
+/* args: queue, size. Puts one message of `size` bytes that are zero but for
+ * a mark at each end and at every 2^32nd byte (calloc: the zero pages are not
+ * memory until written, so a message of gigabytes costs little). */
+static int t_put_marked(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    int64_t size = 0;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &size))
+        return 100;
+    unsigned char *m = calloc(1, (size_t)size);
+    if (!m)
+        return 102;
+    for (int64_t at = 0; at < size; at += (int64_t)1 << 32)
+        m[at] = (unsigned char)(at >> 32) + 1;
+    m[size - 1] = 0xEE;
+    mproc_status_t st = mproc_queue_put(q, m, (size_t)size, MPROC_FOREVER);
+    free(m);
+    mproc_queue_free(q);
+    return st ? 101 : 0;
+}
+MPROC_TARGET(t_put_marked)
+
+/* A child puts one marked message of `size` bytes; a get_into with too small
+ * a buffer leaves it in the queue (the size needed reported), then get takes
+ * it whole and intact. */
+static void marked_message_goes_through(mproc_queue_t *q, int64_t size)
+{
+    mproc_args_t *args = queue_args(q, size, 0);
+    mproc_process_t *p = test_start(t_put_marked, args);
+    mproc_args_free(args);
+    char small[64];
+    size_t n = 0;
+    void *d = NULL;
+    assert_int_equal(mproc_queue_get_into(q, 60, small, sizeof small, &n), MPROC_ESHORTBUF);
+    assert_true(n == (size_t)size);
+    assert_int_equal(mproc_queue_get(q, 120, &d, &n), MPROC_OK);
+    assert_true(n == (size_t)size);
+    const unsigned char *m = d;
+    int ok = m[size - 1] == 0xEE;
+    for (int64_t at = 0; at < size - 1; at += 4093) /* a sample of every page */
+        ok &= m[at] == ((at & (((int64_t)1 << 32) - 1)) ? 0 : (unsigned char)(at >> 32) + 1);
+    assert_true(ok);
+    mproc_free(d);
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    assert_int_equal(mproc_queue_empty(q), 1);
+    /* The queue goes on as before. */
+    assert_int_equal(mproc_queue_put(q, "after", 5, 0), MPROC_OK);
+    assert_int_equal(mproc_queue_get_into(q, 5, small, sizeof small, &n), MPROC_OK);
+    assert_int_equal(n, 5);
+}
+
+/* No size cap: a message above 256 MiB through a default queue. */
+static void a_message_above_256_mib_goes_through(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    marked_message_goes_through(q, ((int64_t)300 << 20) + 3);
+    mproc_queue_free(q);
+}
+
+/* A message larger than a sparse ring streams through it. */
+static void a_message_above_a_sparse_ring_streams_through(void **state)
+{
+    (void)state;
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.ring_bytes = 64 * 1024;
+    o.limit_bytes = 8 << 20;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
+    marked_message_goes_through(q, ((int64_t)20 << 20) + 5);
+    mproc_queue_free(q);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+/* A message above 4 GiB (a length that needs 64 bits) streams through a
+ * 64 MiB ring. Linux and fork only: it needs about 5 GiB of memory and a few
+ * seconds; not under ASan. */
+static void a_message_above_4_gib_goes_through(void **state)
+{
+    (void)state;
+#if defined(__linux__) && SIZE_MAX > 0xFFFFFFFFu && !defined(UNDER_ASAN)
+    if (test_method() != MPROC_METHOD_FORK) {
+        skip();
+        return;
+    }
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.ring_bytes = 16 << 20;
+    o.limit_bytes = 64 << 20;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
+    marked_message_goes_through(q, ((int64_t)1 << 32) + 4101);
+    mproc_queue_free(q);
+#else
+    skip();
+#endif
 }
 
 #ifdef __linux__
@@ -448,6 +557,45 @@ static void a_queue_kept_up_with_stays_warm(void **state)
 #endif
     free(m);
     free(back);
+    mproc_queue_free(q);
+}
+
+/* Put and get `count` messages of `size` bytes in turn, checking each. */
+static void put_get_in_turns(mproc_queue_t *q, size_t size, int count)
+{
+    unsigned char *m = malloc(size), *back = malloc(size);
+    assert_non_null(m);
+    assert_non_null(back);
+    for (int i = 0; i < count; i++) {
+        size_t got = 0;
+        memset(m, i + 1, size);
+        assert_int_equal(mproc_queue_put(q, m, size, 5), MPROC_OK);
+        assert_int_equal(mproc_queue_get_into(q, 5, back, size, &got), MPROC_OK);
+        assert_int_equal(got, size);
+        assert_memory_equal(back, m, size);
+    }
+    free(m);
+    free(back);
+}
+
+/* Messages whose laps run past the hot ring keep the cold memory those laps
+ * use from one lap to the next (Linux: the ring holds it after all is read),
+ * rather than giving it back and faulting it in again every lap; once
+ * traffic is small again, that memory goes back. */
+static void steady_large_messages_keep_their_laps_memory_until_traffic_shrinks(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    const size_t big = (size_t)12 << 20; /* two do not fit the 16 MiB hot ring */
+    put_get_in_turns(q, big, 8);
+#ifdef __linux__
+    assert_true(ring_memory() >= (long long)(22 << 20));
+#endif
+    put_get_in_turns(q, 64 * 1024, 3 * 16 * 16); /* three hot rings' worth */
+#ifdef __linux__
+    assert_true(ring_memory() < (long long)(MPROC_QUEUE_DEFAULT_RING_BYTES + 4 * 1024 * 1024));
+#endif
     mproc_queue_free(q);
 }
 
@@ -1011,8 +1159,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(bounded_queue_full_and_empty_with_timeouts),
         cmocka_unit_test(bad_input_and_close),
         cmocka_unit_test(messages_larger_than_the_ring_stream_through),
+        cmocka_unit_test(a_message_above_256_mib_goes_through),
+        cmocka_unit_test(a_message_above_a_sparse_ring_streams_through),
+        cmocka_unit_test(a_message_above_4_gib_goes_through),
         cmocka_unit_test(unbounded_put_does_not_wait_for_readers),
         cmocka_unit_test(a_queue_kept_up_with_stays_warm),
+        cmocka_unit_test(steady_large_messages_keep_their_laps_memory_until_traffic_shrinks),
         cmocka_unit_test(unbounded_put_does_not_wait_after_readers_stop),
         cmocka_unit_test(bounded_queue_waits_on_count_not_bytes),
         cmocka_unit_test(data_put_by_an_exiting_child_is_not_lost),

@@ -44,16 +44,25 @@ static mproc_args_t *victim_args(mproc_queue_t *q, const char *point, int64_t nt
     return a;
 }
 
+/* A victim's arguments (victim_args): its view of the queue in *q, and the
+ * kill point armed. 0, or non-zero if they are not there. */
+static int arm_victim(const mproc_args_t *args, mproc_queue_t **q)
+{
+    const char *point;
+    int64_t nth;
+    if (mproc_args_get_queue(args, 0, q) || mproc_args_get_str(args, 1, &point) ||
+        mproc_args_get_int(args, 2, &nth))
+        return 1;
+    test_arm(point, nth);
+    return 0;
+}
+
 /* args: queue, point, nth. Armed, gets until it dies (exit 50 if it does not). */
 static int t_get_until_killed(const mproc_args_t *args)
 {
     mproc_queue_t *q;
-    const char *point;
-    int64_t nth;
-    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_str(args, 1, &point) ||
-        mproc_args_get_int(args, 2, &nth))
+    if (arm_victim(args, &q))
         return 100;
-    test_arm(point, nth);
     for (;;) {
         void *d;
         size_t n;
@@ -128,6 +137,53 @@ static void consumer_killed_after_giving_back_a_mark_invents_nothing(void **stat
     expect_n(q, before, 5, size);
     put_n(q, 1000, 3, 10);
     expect_n(q, 1000, 3, 10);
+    mproc_queue_free(q);
+}
+
+/* args: queue, point, nth. Armed, puts and gets in turns: 12 MiB messages
+ * (their laps keep cold blocks), then 64 KiB ones until the consumer gives
+ * those blocks back at a wrap, holding the producer lock too (exit 50 if it
+ * is not killed). */
+static int t_shrink_until_killed(const mproc_args_t *args)
+{
+    size_t sizes[2] = {(size_t)12 * MIB, 64 * KIB};
+    int counts[2] = {8, 3 * 16 * 16};
+    unsigned char *m = calloc(1, sizes[0]);
+    mproc_queue_t *q;
+    if (!m || arm_victim(args, &q))
+        return 100;
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < counts[k]; i++) {
+            size_t n;
+            if (mproc_queue_put(q, m, sizes[k], 5) || mproc_queue_get_into(q, 5, m, sizes[0], &n))
+                return 102;
+        }
+    return 50;
+}
+MPROC_TARGET(t_shrink_until_killed)
+
+/* A consumer killed while it gives back the cold blocks shorter laps no
+ * longer need, holding both locks: producers and consumers take the locks
+ * over and go on, nothing lost or invented. */
+static void consumer_killed_giving_back_retained_blocks_blocks_nobody(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KILL_POINTS();
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    put_n(q, 0, 3, 100);
+    expect_n(q, 0, 3, 100);
+    run_victim(t_shrink_until_killed, q, "queue.get.after_shrink", 1);
+    /* It died in the get after a wrap, before claiming the message it had
+     * just put: that message is still there, once. */
+    void *d;
+    size_t n;
+    assert_int_equal(mproc_queue_get(q, 5, &d, &n), MPROC_OK);
+    assert_int_equal(n, 64 * KIB);
+    mproc_free(d);
+    put_n(q, 10, 50, 5000);
+    expect_n(q, 10, 50, 5000);
+    assert_int_equal(mproc_queue_get(q, 0.1, &d, &n), MPROC_EEMPTY);
     mproc_queue_free(q);
 }
 
@@ -966,30 +1022,56 @@ static void randomized_kills(void **state)
 
 /* Headers no producer writes, as a consumer may find them in a ring that
  * another process wrote over: a status, never a frame that moves the head
- * backwards, out of its lap, or past the largest message. */
+ * backwards, out of its lap, or past the longest message. A long message's
+ * header is 16 bytes: LONG_MARK (0xFFFFFFFD), its sequence number, a u64
+ * length (two u32 words here, low first). */
 static void corrupted_frame_headers_are_refused(void **state)
 {
     (void)state;
     const int64_t ring = 1 << 24;
-    const uint32_t cases[][2] = {
-        {(uint32_t)MPROC_MESSAGE_MAX_BYTES + 1, 0}, /* longer than any message */
-        {0xFFFFFFFEu, 0},                            /* a jump backwards */
-        {0xFFFFFFFEu, 1},                            /* a jump to where it is */
-        {0xFFFFFFFEu, 16},                           /* a jump out of the lap */
+    const uint32_t cases[][4] = {
+        {0xFFFFFFF1u, 0, 0, 0},              /* a first word no producer writes */
+        {0xFFFFFFFEu, 0, 0, 0},              /* a jump backwards */
+        {0xFFFFFFFEu, 1, 0, 0},              /* a jump to where it is */
+        {0xFFFFFFFEu, 16, 0, 0},             /* a jump out of the lap */
+        {0xFFFFFFFDu, 0, 5, 0},              /* a long message that is short */
+        {0xFFFFFFFDu, 0, 0xFFFFFFF0u, 0},    /* ...by one byte */
+        {0xFFFFFFFDu, 0, 1, 1u << 28},       /* longer than any message */
+        {0xFFFFFFFDu, 0, 0xFFFFFFFFu, 0xFFFFFFFFu}, /* a length that overflows */
     };
     mproc__frame_t f;
     for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
-        assert_int_equal(mproc__queue_frame_decode(cases[i], 8, 1 << 20, ring, &f), MPROC_ECORRUPT);
+        size_t bytes = (size_t)mproc__queue_frame_header_bytes(cases[i]);
+        assert_int_equal(mproc__queue_frame_decode(cases[i], bytes, 1 << 20, ring, &f), MPROC_ECORRUPT);
         assert_int_equal(f.advance, 0);
+        assert_true(f.len == 0);
     }
     assert_int_equal(mproc__queue_frame_decode(cases[0], 7, 0, ring, &f), MPROC_EINVAL);
     assert_int_equal(mproc__queue_frame_decode(cases[0], 8, 4, ring, &f), MPROC_EINVAL);
     assert_int_equal(mproc__queue_frame_decode(cases[0], 8, 0, ring + 8, &f), MPROC_EINVAL);
-    const uint32_t good[][2] = {{0, 9}, {0xFFFFFFFFu, 0}, {0xFFFFFFFEu, 2}};
-    const int64_t advance[] = {8, ring - (1 << 20), 1 << 20};
+    assert_int_equal(mproc__queue_frame_decode(cases[4], 8, 0, ring, &f), MPROC_EINVAL); /* cut */
+    const uint32_t good[][4] = {{0, 9, 0, 0},
+                                {0xFFFFFFFFu, 0, 0, 0},
+                                {0xFFFFFFFEu, 2, 0, 0},
+                                {(uint32_t)257 << 20, 3, 0, 0}, /* above the old 256 MiB cap */
+                                {0xFFFFFFF0u, 4, 0, 0},         /* the longest short length */
+                                {0xFFFFFFFDu, 5, 0xFFFFFFF1u, 0},
+                                {0xFFFFFFFDu, 6, 9, 3}};        /* 12 GiB + 9 */
+    const int64_t advance[] = {8,
+                               ring - (1 << 20),
+                               1 << 20,
+                               8 + ((int64_t)257 << 20),
+                               8 + 0xFFFFFFF0LL,
+                               16 + 0xFFFFFFF8LL,
+                               16 + ((int64_t)3 << 32) + 16};
+    const uint64_t len[] = {0, 0, 0, (uint64_t)257 << 20, 0xFFFFFFF0u, 0xFFFFFFF1u,
+                            ((uint64_t)3 << 32) + 9};
     for (size_t i = 0; i < ARRAY_LEN(good); i++) {
-        assert_int_equal(mproc__queue_frame_decode(good[i], 8, 1 << 20, ring, &f), MPROC_OK);
+        size_t bytes = (size_t)mproc__queue_frame_header_bytes(good[i]);
+        assert_int_equal(mproc__queue_frame_decode(good[i], bytes, 1 << 20, ring, &f), MPROC_OK);
         assert_int_equal(f.advance, advance[i]);
+        assert_true(f.len == len[i]);
+        assert_true(f.kind != MPROC__FRAME_MESSAGE || f.header == (int64_t)bytes);
     }
 }
 
@@ -997,6 +1079,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(consumer_killed_after_giving_back_a_mark_invents_nothing),
+        cmocka_unit_test(consumer_killed_giving_back_retained_blocks_blocks_nobody),
         cmocka_unit_test(file_size_limit_gives_a_smaller_ring_or_a_status_not_a_signal),
         cmocka_unit_test(full_shared_memory_store_is_enomem_not_sigbus),
         cmocka_unit_test(get_keeps_its_deadline_when_a_streaming_producer_dies),

@@ -2,7 +2,7 @@
  * @file queue.h
  * @brief Queue, SimpleQueue and JoinableQueue: Python's multiprocessing queues in C.
  *
- * A queue carries whole messages (byte strings up to ::MPROC_MESSAGE_MAX_BYTES,
+ * A queue carries whole messages (byte strings of any size memory allows,
  * empty ones included) between any number of producer and consumer processes,
  * in FIFO order per producer. It lives in anonymous shared memory: a put copies
  * the message into it once, a get copies it out once, and neither enters the
@@ -19,16 +19,19 @@
  *   was writing, and skips the one it was reading (that message is lost; a
  *   JoinableQueue counts it, so join() returns MPROC_ELOST instead of waiting
  *   for its task_done);
- * - a message larger than a plain ring streams through it; a put or get that
- *   gives up such a message at its deadline leaves no part of it to be
- *   returned by any get.
+ * - a message larger than the ring's room streams through it; a put or get
+ *   that gives up such a message at its deadline leaves no part of it to be
+ *   returned by any get. The receiver bounds what it takes: get_into with a
+ *   buffer too small leaves the message in the queue (MPROC_ESHORTBUF).
  *
  * Memory: while consumers keep up, messages cycle through a ring of
  * ring_bytes (default ::MPROC_QUEUE_DEFAULT_RING_BYTES). When they fall behind,
  * messages run on into a sparse reservation of limit_bytes (default
  * ::MPROC_QUEUE_DEFAULT_LIMIT_BYTES) whose pages are allocated as they are
- * written and given back as they are read (on Windows they are given back when
- * the queue's last view is freed). So an unbounded queue (maxsize 0), as in
+ * written and given back as they are read, beyond what recent laps of the ring
+ * used (kept for the next laps, at most 256 MiB, so that steady traffic does
+ * not allocate its pages again each lap); on Windows they are given back when
+ * the queue's last view is freed. So an unbounded queue (maxsize 0), as in
  * Python, does not block a put for lack of room until limit_bytes of messages
  * are unread, and a bounded one blocks on its count of messages only. Where
  * the OS refuses a reservation that large, smaller ones are tried, down to a
@@ -103,8 +106,10 @@ MPROC_API mproc_status_t mproc_queue_create_opts(mproc_queue_t **out,
  * if the deadline passes and consumers have made no room for a quarter of a
  * second, the message is given up (MPROC_EFULL): no get ever returns it.
  * Errors: MPROC_EFULL (no room in time; nothing was put), MPROC_EINVAL,
- * MPROC_ETOOBIG (len above MPROC_MESSAGE_MAX_BYTES, checked before `data` is
- * read), MPROC_ECLOSED (closed in this process), MPROC_EOS.
+ * MPROC_ETOOBIG (len above 2^60 bytes, more than any memory holds; checked
+ * before `data` is read), MPROC_ENOMEM (the shared memory for a message that
+ * streams could not be committed: it is given up as at the deadline),
+ * MPROC_ECLOSED (closed in this process), MPROC_EOS.
  */
 MPROC_API mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len,
                                          double timeout);
@@ -121,7 +126,8 @@ MPROC_API mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *da
  * sends nothing for a quarter of a second past the deadline, the get gives it
  * up (MPROC_EEMPTY) and that message is lost, as with a killed consumer.
  * Errors: MPROC_EEMPTY (nothing in time), MPROC_EINVAL, MPROC_ECLOSED,
- * MPROC_ENOMEM (the message stays in the queue), MPROC_EOS, MPROC_ECORRUPT
+ * MPROC_ENOMEM (no buffer of the message's size; it stays in the queue: take
+ * it with mproc_queue_get_into() into a buffer of your own), MPROC_EOS, MPROC_ECORRUPT
  * (the next frame's header in shared memory is one no producer writes:
  * another process wrote over the ring; nothing is read, the queue stays so).
  */
@@ -130,8 +136,9 @@ MPROC_API mproc_status_t mproc_queue_get(mproc_queue_t *q, double timeout, void 
 
 /**
  * Take the next message into the caller's buffer of `cap` bytes; its length
- * goes to `*len`. A message that does not fit stays in the queue: the result
- * is MPROC_ESHORTBUF with the size needed in `*len`. Otherwise as mproc_queue_get().
+ * goes to `*len`. `cap` is the receiver's bound: a message that does not fit
+ * stays in the queue, unread and next in line, and the result is
+ * MPROC_ESHORTBUF with the size needed in `*len`. Otherwise as mproc_queue_get().
  */
 MPROC_API mproc_status_t mproc_queue_get_into(mproc_queue_t *q, double timeout, void *buf,
                                               size_t cap, size_t *len);
