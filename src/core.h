@@ -9,14 +9,6 @@
 #include "mproc/mproc.h"
 #include "platform.h"
 
-/* TRANSITIONAL (h/frames, session 6): MPROC_MESSAGE_MAX_BYTES is gone from the
- * public connection.h (connections carry any size). Queue, pool and their
- * tests still use it until their helpers' branches merge; this keeps them
- * compiling meanwhile. Delete once nothing uses it. */
-#ifndef MPROC_MESSAGE_MAX_BYTES
-#define MPROC_MESSAGE_MAX_BYTES ((size_t)256 * 1024 * 1024)
-#endif
-
 typedef enum mproc__kind {
     MPROC__KIND_CHILD,  /* created here with mproc_process_create() */
     MPROC__KIND_SELF,   /* mproc_current_process() */

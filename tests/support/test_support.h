@@ -15,14 +15,6 @@
 
 #include <mproc/mproc.h>
 
-/* TRANSITIONAL (h/frames, session 6): MPROC_MESSAGE_MAX_BYTES is gone from the
- * public connection.h (connections carry any size). Queue, pool and their
- * tests still use it until their helpers' branches merge; this keeps them
- * compiling meanwhile. Delete once nothing uses it. */
-#ifndef MPROC_MESSAGE_MAX_BYTES
-#define MPROC_MESSAGE_MAX_BYTES ((size_t)256 * 1024 * 1024)
-#endif
-
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* 1 in a build with AddressSanitizer: it aborts on an impossible allocation
