@@ -5,7 +5,7 @@ library in the way). This machine kind is shared and noisy, so only the ratios
 between sides measured together mean something, and every goal is a ratio.
 
 Usage: run.py BUILD_DIR [--out FILE] [--windows MINGW_BUILD_DIR] [--only PREFIX...]
-              [--pin split|same|none] [--no-sweeps]
+              [--pin split|same|none] [--no-sweeps] [--budget SECONDS]
 Writes BUILD_DIR/bench/results.json (or FILE), the sweeps' plots (SVG, with
 gnuplot) beside it, and prints a table. Exits 0 when a goal is missed
 (benchmarks report, tests assert), 1 when a side fails to run.
@@ -14,10 +14,14 @@ gnuplot) beside it, and prints a table. Exits 0 when a goal is missed
 Wine against the raw Win32 programs of bench/win32/ (bench_raw.exe), also
 under Wine, in the same run. Wine is not Windows: only the ratios count.
 
-Load on the machine drifts within seconds, so the sides take turns: a round
-runs mproc, CPython, then the floor; a figure's ratio to its floor is the
-median of the rounds' ratios (each taken from sides run seconds apart), and
-its spread, (max - min) / median of those ratios, says how much it varied.
+Load on the machine drifts within seconds and only ever slows a side down,
+so the sides take turns: a round runs mproc and the floor back to back (in
+alternating order) and CPython; a side's figure is its good quartile over the
+rounds (stats.py), a disturbed round drops out of it, and mproc/floor is the
+ratio of the two sides' good quartiles, with its 90% bootstrap interval.
+Rounds are added until that interval is within +-10% (or the time is up).
+results.json keeps every round, and the old statistic (median of the rounds'
+ratios, *_median) beside the new one.
 """
 import argparse
 import datetime
@@ -27,9 +31,11 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from typing import NamedTuple, Optional, Tuple
 
 import plots
+import stats
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -95,6 +101,12 @@ WINDOWS_FIGURES = [
 SIDES = ("mproc", "python", "raw", "raw_alt")
 ROUNDS = 7
 WINDOWS_ROUNDS = 5
+# More rounds while a figure's ratio is not settled (stats.py), up to these
+# many, within its share of --budget seconds; CPython runs in the first few
+# rounds only (its ratio is far from any goal's edge, and its runs are slow).
+MAX_ROUNDS = 15
+PYTHON_ROUNDS = 5
+BUDGET = 240
 # How a .exe side runs: set by main() for --windows.
 WINE = {"argv": ["wine"], "env": None}
 # Where the 1x1 queue sides put producer and consumer (bench_pin in bench.c).
@@ -134,8 +146,7 @@ def run_side(build_dir, figure, side, pin=None, timeout=300):
     return float(result["value"])
 
 
-def is_time(unit):
-    return unit == "s"
+is_time = stats.is_time
 
 
 def vs(mproc, other):
@@ -156,40 +167,62 @@ def median(values):
 
 
 def summarize(figure, rounds):
-    """A figure's row from its rounds: each side's median, the paired ratios'
-    median and spread."""
-    row = {side: median(rounds[side]) for side in SIDES if rounds[side]}
+    """A figure's row from its rounds: each side's good quartile (stats.py)
+    and their ratios with the ratio's 90% interval; the old statistic (each
+    side's median, the paired rounds' ratios' median and spread) beside it."""
+    unit = figure.unit
+    row = {side: stats.good_quantile(rounds[side], unit) for side in SIDES if rounds[side]}
     for side, key in (("raw", "vs_floor"), ("raw_alt", "vs_floor_alt"), ("python", "vs_python")):
         pairs = [vs(m, o) for m, o in zip(rounds["mproc"], rounds[side])]
-        row[key] = median(pairs) if pairs else None
+        row[key] = stats.ratio(rounds["mproc"], rounds[side], unit) if pairs else None
+        row[key + "_ci"] = stats.half_width(rounds["mproc"], rounds[side], unit) if pairs else None
+        row[key + "_median"] = median(pairs) if pairs else None
         row[key + "_spread"] = spread(pairs) if pairs else None
+    row["median"] = {side: median(rounds[side]) for side in SIDES if rounds[side]}
     row["mproc_spread"] = spread(rounds["mproc"])
-    # Load only ever slows a side down: the ratio of each side's best round
-    # is a second estimate, less moved by a few disturbed rounds.
-    best = min if is_time(figure.unit) else max
+    # The ratio of each side's single best round: a third estimate.
+    best = min if is_time(unit) else max
     done = {side: [v for v in rounds[side] if v is not None] for side in ("mproc", "raw")}
     row["vs_floor_best"] = vs(best(done["mproc"]), best(done["raw"])) \
         if done["mproc"] and done["raw"] else None
     row["faster_than_cpython"] = None if row.get("vs_python") is None else (
-        1 / row["vs_python"] if is_time(figure.unit) else row["vs_python"])
+        1 / row["vs_python"] if is_time(unit) else row["vs_python"])
+    row["statistic"] = f"good quartile (q={stats.QUARTILE}) of each side's rounds"
     row["rounds"] = {side: values for side, values in rounds.items() if values}
     return row
 
 
-def measure(build_dir, figures, nrounds, only):
-    """Each figure's sides taken in turns for its rounds."""
+def run_round(build_dir, figure, sides, rounds, n):
+    """One round: mproc and the floors back to back, in the order that
+    alternates from round to round (so neither side always runs just after
+    CPython or always first), then CPython for its first PYTHON_ROUNDS."""
+    order = ("mproc", "raw", "raw_alt") if n % 2 == 0 else ("raw_alt", "raw", "mproc")
+    for side in order + ("python",):
+        if sides[side] is not None and (side != "python" or n < PYTHON_ROUNDS):
+            rounds[side].append(run_side(build_dir, figure, sides[side]))
+
+
+def measure(build_dir, figures, nrounds, only, budget=None):
+    """Each figure's sides taken in turns: at least its rounds, then more
+    (up to MAX_ROUNDS, within its share of `budget` seconds) until the
+    ratio to the floor is settled (stats.settled)."""
     rows = []
-    for figure in figures:
-        if only and not figure.name.startswith(tuple(only)):
-            continue
+    chosen = [f for f in figures if not only or f.name.startswith(tuple(only))]
+    for figure in chosen:
         print(f"running {figure.name} ...", file=sys.stderr, flush=True)
         sides = {side: getattr(figure, side) for side in SIDES}
         rounds = {side: [] for side in SIDES}
-        for _ in range(figure.rounds or nrounds):
-            for side, spec in sides.items():
-                if spec is not None:
-                    rounds[side].append(run_side(build_dir, figure, spec))
-        rows.append((figure, summarize(figure, rounds)))
+        least = figure.rounds or nrounds
+        t0 = time.monotonic()
+        n = 0
+        while n < least or (n < MAX_ROUNDS and sides["raw"] is not None
+                            and not stats.settled(rounds["mproc"], rounds["raw"], figure.unit)
+                            and (budget is None or time.monotonic() - t0 < budget / len(chosen))):
+            run_round(build_dir, figure, sides, rounds, n)
+            n += 1
+        row = summarize(figure, rounds)
+        row["seconds"] = round(time.monotonic() - t0, 1)
+        rows.append((figure, row))
     return rows
 
 
@@ -234,10 +267,15 @@ def fmt_value(unit, v):
     return f"{v:.3g} {unit}"
 
 
-def fmt_ratio(r, s=None):
+def fmt_ratio(r, half=None):
+    """A ratio, and with `half` (a relative half width) its +-."""
     if r is None:
         return "-"
-    return f"{r:.3g}x" + ("" if s is None else f" ±{50 * s:.0f}%")
+    return f"{r:.3g}x" + ("" if half is None else f" ±{100 * half:.0f}%")
+
+
+def fmt_percent(s):
+    return "-" if s is None else f"{100 * s:.0f}%"
 
 
 def fmt_goals(row):
@@ -246,14 +284,27 @@ def fmt_goals(row):
 
 
 def table_lines(rows, floor_name):
-    header = ("figure", "mproc", "CPython", floor_name, f"mproc/{floor_name} (±spread/2)",
+    header = ("figure", "mproc", "CPython", floor_name,
+              f"mproc/{floor_name} (±90% interval)", "spread of the rounds' ratios", "rounds",
               "x faster than CPython", "goal")
     lines = [header]
     for figure, row in rows:
         lines.append((figure.name, *(fmt_value(figure.unit, row.get(s)) for s in SIDES[:3]),
-                      fmt_ratio(row.get("vs_floor"), row.get("vs_floor_spread")),
+                      fmt_ratio(row.get("vs_floor"), row.get("vs_floor_ci")),
+                      fmt_percent(row.get("vs_floor_spread")),
+                      str(len(row["rounds"].get("mproc", []))),
                       fmt_ratio(row.get("faster_than_cpython")), fmt_goals(row)))
     return lines
+
+
+STATISTIC = ("Each side's figure is its good quartile over the interleaved rounds (the lower"
+             "\nquartile of its times, the upper quartile of its rates: load only slows a side,"
+             "\nso a disturbed round drops out instead of being averaged in). mproc/floor is"
+             "\nthe ratio of the two (time/time: lower is better; rate/rate: higher is better),"
+             "\n± half its 90% bootstrap interval over the rounds, which are added (up to"
+             f"\n{MAX_ROUNDS}) until that is within ±{100 * stats.TARGET:.0f}% or the figure's time is up."
+             "\nspread: (max - min) / median of the single rounds' mproc/floor ratios. x"
+             "\nfaster than CPython: above 1, mproc is faster (for times and rates alike).")
 
 
 def markdown_table(rows, floor_name="floor"):
@@ -273,11 +324,8 @@ def print_table(rows, floor_name="floor"):
         if row.get("raw_alt") is not None:
             print(f"{figure.name}: second floor ({figure.raw_alt.figure}) "
                   f"{fmt_value(figure.unit, row['raw_alt'])}, mproc at "
-                  f"{fmt_ratio(row['vs_floor_alt'], row['vs_floor_alt_spread'])} of it")
-    print("\nValues are medians of interleaved rounds; mproc/floor is the median of the"
-          "\nrounds' ratios (time/time: lower is better; rate/rate: higher is better), and"
-          "\n±spread/2 is half of (max - min) / median of those ratios. x faster than"
-          "\nCPython: above 1, mproc is faster (the same for times and rates).")
+                  f"{fmt_ratio(row['vs_floor_alt'], row['vs_floor_alt_ci'])} of it")
+    print("\n" + STATISTIC)
 
 
 def machine():
@@ -308,17 +356,21 @@ def main():
                         help="1x1 queue figures: producer and consumer on CPUs 0 and 1 (split), "
                              "both on CPU 0 (same), or where the scheduler puts them (none)")
     parser.add_argument("--no-sweeps", action="store_true", help="skip the sweeps and plots")
+    parser.add_argument("--budget", type=float, default=BUDGET, metavar="SECONDS",
+                        help="seconds the figures may take together, extra rounds included "
+                             "(each figure gets an equal share for its extra rounds)")
     args = parser.parse_args()
     PIN["how"] = args.pin
     build_dir = os.path.abspath(args.build_dir)
     out = os.path.abspath(args.out or os.path.join(build_dir, "bench", "results.json"))
 
-    rows = measure(build_dir, FIGURES, ROUNDS, args.only)
+    rows = measure(build_dir, FIGURES, ROUNDS, args.only, args.budget)
     judge(rows)
     win_rows = []
     if args.windows:
         WINE["env"] = dict(os.environ, WINEPREFIX=os.path.abspath(args.wineprefix), WINEDEBUG="-all")
-        win_rows = measure(os.path.abspath(args.windows), WINDOWS_FIGURES, WINDOWS_ROUNDS, args.only)
+        win_rows = measure(os.path.abspath(args.windows), WINDOWS_FIGURES, WINDOWS_ROUNDS,
+                           args.only, budget=0)  # Wine is slow: no extra rounds
         judge(win_rows)
     sweeps = {} if args.no_sweeps else plots.run_sweeps(
         lambda fig, side, pin=None: run_side(build_dir, fig, side, pin, timeout=plots.POINT_TIMEOUT),
@@ -337,6 +389,7 @@ def main():
         m = results["machine"]
         f.write(f"{m['nproc']} CPUs, {m['cpu']}, {m['date']}, 1x1 queue sides pinned: {m['pin']}\n\n")
         f.write(markdown_table(rows))
+        f.write("\n" + STATISTIC.replace("\n", " ") + "\n")
         if win_rows:
             f.write("\nWindows (mingw build and raw Win32, both under Wine):\n\n")
             f.write(markdown_table(win_rows, floor_name="raw Win32"))
