@@ -69,14 +69,14 @@ FIGURES = [
            goals=(("raw", 1.5),)),
     Figure("pipe_rtt_64B", "s", Side(B, 20000), Side("pipe_rtt.py", 5000), Side(P, 20000),
            goals=(("raw", 1.1),)),
-    # The 1x1 queue figures vary most: more rounds, and enough messages that
-    # each of the 20 windows lasts longer than a scheduler tick on the floor.
+    # The 1x1 queue figures: enough messages that each of the 20 windows
+    # lasts longer than a scheduler tick on the floor.
     Figure("queue_64B", "msg/s", Side(B, 20000000), Side("queue_bench.py", 100000),
-           Side(P, 20000000), goals=(("raw", 0.8),), rounds=11),
+           Side(P, 20000000), goals=(("raw", 0.8),)),
     Figure("queue_64KiB", "msg/s", Side(B, 60000), Side("queue_bench.py", 5000),
-           Side(P, 60000), goals=(("raw", 0.8),), rounds=11),
+           Side(P, 60000), goals=(("raw", 0.8),)),
     Figure("queue_1MiB", "B/s", Side(B, 3000), Side("queue_bench.py", 300), Side(P, 3000),
-           goals=(("raw", 0.8),), rounds=11),
+           goals=(("raw", 0.8),)),
     Figure("queue_4x4_64B", "msg/s", Side(B, 1000000), Side("queue_bench.py", 100000),
            Side(P, 1000000), goals=(("raw", 0.7),)),
     # The floor is the same work chunked over socketpairs; the shared-array
@@ -106,7 +106,7 @@ WINDOWS_ROUNDS = 5
 # rounds only (its ratio is far from any goal's edge, and its runs are slow).
 MAX_ROUNDS = 15
 PYTHON_ROUNDS = 5
-BUDGET = 240
+BUDGET = 190
 # How a .exe side runs: set by main() for --windows.
 WINE = {"argv": ["wine"], "env": None}
 # Where the 1x1 queue sides put producer and consumer (bench_pin in bench.c).
@@ -204,20 +204,23 @@ def run_round(build_dir, figure, sides, rounds, n):
 
 def measure(build_dir, figures, nrounds, only, budget=None):
     """Each figure's sides taken in turns: at least its rounds, then more
-    (up to MAX_ROUNDS, within its share of `budget` seconds) until the
-    ratio to the floor is settled (stats.settled)."""
+    (up to MAX_ROUNDS) until the ratio to the floor is settled
+    (stats.settled) or the figure's share of what is left of `budget`
+    seconds is spent: time a figure that settles early leaves to the next."""
     rows = []
     chosen = [f for f in figures if not only or f.name.startswith(tuple(only))]
-    for figure in chosen:
+    start = time.monotonic()
+    for i, figure in enumerate(chosen):
         print(f"running {figure.name} ...", file=sys.stderr, flush=True)
         sides = {side: getattr(figure, side) for side in SIDES}
         rounds = {side: [] for side in SIDES}
-        least = figure.rounds or nrounds
         t0 = time.monotonic()
+        share = None if budget is None else (budget - (t0 - start)) / (len(chosen) - i)
         n = 0
-        while n < least or (n < MAX_ROUNDS and sides["raw"] is not None
-                            and not stats.settled(rounds["mproc"], rounds["raw"], figure.unit)
-                            and (budget is None or time.monotonic() - t0 < budget / len(chosen))):
+        while n < (figure.rounds or nrounds) or (
+                n < MAX_ROUNDS and sides["raw"] is not None
+                and not stats.settled(rounds["mproc"], rounds["raw"], figure.unit)
+                and (share is None or time.monotonic() - t0 < share)):
             run_round(build_dir, figure, sides, rounds, n)
             n += 1
         row = summarize(figure, rounds)
