@@ -20,7 +20,8 @@ alternating order) and CPython; a side's figure is its good quartile over the
 rounds (stats.py), a disturbed round drops out of it, and mproc/floor is the
 ratio of the two sides' good quartiles, with its 90% bootstrap interval.
 Rounds are added until that interval is within +-10% (or the time is up).
-results.json keeps every round, and the old statistic (median of the rounds'
+results.json keeps every round (with the CPU pressure while each side ran,
+load.py, under rounds.load), and the old statistic (median of the rounds'
 ratios, *_median) beside the new one.
 """
 import argparse
@@ -34,6 +35,7 @@ import sys
 import time
 from typing import NamedTuple, Optional, Tuple
 
+import load
 import plots
 import stats
 
@@ -127,6 +129,17 @@ def command(build_dir, figure, side):
 def run_side(build_dir, figure, side, pin=None, timeout=300):
     """The side's figure, or None (reported on stderr) when it fails or
     outlasts `timeout` seconds."""
+    return run_side_loaded(build_dir, figure, side, pin, timeout)[0]
+
+
+def run_side_loaded(build_dir, figure, side, pin=None, timeout=300):
+    """(run_side's figure, the foreign CPU share while it ran: load.py)."""
+    before = load.snapshot()
+    value = _run_side(build_dir, figure, side, pin, timeout)
+    return value, load.foreign_share(before)
+
+
+def _run_side(build_dir, figure, side, pin, timeout):
     if side is None:
         return None
     argv = command(build_dir, figure, side)
@@ -174,20 +187,22 @@ def summarize(figure, rounds):
     row = {side: stats.good_quantile(rounds[side], unit) for side in SIDES if rounds[side]}
     for side, key in (("raw", "vs_floor"), ("raw_alt", "vs_floor_alt"), ("python", "vs_python")):
         pairs = [vs(m, o) for m, o in zip(rounds["mproc"], rounds[side])]
-        row[key] = stats.ratio(rounds["mproc"], rounds[side], unit) if pairs else None
-        row[key + "_ci"] = stats.half_width(rounds["mproc"], rounds[side], unit) if pairs else None
-        row[key + "_median"] = median(pairs) if pairs else None
-        row[key + "_spread"] = spread(pairs) if pairs else None
+        if not pairs:
+            continue
+        row[key] = stats.ratio(rounds["mproc"], rounds[side], unit)
+        row[key + "_ci"] = stats.half_width(rounds["mproc"], rounds[side], unit)
+        row[key + "_median"] = median(pairs)
+        row[key + "_spread"] = spread(pairs)
     row["median"] = {side: median(rounds[side]) for side in SIDES if rounds[side]}
     row["mproc_spread"] = spread(rounds["mproc"])
-    # The ratio of each side's single best round: a third estimate.
+    # The ratio of each side's single best round: one more estimate.
     best = min if is_time(unit) else max
     done = {side: [v for v in rounds[side] if v is not None] for side in ("mproc", "raw")}
     row["vs_floor_best"] = vs(best(done["mproc"]), best(done["raw"])) \
         if done["mproc"] and done["raw"] else None
     row["faster_than_cpython"] = None if row.get("vs_python") is None else (
         1 / row["vs_python"] if is_time(unit) else row["vs_python"])
-    row["statistic"] = f"good quartile (q={stats.QUARTILE}) of each side's rounds"
+    row["statistic"] = f"good quartile (q={stats.QUARTILE}) of each side's rounds, and their ratio"
     row["rounds"] = {side: values for side, values in rounds.items() if values}
     return row
 
@@ -195,11 +210,14 @@ def summarize(figure, rounds):
 def run_round(build_dir, figure, sides, rounds, n):
     """One round: mproc and the floors back to back, in the order that
     alternates from round to round (so neither side always runs just after
-    CPython or always first), then CPython for its first PYTHON_ROUNDS."""
+    CPython or always first), then CPython for its first PYTHON_ROUNDS.
+    Each side's foreign load goes to rounds["load"][side]."""
     order = ("mproc", "raw", "raw_alt") if n % 2 == 0 else ("raw_alt", "raw", "mproc")
     for side in order + ("python",):
         if sides[side] is not None and (side != "python" or n < PYTHON_ROUNDS):
-            rounds[side].append(run_side(build_dir, figure, sides[side]))
+            value, share = run_side_loaded(build_dir, figure, sides[side])
+            rounds[side].append(value)
+            rounds["load"][side].append(share)
 
 
 def measure(build_dir, figures, nrounds, only, budget=None):
@@ -214,6 +232,7 @@ def measure(build_dir, figures, nrounds, only, budget=None):
         print(f"running {figure.name} ...", file=sys.stderr, flush=True)
         sides = {side: getattr(figure, side) for side in SIDES}
         rounds = {side: [] for side in SIDES}
+        rounds["load"] = {side: [] for side in SIDES}
         t0 = time.monotonic()
         share = None if budget is None else (budget - (t0 - start)) / (len(chosen) - i)
         n = 0
