@@ -17,8 +17,9 @@ under Wine, in the same run. Wine is not Windows: only the ratios count.
 Load on the machine drifts within seconds and only ever slows a side down,
 so the sides take turns: a round runs mproc and the floor back to back (in
 alternating order) and CPython; a side's figure is its good quartile over the
-rounds (stats.py), a disturbed round drops out of it, and mproc/floor is the
-ratio of the two sides' good quartiles, with its 90% bootstrap interval.
+rounds (stats.py) of its low-window figures (bench.h: the 3rd fastest of its
+20 window means), so disturbed windows and rounds drop out, and mproc/floor
+is the ratio of the two sides' good quartiles, with its 90% bootstrap interval.
 Rounds are added until that interval is within +-10% (or the time is up).
 results.json keeps every round (with the CPU pressure while each side ran,
 load.py, under rounds.load), and the old statistic (median of the rounds'
@@ -129,19 +130,20 @@ def command(build_dir, figure, side):
 def run_side(build_dir, figure, side, pin=None, timeout=300):
     """The side's figure, or None (reported on stderr) when it fails or
     outlasts `timeout` seconds."""
-    return run_side_loaded(build_dir, figure, side, pin, timeout)[0]
+    return _run_side(build_dir, figure, side, pin, timeout)[0]
 
 
 def run_side_loaded(build_dir, figure, side, pin=None, timeout=300):
-    """(run_side's figure, the foreign CPU share while it ran: load.py)."""
+    """(run_side's figure, the figure from its low window or None (bench.h),
+    the CPU pressure while it ran: load.py)."""
     before = load.snapshot()
-    value = _run_side(build_dir, figure, side, pin, timeout)
-    return value, load.foreign_share(before)
+    value, low = _run_side(build_dir, figure, side, pin, timeout)
+    return value, low, load.foreign_share(before)
 
 
 def _run_side(build_dir, figure, side, pin, timeout):
     if side is None:
-        return None
+        return None, None
     argv = command(build_dir, figure, side)
     env = WINE["env"] if argv[0] == WINE["argv"][0] else dict(os.environ)
     env["MPROC_BENCH_PIN"] = pin or PIN["how"]
@@ -152,11 +154,11 @@ def _run_side(build_dir, figure, side, pin, timeout):
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as e:
         detail = getattr(e, "stderr", None) or ""
         print(f"{figure.name} [{' '.join(argv)}] failed: {e} {detail}".strip(), file=sys.stderr)
-        return None
+        return None, None
     if result.get("figure") != (side.figure or figure.name) or result.get("unit") != figure.unit:
         print(f"{figure.name}: unexpected answer {result}", file=sys.stderr)
-        return None
-    return float(result["value"])
+        return None, None
+    return float(result["value"]), None if "low" not in result else float(result["low"])
 
 
 is_time = stats.is_time
@@ -179,20 +181,34 @@ def median(values):
     return None if not values or None in values else statistics.median(values)
 
 
+def compared(rounds, side):
+    """The rounds of mproc and `side` that stand for them in their ratio:
+    their low-window figures (bench.h) when both sides have one in every
+    round, else their figures."""
+    low = rounds["low"]
+    if low["mproc"] and low[side] and None not in low["mproc"] + low[side]:
+        return low["mproc"], low[side]
+    return rounds["mproc"], rounds[side]
+
+
 def summarize(figure, rounds):
     """A figure's row from its rounds: each side's good quartile (stats.py)
     and their ratios with the ratio's 90% interval; the old statistic (each
     side's median, the paired rounds' ratios' median and spread) beside it."""
     unit = figure.unit
-    row = {side: stats.good_quantile(rounds[side], unit) for side in SIDES if rounds[side]}
+    mine = compared(rounds, "raw")[0]
+    row = {side: stats.good_quantile(compared(rounds, side)[1] if side != "mproc" else mine, unit)
+           for side in SIDES if rounds[side]}
     for side, key in (("raw", "vs_floor"), ("raw_alt", "vs_floor_alt"), ("python", "vs_python")):
         pairs = [vs(m, o) for m, o in zip(rounds["mproc"], rounds[side])]
         if not pairs:
             continue
-        row[key] = stats.ratio(rounds["mproc"], rounds[side], unit)
-        row[key + "_ci"] = stats.half_width(rounds["mproc"], rounds[side], unit)
-        row[key + "_median"] = median(pairs)
-        row[key + "_spread"] = spread(pairs)
+        series = compared(rounds, side)
+        row[key] = stats.ratio(*series, unit)
+        row[key + "_ci"] = stats.half_width(*series, unit)
+        row[key + "_spread"] = spread([vs(m, o) for m, o in zip(*series)])
+        row[key + "_median"] = median(pairs)  # the old statistic
+        row[key + "_median_spread"] = spread(pairs)
     row["median"] = {side: median(rounds[side]) for side in SIDES if rounds[side]}
     row["mproc_spread"] = spread(rounds["mproc"])
     # The ratio of each side's single best round: one more estimate.
@@ -202,7 +218,9 @@ def summarize(figure, rounds):
         if done["mproc"] and done["raw"] else None
     row["faster_than_cpython"] = None if row.get("vs_python") is None else (
         1 / row["vs_python"] if is_time(unit) else row["vs_python"])
-    row["statistic"] = f"good quartile (q={stats.QUARTILE}) of each side's rounds, and their ratio"
+    row["statistic"] = (f"good quartile (q={stats.QUARTILE}) over the rounds of each side's "
+                        "low-window figure (or its figure, when a side has none), and their ratio")
+    row["low_window"] = compared(rounds, "raw")[0] is rounds["low"]["mproc"]
     row["rounds"] = {side: values for side, values in rounds.items() if values}
     return row
 
@@ -215,8 +233,9 @@ def run_round(build_dir, figure, sides, rounds, n):
     order = ("mproc", "raw", "raw_alt") if n % 2 == 0 else ("raw_alt", "raw", "mproc")
     for side in order + ("python",):
         if sides[side] is not None and (side != "python" or n < PYTHON_ROUNDS):
-            value, share = run_side_loaded(build_dir, figure, sides[side])
+            value, low, share = run_side_loaded(build_dir, figure, sides[side])
             rounds[side].append(value)
+            rounds["low"][side].append(low)
             rounds["load"][side].append(share)
 
 
@@ -232,13 +251,14 @@ def measure(build_dir, figures, nrounds, only, budget=None):
         print(f"running {figure.name} ...", file=sys.stderr, flush=True)
         sides = {side: getattr(figure, side) for side in SIDES}
         rounds = {side: [] for side in SIDES}
+        rounds["low"] = {side: [] for side in SIDES}
         rounds["load"] = {side: [] for side in SIDES}
         t0 = time.monotonic()
         share = None if budget is None else (budget - (t0 - start)) / (len(chosen) - i)
         n = 0
         while n < (figure.rounds or nrounds) or (
                 n < MAX_ROUNDS and sides["raw"] is not None
-                and not stats.settled(rounds["mproc"], rounds["raw"], figure.unit)
+                and not stats.settled(*compared(rounds, "raw"), figure.unit)
                 and (share is None or time.monotonic() - t0 < share)):
             run_round(build_dir, figure, sides, rounds, n)
             n += 1
@@ -319,14 +339,18 @@ def table_lines(rows, floor_name):
     return lines
 
 
-STATISTIC = ("Each side's figure is its good quartile over the interleaved rounds (the lower"
-             "\nquartile of its times, the upper quartile of its rates: load only slows a side,"
-             "\nso a disturbed round drops out instead of being averaged in). mproc/floor is"
-             "\nthe ratio of the two (time/time: lower is better; rate/rate: higher is better),"
-             "\n± half its 90% bootstrap interval over the rounds, which are added (up to"
-             f"\n{MAX_ROUNDS}) until that is within ±{100 * stats.TARGET:.0f}% or the figure's time is up."
-             "\nspread: (max - min) / median of the single rounds' mproc/floor ratios. x"
-             "\nfaster than CPython: above 1, mproc is faster (for times and rates alike).")
+STATISTIC = ("A side's figure in one round is its low window where it has windows (start+join,"
+             "\nround trips, 1x1 queues: the 3rd fastest of 20 window means, not their median),"
+             "\nelse its whole-run figure; the mproc and floor columns are each side's good"
+             "\nquartile of those over the interleaved rounds (lower quartile of times, upper"
+             "\nof rates). Load only slows a side, so disturbed windows and rounds drop out"
+             "\ninstead of being averaged in. mproc/floor is the ratio of the two (time/time:"
+             "\nlower is better; rate/rate: higher is better), ± half its 90% bootstrap"
+             f"\ninterval; rounds are added (up to {MAX_ROUNDS}) until that is within"
+             f" ±{100 * stats.TARGET:.0f}% or the"
+             "\nfigure's time is up. spread: (max - min) / median of the single rounds'"
+             "\nmproc/floor ratios. CPython's column and x faster than CPython use whole-run"
+             "\nfigures (median window) on both sides; above 1, mproc is faster.")
 
 
 def markdown_table(rows, floor_name="floor"):
