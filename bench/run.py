@@ -107,7 +107,7 @@ WINDOWS_ROUNDS = 5
 # More rounds while a figure's ratio is not settled (stats.py), up to these
 # many, within its share of --budget seconds; CPython runs in the first few
 # rounds only (its ratio is far from any goal's edge, and its runs are slow).
-MAX_ROUNDS = 15
+MAX_ROUNDS = 25
 PYTHON_ROUNDS = 5
 BUDGET = 190
 # How a .exe side runs: set by main() for --windows.
