@@ -211,6 +211,8 @@ def summarize(figure, rounds):
         row[key + "_median_spread"] = spread(pairs)
     row["median"] = {side: median(rounds[side]) for side in SIDES if rounds[side]}
     row["mproc_spread"] = spread(rounds["mproc"])
+    shares = [x for x in rounds["load"]["mproc"] + rounds["load"]["raw"] if x is not None]
+    row["pressure"] = median(shares) if shares else None  # load.py, the median of the rounds'
     # The ratio of each side's single best round: one more estimate.
     best = min if is_time(unit) else max
     done = {side: [v for v in rounds[side] if v is not None] for side in ("mproc", "raw")}
