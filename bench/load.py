@@ -25,7 +25,7 @@ def snapshot():
     return time.monotonic(), _stalled_seconds()
 
 
-def foreign_share(before, after=None):
+def pressure(before, after=None):
     """Share (0..1) of the time between two snapshots in which some task
     waited for a CPU; None without PSI or when no time passed."""
     after = after or snapshot()

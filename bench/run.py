@@ -138,7 +138,7 @@ def run_side_loaded(build_dir, figure, side, pin=None, timeout=300):
     the CPU pressure while it ran: load.py)."""
     before = load.snapshot()
     value, low = _run_side(build_dir, figure, side, pin, timeout)
-    return value, low, load.foreign_share(before)
+    return value, low, load.pressure(before)
 
 
 def _run_side(build_dir, figure, side, pin, timeout):
@@ -212,7 +212,7 @@ def summarize(figure, rounds):
     row["median"] = {side: median(rounds[side]) for side in SIDES if rounds[side]}
     row["mproc_spread"] = spread(rounds["mproc"])
     shares = [x for x in rounds["load"]["mproc"] + rounds["load"]["raw"] if x is not None]
-    row["pressure"] = median(shares) if shares else None  # load.py, the median of the rounds'
+    row["pressure"] = median(shares) if shares else None  # load.py: the rounds' median
     # The ratio of each side's single best round: one more estimate.
     best = min if is_time(unit) else max
     done = {side: [v for v in rounds[side] if v is not None] for side in ("mproc", "raw")}
@@ -231,7 +231,7 @@ def run_round(build_dir, figure, sides, rounds, n):
     """One round: mproc and the floors back to back, in the order that
     alternates from round to round (so neither side always runs just after
     CPython or always first), then CPython for its first PYTHON_ROUNDS.
-    Each side's foreign load goes to rounds["load"][side]."""
+    Each side's CPU pressure (load.py) goes to rounds["load"][side]."""
     order = ("mproc", "raw", "raw_alt") if n % 2 == 0 else ("raw_alt", "raw", "mproc")
     for side in order + ("python",):
         if sides[side] is not None and (side != "python" or n < PYTHON_ROUNDS):
