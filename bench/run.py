@@ -16,10 +16,12 @@ under Wine, in the same run. Wine is not Windows: only the ratios count.
 
 Load on the machine drifts within seconds and only ever slows a side down,
 so the sides take turns: a round runs mproc and the floor back to back (in
-alternating order) and CPython; a side's figure is its good quartile over the
-rounds (stats.py) of its low-window figures (bench.h: the 3rd fastest of its
-20 window means), so disturbed windows and rounds drop out, and mproc/floor
-is the ratio of the two sides' good quartiles, with its 90% bootstrap interval.
+alternating order) and CPython. Where both sides time windows of calls, a
+side's figure is its good quartile over the rounds (stats.py) of its
+low-window figures (bench.h: the 3rd fastest of its 20 window means), so
+disturbed windows and rounds drop out, and mproc/floor is the ratio of the
+two sides' good quartiles; for whole-run figures it is the median of the
+rounds' paired ratios. Each with its 90% bootstrap interval.
 Rounds are added until that interval is within +-10% (or the time is up).
 results.json keeps every round (with the CPU pressure while each side ran,
 load.py, under rounds.load), and the old statistic (median of the rounds'
@@ -181,34 +183,49 @@ def median(values):
     return None if not values or None in values else statistics.median(values)
 
 
+def windowed(rounds, side):
+    """True when mproc and `side` both have a low-window figure (bench.h) in
+    every round."""
+    low = rounds["low"]
+    return bool(low["mproc"] and low[side] and None not in low["mproc"] + low[side])
+
+
 def compared(rounds, side):
     """The rounds of mproc and `side` that stand for them in their ratio:
-    their low-window figures (bench.h) when both sides have one in every
-    round, else their figures."""
-    low = rounds["low"]
-    if low["mproc"] and low[side] and None not in low["mproc"] + low[side]:
-        return low["mproc"], low[side]
+    their low-window figures when windowed(), else their figures."""
+    if windowed(rounds, side):
+        return rounds["low"]["mproc"], rounds["low"][side]
     return rounds["mproc"], rounds[side]
 
 
 def summarize(figure, rounds):
-    """A figure's row from its rounds: each side's good quartile (stats.py)
-    and their ratios with the ratio's 90% interval; the old statistic (each
-    side's median, the paired rounds' ratios' median and spread) beside it."""
+    """A figure's row from its rounds. Where both sides have low windows:
+    each side's good quartile of them and the ratio of those (stats.ratio);
+    else (whole-run figures, nothing filtered inside a run): each side's
+    median and the median of the paired rounds' ratios. Each ratio with half
+    its 90% interval (_ci) and its rounds' spread; the old statistic (median
+    of the paired whole-run ratios, *_median) beside it."""
     unit = figure.unit
-    mine = compared(rounds, "raw")[0]
-    row = {side: stats.good_quantile(compared(rounds, side)[1] if side != "mproc" else mine, unit)
-           for side in SIDES if rounds[side]}
+    row = {}
     for side, key in (("raw", "vs_floor"), ("raw_alt", "vs_floor_alt"), ("python", "vs_python")):
         pairs = [vs(m, o) for m, o in zip(rounds["mproc"], rounds[side])]
         if not pairs:
             continue
         series = compared(rounds, side)
-        row[key] = stats.ratio(*series, unit)
-        row[key + "_ci"] = stats.half_width(*series, unit)
+        if windowed(rounds, side):
+            row[key] = stats.ratio(*series, unit)
+            row[key + "_ci"] = stats.half_width(*series, unit)
+        else:
+            row[key] = stats.paired_median(*series)
+            row[key + "_ci"] = stats.paired_half_width(*series)
         row[key + "_spread"] = spread([vs(m, o) for m, o in zip(*series)])
         row[key + "_median"] = median(pairs)  # the old statistic
         row[key + "_median_spread"] = spread(pairs)
+    row["low_window"] = windowed(rounds, "raw")
+    for side in SIDES:
+        if rounds[side]:
+            values = compared(rounds, side if side != "mproc" else "raw")[side != "mproc"]
+            row[side] = stats.good_quantile(values, unit) if row["low_window"] else median(values)
     row["median"] = {side: median(rounds[side]) for side in SIDES if rounds[side]}
     row["mproc_spread"] = spread(rounds["mproc"])
     shares = [x for x in rounds["load"]["mproc"] + rounds["load"]["raw"] if x is not None]
@@ -220,9 +237,9 @@ def summarize(figure, rounds):
         if done["mproc"] and done["raw"] else None
     row["faster_than_cpython"] = None if row.get("vs_python") is None else (
         1 / row["vs_python"] if is_time(unit) else row["vs_python"])
-    row["statistic"] = (f"good quartile (q={stats.QUARTILE}) over the rounds of each side's "
-                        "low-window figure (or its figure, when a side has none), and their ratio")
-    row["low_window"] = compared(rounds, "raw")[0] is rounds["low"]["mproc"]
+    row["statistic"] = (f"good quartile (q={stats.QUARTILE}) of each side's low windows over "
+                        "the rounds, and their ratio" if row["low_window"] else
+                        "each side's median, and the median of the rounds' paired ratios")
     row["rounds"] = {side: values for side, values in rounds.items() if values}
     return row
 
@@ -260,7 +277,8 @@ def measure(build_dir, figures, nrounds, only, budget=None):
         n = 0
         while n < (figure.rounds or nrounds) or (
                 n < MAX_ROUNDS and sides["raw"] is not None
-                and not stats.settled(*compared(rounds, "raw"), figure.unit)
+                and not stats.settled(*compared(rounds, "raw"), figure.unit,
+                                       paired=not windowed(rounds, "raw"))
                 and (share is None or time.monotonic() - t0 < share)):
             run_round(build_dir, figure, sides, rounds, n)
             n += 1
@@ -341,18 +359,19 @@ def table_lines(rows, floor_name):
     return lines
 
 
-STATISTIC = ("A side's figure in one round is its low window where it has windows (start+join,"
-             "\nround trips, 1x1 queues: the 3rd fastest of 20 window means, not their median),"
-             "\nelse its whole-run figure; the mproc and floor columns are each side's good"
-             "\nquartile of those over the interleaved rounds (lower quartile of times, upper"
-             "\nof rates). Load only slows a side, so disturbed windows and rounds drop out"
-             "\ninstead of being averaged in. mproc/floor is the ratio of the two (time/time:"
-             "\nlower is better; rate/rate: higher is better), ± half its 90% bootstrap"
-             f"\ninterval; rounds are added (up to {MAX_ROUNDS}) until that is within"
-             f" ±{100 * stats.TARGET:.0f}% or the"
-             "\nfigure's time is up. spread: (max - min) / median of the single rounds'"
-             "\nmproc/floor ratios. CPython's column and x faster than CPython use whole-run"
-             "\nfigures (median window) on both sides; above 1, mproc is faster.")
+STATISTIC = ("Where both sides time windows of calls (start+join, round trips, 1x1 queues),"
+             "\na side's figure in a round is its low window (the 3rd fastest of 20 window"
+             "\nmeans), the mproc and floor columns are each side's good quartile of those over"
+             "\nthe interleaved rounds (lower quartile of times, upper of rates), and mproc/floor"
+             "\nis their ratio: load only slows a side, so disturbed windows and rounds drop out"
+             "\ninstead of being averaged in. Elsewhere (whole-run rates: queue_4x4, pool_map)"
+             "\nthe columns are medians and mproc/floor the median of the rounds' paired ratios."
+             "\ntime/time: lower is better; rate/rate: higher is better. ± is half the ratio's"
+             f"\n90% bootstrap interval; rounds are added (up to {MAX_ROUNDS}) until it is within"
+             f" ±{100 * stats.TARGET:.0f}%"
+             "\nor the figure's time is up. spread: (max - min) / median of the single rounds'"
+             "\nratios. x faster than CPython: the median of the rounds' paired whole-run ratios;"
+             "\nabove 1, mproc is faster.")
 
 
 def markdown_table(rows, floor_name="floor"):

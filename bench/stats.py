@@ -70,7 +70,30 @@ def half_width(mproc, other, unit):
     return (ci[1] - ci[0]) / 2 / r
 
 
-def settled(mproc, other, unit):
-    """True when the ratio's interval is within +-TARGET."""
-    h = half_width(mproc, other, unit)
+def paired_median(mproc, other):
+    """The median of the rounds' paired ratios mproc/other (rounds where
+    both ran); None without any."""
+    pairs = [m / o for m, o in zip(mproc, other) if m is not None and o]
+    return statistics.median(pairs) if pairs else None
+
+
+def paired_half_width(mproc, other):
+    """Half of paired_median()'s 90% bootstrap interval (the rounds drawn
+    again with replacement, pairs kept together), relative to it."""
+    pairs = [(m, o) for m, o in zip(mproc, other) if m is not None and o]
+    r = paired_median(mproc, other)
+    if len(pairs) < 3 or r is None:
+        return None
+    draws = []
+    for _ in range(RESAMPLES):
+        drawn = _RANDOM.choices(pairs, k=len(pairs))
+        draws.append(paired_median(*zip(*drawn)))
+    cuts = statistics.quantiles(draws, n=20)
+    return (cuts[-1] - cuts[0]) / 2 / r
+
+
+def settled(mproc, other, unit, paired=False):
+    """True when the ratio's interval (of paired_median() when `paired`,
+    else of ratio()) is within +-TARGET."""
+    h = paired_half_width(mproc, other) if paired else half_width(mproc, other, unit)
     return h is not None and h <= TARGET
