@@ -8,9 +8,13 @@ instead of being averaged in, and unlike the single best round it is not
 decided by one lucky round either. mproc/floor is the ratio of the two sides'
 good quartiles, taken over the same interleaved rounds.
 
-How sure: a bootstrap (rounds drawn again with replacement, each side on its
-own) gives the 90% interval of that ratio; run.py adds rounds until the
-interval is within +-TARGET of the ratio, or the figure's time is up.
+For whole-run figures run.py keeps paired_median(), the median of the
+rounds' paired ratios.
+
+How sure: a bootstrap (rounds drawn again with replacement: each side on its
+own for ratio(), the pairs together for paired_median()) gives the 90%
+interval; run.py adds rounds until it is within +-TARGET of the ratio, or
+the figure's time is up.
 """
 import random
 import statistics
