@@ -64,6 +64,12 @@ double bench_now(void);
 #define BENCH_WINDOWS 20
 double bench_median_window(long iterations, void (*step)(void *ctx), void *ctx);
 
+/* bench_main also prints the figure as the low window gives it ("low": from
+ * the (BENCH_WINDOWS / BENCH_LOW_WINDOW + 1)-th fastest window mean instead
+ * of the median, scaled alike): host load only slows a window, so the low
+ * windows are the least disturbed ones. run.py compares the sides by it. */
+#define BENCH_LOW_WINDOW 10
+
 /* Report a failed call on stderr and exit: a benchmark that fails has no figure. */
 void bench_fail(const char *what, const char *why);
 

@@ -5,7 +5,7 @@ library in the way). This machine kind is shared and noisy, so only the ratios
 between sides measured together mean something, and every goal is a ratio.
 
 Usage: run.py BUILD_DIR [--out FILE] [--windows MINGW_BUILD_DIR] [--only PREFIX...]
-              [--pin split|same|none] [--no-sweeps]
+              [--pin split|same|none] [--no-sweeps] [--budget SECONDS]
 Writes BUILD_DIR/bench/results.json (or FILE), the sweeps' plots (SVG, with
 gnuplot) beside it, and prints a table. Exits 0 when a goal is missed
 (benchmarks report, tests assert), 1 when a side fails to run.
@@ -14,10 +14,18 @@ gnuplot) beside it, and prints a table. Exits 0 when a goal is missed
 Wine against the raw Win32 programs of bench/win32/ (bench_raw.exe), also
 under Wine, in the same run. Wine is not Windows: only the ratios count.
 
-Load on the machine drifts within seconds, so the sides take turns: a round
-runs mproc, CPython, then the floor; a figure's ratio to its floor is the
-median of the rounds' ratios (each taken from sides run seconds apart), and
-its spread, (max - min) / median of those ratios, says how much it varied.
+Load on the machine drifts within seconds and only ever slows a side down,
+so the sides take turns: a round runs mproc and the floor back to back (in
+alternating order) and CPython. Where both sides time windows of calls, a
+side's figure is its good quartile over the rounds (stats.py) of its
+low-window figures (bench.h: the 3rd fastest of its 20 window means), so
+disturbed windows and rounds drop out, and mproc/floor is the ratio of the
+two sides' good quartiles; for whole-run figures it is the median of the
+rounds' paired ratios. Each with its 90% bootstrap interval.
+Rounds are added until that interval is within +-10% (or the time is up).
+results.json keeps every round (with the CPU pressure while each side ran,
+load.py, under rounds.load), and the old statistic (median of the rounds'
+ratios, *_median) beside the new one.
 """
 import argparse
 import datetime
@@ -27,9 +35,12 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
 from typing import NamedTuple, Optional, Tuple
 
+import load
 import plots
+import stats
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -63,14 +74,14 @@ FIGURES = [
            goals=(("raw", 1.5),)),
     Figure("pipe_rtt_64B", "s", Side(B, 20000), Side("pipe_rtt.py", 5000), Side(P, 20000),
            goals=(("raw", 1.1),)),
-    # The 1x1 queue figures vary most: more rounds, and enough messages that
-    # each of the 20 windows lasts longer than a scheduler tick on the floor.
+    # The 1x1 queue figures: enough messages that each of the 20 windows
+    # lasts longer than a scheduler tick on the floor.
     Figure("queue_64B", "msg/s", Side(B, 20000000), Side("queue_bench.py", 100000),
-           Side(P, 20000000), goals=(("raw", 0.8),), rounds=11),
+           Side(P, 20000000), goals=(("raw", 0.8),)),
     Figure("queue_64KiB", "msg/s", Side(B, 60000), Side("queue_bench.py", 5000),
-           Side(P, 60000), goals=(("raw", 0.8),), rounds=11),
+           Side(P, 60000), goals=(("raw", 0.8),)),
     Figure("queue_1MiB", "B/s", Side(B, 3000), Side("queue_bench.py", 300), Side(P, 3000),
-           goals=(("raw", 0.8),), rounds=11),
+           goals=(("raw", 0.8),)),
     Figure("queue_4x4_64B", "msg/s", Side(B, 1000000), Side("queue_bench.py", 100000),
            Side(P, 1000000), goals=(("raw", 0.7),)),
     # The floor is the same work chunked over socketpairs; the shared-array
@@ -95,6 +106,12 @@ WINDOWS_FIGURES = [
 SIDES = ("mproc", "python", "raw", "raw_alt")
 ROUNDS = 7
 WINDOWS_ROUNDS = 5
+# More rounds while a figure's ratio is not settled (stats.py), up to these
+# many, within its share of --budget seconds; CPython runs in the first few
+# rounds only (its ratio is far from any goal's edge, and its runs are slow).
+MAX_ROUNDS = 25
+PYTHON_ROUNDS = 5
+BUDGET = 190
 # How a .exe side runs: set by main() for --windows.
 WINE = {"argv": ["wine"], "env": None}
 # Where the 1x1 queue sides put producer and consumer (bench_pin in bench.c).
@@ -115,8 +132,20 @@ def command(build_dir, figure, side):
 def run_side(build_dir, figure, side, pin=None, timeout=300):
     """The side's figure, or None (reported on stderr) when it fails or
     outlasts `timeout` seconds."""
+    return _run_side(build_dir, figure, side, pin, timeout)[0]
+
+
+def run_side_loaded(build_dir, figure, side, pin=None, timeout=300):
+    """(run_side's figure, the figure from its low window or None (bench.h),
+    the CPU pressure while it ran: load.py)."""
+    before = load.snapshot()
+    value, low = _run_side(build_dir, figure, side, pin, timeout)
+    return value, low, load.pressure(before)
+
+
+def _run_side(build_dir, figure, side, pin, timeout):
     if side is None:
-        return None
+        return None, None
     argv = command(build_dir, figure, side)
     env = WINE["env"] if argv[0] == WINE["argv"][0] else dict(os.environ)
     env["MPROC_BENCH_PIN"] = pin or PIN["how"]
@@ -127,15 +156,14 @@ def run_side(build_dir, figure, side, pin=None, timeout=300):
     except (OSError, subprocess.SubprocessError, ValueError, IndexError) as e:
         detail = getattr(e, "stderr", None) or ""
         print(f"{figure.name} [{' '.join(argv)}] failed: {e} {detail}".strip(), file=sys.stderr)
-        return None
+        return None, None
     if result.get("figure") != (side.figure or figure.name) or result.get("unit") != figure.unit:
         print(f"{figure.name}: unexpected answer {result}", file=sys.stderr)
-        return None
-    return float(result["value"])
+        return None, None
+    return float(result["value"]), None if "low" not in result else float(result["low"])
 
 
-def is_time(unit):
-    return unit == "s"
+is_time = stats.is_time
 
 
 def vs(mproc, other):
@@ -155,41 +183,108 @@ def median(values):
     return None if not values or None in values else statistics.median(values)
 
 
+def windowed(rounds, side):
+    """True when mproc and `side` both have a low-window figure (bench.h) in
+    every round."""
+    low = rounds["low"]
+    return bool(low["mproc"] and low[side] and None not in low["mproc"] + low[side])
+
+
+def compared(rounds, side):
+    """The rounds of mproc and `side` that stand for them in their ratio:
+    their low-window figures when windowed(), else their figures."""
+    if windowed(rounds, side):
+        return rounds["low"]["mproc"], rounds["low"][side]
+    return rounds["mproc"], rounds[side]
+
+
 def summarize(figure, rounds):
-    """A figure's row from its rounds: each side's median, the paired ratios'
-    median and spread."""
-    row = {side: median(rounds[side]) for side in SIDES if rounds[side]}
+    """A figure's row from its rounds. Where both sides have low windows:
+    each side's good quartile of them and the ratio of those (stats.ratio);
+    else (whole-run figures, nothing filtered inside a run): each side's
+    median and the median of the paired rounds' ratios. Each ratio with half
+    its 90% interval (_ci) and its rounds' spread; the old statistic (median
+    of the paired whole-run ratios, *_median) beside it."""
+    unit = figure.unit
+    row = {}
     for side, key in (("raw", "vs_floor"), ("raw_alt", "vs_floor_alt"), ("python", "vs_python")):
         pairs = [vs(m, o) for m, o in zip(rounds["mproc"], rounds[side])]
-        row[key] = median(pairs) if pairs else None
-        row[key + "_spread"] = spread(pairs) if pairs else None
+        if not pairs:
+            continue
+        series = compared(rounds, side)
+        if windowed(rounds, side):
+            row[key] = stats.ratio(*series, unit)
+            row[key + "_ci"] = stats.half_width(*series, unit)
+        else:
+            row[key] = stats.paired_median(*series)
+            row[key + "_ci"] = stats.paired_half_width(*series)
+        row[key + "_spread"] = spread([vs(m, o) for m, o in zip(*series)])
+        row[key + "_median"] = median(pairs)  # the old statistic
+        row[key + "_median_spread"] = spread(pairs)
+    row["low_window"] = windowed(rounds, "raw")
+    for side in SIDES:
+        if rounds[side]:
+            values = compared(rounds, side if side != "mproc" else "raw")[side != "mproc"]
+            row[side] = stats.good_quantile(values, unit) if row["low_window"] else median(values)
+    row["median"] = {side: median(rounds[side]) for side in SIDES if rounds[side]}
     row["mproc_spread"] = spread(rounds["mproc"])
-    # Load only ever slows a side down: the ratio of each side's best round
-    # is a second estimate, less moved by a few disturbed rounds.
-    best = min if is_time(figure.unit) else max
+    shares = [x for x in rounds["load"]["mproc"] + rounds["load"]["raw"] if x is not None]
+    row["pressure"] = median(shares) if shares else None  # load.py: the rounds' median
+    # The ratio of each side's single best round: one more estimate.
+    best = min if is_time(unit) else max
     done = {side: [v for v in rounds[side] if v is not None] for side in ("mproc", "raw")}
     row["vs_floor_best"] = vs(best(done["mproc"]), best(done["raw"])) \
         if done["mproc"] and done["raw"] else None
     row["faster_than_cpython"] = None if row.get("vs_python") is None else (
-        1 / row["vs_python"] if is_time(figure.unit) else row["vs_python"])
+        1 / row["vs_python"] if is_time(unit) else row["vs_python"])
+    row["statistic"] = (f"good quartile (q={stats.QUARTILE}) of each side's low windows over "
+                        "the rounds, and their ratio" if row["low_window"] else
+                        "each side's median, and the median of the rounds' paired ratios")
     row["rounds"] = {side: values for side, values in rounds.items() if values}
     return row
 
 
-def measure(build_dir, figures, nrounds, only):
-    """Each figure's sides taken in turns for its rounds."""
+def run_round(build_dir, figure, sides, rounds, n):
+    """One round: mproc and the floors back to back, in the order that
+    alternates from round to round (so neither side always runs just after
+    CPython or always first), then CPython for its first PYTHON_ROUNDS.
+    Each side's CPU pressure (load.py) goes to rounds["load"][side]."""
+    order = ("mproc", "raw", "raw_alt") if n % 2 == 0 else ("raw_alt", "raw", "mproc")
+    for side in order + ("python",):
+        if sides[side] is not None and (side != "python" or n < PYTHON_ROUNDS):
+            value, low, share = run_side_loaded(build_dir, figure, sides[side])
+            rounds[side].append(value)
+            rounds["low"][side].append(low)
+            rounds["load"][side].append(share)
+
+
+def measure(build_dir, figures, nrounds, only, budget=None):
+    """Each figure's sides taken in turns: at least its rounds, then more
+    (up to MAX_ROUNDS) until the ratio to the floor is settled
+    (stats.settled) or the figure's share of what is left of `budget`
+    seconds is spent: time a figure that settles early leaves to the next."""
     rows = []
-    for figure in figures:
-        if only and not figure.name.startswith(tuple(only)):
-            continue
+    chosen = [f for f in figures if not only or f.name.startswith(tuple(only))]
+    start = time.monotonic()
+    for i, figure in enumerate(chosen):
         print(f"running {figure.name} ...", file=sys.stderr, flush=True)
         sides = {side: getattr(figure, side) for side in SIDES}
         rounds = {side: [] for side in SIDES}
-        for _ in range(figure.rounds or nrounds):
-            for side, spec in sides.items():
-                if spec is not None:
-                    rounds[side].append(run_side(build_dir, figure, spec))
-        rows.append((figure, summarize(figure, rounds)))
+        rounds["low"] = {side: [] for side in SIDES}
+        rounds["load"] = {side: [] for side in SIDES}
+        t0 = time.monotonic()
+        share = None if budget is None else (budget - (t0 - start)) / (len(chosen) - i)
+        n = 0
+        while n < (figure.rounds or nrounds) or (
+                n < MAX_ROUNDS and sides["raw"] is not None
+                and not stats.settled(*compared(rounds, "raw"), figure.unit,
+                                       paired=not windowed(rounds, "raw"))
+                and (share is None or time.monotonic() - t0 < share)):
+            run_round(build_dir, figure, sides, rounds, n)
+            n += 1
+        row = summarize(figure, rounds)
+        row["seconds"] = round(time.monotonic() - t0, 1)
+        rows.append((figure, row))
     return rows
 
 
@@ -234,10 +329,15 @@ def fmt_value(unit, v):
     return f"{v:.3g} {unit}"
 
 
-def fmt_ratio(r, s=None):
+def fmt_ratio(r, half=None):
+    """A ratio, and with `half` (a relative half width) its +-."""
     if r is None:
         return "-"
-    return f"{r:.3g}x" + ("" if s is None else f" ±{50 * s:.0f}%")
+    return f"{r:.3g}x" + ("" if half is None else f" ±{100 * half:.0f}%")
+
+
+def fmt_percent(s):
+    return "-" if s is None else f"{100 * s:.0f}%"
 
 
 def fmt_goals(row):
@@ -246,14 +346,32 @@ def fmt_goals(row):
 
 
 def table_lines(rows, floor_name):
-    header = ("figure", "mproc", "CPython", floor_name, f"mproc/{floor_name} (±spread/2)",
+    header = ("figure", "mproc", "CPython", floor_name,
+              f"mproc/{floor_name} (±90% interval)", "spread of the rounds' ratios", "rounds",
               "x faster than CPython", "goal")
     lines = [header]
     for figure, row in rows:
         lines.append((figure.name, *(fmt_value(figure.unit, row.get(s)) for s in SIDES[:3]),
-                      fmt_ratio(row.get("vs_floor"), row.get("vs_floor_spread")),
+                      fmt_ratio(row.get("vs_floor"), row.get("vs_floor_ci")),
+                      fmt_percent(row.get("vs_floor_spread")),
+                      str(len(row["rounds"].get("mproc", []))),
                       fmt_ratio(row.get("faster_than_cpython")), fmt_goals(row)))
     return lines
+
+
+STATISTIC = ("Where both sides time windows of calls (start+join, round trips, 1x1 queues),"
+             "\na side's figure in a round is its low window (the 3rd fastest of 20 window"
+             "\nmeans), the mproc and floor columns are each side's good quartile of those over"
+             "\nthe interleaved rounds (lower quartile of times, upper of rates), and mproc/floor"
+             "\nis their ratio: load only slows a side, so disturbed windows and rounds drop out"
+             "\ninstead of being averaged in. Elsewhere (whole-run rates: queue_4x4, pool_map)"
+             "\nthe columns are medians and mproc/floor the median of the rounds' paired ratios."
+             "\ntime/time: lower is better; rate/rate: higher is better. ± is half the ratio's"
+             f"\n90% bootstrap interval; rounds are added (up to {MAX_ROUNDS}) until it is within"
+             f" ±{100 * stats.TARGET:.0f}%"
+             "\nor the figure's time is up. spread: (max - min) / median of the single rounds'"
+             "\nratios. x faster than CPython: the median of the rounds' paired whole-run ratios;"
+             "\nabove 1, mproc is faster.")
 
 
 def markdown_table(rows, floor_name="floor"):
@@ -273,11 +391,8 @@ def print_table(rows, floor_name="floor"):
         if row.get("raw_alt") is not None:
             print(f"{figure.name}: second floor ({figure.raw_alt.figure}) "
                   f"{fmt_value(figure.unit, row['raw_alt'])}, mproc at "
-                  f"{fmt_ratio(row['vs_floor_alt'], row['vs_floor_alt_spread'])} of it")
-    print("\nValues are medians of interleaved rounds; mproc/floor is the median of the"
-          "\nrounds' ratios (time/time: lower is better; rate/rate: higher is better), and"
-          "\n±spread/2 is half of (max - min) / median of those ratios. x faster than"
-          "\nCPython: above 1, mproc is faster (the same for times and rates).")
+                  f"{fmt_ratio(row['vs_floor_alt'], row['vs_floor_alt_ci'])} of it")
+    print("\n" + STATISTIC)
 
 
 def machine():
@@ -308,17 +423,21 @@ def main():
                         help="1x1 queue figures: producer and consumer on CPUs 0 and 1 (split), "
                              "both on CPU 0 (same), or where the scheduler puts them (none)")
     parser.add_argument("--no-sweeps", action="store_true", help="skip the sweeps and plots")
+    parser.add_argument("--budget", type=float, default=BUDGET, metavar="SECONDS",
+                        help="seconds the figures may take together, extra rounds included "
+                             "(each figure gets an equal share for its extra rounds)")
     args = parser.parse_args()
     PIN["how"] = args.pin
     build_dir = os.path.abspath(args.build_dir)
     out = os.path.abspath(args.out or os.path.join(build_dir, "bench", "results.json"))
 
-    rows = measure(build_dir, FIGURES, ROUNDS, args.only)
+    rows = measure(build_dir, FIGURES, ROUNDS, args.only, args.budget)
     judge(rows)
     win_rows = []
     if args.windows:
         WINE["env"] = dict(os.environ, WINEPREFIX=os.path.abspath(args.wineprefix), WINEDEBUG="-all")
-        win_rows = measure(os.path.abspath(args.windows), WINDOWS_FIGURES, WINDOWS_ROUNDS, args.only)
+        win_rows = measure(os.path.abspath(args.windows), WINDOWS_FIGURES, WINDOWS_ROUNDS,
+                           args.only, budget=0)  # Wine is slow: no extra rounds
         judge(win_rows)
     sweeps = {} if args.no_sweeps else plots.run_sweeps(
         lambda fig, side, pin=None: run_side(build_dir, fig, side, pin, timeout=plots.POINT_TIMEOUT),
@@ -337,6 +456,7 @@ def main():
         m = results["machine"]
         f.write(f"{m['nproc']} CPUs, {m['cpu']}, {m['date']}, 1x1 queue sides pinned: {m['pin']}\n\n")
         f.write(markdown_table(rows))
+        f.write("\n" + STATISTIC.replace("\n", " ") + "\n")
         if win_rows:
             f.write("\nWindows (mingw build and raw Win32, both under Wine):\n\n")
             f.write(markdown_table(win_rows, floor_name="raw Win32"))
