@@ -10,7 +10,8 @@
  * task returning 8 bytes, B/s of input; raw sends the n messages of 1 MiB
  * to the two ranks in turn, each answering 8 bytes, as a chunk's results
  * would (BENCH_RAW_SPAN=125: each rank receives into 125 MiB in turn, as a
- * pool worker receives a default chunk, instead of one cache-hot MiB).
+ * pool worker receives a chunk of 125 items, instead of one cache-hot MiB);
+ * BENCH_CHUNKSIZE=k maps in chunks of k items instead of the pool's default).
  */
 #include <mpi.h>
 #include <mproc/mpi.h>
@@ -96,8 +97,11 @@ static double map_1MiB(long n)
     }
     mproc_pool_t *pool = bench_pool2();
     mproc_async_result_t *r = NULL;
+    /* BENCH_CHUNKSIZE=k: chunks of k items (default: the pool's choice). */
+    const char *k = getenv("BENCH_CHUNKSIZE");
+    size_t chunksize = k && atoi(k) > 0 ? (size_t)atoi(k) : 0;
     double t0 = bench_now();
-    check("mproc_pool_map", mproc_pool_map(pool, size_of, items, lens, (size_t)n, 0, &r));
+    check("mproc_pool_map", mproc_pool_map(pool, size_of, items, lens, (size_t)n, chunksize, &r));
     double elapsed = bench_now() - t0;
     const void *p;
     size_t len;
