@@ -7,6 +7,7 @@
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,11 +224,29 @@ static mproc_status_t encode_chunk(const source_t *src, mproc_task_fn fn, const 
     return st;
 }
 
-static size_t default_chunksize(const mproc_pool_t *pool, size_t n)
+/* A default chunk holds about this many input bytes at most (1 item at least). */
+#define DEFAULT_CHUNK_BYTES ((size_t)1 << 20)
+
+/* Python's divmod(len, workers * 4), rounded up, but no more items than fill
+ * DEFAULT_CHUNK_BYTES when they average `bytes` / n: a worker receives a
+ * chunk whole into one buffer, and one no cache holds (125 items of 1 MiB)
+ * made map 2-4x slower than chunks of one such item (docs/mpi.md, Speed). */
+static size_t default_chunksize(const mproc_pool_t *pool, size_t n, size_t bytes)
 {
-    /* Python: divmod(len, workers * 4), rounded up. */
     size_t parts = (size_t)pool->nworkers * 4;
-    return n / parts + (n % parts != 0);
+    size_t chunk = n / parts + (n % parts != 0);
+    size_t mean = n ? bytes / n : 0;
+    size_t fit = mean ? DEFAULT_CHUNK_BYTES / mean : chunk;
+    fit = fit ? fit : 1;
+    return chunk < fit ? chunk : fit;
+}
+
+static size_t total_bytes(const size_t *lens, size_t n)
+{
+    size_t sum = 0;
+    for (size_t i = 0; lens && i < n; i++)
+        sum = lens[i] > SIZE_MAX - sum ? SIZE_MAX : sum + lens[i];
+    return sum;
 }
 
 /* Build the chunks of a job and queue them; on success the pool holds r.
@@ -396,7 +415,7 @@ mproc_status_t mproc_pool_map_async(mproc_pool_t *pool, mproc_task_fn fn,
                                     mproc_async_result_t **result)
 {
     if (pool && !chunksize)
-        chunksize = default_chunksize(pool, n);
+        chunksize = default_chunksize(pool, n, total_bytes(lens, n));
     return submit_items(pool, fn, items, lens, n, chunksize, opts, 0, result);
 }
 
@@ -405,7 +424,7 @@ mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn, const void *
                               mproc_async_result_t **result)
 {
     if (pool && !chunksize)
-        chunksize = default_chunksize(pool, n);
+        chunksize = default_chunksize(pool, n, total_bytes(lens, n));
     mproc_status_t st = submit_items(pool, fn, items, lens, n, chunksize, NULL, LEND, result);
     return st ? st : await_lent(*result, mproc_async_result_get(*result, MPROC_FOREVER));
 }
@@ -424,7 +443,8 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
     r->out = out;
     r->out_size = out_size;
     source_t src = {MPROC__POOL_MODE_FIXED, NULL, NULL, in, in_size, out_size, 1};
-    mproc_status_t st = submit(pool, fn, &src, r, chunksize ? chunksize : default_chunksize(pool, n));
+    mproc_status_t st = submit(pool, fn, &src, r, chunksize ? chunksize
+                                                  : default_chunksize(pool, n, n * in_size));
     if (st) {
         mproc__result_destroy(r);
         return st;

@@ -203,7 +203,9 @@ MPROC_API mproc_status_t mproc_pool_apply_into(mproc_pool_t *pool, mproc_task_fn
 /**
  * Run `fn` on each of `n` inputs (`items[i]`, `lens[i]` bytes), in chunks of
  * `chunksize` items per worker round trip (0: Python's default, n / (4 x
- * workers) rounded up). The result holds n outputs in input order.
+ * workers) rounded up, but no more items than about 1 MiB of input holds,
+ * at least 1: a worker receives a chunk whole, and large chunks are slow to
+ * receive). The result holds n outputs in input order.
  * Errors as mproc_pool_apply_async().
  */
 MPROC_API mproc_status_t mproc_pool_map_async(mproc_pool_t *pool, mproc_task_fn fn,
