@@ -222,6 +222,35 @@ mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, const void *da
     return mproc__os_write_pair(c->wr, head, head_len, data, len);
 }
 
+mproc_status_t mproc__connection_send_two(mproc_connection_t *c, const void *first,
+                                          size_t first_len, const void *second, size_t second_len)
+{
+    mproc_status_t st = check(c, c ? c->wr : MPROC__OS_NO_HANDLE);
+    if (st)
+        return st;
+    if ((!first && first_len) || (!second && second_len))
+        return MPROC_EINVAL;
+    if (first_len > SMALL_SEND - LONG_HEADER_BYTES)
+        return MPROC_EINVAL; /* the first part goes with the header, on the stack */
+    if ((uint64_t)second_len > LARGEST_MESSAGE - first_len)
+        return MPROC_ETOOBIG;
+    unsigned char frame[SMALL_SEND];
+    size_t head_len = put_header(frame, first_len + second_len);
+    if (first_len)
+        memcpy(frame + head_len, first, first_len);
+    size_t joined = head_len + first_len;
+    if (second_len <= SMALL_SEND - joined) {
+        if (second_len)
+            memcpy(frame + joined, second, second_len);
+        return mproc__os_write_all(c->wr, frame, joined + second_len);
+    }
+#ifdef MPROC_FAULT_INJECTION
+    if (mproc__fault_armed)
+        return send_cut_after_header(c, frame, joined, second, second_len);
+#endif
+    return mproc__os_write_pair(c->wr, frame, joined, second, second_len);
+}
+
 static size_t buffered(const mproc_connection_t *c)
 {
     return c->end - c->start;

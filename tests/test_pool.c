@@ -384,6 +384,36 @@ static void map_array_writes_results_in_place(void **state)
     finish(pool);
 }
 
+/* Chunks of inputs above 64 KiB leave from the caller's array, not a copy
+ * (a gather send): every output still lands in its place. */
+static void map_array_sends_large_chunks_in_place(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    enum { N = 200000 };
+    int64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
+    assert_non_null(in);
+    assert_non_null(out);
+    for (int i = 0; i < N; i++) {
+        in[i] = i - N / 2;
+        out[i] = -1;
+    }
+    assert_int_equal(mproc_pool_map_array(pool, square, in, N, sizeof in[0], out, sizeof out[0], 0,
+                                          NULL),
+                     MPROC_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(out[i], in[i] * in[i]);
+    /* An uneven last chunk, and one input per message of 64 KiB exactly. */
+    assert_int_equal(mproc_pool_map_array(pool, square, in, N - 3, sizeof in[0], out,
+                                          sizeof out[0], 8192, NULL),
+                     MPROC_OK);
+    for (int i = 0; i < N - 3; i++)
+        assert_int_equal(out[i], in[i] * in[i]);
+    free(in);
+    free(out);
+    finish(pool);
+}
+
 /* An array item's output is its task's last one, and must have the element
  * size; a worker then runs byte chunks as before. */
 static void map_array_takes_the_last_output(void **state)
@@ -804,6 +834,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(map_keeps_order_and_reports_failures),
         cmocka_unit_test(map_array_writes_results_in_place),
         cmocka_unit_test(map_array_takes_the_last_output),
+        cmocka_unit_test(map_array_sends_large_chunks_in_place),
         cmocka_unit_test(imap_ordered_and_unordered),
         cmocka_unit_test(starmap_unpacks_argument_lists),
         cmocka_unit_test(dead_worker_fails_only_its_task),
