@@ -356,6 +356,17 @@ static void map_keeps_order_and_reports_failures(void **state)
     finish(pool);
 }
 
+/* map_array of `fn` (a squaring task) over in[0..n): every output in place. */
+static void assert_squares_mapped(mproc_pool_t *pool, mproc_task_fn fn, const int64_t *in,
+                                  int64_t *out, size_t n, size_t chunksize)
+{
+    assert_int_equal(mproc_pool_map_array(pool, fn, in, n, sizeof in[0], out, sizeof out[0],
+                                          chunksize, NULL),
+                     MPROC_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(out[i], in[i] * in[i]);
+}
+
 static void map_array_writes_results_in_place(void **state)
 {
     (void)state;
@@ -366,11 +377,7 @@ static void map_array_writes_results_in_place(void **state)
         in[i] = i - 5000;
         out[i] = -1;
     }
-    assert_int_equal(mproc_pool_map_array(pool, square, in, N, sizeof in[0], out, sizeof out[0], 0,
-                                          NULL),
-                     MPROC_OK);
-    for (int i = 0; i < N; i++)
-        assert_int_equal(out[i], in[i] * in[i]);
+    assert_squares_mapped(pool, square, in, out, N, 0);
     size_t failed = 0;
     for (int i = 0; i < N; i++)
         in[i] = i;
@@ -398,17 +405,9 @@ static void map_array_sends_large_chunks_in_place(void **state)
         in[i] = i - N / 2;
         out[i] = -1;
     }
-    assert_int_equal(mproc_pool_map_array(pool, square, in, N, sizeof in[0], out, sizeof out[0], 0,
-                                          NULL),
-                     MPROC_OK);
-    for (int i = 0; i < N; i++)
-        assert_int_equal(out[i], in[i] * in[i]);
+    assert_squares_mapped(pool, square, in, out, N, 0);
     /* An uneven last chunk, and one input per message of 64 KiB exactly. */
-    assert_int_equal(mproc_pool_map_array(pool, square, in, N - 3, sizeof in[0], out,
-                                          sizeof out[0], 8192, NULL),
-                     MPROC_OK);
-    for (int i = 0; i < N - 3; i++)
-        assert_int_equal(out[i], in[i] * in[i]);
+    assert_squares_mapped(pool, square, in, out, N - 3, 8192);
     free(in);
     free(out);
     finish(pool);
@@ -424,11 +423,7 @@ static void map_array_takes_the_last_output(void **state)
     int64_t in[N], out[N];
     for (int i = 0; i < N; i++)
         in[i] = i;
-    assert_int_equal(mproc_pool_map_array(pool, grows, in, N, sizeof in[0], out, sizeof out[0], 10,
-                                          NULL),
-                     MPROC_OK);
-    for (int i = 0; i < N; i++)
-        assert_int_equal(out[i], in[i] * in[i]);
+    assert_squares_mapped(pool, grows, in, out, N, 10);
     size_t failed = 99;
     assert_int_equal(mproc_pool_map_array(pool, shrinks, in, N, sizeof in[0], out, sizeof out[0],
                                           10, &failed),
