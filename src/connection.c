@@ -196,30 +196,39 @@ static mproc_status_t send_cut_after_header(mproc_connection_t *c, const unsigne
 
 mproc_status_t mproc_connection_send_bytes(mproc_connection_t *c, const void *data, size_t len)
 {
+    return mproc__connection_send_two(c, NULL, 0, data, len);
+}
+
+mproc_status_t mproc__connection_send_two(mproc_connection_t *c, const void *first,
+                                          size_t first_len, const void *second, size_t second_len)
+{
     mproc_status_t st = check(c, c ? c->wr : MPROC__OS_NO_HANDLE);
     if (st)
         return st;
-    if (!data && len)
+    if ((!first && first_len) || (!second && second_len))
         return MPROC_EINVAL;
-    if ((uint64_t)len > LARGEST_MESSAGE)
+    if (first_len > SMALL_SEND - LONG_HEADER_BYTES)
+        return MPROC_EINVAL; /* the first part goes with the header, on the stack */
+    if ((uint64_t)second_len > LARGEST_MESSAGE - first_len)
         return MPROC_ETOOBIG; /* no receiver could take it */
-    unsigned char head[LONG_HEADER_BYTES];
-    size_t head_len = put_header(head, len);
+    unsigned char frame[SMALL_SEND];
+    size_t head_len = put_header(frame, first_len + second_len);
+    if (first_len)
+        memcpy(frame + head_len, first, first_len);
+    size_t joined = head_len + first_len;
     /* Header and payload in one call: the reader wakes once per message. */
-    if (len <= SMALL_SEND - head_len) {
-        unsigned char frame[SMALL_SEND];
-        memcpy(frame, head, head_len);
-        if (len)
-            memcpy(frame + head_len, data, len);
-        return mproc__os_write_all(c->wr, frame, head_len + len);
+    if (second_len <= SMALL_SEND - joined) {
+        if (second_len)
+            memcpy(frame + joined, second, second_len);
+        return mproc__os_write_all(c->wr, frame, joined + second_len);
     }
 #ifdef MPROC_FAULT_INJECTION
     /* Only larger frames pass the point: a pool worker's results do, its
      * small status messages do not (tests/test_pool_faults.c). */
     if (mproc__fault_armed)
-        return send_cut_after_header(c, head, head_len, data, len);
+        return send_cut_after_header(c, frame, joined, second, second_len);
 #endif
-    return mproc__os_write_pair(c->wr, head, head_len, data, len);
+    return mproc__os_write_pair(c->wr, frame, joined, second, second_len);
 }
 
 static size_t buffered(const mproc_connection_t *c)

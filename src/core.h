@@ -108,6 +108,14 @@ void mproc__spawned_entry(int argc, char **argv);
 mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,
                                             mproc__wbuf_t *buf);
 
+/* Send one message whose bytes are `first` (at most 4 KiB - 12, joined with
+ * the header) then `second`, read in place: a large payload is not copied
+ * into a joined buffer (the pool's chunk head and the caller's inputs).
+ * Errors as mproc_connection_send_bytes, MPROC_EINVAL for a longer `first`. */
+mproc_status_t mproc__connection_send_two(mproc_connection_t *c, const void *first,
+                                          size_t first_len, const void *second,
+                                          size_t second_len);
+
 /* 1 if an open connection of this process reads from `h` and has bytes read
  * ahead (mproc_wait counts it ready). */
 int mproc__connection_has_buffered(mproc__os_handle_t h);

@@ -180,6 +180,7 @@ typedef struct source {
     const unsigned char *array; /* MODE_FIXED */
     size_t in_size, out_size;
     int lend; /* the caller's memory outlives the job: large inputs are not copied */
+    size_t lend_after; /* the most message bytes an input may be lent after */
 } source_t;
 
 static mproc_status_t put_u64(mproc__wbuf_t *b, uint64_t v)
@@ -190,7 +191,7 @@ static mproc_status_t put_u64(mproc__wbuf_t *b, uint64_t v)
 /* An input: lent when it is large and may be, else copied into the message. */
 static mproc_status_t put_input(const source_t *src, chunk_t *c, const void *p, size_t len)
 {
-    if (!src->lend || len < MPROC__POOL_LEND_MIN)
+    if (!src->lend || len < MPROC__POOL_LEND_MIN || c->msg.len > src->lend_after)
         return mproc__wbuf_put(&c->msg, p, len);
     lent_t *l = realloc(c->lent, (c->nlent + 1) * sizeof *l);
     if (!l)
@@ -250,13 +251,16 @@ static size_t total_bytes(const size_t *lens, size_t n)
 }
 
 /* Build the chunks of a job and queue them; on success the pool holds r.
- * Only a transport takes lent inputs (pool_transport.h's parts): a local
- * worker's connection sends one buffer, so its chunks are copied whole. */
+ * A transport takes any lent inputs (pool_transport.h's parts). A local
+ * worker's connection sends a chunk's head and one input after it
+ * (mproc__connection_send_two): only a fixed-size map, whose chunk is its
+ * head and then one run of inputs, lends there, and only after a small head. */
 static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_t *lender,
                              mproc_async_result_t *r, size_t chunksize)
 {
     source_t copy = *lender, *src = &copy;
-    copy.lend = lender->lend && pool->transport;
+    copy.lend = lender->lend && (pool->transport || src->mode == MPROC__POOL_MODE_FIXED);
+    copy.lend_after = pool->transport ? SIZE_MAX : MPROC__POOL_LOCAL_HEAD_MAX;
     if (!fn)
         return MPROC_EINVAL;
     const char *name = mproc__task_name(fn);
@@ -358,7 +362,7 @@ static mproc_status_t submit_items(mproc_pool_t *pool, mproc_task_fn fn, const v
     r->error_callback = opts->error_callback;
     r->user = opts->user;
     r->ordered = (how & ORDERED) != 0;
-    source_t src = {MPROC__POOL_MODE_BYTES, items, lens, NULL, 0, 0, (how & LEND) != 0};
+    source_t src = {MPROC__POOL_MODE_BYTES, items, lens, NULL, 0, 0, (how & LEND) != 0, 0};
     mproc_status_t st = submit(pool, fn, &src, r, chunksize);
     if (st) {
         mproc__result_destroy(r);
@@ -442,7 +446,7 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
         return MPROC_ENOMEM;
     r->out = out;
     r->out_size = out_size;
-    source_t src = {MPROC__POOL_MODE_FIXED, NULL, NULL, in, in_size, out_size, 1};
+    source_t src = {MPROC__POOL_MODE_FIXED, NULL, NULL, in, in_size, out_size, 1, 0};
     mproc_status_t st = submit(pool, fn, &src, r, chunksize ? chunksize
                                                   : default_chunksize(pool, n, n * in_size));
     if (st) {

@@ -118,12 +118,18 @@ void mproc__pool_take_result(mproc_pool_t *pool, worker_t *w, const unsigned cha
 }
 
 /* Send a chunk's message (lock not held): its own bytes with the lent inputs
- * in their places. Only a transport takes parts; a local pool lends nothing. */
+ * in their places. A local pool lends at most one input, after the whole
+ * head (submit in pool.c); a transport takes any parts. */
 static mproc_status_t send_chunk(mproc_pool_t *pool, void *session, worker_t *w, int i,
                                  const mproc__wbuf_t *msg, const lent_t *lent, size_t nlent)
 {
-    if (!pool->transport)
+    if (!pool->transport && !nlent)
         return mproc_connection_send_bytes(w->conn, msg->data, msg->len);
+    if (!pool->transport)
+        return nlent == 1 && lent->at == msg->len
+                   ? mproc__connection_send_two(w->conn, msg->data, msg->len, lent->data,
+                                                lent->len)
+                   : MPROC_EINVAL;
     mproc_pool_part_t one, *parts = nlent ? malloc((2 * nlent + 1) * sizeof *parts) : &one;
     if (!parts)
         return MPROC_ENOMEM;
@@ -142,7 +148,8 @@ static mproc_status_t send_chunk(mproc_pool_t *pool, void *session, worker_t *w,
     return st;
 }
 
-/* A chunk that could not be sent at all (MPROC_ENOMEM, MPROC_ETOOBIG; lock
+/* A chunk that could not be sent at all (MPROC_ENOMEM, MPROC_ETOOBIG,
+ * MPROC_EINVAL for parts a local worker's connection cannot send; lock
  * held): its tasks are to fail with that status, instead of waiting for a
  * result that cannot come. (Any other failure means the worker is gone: it is
  * buried, or reported by the transport, and its chunk fails with
@@ -210,7 +217,7 @@ void mproc__pool_dispatch(mproc_pool_t *pool)
         apr_thread_mutex_lock(pool->hub->lock);
         if (job)
             job->lent_sends--;
-        if ((st == MPROC_ENOMEM || st == MPROC_ETOOBIG) && w->held == c)
+        if ((st == MPROC_ENOMEM || st == MPROC_ETOOBIG || st == MPROC_EINVAL) && w->held == c)
             unsent(pool, w, st);
         if (--w->sending == 0 || job)
             apr_thread_cond_broadcast(pool->hub->changed);

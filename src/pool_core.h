@@ -24,6 +24,9 @@ typedef struct lent {
 
 /* Inputs from this size on are lent when they may be (see submit in pool.c). */
 #define MPROC__POOL_LEND_MIN ((size_t)64 * 1024)
+/* A local pool lends an input only after a chunk head this small, which
+ * mproc__connection_send_two joins with the frame's header. */
+#define MPROC__POOL_LOCAL_HEAD_MAX ((size_t)2048)
 
 typedef struct chunk {
     struct chunk *next;

@@ -70,7 +70,7 @@ int mproc_pool_serve(const mproc_worker_io_t *io)
     if (first == MPROC_EEOF)
         return 0; /* ended before a pool came */
     int rc = first ? MPROC_EXIT_WORKER_RECV : set_up(io, data, len);
-    mproc_task_out_t out = {{0}, 0, NULL};
+    mproc_task_out_t out = {{0}, 0, NULL, NULL, 0, 0};
     mproc__wbuf_t res = {0}; /* reused: no fresh pages per chunk */
     while (!rc) {
         mproc_status_t st = io->recv(io->self, &data, &len);

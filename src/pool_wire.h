@@ -72,6 +72,11 @@ struct mproc_task_out {
     mproc__wbuf_t output;
     int code;
     char *message;
+    /* A fixed-size map's item: an output of exactly slot_size bytes goes
+     * straight into the result's slot (in_slot set), not through `output`. */
+    unsigned char *slot;
+    size_t slot_size;
+    int in_slot;
 };
 
 /* Run one chunk and build its result message in `res` (pool_worker.c). */

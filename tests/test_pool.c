@@ -24,6 +24,28 @@ static int square(const void *in, size_t len, mproc_task_out_t *out)
 MPROC_TASK(square)
 
 /* A target whose name is "task_" + a task's name: both macros in one file. */
+/* Two outputs, the last of the array's element size: the last one counts. */
+static int grows(const void *in, size_t len, mproc_task_out_t *out)
+{
+    int64_t v;
+    int32_t small = 7;
+    (void)len;
+    memcpy(&v, in, sizeof v);
+    v *= v;
+    mproc_status_t st = mproc_task_output(out, &small, sizeof small);
+    return st ? (int)st : (int)mproc_task_output(out, &v, sizeof v);
+}
+MPROC_TASK(grows)
+
+/* The element size first, then a smaller last output: the item fails. */
+static int shrinks(const void *in, size_t len, mproc_task_out_t *out)
+{
+    int32_t small = 7;
+    mproc_status_t st = mproc_task_output(out, in, len);
+    return st ? (int)st : (int)mproc_task_output(out, &small, sizeof small);
+}
+MPROC_TASK(shrinks)
+
 static int task_square(const mproc_args_t *args)
 {
     (void)args;
@@ -334,6 +356,17 @@ static void map_keeps_order_and_reports_failures(void **state)
     finish(pool);
 }
 
+/* map_array of `fn` (a squaring task) over in[0..n): every output in place. */
+static void assert_squares_mapped(mproc_pool_t *pool, mproc_task_fn fn, const int64_t *in,
+                                  int64_t *out, size_t n, size_t chunksize)
+{
+    assert_int_equal(mproc_pool_map_array(pool, fn, in, n, sizeof in[0], out, sizeof out[0],
+                                          chunksize, NULL),
+                     MPROC_OK);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(out[i], in[i] * in[i]);
+}
+
 static void map_array_writes_results_in_place(void **state)
 {
     (void)state;
@@ -344,11 +377,7 @@ static void map_array_writes_results_in_place(void **state)
         in[i] = i - 5000;
         out[i] = -1;
     }
-    assert_int_equal(mproc_pool_map_array(pool, square, in, N, sizeof in[0], out, sizeof out[0], 0,
-                                          NULL),
-                     MPROC_OK);
-    for (int i = 0; i < N; i++)
-        assert_int_equal(out[i], in[i] * in[i]);
+    assert_squares_mapped(pool, square, in, out, N, 0);
     size_t failed = 0;
     for (int i = 0; i < N; i++)
         in[i] = i;
@@ -359,6 +388,65 @@ static void map_array_writes_results_in_place(void **state)
     assert_int_equal(out[12], 12);
     assert_int_equal(out[14], 14);
     assert_int_equal(mproc_pool_map_array(pool, square, in, N, 0, out, 8, 0, NULL), MPROC_EINVAL);
+    finish(pool);
+}
+
+/* Chunks of inputs above 64 KiB leave from the caller's array, not a copy
+ * (a gather send): every output still lands in its place. */
+static void map_array_sends_large_chunks_in_place(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    enum { N = 200000 };
+    int64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
+    assert_non_null(in);
+    assert_non_null(out);
+    for (int i = 0; i < N; i++) {
+        in[i] = i - N / 2;
+        out[i] = -1;
+    }
+    assert_squares_mapped(pool, square, in, out, N, 0);
+    /* An uneven last chunk, and one input per message of 64 KiB exactly. */
+    assert_squares_mapped(pool, square, in, out, N - 3, 8192);
+    free(in);
+    free(out);
+    finish(pool);
+}
+
+/* An array item's output is its task's last one, and must have the element
+ * size; a worker then runs byte chunks as before. */
+static void map_array_takes_the_last_output(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(1, 0);
+    enum { N = 50 };
+    int64_t in[N], out[N];
+    for (int i = 0; i < N; i++)
+        in[i] = i;
+    assert_squares_mapped(pool, grows, in, out, N, 10);
+    size_t failed = 99;
+    assert_int_equal(mproc_pool_map_array(pool, shrinks, in, N, sizeof in[0], out, sizeof out[0],
+                                          10, &failed),
+                     MPROC_ETASK);
+    assert_int_equal(failed, 0);
+    const void *items[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        items[i] = &in[i];
+        lens[i] = sizeof in[i];
+    }
+    mproc_async_result_t *r = NULL;
+    assert_int_equal(mproc_pool_map(pool, square, items, lens, N, 10, &r), MPROC_OK);
+    for (size_t i = 0; i < N; i++) {
+        const void *data = NULL;
+        size_t len = 0;
+        int64_t v;
+        assert_int_equal(mproc_async_result_item(r, i, &data, &len), MPROC_OK);
+        assert_int_equal(len, sizeof v);
+        memcpy(&v, data, sizeof v);
+        assert_int_equal(v, in[i] * in[i]);
+    }
+    mproc_async_result_free(r);
     finish(pool);
 }
 
@@ -740,6 +828,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(callbacks_run_before_ready),
         cmocka_unit_test(map_keeps_order_and_reports_failures),
         cmocka_unit_test(map_array_writes_results_in_place),
+        cmocka_unit_test(map_array_takes_the_last_output),
+        cmocka_unit_test(map_array_sends_large_chunks_in_place),
         cmocka_unit_test(imap_ordered_and_unordered),
         cmocka_unit_test(starmap_unpacks_argument_lists),
         cmocka_unit_test(dead_worker_fails_only_its_task),

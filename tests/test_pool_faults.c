@@ -91,6 +91,54 @@ static int run_map(mproc_pool_t *pool)
     return lost;
 }
 
+static int square(const void *in, size_t len, mproc_task_out_t *out)
+{
+    int64_t v;
+    if (len != sizeof v)
+        return mproc_task_fail(out, 1, "expected one int64");
+    memcpy(&v, in, sizeof v);
+    v *= v;
+    return mproc_task_output(out, &v, sizeof v) ? 2 : 0;
+}
+MPROC_TASK(square)
+
+enum { PER_CHUNK = 8192 }; /* 64 KiB of inputs: sent from the caller's array */
+
+/* The same over ITEMS chunks of a fixed-size map whose inputs are lent to
+ * the connection: return how many chunks failed (their outputs untouched). */
+static int run_map_array(mproc_pool_t *pool)
+{
+    enum { N = ITEMS * PER_CHUNK };
+    int64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
+    assert_non_null(in);
+    assert_non_null(out);
+    for (int i = 0; i < N; i++) {
+        in[i] = i + 1;
+        out[i] = -1;
+    }
+    size_t failed = 0;
+    mproc_status_t st = mproc_pool_map_array(pool, square, in, N, sizeof in[0], out,
+                                             sizeof out[0], PER_CHUNK, &failed);
+    assert_true(st == MPROC_OK || st == MPROC_EWORKERLOST);
+    int lost = 0;
+    for (int c = 0; c < ITEMS; c++) {
+        int64_t *o = out + c * PER_CHUNK, *x = in + c * PER_CHUNK;
+        if (o[0] == -1) {
+            lost++;
+            assert_int_equal(st, MPROC_EWORKERLOST);
+            assert_int_equal(failed / PER_CHUNK, c);
+            for (int i = 0; i < PER_CHUNK; i++)
+                assert_int_equal(o[i], -1);
+            continue;
+        }
+        for (int i = 0; i < PER_CHUNK; i++)
+            assert_int_equal(o[i], x[i] * x[i]);
+    }
+    free(in);
+    free(out);
+    return lost;
+}
+
 typedef struct {
     const char *point;
     int min_lost, max_lost; /* tasks of the one chunk the victim may hold */
@@ -108,10 +156,10 @@ static const pool_point_t points[] = {
     {"pool.worker.after_send", 0, 1},
 };
 
-static void worker_killed_at_each_point(void **state)
+/* Kill one worker at each point while `run` maps; `run` returns the tasks
+ * (or chunks) lost. */
+static void kill_at_each_point(int (*run)(mproc_pool_t *))
 {
-    (void)state;
-    SKIP_WITHOUT_KILL_POINTS();
     for (size_t p = 0; p < ARRAY_LEN(points); p++) {
         mproc_semaphore_t *first;
         assert_int_equal(mproc_semaphore_create(&first, 1), MPROC_OK);
@@ -141,14 +189,14 @@ static void worker_killed_at_each_point(void **state)
          * times. Its one chunk is the only loss, over all the maps. */
         int lost = 0, round = 0;
         do
-            lost += run_map(pool);
+            lost += run(pool);
         while (++round < 40 && !test_pid_gone(pid, 0.05));
         printf("%-30s lost %d of %d\n", points[p].point, lost, ITEMS);
         assert_in_range(lost, points[p].min_lost, points[p].max_lost);
         /* One worker was armed, and it died (a point it never reached
          * would leave it alive); the pool goes on without it. */
         assert_true(test_pid_gone(pid, 30));
-        assert_int_equal(run_map(pool), 0);
+        assert_int_equal(run(pool), 0);
         assert_int_equal(mproc_pool_close(pool), MPROC_OK);
         assert_int_equal(mproc_pool_join(pool, 60), MPROC_OK);
         mproc_pool_free(pool);
@@ -157,10 +205,27 @@ static void worker_killed_at_each_point(void **state)
     }
 }
 
+static void worker_killed_at_each_point(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KILL_POINTS();
+    kill_at_each_point(run_map);
+}
+
+/* The same while a fixed-size map lends its inputs: only the dead worker's
+ * chunk fails, every other output is in its place. */
+static void worker_killed_in_map_array(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KILL_POINTS();
+    kill_at_each_point(run_map_array);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(worker_killed_at_each_point),
+        cmocka_unit_test(worker_killed_in_map_array),
     };
     return test_main(argc, argv, "pool_faults", tests, ARRAY_LEN(tests));
 }
