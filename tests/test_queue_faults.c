@@ -6,8 +6,9 @@
  *
  * Run one test alone: test_queue_faults fork 'pattern'. The randomized test
  * runs MPROC_STRESS_SECONDS (default 3; `make stress` runs longer) from a seed
- * it prints (MPROC_STRESS_SEED repeats it); MPROC_MATRIX_ONLY=i runs one
- * trial of the matrix.
+ * it prints (MPROC_STRESS_SEED repeats it) and names a trial that fails
+ * (MPROC_STRESS_TRIAL=n with its seed runs it alone); MPROC_MATRIX_ONLY=i runs
+ * one trial of the matrix.
  */
 #if defined(__linux__)
 #define _GNU_SOURCE
@@ -988,9 +989,33 @@ static uint64_t next_random(uint64_t *x)
     return *x;
 }
 
+static const char *const kind_names[KINDS] = {"default", "sparse-small", "plain-small", "bounded",
+                                              "joinable"};
+
+/* The randomized stress's trial under way, for its teardown to name if it
+ * fails (number 0: none). */
+static struct {
+    uint64_t seed;
+    int number;
+    trial_t trial;
+} stress_now;
+
+static trial_t random_trial(uint64_t *x)
+{
+    int role = (int)(next_random(x) % 2);
+    trial_t tr = {role_points[role][next_random(x) % 12], role, (int)(next_random(x) % KINDS),
+                  1 + (int)(next_random(x) % 20), NULL, 0};
+    if (next_random(x) % 4 == 0) {
+        tr.pre_point = role_points[role][next_random(x) % 12];
+        tr.pre_nth = 1 + (int)(next_random(x) % 20);
+    }
+    return tr;
+}
+
 /* Seeded random trials for MPROC_STRESS_SECONDS (default 3): a random point,
- * pass, role and queue, sometimes after a first victim. Prints the seed
- * (MPROC_STRESS_SEED repeats a run) and the tally. */
+ * pass, role and queue, sometimes after a first victim. Prints the seed first
+ * and the tally at the end; a trial that fails is named by the teardown, and
+ * MPROC_STRESS_SEED with MPROC_STRESS_TRIAL=n runs that trial alone. */
 static void randomized_kills(void **state)
 {
     (void)state;
@@ -999,25 +1024,49 @@ static void randomized_kills(void **state)
     double seconds = e ? atof(e) : 3.0;
     e = getenv("MPROC_STRESS_SEED");
     uint64_t seed = e ? strtoull(e, NULL, 10) : (uint64_t)(test_now() * 1e6) | 1;
+    e = getenv("MPROC_STRESS_TRIAL");
+    int only = e ? atoi(e) : 0;
+    printf("stress: seed %llu\n", (unsigned long long)seed);
+    fflush(stdout);
     uint64_t x = seed;
     tally_t t = {0, 0, 0, 0, 0};
     int trials = 0;
     double end = test_now() + seconds;
-    while (test_now() < end) {
-        int role = (int)(next_random(&x) % 2);
-        trial_t tr = {role_points[role][next_random(&x) % 12], role,
-                      (int)(next_random(&x) % KINDS), 1 + (int)(next_random(&x) % 20), NULL, 0};
-        if (next_random(&x) % 4 == 0) {
-            tr.pre_point = role_points[role][next_random(&x) % 12];
-            tr.pre_nth = 1 + (int)(next_random(&x) % 20);
-        }
+    for (int n = 1; only ? n <= only : test_now() < end; n++) {
+        trial_t tr = random_trial(&x);
+        if (n < only)
+            continue;
+        stress_now.seed = seed;
+        stress_now.number = n;
+        stress_now.trial = tr;
         run_trial(&tr, 0, &t);
+        stress_now.number = 0;
         trials++;
     }
     printf("stress: seed %llu, %d trials, %d kills, %d lost (of %d consumer kills), "
            "%d duplicates, %d invented\n",
            (unsigned long long)seed, trials, t.kills, t.lost, t.consumer_kills, t.duplicates,
            t.invented);
+}
+
+/* After randomized_kills: the trial it failed in, if any, and how to run it again. */
+static int name_failed_stress_trial(void **state)
+{
+    (void)state;
+    const trial_t *tr = &stress_now.trial;
+    if (stress_now.number) {
+        char first[96] = "";
+        if (tr->pre_point)
+            snprintf(first, sizeof first, ", after a first victim at %s (nth %d)", tr->pre_point,
+                     tr->pre_nth);
+        printf("stress: failed in trial %d: %s killed at %s (nth %d), %s queue%s; "
+               "MPROC_STRESS_SEED=%llu MPROC_STRESS_TRIAL=%d runs it alone\n",
+               stress_now.number, tr->role == PROD ? "producer" : "consumer", tr->point, tr->nth,
+               kind_names[tr->kind], first, (unsigned long long)stress_now.seed,
+               stress_now.number);
+    }
+    stress_now.number = 0;
+    return 0;
 }
 
 /* Headers no producer writes, as a consumer may find them in a ring that
@@ -1090,7 +1139,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(consumer_killed_closing_a_dead_producers_frame),
         cmocka_unit_test(get_gives_up_a_message_whose_live_producer_stalls),
         cmocka_unit_test(each_role_killed_at_each_point),
-        cmocka_unit_test(randomized_kills),
+        cmocka_unit_test_teardown(randomized_kills, name_failed_stress_trial),
         cmocka_unit_test(corrupted_frame_headers_are_refused),
     };
     if (argc > 2)
