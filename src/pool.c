@@ -242,12 +242,16 @@ static size_t default_chunksize(const mproc_pool_t *pool, size_t n, size_t bytes
     return chunk < fit ? chunk : fit;
 }
 
-static size_t total_bytes(const size_t *lens, size_t n)
+/* A map's chunksize: the caller's, or the default for its items' sizes. */
+static size_t map_chunksize(const mproc_pool_t *pool, const size_t *lens, size_t n,
+                            size_t chunksize)
 {
+    if (!pool || chunksize)
+        return chunksize;
     size_t sum = 0;
     for (size_t i = 0; lens && i < n; i++)
         sum = lens[i] > SIZE_MAX - sum ? SIZE_MAX : sum + lens[i];
-    return sum;
+    return default_chunksize(pool, n, sum);
 }
 
 /* Build the chunks of a job and queue them; on success the pool holds r.
@@ -418,18 +422,16 @@ mproc_status_t mproc_pool_map_async(mproc_pool_t *pool, mproc_task_fn fn,
                                     size_t chunksize, const mproc_async_options_t *opts,
                                     mproc_async_result_t **result)
 {
-    if (pool && !chunksize)
-        chunksize = default_chunksize(pool, n, total_bytes(lens, n));
-    return submit_items(pool, fn, items, lens, n, chunksize, opts, 0, result);
+    return submit_items(pool, fn, items, lens, n, map_chunksize(pool, lens, n, chunksize), opts,
+                        0, result);
 }
 
 mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn, const void *const *items,
                               const size_t *lens, size_t n, size_t chunksize,
                               mproc_async_result_t **result)
 {
-    if (pool && !chunksize)
-        chunksize = default_chunksize(pool, n, total_bytes(lens, n));
-    mproc_status_t st = submit_items(pool, fn, items, lens, n, chunksize, NULL, LEND, result);
+    mproc_status_t st = submit_items(pool, fn, items, lens, n,
+                                     map_chunksize(pool, lens, n, chunksize), NULL, LEND, result);
     return st ? st : await_lent(*result, mproc_async_result_get(*result, MPROC_FOREVER));
 }
 
