@@ -49,6 +49,9 @@ typedef struct mpi_state {
 /* 1 GiB: far below INT_MAX. Tests set a small one through the environment
  * (MPROC_MPI_PIECE_BYTES, at least 64) to cut messages of every size. */
 #define MPROC__MPI_PIECE ((size_t)1 << 30)
+/* A rank polls without pauses for this long after its last message (probe()
+ * in mpi_link.c). */
+#define MPROC__MPI_SPIN_NS 2000000LL
 /* Small parts are gathered into a first piece of at most this many bytes. */
 #define MPROC__MPI_STAGE_MAX ((size_t)64 * 1024)
 
@@ -63,9 +66,10 @@ typedef struct mpi_inbox {
 /*
  * Receive the next message (all its pieces) from `source` with `tag` (MPI_ANY_*
  * allowed) into `box`, waiting until `deadline` (mproc__mpi_now() based; < 0: forever) or
- * until *woken becomes non-zero (woken may be NULL; it is reset). Polls with a
- * growing pause instead of MPI's busy wait, so idle ranks leave the CPU to
- * others. MPROC_OK (status filled), MPROC_ETIMEDOUT, MPROC_EAGAIN (woken),
+ * until *woken becomes non-zero (woken may be NULL; it is reset). Polls
+ * without pauses for MPROC__MPI_SPIN_NS after this process's last message,
+ * then with a growing pause instead of MPI's busy wait, so idle ranks leave
+ * the CPU to others. MPROC_OK (status filled), MPROC_ETIMEDOUT, MPROC_EAGAIN (woken),
  * MPROC_ENOMEM, MPROC_EOS (also: not this protocol, or a sender that stopped
  * a minute mid-message).
  */
