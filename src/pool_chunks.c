@@ -21,9 +21,12 @@ static void set_ready(mproc_pool_t *pool, mproc_async_result_t *r)
     }
 }
 
-/* A result whose last item just completed: its callbacks run next, then it is ready. */
+/* A chunk's items completed: an imap's consumer takes them now; a result
+ * whose last item completed runs its callbacks next, then it is ready. */
 static void maybe_ready(mproc_pool_t *pool, mproc_async_result_t *r, finished_t *fin)
 {
+    if (r->order)
+        apr_thread_cond_broadcast(pool->hub->changed);
     if (r->remaining || r->complete)
         return;
     r->complete = 1;
@@ -219,9 +222,23 @@ void mproc__pool_dispatch(mproc_pool_t *pool)
             job->lent_sends--;
         if ((st == MPROC_ENOMEM || st == MPROC_ETOOBIG || st == MPROC_EINVAL) && w->held == c)
             unsent(pool, w, st);
-        if (--w->sending == 0 || job)
+        /* Wake only who waits for this: the caller of a waiting call once
+         * its job is ready and no send reads its memory (await_lent in
+         * pool.c), or the handler waiting for a worker's sends to end. A
+         * caller woken at every chunk, to find its job unfinished, cost
+         * the sending thread two context switches per chunk. */
+        if ((--w->sending == 0 && pool->awaiting_sends) ||
+            (job && !job->lent_sends && job->ready))
             apr_thread_cond_broadcast(pool->hub->changed);
     }
+}
+
+void mproc__pool_await_sends(mproc_pool_t *pool, const worker_t *w)
+{
+    pool->awaiting_sends++;
+    while (w->sending)
+        (void)mproc__hub_wait(pool->hub, -1.0);
+    pool->awaiting_sends--;
 }
 
 int mproc__pool_busy(const mproc_pool_t *pool)

@@ -68,6 +68,7 @@ struct mproc_pool {
     const mproc_pool_transport_t *transport; /* NULL: local worker processes */
     void *session;                           /* the transport's, until it is closed */
     unsigned char *lost;                     /* per remote worker: it died */
+    int awaiting_sends; /* threads in mproc__pool_await_sends */
 };
 
 /* Results whose last item completed: their callbacks run, then they are ready. */
@@ -89,6 +90,8 @@ void mproc__pool_take_result(mproc_pool_t *pool, worker_t *w, const unsigned cha
                              size_t len, finished_t *fin);
 /* Give idle workers the next chunks; the lock is released while sending. */
 void mproc__pool_dispatch(mproc_pool_t *pool);
+/* Wait until no thread sends to worker `w` (the lock is released meanwhile). */
+void mproc__pool_await_sends(mproc_pool_t *pool, const worker_t *w);
 /* Fail the chunks whose send failed (the handler's thread). */
 void mproc__pool_fail_unsent(mproc_pool_t *pool, finished_t *fin);
 /* A worker holds a chunk, or one waits. */

@@ -66,8 +66,7 @@ static void describe_death(mproc_process_t *p, char *buf, size_t cap, int *code)
 /* A worker ended: take what it still sent, fail what it held, free it (lock held). */
 static void bury_worker(mproc_pool_t *pool, worker_t *w, finished_t *fin)
 {
-    while (w->sending)
-        (void)mproc__hub_wait(pool->hub, -1.0);
+    mproc__pool_await_sends(pool, w);
     while (w->held && recv_result(w, 0, &pool->inbox) == MPROC_OK)
         mproc__pool_take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
     mproc_process_join(w->proc, MPROC_FOREVER);

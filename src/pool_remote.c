@@ -128,9 +128,8 @@ void *APR_THREAD_FUNC mproc__pool_remote_handler(apr_thread_t *thread, void *arg
         remote_take(pool, 1.0, &fin);
         mproc__pool_run_callbacks(pool, &fin);
     }
-    for (int i = 0; i < pool->nworkers; i++)
-        while (pool->workers[i].sending) /* a submitter still in send() uses the session */
-            (void)mproc__hub_wait(pool->hub, -1.0);
+    for (int i = 0; i < pool->nworkers; i++) /* a submitter still in send() uses the session */
+        mproc__pool_await_sends(pool, &pool->workers[i]);
     mproc__pool_fail_unsent(pool, &fin);
     void *session = pool->session;
     pool->session = NULL; /* wake() no longer reaches it */
