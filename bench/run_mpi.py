@@ -3,12 +3,15 @@
 against mpi4py.futures' MPIPoolExecutor.map, the local Pool and raw
 MPI_Send/Recv, over TCP and over shared memory, in the same run.
 
-Usage: run_mpi.py BUILD_DIR [--out FILE] [--only FIGURE]
+Usage: run_mpi.py BUILD_DIR [--out FILE] [--only FIGURE] [--rounds N]
 Needs BUILD_DIR/bench/bench_mpi (built when MPI is found) and Debian's
 python3-mpi4py for /usr/bin/python3 (scripts/install-deps.sh mpi); without
 them it says so and exits 0. Writes FILE (default
-BUILD_DIR/bench/results_mpi.json) and prints a table. Exits 1 when a side
-fails to run, 0 otherwise (benchmarks report, tests assert).
+BUILD_DIR/bench/results_mpi.json) and prints a table, and for a figure with a
+raw side, mproc's slowdown against raw MPI in each round (the sides of a
+round run one after another, so a loaded machine disturbs a round's pair
+less than it moves the medians). Exits 1 when a side fails to run, 0
+otherwise (benchmarks report, tests assert).
 """
 import argparse
 import json
@@ -97,24 +100,29 @@ def mpi_available(build_dir):
     return probe.returncode == 0
 
 
-def run_mpi(build_dir, only=None):
+def run_mpi(build_dir, only=None, nrounds=MPI_ROUNDS):
     rows = []
     for fig in MPI_FIGURES:
         if only and fig.name != only:
             continue
         print(f"running {fig.name} over {fig.btl} ...", file=sys.stderr, flush=True)
         rounds = {side: [] for side in MPI_SIDES}
-        for _ in range(MPI_ROUNDS):
+        for _ in range(nrounds):
             for side in MPI_SIDES:
                 argv = mpi_command(build_dir, fig, side)
                 rounds[side].append(run_argv(argv, fig.name, fig.unit, side, mpi_env())
                                     if argv else None)
         rows.append((fig, {side: None if None in values else statistics.median(values)
                            for side, values in rounds.items()}))
+        if fig.raw:
+            paired = [slowdown(fig.unit, m, r) for m, r in zip(rounds["mproc_mpi"], rounds["raw_mpi"])
+                      if m and r]
+            print(f"{fig.name} over {fig.btl}: mproc / raw MPI in each round: "
+                  + ", ".join(f"{x:.2f}x" for x in paired), file=sys.stderr, flush=True)
     return rows
 
 
-def print_mpi_table(rows):
+def print_mpi_table(rows, nrounds=MPI_ROUNDS):
     header = ("figure", "btl", *MPI_SIDES, "goal", "")
     lines = [header]
     for fig, row in rows:
@@ -131,7 +139,7 @@ def print_mpi_table(rows):
     for line in lines:
         print("  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip())
     print(f"\nMPI figures: 2 workers (mpiexec -n 3, or the local Pool(2)), median of "
-          f"{MPI_ROUNDS} rounds; rates, higher is better.")
+          f"{nrounds} rounds; rates, higher is better.")
 
 
 def main():
@@ -140,19 +148,23 @@ def main():
     parser.add_argument("--out")
     parser.add_argument("--only", choices=sorted({fig.name for fig in MPI_FIGURES}),
                         help="run this figure only (both transports)")
+    parser.add_argument("--rounds", type=int, default=MPI_ROUNDS,
+                        help=f"rounds of every side (default {MPI_ROUNDS}); the figure is their median")
     args = parser.parse_args()
     build_dir = os.path.abspath(args.build_dir)
     out = os.path.abspath(args.out or os.path.join(build_dir, "bench", "results_mpi.json"))
     if not mpi_available(build_dir):
         print("MPI figures: skipped (no bench_mpi or no mpi4py)", file=sys.stderr)
         return 0
-    rows = run_mpi(build_dir, args.only)
+    if args.rounds < 1:
+        parser.error("--rounds must be 1 or more")
+    rows = run_mpi(build_dir, args.only, args.rounds)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "w") as f:
         json.dump([{"figure": fig.name, "btl": fig.btl, "unit": fig.unit, **row}
                    for fig, row in rows], f, indent=2)
         f.write("\n")
-    print_mpi_table(rows)
+    print_mpi_table(rows, args.rounds)
     print(f"\nresults: {out}")
     failed = any(row[side] is None and (side != "raw_mpi" or fig.raw)
                  for fig, row in rows for side in MPI_SIDES)
