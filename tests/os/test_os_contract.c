@@ -4,7 +4,8 @@
  * through handle arguments; a reserved segment commits and gives back pages;
  * process tokens tell a running process from one that ended; the heavy fence
  * is there wherever a process can enroll for it; a wait on pipes returns as
- * soon as one has data (or its writer has gone) and otherwise at its deadline.
+ * soon as one has data (or its writer has gone) and otherwise at its deadline,
+ * and reports everything ready, pipes and other objects alike.
  */
 #include <string.h>
 
@@ -208,6 +209,64 @@ static void pipe_waits_end_with_data_or_at_the_deadline(void **state)
     mproc__os_close(wr[1]);
 }
 
+/* Pipes and a process sentinel in one wait: with nothing ready it ends at
+ * its deadline; the wait that sees the child end also reports both pipes
+ * that have data by then, not only what woke it (as Python's wait). */
+static void mixed_wait_reports_everything_ready(void **state)
+{
+    (void)state;
+    mproc__os_handle_t end0[2], end1[2], hs[3], wr[2];
+    int ready[3] = {1, 1, 1};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mproc__os_pipe(0, end0, end1), MPROC_OK);
+        hs[2 * i] = end0[0];
+        wr[i] = end1[1];
+    }
+    mproc__os_sem_t *go;
+    assert_int_equal(mproc__os_sem_create(0, &go), MPROC_OK);
+    mproc_args_t *args;
+    mproc_args_create(&args);
+    assert_int_equal(mproc__args_add_handle(args, wr[0]), MPROC_OK);
+    assert_int_equal(mproc__args_add_handle(args, mproc__os_sem_handle(go)), MPROC_OK);
+    mproc_process_t *p = test_start(t_write_when_told, args);
+    mproc_args_free(args);
+    mproc_sentinel_t sentinel;
+    assert_int_equal(mproc_process_sentinel(p, &sentinel), MPROC_OK);
+    hs[1] = (mproc__os_handle_t)sentinel;
+
+    double t0 = mproc__os_now();
+    assert_int_equal(mproc__os_wait_ready(hs, 3, t0 + 0.3, ready), MPROC_ETIMEDOUT);
+    double waited = mproc__os_now() - t0;
+    assert_true(waited >= 0.25);
+    assert_true(waited < 10.0);
+    assert_int_equal(ready[0] + ready[1] + ready[2], 0);
+
+    /* The second pipe has data at once; the child writes to the first and ends. */
+    assert_int_equal(mproc__os_write_all(wr[1], "y", 1), MPROC_OK);
+    assert_int_equal(mproc__os_sem_post(go), MPROC_OK);
+    double end = mproc__os_now() + 60;
+    do
+        assert_int_equal(mproc__os_wait_ready(hs, 3, end, ready), MPROC_OK);
+    while (!ready[1] && mproc__os_now() < end);
+    assert_int_equal(ready[0], 1);
+    assert_int_equal(ready[1], 1);
+    assert_int_equal(ready[2], 1);
+    /* Nothing was consumed: each pipe still holds its byte. */
+    char c = 0;
+    size_t got = 0;
+    assert_int_equal(mproc__os_read_some(hs[0], &c, 1, &got), MPROC_OK);
+    assert_int_equal(c, 'x');
+    assert_int_equal(mproc__os_read_some(hs[2], &c, 1, &got), MPROC_OK);
+    assert_int_equal(c, 'y');
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc__os_sem_close(go);
+    for (int i = 0; i < 2; i++) {
+        mproc__os_close(hs[2 * i]);
+        mproc__os_close(wr[i]);
+    }
+}
+
 #define MANY_PIPES 64
 
 /* As many pipes as one wait takes on Windows (64): the one with data is the
@@ -331,6 +390,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(heavy_fence_where_enrolled),
         cmocka_unit_test(pipe_waits_end_with_data_or_at_the_deadline),
         cmocka_unit_test(pipe_wait_takes_up_to_its_limit),
+        cmocka_unit_test(mixed_wait_reports_everything_ready),
     };
     return test_main(argc, argv, "os", tests, ARRAY_LEN(tests));
 }
