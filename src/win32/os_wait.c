@@ -27,6 +27,7 @@ typedef struct waiter {
     size_t n;
     int *ready;
     int pending[MAXIMUM_WAIT_OBJECTS];     /* a zero-byte read in flight */
+    mproc__os_armed_t *armed[MAXIMUM_WAIT_OBJECTS]; /* its record if it stays (os_armed.c) */
     OVERLAPPED ov[MAXIMUM_WAIT_OBJECTS];
     HANDLE objs[MAXIMUM_WAIT_OBJECTS];     /* what WaitForMultipleObjects gets */
     size_t owner[MAXIMUM_WAIT_OBJECTS];    /* objs[j] is hs[owner[j]]'s read event */
@@ -103,52 +104,64 @@ static void look(waiter_t *w)
     }
 }
 
-/* Start a zero-byte read on every handle. One that completes at once has
- * data, one that fails otherwise has a reason the next read will tell, and
- * a handle that is no file is waited on itself. */
+/* What a zero-byte read on hs[i] said: data there (or a reason the next read
+ * will tell), in flight (its event joins the wait), or no pipe. */
+static void settle(waiter_t *w, size_t i, DWORD err, HANDLE ev)
+{
+    HANDLE h = (HANDLE)w->hs[i];
+    if (err == ERROR_IO_PENDING) {
+        w->pending[i] = 1;
+        w->owner[w->nobj] = i;
+        w->objs[w->nobj++] = ev;
+    } else if (err != ERROR_SUCCESS && is_object(h, err)) {
+        add_object(w, h);
+    } else {
+        mark(w, i);
+    }
+}
+
+/* A zero-byte read on every handle: this thread's read that stays in flight
+ * between its waits where it can have one, else one for this wait only. */
 static DWORD arm(waiter_t *w)
 {
     size_t i, k = 0;
     static char none;
+    LONG64 me = mproc__os_thread_serial();
     for (i = 0; i < w->n; i++) {
         HANDLE h = (HANDLE)w->hs[i];
-        DWORD err;
+        DWORD err = me != 0 ? mproc__os_armed_take(h, me, &w->armed[i]) : ERROR_BUSY;
+        if (err != ERROR_BUSY) {
+            settle(w, i, err, w->armed[i] != NULL ? mproc__os_armed_event(w->armed[i]) : NULL);
+            continue;
+        }
         memset(&w->ov[i], 0, sizeof w->ov[i]);
         w->ov[i].hEvent = mproc__os_thread_event(k);
         if (w->ov[i].hEvent == NULL)
             return ERROR_NOT_ENOUGH_MEMORY;
-        if (ReadFile(h, &none, 0, NULL, &w->ov[i])) {
-            mark(w, i);
-            continue;
-        }
-        err = GetLastError();
-        if (is_object(h, err)) {
-            add_object(w, h);
-        } else if (err == ERROR_IO_PENDING) {
-            w->pending[i] = 1;
-            w->owner[w->nobj] = i;
-            w->objs[w->nobj++] = w->ov[i].hEvent;
-            k++;
-        } else {
-            mark(w, i);
-        }
+        err = ReadFile(h, &none, 0, NULL, &w->ov[i]) ? ERROR_SUCCESS : GetLastError();
+        settle(w, i, err, w->ov[i].hEvent);
+        k += err == ERROR_IO_PENDING;
     }
     return ERROR_SUCCESS;
 }
 
-/* Cancel the reads still in flight and wait for each to end: the OVERLAPPED
- * lives on this stack. A read that completed meanwhile makes its pipe ready. */
+/* A read that stays goes back to its record, in flight or ended. The others
+ * still in flight are cancelled, and each waited for to its end: their
+ * OVERLAPPED lives on this stack. One that completed meanwhile makes its
+ * pipe ready. */
 static void disarm(waiter_t *w)
 {
     size_t i;
     for (i = 0; i < w->n; i++) {
         DWORD n = 0;
         HANDLE h = (HANDLE)w->hs[i];
-        if (!w->pending[i])
-            continue;
-        CancelIoEx(h, &w->ov[i]);
-        if (GetOverlappedResult(h, &w->ov[i], &n, TRUE) || GetLastError() != ERROR_OPERATION_ABORTED)
-            mark(w, i);
+        if (w->armed[i] != NULL) {
+            mproc__os_armed_give(w->armed[i], !w->pending[i]);
+        } else if (w->pending[i]) {
+            CancelIoEx(h, &w->ov[i]);
+            if (GetOverlappedResult(h, &w->ov[i], &n, TRUE) || GetLastError() != ERROR_OPERATION_ABORTED)
+                mark(w, i);
+        }
         w->pending[i] = 0;
     }
 }
