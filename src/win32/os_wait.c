@@ -3,15 +3,15 @@
  * semaphores, events, and the read ends of the backend's pipes, in one
  * WaitForMultipleObjects with no polling. A pipe takes part through a
  * zero-byte overlapped read, as in CPython's multiprocessing.connection.wait:
- * it completes when data arrives or the writer has gone, consumes nothing,
- * and is cancelled when the wait ends for another reason.
+ * it completes when data arrives or the writer has gone, and consumes
+ * nothing.
  *
  * Every call here is a kernel call on Windows and a wineserver round trip
  * under Wine, which is what a wait costs; so each handle is asked once. The
  * zero-byte read tells the kinds apart (a handle that is no file refuses it,
- * and is waited on itself) and finds data already
- * there (it completes at once); the wait's result names what woke it; a read
- * whose event fired has ended and needs no cancelling.
+ * and is waited on itself) and finds data already there (it completes at
+ * once); the wait's result names what woke it; and a thread's read stays in
+ * flight for its next wait instead of being cancelled (os_armed.c).
  */
 #include "os_io.h"
 

@@ -144,6 +144,19 @@ static int t_write_when_told(const mproc_args_t *args)
 }
 MPROC_TARGET(t_write_when_told)
 
+/* A child running t_write_when_told on wr; *go tells it to write. */
+static mproc_process_t *start_writer(mproc__os_handle_t wr, mproc__os_sem_t **go)
+{
+    mproc_args_t *args;
+    assert_int_equal(mproc__os_sem_create(0, go), MPROC_OK);
+    mproc_args_create(&args);
+    assert_int_equal(mproc__args_add_handle(args, wr), MPROC_OK);
+    assert_int_equal(mproc__args_add_handle(args, mproc__os_sem_handle(*go)), MPROC_OK);
+    mproc_process_t *p = test_start(t_write_when_told, args);
+    mproc_args_free(args);
+    return p;
+}
+
 static void pipe_waits_end_with_data_or_at_the_deadline(void **state)
 {
     (void)state;
@@ -181,13 +194,7 @@ static void pipe_waits_end_with_data_or_at_the_deadline(void **state)
 
     /* Data arriving from another process while this one waits wakes it. */
     mproc__os_sem_t *go;
-    assert_int_equal(mproc__os_sem_create(0, &go), MPROC_OK);
-    mproc_args_t *args;
-    mproc_args_create(&args);
-    assert_int_equal(mproc__args_add_handle(args, wr[0]), MPROC_OK);
-    assert_int_equal(mproc__args_add_handle(args, mproc__os_sem_handle(go)), MPROC_OK);
-    mproc_process_t *p = test_start(t_write_when_told, args);
-    mproc_args_free(args);
+    mproc_process_t *p = start_writer(wr[0], &go);
     assert_int_equal(mproc__os_sem_post(go), MPROC_OK);
     t0 = mproc__os_now();
     assert_int_equal(mproc__os_wait_ready(rd, 2, t0 + 60, ready), MPROC_OK);
@@ -224,13 +231,7 @@ static void mixed_wait_reports_everything_ready(void **state)
         wr[i] = end1[1];
     }
     mproc__os_sem_t *go;
-    assert_int_equal(mproc__os_sem_create(0, &go), MPROC_OK);
-    mproc_args_t *args;
-    mproc_args_create(&args);
-    assert_int_equal(mproc__args_add_handle(args, wr[0]), MPROC_OK);
-    assert_int_equal(mproc__args_add_handle(args, mproc__os_sem_handle(go)), MPROC_OK);
-    mproc_process_t *p = test_start(t_write_when_told, args);
-    mproc_args_free(args);
+    mproc_process_t *p = start_writer(wr[0], &go);
     mproc_sentinel_t sentinel;
     assert_int_equal(mproc_process_sentinel(p, &sentinel), MPROC_OK);
     hs[1] = (mproc__os_handle_t)sentinel;
@@ -299,6 +300,17 @@ static void read_byte(mproc__os_handle_t rd, char want)
     assert_int_equal(c, want);
 }
 
+/* One byte written into pipe `which` of two: the wait reports that one alone. */
+static void only_one_ready(mproc__os_handle_t *rd, mproc__os_handle_t *wr, size_t which, char byte)
+{
+    int ready[2] = {0, 0};
+    assert_int_equal(mproc__os_write_all(wr[which], &byte, 1), MPROC_OK);
+    assert_int_equal(mproc__os_wait_ready(rd, 2, mproc__os_now() + 60, ready), MPROC_OK);
+    assert_int_equal(ready[which], 1);
+    assert_int_equal(ready[1 - which], 0);
+    read_byte(rd[which], byte);
+}
+
 /* What one wait leaves behind never misleads the next (on Windows a
  * thread's zero-byte reads stay in flight between its waits): data read
  * since is not reported again, data that came unseen is; another thread's
@@ -318,11 +330,7 @@ static void waits_again_after_reads_and_closes(void **state)
     assert_int_equal(mproc__os_write_all(wr[0], "a", 1), MPROC_OK);
     read_byte(rd[0], 'a');
     expect_timeout(rd, 2);
-    assert_int_equal(mproc__os_write_all(wr[1], "b", 1), MPROC_OK);
-    assert_int_equal(mproc__os_wait_ready(rd, 2, mproc__os_now() + 60, ready), MPROC_OK);
-    assert_int_equal(ready[0], 0);
-    assert_int_equal(ready[1], 1);
-    read_byte(rd[1], 'b');
+    only_one_ready(rd, wr, 1, 'b');
 
     /* Another thread waits on a pipe this one left a read on. */
     apr_pool_t *mem;
@@ -342,13 +350,7 @@ static void waits_again_after_reads_and_closes(void **state)
     /* A blocking read, with this thread's read left in flight ahead of it. */
     expect_timeout(rd, 1);
     mproc__os_sem_t *go;
-    assert_int_equal(mproc__os_sem_create(0, &go), MPROC_OK);
-    mproc_args_t *args;
-    mproc_args_create(&args);
-    assert_int_equal(mproc__args_add_handle(args, wr[0]), MPROC_OK);
-    assert_int_equal(mproc__args_add_handle(args, mproc__os_sem_handle(go)), MPROC_OK);
-    mproc_process_t *p = test_start(t_write_when_told, args);
-    mproc_args_free(args);
+    mproc_process_t *p = start_writer(wr[0], &go);
     assert_int_equal(mproc__os_sem_post(go), MPROC_OK);
     read_byte(rd[0], 'x');
     assert_int_equal(test_join(p), 0);
@@ -365,11 +367,7 @@ static void waits_again_after_reads_and_closes(void **state)
         wr[i] = end1[1];
     }
     expect_timeout(rd, 2);
-    assert_int_equal(mproc__os_write_all(wr[0], "d", 1), MPROC_OK);
-    assert_int_equal(mproc__os_wait_ready(rd, 2, mproc__os_now() + 60, ready), MPROC_OK);
-    assert_int_equal(ready[0], 1);
-    assert_int_equal(ready[1], 0);
-    read_byte(rd[0], 'd');
+    only_one_ready(rd, wr, 0, 'd');
     /* A writer gone wakes a read left in flight. */
     expect_timeout(rd, 2);
     mproc__os_close(wr[1]);
