@@ -31,6 +31,8 @@ struct mproc__os_armed {
  * handle, process handles too, and should not make and close an event for
  * each of those every time. */
 #define SPARE_EVENTS 64
+/* How long a close waits for a cancelled read to end (it ends at once). */
+#define DROP_WAIT_MS 10000
 
 static SRWLOCK lock = SRWLOCK_INIT;
 static mproc__os_armed_t *armed;
@@ -46,13 +48,17 @@ static mproc__os_armed_t **find(HANDLE h)
 }
 
 /* Ends the record's read if in flight (cancel, then wait until it has
- * ended: the OS writes to the OVERLAPPED until then) and frees it. */
+ * ended: the OS writes to the OVERLAPPED until then) and frees it. A read
+ * that does not end within DROP_WAIT_MS (its thread gone without ending it)
+ * is left with its record, which is never freed: a few bytes, rather than a
+ * close that never returns or memory the OS may still write to. */
 static void drop(mproc__os_armed_t *a)
 {
-    DWORD n;
     if (a->pending) {
         CancelIoEx(a->h, &a->ov);
-        (void)GetOverlappedResult(a->h, &a->ov, &n, TRUE);
+        if (WaitForSingleObject(a->ov.hEvent, DROP_WAIT_MS) != WAIT_OBJECT_0 &&
+            !HasOverlappedIoCompleted(&a->ov))
+            return;
     }
     AcquireSRWLockExclusive(&lock);
     if (nspare < SPARE_EVENTS) {
@@ -159,7 +165,8 @@ void mproc__os_armed_forget(HANDLE h)
     AcquireSRWLockExclusive(&lock);
     a = *find(h);
     /* A wait of another thread on a handle being closed is misuse; its
-     * record stays with it, and goes when that wait ends. */
+     * record stays: its read, ended by the close, is asked again if the
+     * number comes back, and the record goes when its thread ends. */
     if (a != NULL && !a->busy)
         *find(h) = a->next;
     else
