@@ -10,8 +10,10 @@
 
 void mproc__os_close(mproc__os_handle_t h)
 {
-    if (h != MPROC__OS_NO_HANDLE)
+    if (h != MPROC__OS_NO_HANDLE) {
+        mproc__os_armed_forget((HANDLE)h);
         CloseHandle((HANDLE)h);
+    }
 }
 
 mproc_status_t mproc__os_dup(mproc__os_handle_t h, mproc__os_handle_t *out)
@@ -29,6 +31,7 @@ mproc_status_t mproc__os_dup(mproc__os_handle_t h, mproc__os_handle_t *out)
 
 typedef struct thread_events {
     HANDLE ev[MAXIMUM_WAIT_OBJECTS];
+    LONG64 serial;
 } thread_events_t;
 
 static INIT_ONCE events_once = INIT_ONCE_STATIC_INIT;
@@ -42,6 +45,8 @@ static void WINAPI free_thread_events(void *p)
     size_t i;
     if (t == NULL)
         return;
+    if (t->serial != 0)
+        mproc__os_armed_thread_ends(t->serial);
     for (i = 0; i < MAXIMUM_WAIT_OBJECTS; i++)
         if (t->ev[i] != NULL)
             CloseHandle(t->ev[i]);
@@ -61,10 +66,10 @@ static BOOL CALLBACK alloc_events_slot(PINIT_ONCE once, PVOID param, PVOID *cont
     return events_slot != FLS_OUT_OF_INDEXES;
 }
 
-HANDLE mproc__os_thread_event(size_t i)
+static thread_events_t *thread_events(void)
 {
     thread_events_t *t;
-    if (i >= MAXIMUM_WAIT_OBJECTS || !InitOnceExecuteOnce(&events_once, alloc_events_slot, NULL, NULL))
+    if (!InitOnceExecuteOnce(&events_once, alloc_events_slot, NULL, NULL))
         return NULL;
     t = (thread_events_t *)FlsGetValue(events_slot);
     if (t == NULL) {
@@ -76,9 +81,29 @@ HANDLE mproc__os_thread_event(size_t i)
             return NULL;
         }
     }
+    return t;
+}
+
+HANDLE mproc__os_thread_event(size_t i)
+{
+    thread_events_t *t = i < MAXIMUM_WAIT_OBJECTS ? thread_events() : NULL;
+    if (t == NULL)
+        return NULL;
     if (t->ev[i] == NULL)
         t->ev[i] = CreateEventW(NULL, TRUE, FALSE, NULL);
     return t->ev[i];
+}
+
+LONG64 mproc__os_thread_serial(void)
+{
+    static volatile LONG64 last;
+    thread_events_t *t = thread_events();
+    if (t == NULL)
+        return 0;
+    /* Kept here, so that the thread's end (free_thread_events) ends its reads. */
+    if (t->serial == 0)
+        t->serial = InterlockedIncrement64(&last);
+    return t->serial;
 }
 
 /* ---- I/O ------------------------------------------------------------------ */

@@ -15,6 +15,24 @@
  * made. An I/O call and a wait each use them only while they run. */
 HANDLE mproc__os_thread_event(size_t i);
 
+/* A number for the calling thread that no other thread of this process ever
+ * had (0 if it cannot be kept). */
+LONG64 mproc__os_thread_serial(void);
+
+/* A zero-byte read on a pipe that stays in flight between one thread's waits
+ * (os_armed.c). take: ERROR_IO_PENDING (wait on mproc__os_armed_event),
+ * ERROR_SUCCESS (data there, or EOF), ERROR_BUSY (another thread holds the
+ * pipe's read: start one of your own), else the error of the read (no record
+ * then: *out is NULL). Every record taken is given back when the wait ends,
+ * `ended` when its event was seen set. forget ends and frees h's read before
+ * h is closed; thread_ends those of an ending thread. */
+typedef struct mproc__os_armed mproc__os_armed_t;
+DWORD mproc__os_armed_take(HANDLE h, LONG64 me, mproc__os_armed_t **out);
+HANDLE mproc__os_armed_event(const mproc__os_armed_t *a);
+void mproc__os_armed_give(mproc__os_armed_t *a, int ended);
+void mproc__os_armed_forget(HANDLE h);
+void mproc__os_armed_thread_ends(LONG64 me);
+
 /* One ReadFile (write 0) or WriteFile (write 1) of at most `want` bytes,
  * waited for to its end: ERROR_SUCCESS with *done set, or the Win32 error. */
 DWORD mproc__os_io(HANDLE h, int write, void *buf, DWORD want, DWORD *done);

@@ -4,8 +4,10 @@
  * through handle arguments; a reserved segment commits and gives back pages;
  * process tokens tell a running process from one that ended; the heavy fence
  * is there wherever a process can enroll for it; a wait on pipes returns as
- * soon as one has data (or its writer has gone) and otherwise at its deadline.
+ * soon as one has data (or its writer has gone) and otherwise at its deadline,
+ * and reports everything ready, pipes and other objects alike.
  */
+#include <apr_thread_proc.h>
 #include <string.h>
 
 #include "../support/test_support.h"
@@ -142,6 +144,19 @@ static int t_write_when_told(const mproc_args_t *args)
 }
 MPROC_TARGET(t_write_when_told)
 
+/* A child running t_write_when_told on wr; *go tells it to write. */
+static mproc_process_t *start_writer(mproc__os_handle_t wr, mproc__os_sem_t **go)
+{
+    mproc_args_t *args;
+    assert_int_equal(mproc__os_sem_create(0, go), MPROC_OK);
+    mproc_args_create(&args);
+    assert_int_equal(mproc__args_add_handle(args, wr), MPROC_OK);
+    assert_int_equal(mproc__args_add_handle(args, mproc__os_sem_handle(*go)), MPROC_OK);
+    mproc_process_t *p = test_start(t_write_when_told, args);
+    mproc_args_free(args);
+    return p;
+}
+
 static void pipe_waits_end_with_data_or_at_the_deadline(void **state)
 {
     (void)state;
@@ -179,13 +194,7 @@ static void pipe_waits_end_with_data_or_at_the_deadline(void **state)
 
     /* Data arriving from another process while this one waits wakes it. */
     mproc__os_sem_t *go;
-    assert_int_equal(mproc__os_sem_create(0, &go), MPROC_OK);
-    mproc_args_t *args;
-    mproc_args_create(&args);
-    assert_int_equal(mproc__args_add_handle(args, wr[0]), MPROC_OK);
-    assert_int_equal(mproc__args_add_handle(args, mproc__os_sem_handle(go)), MPROC_OK);
-    mproc_process_t *p = test_start(t_write_when_told, args);
-    mproc_args_free(args);
+    mproc_process_t *p = start_writer(wr[0], &go);
     assert_int_equal(mproc__os_sem_post(go), MPROC_OK);
     t0 = mproc__os_now();
     assert_int_equal(mproc__os_wait_ready(rd, 2, t0 + 60, ready), MPROC_OK);
@@ -206,6 +215,170 @@ static void pipe_waits_end_with_data_or_at_the_deadline(void **state)
     mproc__os_close(rd[0]);
     mproc__os_close(rd[1]);
     mproc__os_close(wr[1]);
+}
+
+/* Pipes and a process sentinel in one wait: with nothing ready it ends at
+ * its deadline; the wait that sees the child end also reports both pipes
+ * that have data by then, not only what woke it (as Python's wait). */
+static void mixed_wait_reports_everything_ready(void **state)
+{
+    (void)state;
+    mproc__os_handle_t end0[2], end1[2], hs[3], wr[2];
+    int ready[3] = {1, 1, 1};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mproc__os_pipe(0, end0, end1), MPROC_OK);
+        hs[2 * i] = end0[0];
+        wr[i] = end1[1];
+    }
+    mproc__os_sem_t *go;
+    mproc_process_t *p = start_writer(wr[0], &go);
+    mproc_sentinel_t sentinel;
+    assert_int_equal(mproc_process_sentinel(p, &sentinel), MPROC_OK);
+    hs[1] = (mproc__os_handle_t)sentinel;
+
+    double t0 = mproc__os_now();
+    assert_int_equal(mproc__os_wait_ready(hs, 3, t0 + 0.3, ready), MPROC_ETIMEDOUT);
+    double waited = mproc__os_now() - t0;
+    assert_true(waited >= 0.25);
+    assert_true(waited < 10.0);
+    assert_int_equal(ready[0] + ready[1] + ready[2], 0);
+
+    /* The second pipe has data at once; the child writes to the first and ends. */
+    assert_int_equal(mproc__os_write_all(wr[1], "y", 1), MPROC_OK);
+    assert_int_equal(mproc__os_sem_post(go), MPROC_OK);
+    double end = mproc__os_now() + 60;
+    do
+        assert_int_equal(mproc__os_wait_ready(hs, 3, end, ready), MPROC_OK);
+    while (!ready[1] && mproc__os_now() < end);
+    assert_int_equal(ready[0], 1);
+    assert_int_equal(ready[1], 1);
+    assert_int_equal(ready[2], 1);
+    /* Nothing was consumed: each pipe still holds its byte. */
+    char c = 0;
+    size_t got = 0;
+    assert_int_equal(mproc__os_read_some(hs[0], &c, 1, &got), MPROC_OK);
+    assert_int_equal(c, 'x');
+    assert_int_equal(mproc__os_read_some(hs[2], &c, 1, &got), MPROC_OK);
+    assert_int_equal(c, 'y');
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc__os_sem_close(go);
+    for (int i = 0; i < 2; i++) {
+        mproc__os_close(hs[2 * i]);
+        mproc__os_close(wr[i]);
+    }
+}
+
+typedef struct other_wait {
+    mproc__os_handle_t rd;
+    mproc_status_t st;
+    int ready;
+} other_wait_t;
+
+static void *APR_THREAD_FUNC wait_in_thread(apr_thread_t *t, void *arg)
+{
+    other_wait_t *o = arg;
+    o->st = mproc__os_wait_ready(&o->rd, 1, mproc__os_now() + 60, &o->ready);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void expect_timeout(mproc__os_handle_t *rd, size_t n)
+{
+    int ready[2] = {1, 1};
+    double t0 = mproc__os_now();
+    assert_int_equal(mproc__os_wait_ready(rd, n, t0 + 0.2, ready), MPROC_ETIMEDOUT);
+    assert_true(mproc__os_now() - t0 >= 0.15);
+    assert_int_equal(ready[0] + (n > 1 ? ready[1] : 0), 0);
+}
+
+static void read_byte(mproc__os_handle_t rd, char want)
+{
+    char c = 0;
+    size_t got = 0;
+    assert_int_equal(mproc__os_read_some(rd, &c, 1, &got), MPROC_OK);
+    assert_int_equal(c, want);
+}
+
+/* One byte written into pipe `which` of two: the wait reports that one alone. */
+static void only_one_ready(mproc__os_handle_t *rd, mproc__os_handle_t *wr, size_t which, char byte)
+{
+    int ready[2] = {0, 0};
+    assert_int_equal(mproc__os_write_all(wr[which], &byte, 1), MPROC_OK);
+    assert_int_equal(mproc__os_wait_ready(rd, 2, mproc__os_now() + 60, ready), MPROC_OK);
+    assert_int_equal(ready[which], 1);
+    assert_int_equal(ready[1 - which], 0);
+    read_byte(rd[which], byte);
+}
+
+/* What one wait leaves behind never misleads the next (on Windows a
+ * thread's zero-byte reads stay in flight between its waits): data read
+ * since is not reported again, data that came unseen is; another thread's
+ * wait and a blocking read still get their data; a pipe closed and another
+ * made (likely under the same handle number) starts afresh. */
+static void waits_again_after_reads_and_closes(void **state)
+{
+    (void)state;
+    mproc__os_handle_t end0[2], end1[2], rd[2], wr[2];
+    int ready[2];
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mproc__os_pipe(0, end0, end1), MPROC_OK);
+        rd[i] = end0[0];
+        wr[i] = end1[1];
+    }
+    expect_timeout(rd, 2);
+    assert_int_equal(mproc__os_write_all(wr[0], "a", 1), MPROC_OK);
+    read_byte(rd[0], 'a');
+    expect_timeout(rd, 2);
+    only_one_ready(rd, wr, 1, 'b');
+
+    /* Another thread waits on a pipe this one left a read on. */
+    apr_pool_t *mem;
+    apr_thread_t *t;
+    apr_status_t rv;
+    other_wait_t o = {rd[0], MPROC_EOS, 0};
+    assert_int_equal(apr_pool_create(&mem, NULL), APR_SUCCESS);
+    expect_timeout(rd, 1);
+    assert_int_equal(apr_thread_create(&t, NULL, wait_in_thread, &o, mem), APR_SUCCESS);
+    assert_int_equal(mproc__os_write_all(wr[0], "c", 1), MPROC_OK);
+    assert_int_equal(apr_thread_join(&rv, t), APR_SUCCESS);
+    assert_int_equal(o.st, MPROC_OK);
+    assert_int_equal(o.ready, 1);
+    apr_pool_destroy(mem);
+    read_byte(rd[0], 'c');
+
+    /* A blocking read, with this thread's read left in flight ahead of it. */
+    expect_timeout(rd, 1);
+    mproc__os_sem_t *go;
+    mproc_process_t *p = start_writer(wr[0], &go);
+    assert_int_equal(mproc__os_sem_post(go), MPROC_OK);
+    read_byte(rd[0], 'x');
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc__os_sem_close(go);
+
+    /* Closed with a read left on it; the next pipe starts afresh. */
+    expect_timeout(rd, 2);
+    for (int i = 0; i < 2; i++) {
+        mproc__os_close(rd[i]);
+        mproc__os_close(wr[i]);
+        assert_int_equal(mproc__os_pipe(0, end0, end1), MPROC_OK);
+        rd[i] = end0[0];
+        wr[i] = end1[1];
+    }
+    expect_timeout(rd, 2);
+    only_one_ready(rd, wr, 0, 'd');
+    /* A writer gone wakes a read left in flight. */
+    expect_timeout(rd, 2);
+    mproc__os_close(wr[1]);
+    assert_int_equal(mproc__os_wait_ready(rd, 2, mproc__os_now() + 60, ready), MPROC_OK);
+    assert_int_equal(ready[1], 1);
+    char c;
+    size_t got;
+    assert_int_equal(mproc__os_read_some(rd[1], &c, 1, &got), MPROC_EEOF);
+    mproc__os_close(rd[0]);
+    mproc__os_close(rd[1]);
+    mproc__os_close(wr[0]);
 }
 
 #define MANY_PIPES 64
@@ -331,6 +504,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(heavy_fence_where_enrolled),
         cmocka_unit_test(pipe_waits_end_with_data_or_at_the_deadline),
         cmocka_unit_test(pipe_wait_takes_up_to_its_limit),
+        cmocka_unit_test(mixed_wait_reports_everything_ready),
+        cmocka_unit_test(waits_again_after_reads_and_closes),
     };
     return test_main(argc, argv, "os", tests, ARRAY_LEN(tests));
 }
