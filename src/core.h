@@ -108,6 +108,17 @@ void mproc__spawned_entry(int argc, char **argv);
 mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,
                                             mproc__wbuf_t *buf);
 
+/* Receive the next message. When it is `head_len + tail_len` bytes long and
+ * accept(its first head_len bytes, ctx) says yes, those go to `head` and the
+ * rest straight to `tail`, read in place (*split 1: a pool's result into the
+ * caller's array); otherwise all of it goes to `buf` as
+ * mproc__connection_recv_reuse does (*split 0). A timeout mid-message keeps
+ * what arrived for the next call, whose tail may then be copied. */
+mproc_status_t mproc__connection_recv_split(mproc_connection_t *c, double timeout, void *head,
+                                            size_t head_len, void *tail, size_t tail_len,
+                                            int (*accept)(const void *head, void *ctx),
+                                            void *ctx, mproc__wbuf_t *buf, int *split);
+
 /* Send one message whose bytes are `first` (at most 4 KiB - 12, joined with
  * the header) then `second`, read in place: a large payload is not copied
  * into a joined buffer (the pool's chunk head and the caller's inputs).

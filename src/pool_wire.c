@@ -85,6 +85,13 @@ mproc_status_t mproc__pool_chunk_input(const mproc__rbuf_t *r, mproc__pool_chunk
     return MPROC_OK;
 }
 
+int mproc__pool_result_is_bare(const void *head, uint64_t start, uint64_t count)
+{
+    uint64_t h[4]; /* job, start, count, nfail */
+    memcpy(h, head, sizeof h);
+    return h[1] == start && h[2] == count && h[3] == 0;
+}
+
 /* The next record: a failure, or a success whose output fits the array when there is one. */
 static void visit_record(mproc__rbuf_t *r, size_t i, unsigned char *fixed_out, size_t out_size,
                          mproc__pool_item_fn each, void *ctx)

@@ -58,6 +58,13 @@ mproc_status_t mproc__pool_chunk_input(const mproc__rbuf_t *r, mproc__pool_chunk
 typedef void (*mproc__pool_item_fn)(void *ctx, size_t i, mproc_status_t status, int32_t code,
                                     const unsigned char *p, size_t len);
 
+/* A result's head: job, start, count, nfail (u64 each); a bare array follows. */
+#define MPROC__POOL_RESULT_HEAD (4 * sizeof(uint64_t))
+
+/* 1 if a result's head says a bare output array for the chunk
+ * [start, start + count) follows: no failure, the chunk's own items. */
+int mproc__pool_result_is_bare(const void *head, uint64_t start, uint64_t count);
+
 /* A worker's result for the chunk [start, start + count). With `fixed_out`
  * (count x out_size bytes), successful outputs are copied there and must be
  * exactly out_size long; a bare array sets *bare and calls `each` for none.
