@@ -177,7 +177,7 @@ typedef struct source {
     int mode;
     const void *const *items; /* MODE_BYTES */
     const size_t *lens;
-    const unsigned char *array; /* MODE_FIXED */
+    const unsigned char *array; /* MODE_FIXED, MODE_CHUNK */
     size_t in_size, out_size;
     int lend; /* the caller's memory outlives the job: large inputs are not copied */
     size_t lend_after; /* the most message bytes an input may be lent after */
@@ -212,9 +212,16 @@ static mproc_status_t encode_chunk(const source_t *src, mproc_task_fn fn, const 
     if (!st) st = mproc__wbuf_put_u32(b, (uint32_t)src->mode);
     if (!st) st = mproc__wbuf_put_i64(b, name ? 0 : (int64_t)(intptr_t)fn);
     if (!st) st = mproc__wbuf_put_str(b, name ? name : "");
-    if (!st && src->mode == MPROC__POOL_MODE_FIXED) {
+    if (!st && src->mode != MPROC__POOL_MODE_BYTES) {
         st = put_u64(b, src->in_size);
         if (!st) st = put_u64(b, src->out_size);
+        if (!st && src->mode == MPROC__POOL_MODE_CHUNK) {
+            /* The worker receives the message at an aligned address. */
+            static const unsigned char zeros[MPROC__POOL_ALIGN];
+            size_t pad = (MPROC__POOL_ALIGN - (b->len + 8) % MPROC__POOL_ALIGN) % MPROC__POOL_ALIGN;
+            st = put_u64(b, pad);
+            if (!st) st = mproc__wbuf_put(b, zeros, pad);
+        }
         if (!st) st = put_input(src, c, src->array + start * src->in_size, count * src->in_size);
         return st;
     }
@@ -263,7 +270,7 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
                              mproc_async_result_t *r, size_t chunksize)
 {
     source_t copy = *lender, *src = &copy;
-    copy.lend = lender->lend && (pool->transport || src->mode == MPROC__POOL_MODE_FIXED);
+    copy.lend = lender->lend && (pool->transport || src->mode != MPROC__POOL_MODE_BYTES);
     copy.lend_after = pool->transport ? SIZE_MAX : MPROC__POOL_LOCAL_HEAD_MAX;
     if (!fn)
         return MPROC_EINVAL;
@@ -435,9 +442,10 @@ mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn, const void *
     return st ? st : await_lent(*result, mproc_async_result_get(*result, MPROC_FOREVER));
 }
 
-mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const void *in,
-                                    size_t n, size_t in_size, void *out, size_t out_size,
-                                    size_t chunksize, size_t *failed_index)
+/* A fixed-size map whose `fn` runs per item (MODE_FIXED) or per chunk (MODE_CHUNK). */
+static mproc_status_t map_fixed(mproc_pool_t *pool, int mode, mproc_task_fn fn, const void *in,
+                                size_t n, size_t in_size, void *out, size_t out_size,
+                                size_t chunksize, size_t *failed_index)
 {
     if (failed_index)
         *failed_index = 0;
@@ -448,7 +456,7 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
         return MPROC_ENOMEM;
     r->out = out;
     r->out_size = out_size;
-    source_t src = {MPROC__POOL_MODE_FIXED, NULL, NULL, in, in_size, out_size, 1, 0};
+    source_t src = {mode, NULL, NULL, in, in_size, out_size, 1, 0};
     mproc_status_t st = submit(pool, fn, &src, r, chunksize ? chunksize
                                                   : default_chunksize(pool, n, n * in_size));
     if (st) {
@@ -460,6 +468,26 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
         *failed_index = r->fail_index;
     mproc_async_result_free(r);
     return st;
+}
+
+mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const void *in,
+                                    size_t n, size_t in_size, void *out, size_t out_size,
+                                    size_t chunksize, size_t *failed_index)
+{
+    return map_fixed(pool, MPROC__POOL_MODE_FIXED, fn, in, n, in_size, out, out_size, chunksize,
+                     failed_index);
+}
+
+mproc_status_t mproc_pool_map_array_chunks(mproc_pool_t *pool, mproc_chunk_task_fn fn,
+                                           const void *in, size_t n, size_t in_size, void *out,
+                                           size_t out_size, size_t chunksize,
+                                           size_t *failed_index)
+{
+    /* Registered and sent as a task (MPROC_CHUNK_TASK); the chunk's mode says
+     * which type the worker calls it as. */
+    mproc_task_fn as_task = fn ? (mproc_task_fn)(void (*)(void))fn : NULL;
+    return map_fixed(pool, MPROC__POOL_MODE_CHUNK, as_task, in, n, in_size, out, out_size,
+                     chunksize, failed_index);
 }
 
 mproc_status_t mproc_pool_starmap_async(mproc_pool_t *pool, mproc_task_fn fn,

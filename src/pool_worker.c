@@ -200,6 +200,43 @@ static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, const mproc_
     return st;
 }
 
+/* MODE_CHUNK: the chunk task runs once on all the chunk's inputs, which the
+ * message aligned; a failure fails every item with its code. */
+static mproc_status_t run_chunked(mproc__rbuf_t *r, mproc_chunk_task_fn fn,
+                                  const mproc__pool_chunk_t *h, mproc__wbuf_t *res,
+                                  uint64_t *nfail)
+{
+    size_t in_size = (size_t)h->in_size, out_size = (size_t)h->out_size, count = (size_t)h->count;
+    size_t raw_at;
+    const unsigned char *inputs = r->data + r->pos;
+    unsigned char *copy = NULL;
+    mproc_status_t st = mproc__wbuf_reserve(res, out_size * count, &raw_at);
+    if (!st && (uintptr_t)inputs % MPROC__POOL_ALIGN) { /* not as a transport delivered it */
+        copy = malloc(in_size * count);
+        st = copy ? MPROC_OK : MPROC_ENOMEM;
+        if (copy)
+            inputs = memcpy(copy, inputs, in_size * count);
+    }
+    if (st)
+        return st;
+    int rc = fn(inputs, res->data + raw_at, count);
+    free(copy);
+    MPROC_KILL_POINT("pool.worker.after_task");
+    if (!rc)
+        return MPROC_OK;
+    int32_t *codes = malloc(count * sizeof *codes);
+    char **messages = calloc(count, sizeof *messages);
+    st = codes && messages ? MPROC_OK : MPROC_ENOMEM;
+    for (size_t i = 0; !st && i < count; i++)
+        codes[i] = rc;
+    if (!st)
+        st = fixed_as_records(res, raw_at, out_size, count, codes, messages);
+    *nfail = count;
+    free(codes);
+    free(messages);
+    return st;
+}
+
 /* MODE_BYTES: one record per item, its output or its failure. */
 static mproc_status_t run_bytes(mproc__rbuf_t *r, mproc_task_fn fn, mproc__pool_chunk_t *h,
                                 mproc__wbuf_t *res, mproc_task_out_t *out, uint64_t *nfail)
@@ -240,7 +277,9 @@ mproc_status_t mproc__pool_run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc
     if (!st) st = mproc__wbuf_put(res, &nfail, sizeof nfail);
     if (!st)
         st = h.mode == MPROC__POOL_MODE_FIXED ? run_fixed(r, fn, &h, res, out, &nfail)
-                                              : run_bytes(r, fn, &h, res, out, &nfail);
+             : h.mode == MPROC__POOL_MODE_CHUNK
+                 ? run_chunked(r, (mproc_chunk_task_fn)(void (*)(void))fn, &h, res, &nfail)
+                 : run_bytes(r, fn, &h, res, out, &nfail);
     if (!st)
         memcpy(res->data + nfail_at, &nfail, sizeof nfail);
     return st;
