@@ -68,6 +68,11 @@ int mproc__registry_adopt(mproc_process_t *p);
 void mproc__registry_reap(void);
 /* Python's _exit_function: terminate daemonic children, join the others. */
 void mproc__join_children_at_exit(void);
+/* Run first by mproc__join_children_at_exit, before daemonic children are
+ * ended: pool.c's, which terminates this process's open pools, as Python's
+ * exit finalizers do (else a pool's handler replaces the workers the exit
+ * ends, and the exit waits for them for ever). NULL until a pool exists. */
+extern void (*mproc__pools_at_exit)(void);
 
 /* Targets. */
 mproc_target_fn mproc__target_by_name(const char *name);

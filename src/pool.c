@@ -28,6 +28,48 @@ static void wake(mproc_pool_t *pool)
 
 /* ---- creating and ending a pool ------------------------------------------------ */
 
+/* This process's open pools, for terminate_open_pools (mproc__lock held). */
+static mproc_pool_t *open_pools;
+
+/* At exit (mproc__pools_at_exit): terminate each local pool this process
+ * created and still has, one at a time without the lock, which its handler
+ * takes. */
+static void terminate_open_pools(void)
+{
+    int64_t self = mproc__os_getpid();
+    for (;;) {
+        mproc__lock();
+        mproc_pool_t *p = open_pools;
+        while (p && (p->owner != self || p->handler_joined))
+            p = p->next_open;
+        mproc__unlock();
+        if (!p)
+            return;
+        mproc_pool_terminate(p);
+    }
+}
+
+static void add_open(mproc_pool_t *pool)
+{
+    pool->owner = mproc__os_getpid();
+    mproc__lock();
+    pool->next_open = open_pools;
+    open_pools = pool;
+    mproc__pools_at_exit = terminate_open_pools;
+    mproc__unlock();
+}
+
+static void remove_open(mproc_pool_t *pool)
+{
+    mproc__lock();
+    mproc_pool_t **link = &open_pools;
+    while (*link && *link != pool)
+        link = &(*link)->next_open;
+    if (*link)
+        *link = pool->next_open;
+    mproc__unlock();
+}
+
 mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts)
 {
     static const mproc_pool_options_t defaults = MPROC_POOL_OPTIONS_INIT;
@@ -83,6 +125,10 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
         mproc_pool_free(pool);
         return st;
     }
+    /* Local workers only: a transport's are not this process's children,
+     * and its library may have ended (MPI_Finalize) before this exit runs. */
+    if (!t)
+        add_open(pool);
     *out = pool;
     return MPROC_OK;
 }
@@ -139,6 +185,7 @@ void mproc_pool_free(mproc_pool_t *pool)
 {
     if (!pool)
         return;
+    remove_open(pool);
     if (!pool->handler_joined) {
         if (pool->state == RUN)
             mproc_pool_terminate(pool);

@@ -65,6 +65,8 @@ struct mproc_pool {
     mproc_args_t *initargs; /* owns duplicates of the handles it holds */
     mproc__wbuf_t inbox; /* the handler's receive buffer */
     uint64_t next_job;
+    struct mproc_pool *next_open; /* this process's open pools (pool.c) */
+    int64_t owner;                /* the pid that created it: a fork child's copy is not its */
     const mproc_pool_transport_t *transport; /* NULL: local worker processes */
     void *session;                           /* the transport's, until it is closed */
     unsigned char *lost;                     /* per remote worker: it died */

@@ -170,6 +170,17 @@ static int init_fails(const mproc_args_t *args)
 }
 MPROC_TARGET(init_fails)
 
+/* A process whose target returns with its pool still open (7). */
+static int leaves_a_pool_open(const mproc_args_t *args)
+{
+    (void)args;
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.processes = 2;
+    mproc_pool_t *pool = NULL;
+    return mproc_pool_create(&pool, &o) ? 3 : 7;
+}
+MPROC_TARGET(leaves_a_pool_open)
+
 static int get_init_value(const void *in, size_t len, mproc_task_out_t *out)
 {
     (void)in, (void)len;
@@ -412,6 +423,28 @@ static void map_array_sends_large_chunks_in_place(void **state)
     free(in);
     free(out);
     finish(pool);
+}
+
+/* A process that ends with a pool open ends: its pools are terminated
+ * before its daemonic children are (as Python's exit finalizers), so no
+ * worker is replaced while it waits for them. Before, it hung at exit now
+ * and then (the handler replaced the workers the exit had just ended). */
+static void a_process_ending_with_its_pool_open_ends(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 6; i++) {
+        mproc_process_t *p = NULL;
+        assert_int_equal(mproc_process_create(&p, leaves_a_pool_open, NULL, NULL), MPROC_OK);
+        assert_int_equal(mproc_process_start(p), MPROC_OK);
+        mproc_status_t st = mproc_process_join(p, 30);
+        if (st == MPROC_ETIMEDOUT)
+            mproc_process_kill(p); /* its workers are daemonic: they follow it */
+        assert_int_equal(st, MPROC_OK);
+        int64_t code = 0;
+        assert_int_equal(mproc_process_exitcode(p, &code), MPROC_OK);
+        assert_int_equal(code, 7);
+        mproc_process_free(p);
+    }
 }
 
 /* A chunk task: squares its chunk in one loop; 99 if its arrays are not
@@ -927,6 +960,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(map_array_sends_large_chunks_in_place),
         cmocka_unit_test(map_array_chunks_runs_a_task_per_chunk),
         cmocka_unit_test(map_array_chunks_fails_a_chunk_whole),
+        cmocka_unit_test(a_process_ending_with_its_pool_open_ends),
         cmocka_unit_test(imap_ordered_and_unordered),
         cmocka_unit_test(starmap_unpacks_argument_lists),
         cmocka_unit_test(dead_worker_fails_only_its_task),
