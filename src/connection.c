@@ -322,10 +322,10 @@ static mproc_status_t peek_frame(mproc_connection_t *c, double deadline, size_t 
     return MPROC_OK;
 }
 
-/* A receive timed out with the frame's first `have` bytes in dst (the
- * buffered ones among them): keep the whole frame so far in the buffer, grown
- * to hold the frame, for the next receive to continue. */
-static mproc_status_t keep_partial(mproc_connection_t *c, const unsigned char *dst, size_t have,
+/* A receive timed out with the frame's first `have` bytes taken: the buffered
+ * ones, then those read since, at `rest`. Keep the whole frame so far in the
+ * buffer, grown to hold the frame, for the next receive to continue. */
+static mproc_status_t keep_partial(mproc_connection_t *c, const unsigned char *rest, size_t have,
                                    const frame_t *f)
 {
     size_t in_buf = buffered(c) - f->head;
@@ -340,7 +340,7 @@ static mproc_status_t keep_partial(mproc_connection_t *c, const unsigned char *d
         c->cap = f->head + f->len;
     }
     memmove(c->buf, c->buf + c->start, f->head + in_buf);
-    memcpy(c->buf + f->head + in_buf, dst + in_buf, have - in_buf);
+    memcpy(c->buf + f->head + in_buf, rest, have - in_buf);
     c->start = 0;
     c->end = f->head + have;
     return MPROC_ETIMEDOUT;
@@ -359,16 +359,20 @@ static void shrink_if_empty(mproc_connection_t *c)
     c->start = c->end = 0;
 }
 
-/* Consume the message whose header peek_frame() gave, into dst, by deadline. */
-static mproc_status_t take_message(mproc_connection_t *c, void *dst, const frame_t *f,
-                                   double deadline)
+/* Consume the message whose header peek_frame() gave by deadline: its first
+ * `head_len` bytes (all buffered already) into `head`, the rest into `tail`. */
+static mproc_status_t take_message(mproc_connection_t *c, void *head, size_t head_len,
+                                   void *tail, const frame_t *f, double deadline)
 {
-    unsigned char *d = dst;
-    size_t len = f->len;
-    size_t in_buf = buffered(c) - f->head;
+    unsigned char *d = tail;
+    size_t len = f->len - head_len;
+    size_t in_buf = buffered(c) - f->head - head_len;
     size_t have = in_buf < len ? in_buf : len;
+    const unsigned char *from = c->buf + c->start + f->head;
+    if (head_len)
+        memcpy(head, from, head_len);
     if (have)
-        memcpy(d, c->buf + c->start + f->head, have);
+        memcpy(d, from + head_len, have);
     /* The rest goes straight to its destination: large messages are copied once. */
     if (have < len && deadline < 0) {
         mproc_status_t st = mproc__os_read_all(c->rd, d + have, len - have);
@@ -381,18 +385,18 @@ static mproc_status_t take_message(mproc_connection_t *c, void *dst, const frame
         size_t got = 0;
         mproc_status_t st = mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
         if (st == MPROC_ETIMEDOUT)
-            return keep_partial(c, d, have, f);
+            return keep_partial(c, d + in_buf, head_len + have, f);
         if (!st)
             st = mproc__os_read_some(c->rd, d + have, len - have, &got);
         if (st)
             return st;
         have += got;
     }
-    c->after_large = len > LARGE_MESSAGE;
+    c->after_large = f->len > LARGE_MESSAGE;
     if (in_buf <= len)
         c->start = c->end = 0; /* the buffer held this message's start and nothing else */
     else
-        c->start += f->head + len;
+        c->start += f->head + f->len;
     shrink_if_empty(c);
     return MPROC_OK;
 }
@@ -405,7 +409,7 @@ static mproc_status_t recv_into_by(mproc_connection_t *c, double deadline, void 
     if (st)
         return st;
     *len = f.len;
-    return f.len > cap ? MPROC_ESHORTBUF : take_message(c, buf, &f, deadline);
+    return f.len > cap ? MPROC_ESHORTBUF : take_message(c, NULL, 0, buf, &f, deadline);
 }
 
 mproc_status_t mproc_connection_recv_bytes(mproc_connection_t *c, double timeout, void **data,
@@ -435,7 +439,7 @@ mproc_status_t mproc_connection_recv_bytes_max(mproc_connection_t *c, double tim
     void *msg = malloc(f.len ? f.len : 1);
     if (!msg)
         return MPROC_ENOMEM; /* nothing consumed: the message is still next */
-    if ((st = take_message(c, msg, &f, deadline)) != MPROC_OK) {
+    if ((st = take_message(c, NULL, 0, msg, &f, deadline)) != MPROC_OK) {
         free(msg);
         return st;
     }
@@ -575,6 +579,30 @@ mproc_status_t mproc_args_get_connection(const mproc_args_t *args, size_t index,
 void mproc_free(void *p)
 {
     free(p);
+}
+
+mproc_status_t mproc__connection_recv_split(mproc_connection_t *c, double timeout, void *head,
+                                            size_t head_len, void *tail, size_t tail_len,
+                                            int (*accept)(const void *head, void *ctx),
+                                            void *ctx, mproc__wbuf_t *buf, int *split)
+{
+    frame_t f;
+    double deadline;
+    *split = 0;
+    mproc_status_t st = check(c, c ? c->rd : MPROC__OS_NO_HANDLE);
+    if (!st && mproc__deadline(timeout, &deadline))
+        st = MPROC_EINVAL;
+    if (!st)
+        st = peek_frame(c, deadline, SIZE_MAX, &f);
+    if (st)
+        return st;
+    /* The head is judged where it lies in the buffer, before a byte is taken. */
+    if (tail_len <= SIZE_MAX - head_len && f.len == head_len + tail_len &&
+        buffered(c) - f.head >= head_len && accept(c->buf + c->start + f.head, ctx)) {
+        *split = 1;
+        return take_message(c, head, head_len, tail, &f, deadline);
+    }
+    return mproc__connection_recv_reuse(c, timeout, buf);
 }
 
 mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,

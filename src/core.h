@@ -68,6 +68,11 @@ int mproc__registry_adopt(mproc_process_t *p);
 void mproc__registry_reap(void);
 /* Python's _exit_function: terminate daemonic children, join the others. */
 void mproc__join_children_at_exit(void);
+/* Run first by mproc__join_children_at_exit, before daemonic children are
+ * ended: pool.c's, which terminates this process's open pools, as Python's
+ * exit finalizers do (else a pool's handler replaces the workers the exit
+ * ends, and the exit waits for them for ever). NULL until a pool exists. */
+extern void (*mproc__pools_at_exit)(void);
 
 /* Targets. */
 mproc_target_fn mproc__target_by_name(const char *name);
@@ -107,6 +112,17 @@ void mproc__spawned_entry(int argc, char **argv);
 /* Receive the next message into `buf`, grown as needed and reused across calls. */
 mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,
                                             mproc__wbuf_t *buf);
+
+/* Receive the next message. When it is `head_len + tail_len` bytes long and
+ * accept(its first head_len bytes, ctx) says yes, those go to `head` and the
+ * rest straight to `tail`, read in place (*split 1: a pool's result into the
+ * caller's array); otherwise all of it goes to `buf` as
+ * mproc__connection_recv_reuse does (*split 0). A timeout mid-message keeps
+ * what arrived for the next call, whose tail may then be copied. */
+mproc_status_t mproc__connection_recv_split(mproc_connection_t *c, double timeout, void *head,
+                                            size_t head_len, void *tail, size_t tail_len,
+                                            int (*accept)(const void *head, void *ctx),
+                                            void *ctx, mproc__wbuf_t *buf, int *split);
 
 /* Send one message whose bytes are `first` (at most 4 KiB - 12, joined with
  * the header) then `second`, read in place: a large payload is not copied

@@ -28,6 +28,48 @@ static void wake(mproc_pool_t *pool)
 
 /* ---- creating and ending a pool ------------------------------------------------ */
 
+/* This process's open pools, for terminate_open_pools (mproc__lock held). */
+static mproc_pool_t *open_pools;
+
+/* At exit (mproc__pools_at_exit): terminate each local pool this process
+ * created and still has, one at a time without the lock, which its handler
+ * takes. */
+static void terminate_open_pools(void)
+{
+    int64_t self = mproc__os_getpid();
+    for (;;) {
+        mproc__lock();
+        mproc_pool_t *p = open_pools;
+        while (p && (p->owner != self || p->handler_joined))
+            p = p->next_open;
+        mproc__unlock();
+        if (!p)
+            return;
+        mproc_pool_terminate(p);
+    }
+}
+
+static void add_open(mproc_pool_t *pool)
+{
+    pool->owner = mproc__os_getpid();
+    mproc__lock();
+    pool->next_open = open_pools;
+    open_pools = pool;
+    mproc__pools_at_exit = terminate_open_pools;
+    mproc__unlock();
+}
+
+static void remove_open(mproc_pool_t *pool)
+{
+    mproc__lock();
+    mproc_pool_t **link = &open_pools;
+    while (*link && *link != pool)
+        link = &(*link)->next_open;
+    if (*link)
+        *link = pool->next_open;
+    mproc__unlock();
+}
+
 mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t *opts)
 {
     static const mproc_pool_options_t defaults = MPROC_POOL_OPTIONS_INIT;
@@ -83,6 +125,10 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
         mproc_pool_free(pool);
         return st;
     }
+    /* Local workers only: a transport's are not this process's children,
+     * and its library may have ended (MPI_Finalize) before this exit runs. */
+    if (!t)
+        add_open(pool);
     *out = pool;
     return MPROC_OK;
 }
@@ -139,6 +185,7 @@ void mproc_pool_free(mproc_pool_t *pool)
 {
     if (!pool)
         return;
+    remove_open(pool);
     if (!pool->handler_joined) {
         if (pool->state == RUN)
             mproc_pool_terminate(pool);
@@ -177,7 +224,7 @@ typedef struct source {
     int mode;
     const void *const *items; /* MODE_BYTES */
     const size_t *lens;
-    const unsigned char *array; /* MODE_FIXED */
+    const unsigned char *array; /* MODE_FIXED, MODE_CHUNK */
     size_t in_size, out_size;
     int lend; /* the caller's memory outlives the job: large inputs are not copied */
     size_t lend_after; /* the most message bytes an input may be lent after */
@@ -212,9 +259,16 @@ static mproc_status_t encode_chunk(const source_t *src, mproc_task_fn fn, const 
     if (!st) st = mproc__wbuf_put_u32(b, (uint32_t)src->mode);
     if (!st) st = mproc__wbuf_put_i64(b, name ? 0 : (int64_t)(intptr_t)fn);
     if (!st) st = mproc__wbuf_put_str(b, name ? name : "");
-    if (!st && src->mode == MPROC__POOL_MODE_FIXED) {
+    if (!st && src->mode != MPROC__POOL_MODE_BYTES) {
         st = put_u64(b, src->in_size);
         if (!st) st = put_u64(b, src->out_size);
+        if (!st && src->mode == MPROC__POOL_MODE_CHUNK) {
+            /* The worker receives the message at an aligned address. */
+            static const unsigned char zeros[MPROC__POOL_ALIGN];
+            size_t pad = (MPROC__POOL_ALIGN - (b->len + 8) % MPROC__POOL_ALIGN) % MPROC__POOL_ALIGN;
+            st = put_u64(b, pad);
+            if (!st) st = mproc__wbuf_put(b, zeros, pad);
+        }
         if (!st) st = put_input(src, c, src->array + start * src->in_size, count * src->in_size);
         return st;
     }
@@ -263,7 +317,7 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
                              mproc_async_result_t *r, size_t chunksize)
 {
     source_t copy = *lender, *src = &copy;
-    copy.lend = lender->lend && (pool->transport || src->mode == MPROC__POOL_MODE_FIXED);
+    copy.lend = lender->lend && (pool->transport || src->mode != MPROC__POOL_MODE_BYTES);
     copy.lend_after = pool->transport ? SIZE_MAX : MPROC__POOL_LOCAL_HEAD_MAX;
     if (!fn)
         return MPROC_EINVAL;
@@ -435,9 +489,10 @@ mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn, const void *
     return st ? st : await_lent(*result, mproc_async_result_get(*result, MPROC_FOREVER));
 }
 
-mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const void *in,
-                                    size_t n, size_t in_size, void *out, size_t out_size,
-                                    size_t chunksize, size_t *failed_index)
+/* A fixed-size map whose `fn` runs per item (MODE_FIXED) or per chunk (MODE_CHUNK). */
+static mproc_status_t map_fixed(mproc_pool_t *pool, int mode, mproc_task_fn fn, const void *in,
+                                size_t n, size_t in_size, void *out, size_t out_size,
+                                size_t chunksize, size_t *failed_index)
 {
     if (failed_index)
         *failed_index = 0;
@@ -448,7 +503,7 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
         return MPROC_ENOMEM;
     r->out = out;
     r->out_size = out_size;
-    source_t src = {MPROC__POOL_MODE_FIXED, NULL, NULL, in, in_size, out_size, 1, 0};
+    source_t src = {mode, NULL, NULL, in, in_size, out_size, 1, 0};
     mproc_status_t st = submit(pool, fn, &src, r, chunksize ? chunksize
                                                   : default_chunksize(pool, n, n * in_size));
     if (st) {
@@ -460,6 +515,26 @@ mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const 
         *failed_index = r->fail_index;
     mproc_async_result_free(r);
     return st;
+}
+
+mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn, const void *in,
+                                    size_t n, size_t in_size, void *out, size_t out_size,
+                                    size_t chunksize, size_t *failed_index)
+{
+    return map_fixed(pool, MPROC__POOL_MODE_FIXED, fn, in, n, in_size, out, out_size, chunksize,
+                     failed_index);
+}
+
+mproc_status_t mproc_pool_map_array_chunks(mproc_pool_t *pool, mproc_chunk_task_fn fn,
+                                           const void *in, size_t n, size_t in_size, void *out,
+                                           size_t out_size, size_t chunksize,
+                                           size_t *failed_index)
+{
+    /* Registered and sent as a task (MPROC_CHUNK_TASK); the chunk's mode says
+     * which type the worker calls it as. */
+    mproc_task_fn as_task = fn ? (mproc_task_fn)(void (*)(void))fn : NULL;
+    return map_fixed(pool, MPROC__POOL_MODE_CHUNK, as_task, in, n, in_size, out, out_size,
+                     chunksize, failed_index);
 }
 
 mproc_status_t mproc_pool_starmap_async(mproc_pool_t *pool, mproc_task_fn fn,

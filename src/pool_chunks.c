@@ -120,6 +120,38 @@ void mproc__pool_take_result(mproc_pool_t *pool, worker_t *w, const unsigned cha
     mproc__pool_chunk_free(c);
 }
 
+static int bare_for(const void *head, void *chunk)
+{
+    const chunk_t *c = chunk;
+    return mproc__pool_result_is_bare(head, c->start, c->count);
+}
+
+mproc_status_t mproc__pool_recv_result(mproc_pool_t *pool, worker_t *w, finished_t *fin)
+{
+    chunk_t *c = w->held;
+    mproc_async_result_t *res = c ? c->job : NULL;
+    unsigned char head[MPROC__POOL_RESULT_HEAD];
+    int split = 0;
+    mproc_status_t st =
+        res && !res->items
+            ? mproc__connection_recv_split(w->conn, 0, head, sizeof head,
+                                           res->out + c->start * res->out_size,
+                                           c->count * res->out_size, bare_for, c, &pool->inbox,
+                                           &split)
+            : mproc__connection_recv_reuse(w->conn, 0, &pool->inbox);
+    if (st)
+        return st;
+    if (!split) {
+        mproc__pool_take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
+        return MPROC_OK;
+    }
+    w->held = NULL;
+    res->remaining -= c->count;
+    maybe_ready(pool, res, fin);
+    mproc__pool_chunk_free(c);
+    return MPROC_OK;
+}
+
 /* Send a chunk's message (lock not held): its own bytes with the lent inputs
  * in their places. A local pool lends at most one input, after the whole
  * head (submit in pool.c); a transport takes any parts. */

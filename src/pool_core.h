@@ -65,6 +65,8 @@ struct mproc_pool {
     mproc_args_t *initargs; /* owns duplicates of the handles it holds */
     mproc__wbuf_t inbox; /* the handler's receive buffer */
     uint64_t next_job;
+    struct mproc_pool *next_open; /* this process's open pools (pool.c) */
+    int64_t owner;                /* the pid that created it: a fork child's copy is not its */
     const mproc_pool_transport_t *transport; /* NULL: local worker processes */
     void *session;                           /* the transport's, until it is closed */
     unsigned char *lost;                     /* per remote worker: it died */
@@ -88,6 +90,10 @@ void mproc__pool_fail_chunk(mproc_pool_t *pool, chunk_t *c, mproc_status_t statu
 /* Parse a result message for the chunk the worker held. */
 void mproc__pool_take_result(mproc_pool_t *pool, worker_t *w, const unsigned char *msg,
                              size_t len, finished_t *fin);
+/* Receive a worker's message (at once, or MPROC_ETIMEDOUT and nothing taken
+ * yet) and take the result of the chunk it held. A fixed-size map's bare
+ * outputs are read straight into the caller's array, not copied from a buffer. */
+mproc_status_t mproc__pool_recv_result(mproc_pool_t *pool, worker_t *w, finished_t *fin);
 /* Give idle workers the next chunks; the lock is released while sending. */
 void mproc__pool_dispatch(mproc_pool_t *pool);
 /* Wait until no thread sends to worker `w` (the lock is released meanwhile). */

@@ -67,8 +67,8 @@ static void describe_death(mproc_process_t *p, char *buf, size_t cap, int *code)
 static void bury_worker(mproc_pool_t *pool, worker_t *w, finished_t *fin)
 {
     mproc__pool_await_sends(pool, w);
-    while (w->held && recv_result(w, 0, &pool->inbox) == MPROC_OK)
-        mproc__pool_take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
+    while (w->held && mproc__pool_recv_result(pool, w, fin) == MPROC_OK) {
+    }
     mproc_process_join(w->proc, MPROC_FOREVER);
     if (w->held) {
         char why[160];
@@ -106,12 +106,11 @@ static void handle_ready(mproc_pool_t *pool, const int *ready, finished_t *fin)
         worker_t *w = &pool->workers[i];
         if (!w->proc)
             continue;
-        if (ready[1 + 2 * i] && recv_result(w, 0, &pool->inbox) == MPROC_OK) {
-            if (w->initialized)
-                mproc__pool_take_result(pool, w, pool->inbox.data, pool->inbox.len, fin);
-            else /* a replacement whose initializer failed ends, and is replaced (as Python) */
-                w->initialized = mproc__pool_init_succeeded(pool->inbox.data, pool->inbox.len);
-        }
+        if (ready[1 + 2 * i] && w->initialized)
+            (void)mproc__pool_recv_result(pool, w, fin);
+        else if (ready[1 + 2 * i] && recv_result(w, 0, &pool->inbox) == MPROC_OK)
+            /* a replacement whose initializer failed ends, and is replaced (as Python) */
+            w->initialized = mproc__pool_init_succeeded(pool->inbox.data, pool->inbox.len);
         if (ready[2 + 2 * i])
             bury_worker(pool, w, fin);
     }

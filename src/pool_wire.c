@@ -18,13 +18,18 @@ static mproc_status_t get_u64(mproc__rbuf_t *r, uint64_t *v)
     return mproc__rbuf_get(r, v, sizeof *v);
 }
 
-/* MODE_FIXED: non-zero sizes, every input there, the outputs' size a size_t. */
+/* MODE_FIXED, MODE_CHUNK (after its padding): non-zero sizes, every input
+ * there, the outputs' size a size_t. */
 static mproc_status_t check_fixed(mproc__rbuf_t *r, mproc__pool_chunk_t *h)
 {
+    uint64_t pad = 0;
     mproc_status_t st = get_u64(r, &h->in_size);
     if (!st) st = get_u64(r, &h->out_size);
-    if (st || !h->in_size || !h->out_size)
+    if (!st && h->mode == MPROC__POOL_MODE_CHUNK)
+        st = get_u64(r, &pad);
+    if (st || !h->in_size || !h->out_size || pad >= MPROC__POOL_ALIGN || pad > r->len - r->pos)
         return MPROC_EINVAL;
+    r->pos += (size_t)pad;
     if (h->count > (r->len - r->pos) / h->in_size || h->count > SIZE_MAX / h->out_size)
         return MPROC_EINVAL;
     return MPROC_OK;
@@ -59,7 +64,8 @@ mproc_status_t mproc__pool_chunk_head(mproc__rbuf_t *r, mproc__pool_chunk_t *h)
     if (!st) st = mproc__rbuf_get_i64(r, &h->fn);
     if (!st) st = mproc__rbuf_get_str(r, &h->name);
     if (!st)
-        st = h->mode == MPROC__POOL_MODE_FIXED ? check_fixed(r, h)
+        st = h->mode == MPROC__POOL_MODE_FIXED || h->mode == MPROC__POOL_MODE_CHUNK
+                 ? check_fixed(r, h)
              : h->mode == MPROC__POOL_MODE_BYTES ? check_bytes(r, h)
                                                   : MPROC_EINVAL;
     if (st) {
@@ -83,6 +89,13 @@ mproc_status_t mproc__pool_chunk_input(const mproc__rbuf_t *r, mproc__pool_chunk
     h->next_len += sizeof n;
     h->next_item += (size_t)n;
     return MPROC_OK;
+}
+
+int mproc__pool_result_is_bare(const void *head, uint64_t start, uint64_t count)
+{
+    uint64_t h[4]; /* job, start, count, nfail */
+    memcpy(h, head, sizeof h);
+    return h[1] == start && h[2] == count && h[3] == 0;
 }
 
 /* The next record: a failure, or a success whose output fits the array when there is one. */

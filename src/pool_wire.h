@@ -8,10 +8,12 @@
  *   MODE_BYTES: count x u64 len, then the items' bytes one after another (the
  *   lengths first: a large item can be sent from the caller's memory as it
  *   is, mproc_pool_part_t); MODE_FIXED: u64 in_size, u64 out_size, count x
- *   in_size bytes.
+ *   in_size bytes; MODE_CHUNK (one call of a chunk task for the whole chunk):
+ *   as MODE_FIXED with u64 pad and `pad` zero bytes before the inputs, which
+ *   so start at a multiple of MPROC__POOL_ALIGN in the message.
  * Result, worker -> parent:
  *   u64 job, u64 start, u64 count, u64 nfail, then
- *   MODE_FIXED with nfail == 0: count x out_size bytes; otherwise
+ *   MODE_FIXED or MODE_CHUNK with nfail == 0: count x out_size bytes; otherwise
  *   count x (i32 code, u64 len, bytes: the output, or the message when code != 0).
  * Every length is 64 bits: no size limit but memory's (issue 15).
  *
@@ -24,7 +26,10 @@
 #include "core.h"
 #include "wire.h"
 
-enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1 };
+enum { MPROC__POOL_MODE_BYTES = 0, MPROC__POOL_MODE_FIXED = 1, MPROC__POOL_MODE_CHUNK = 2 };
+
+/* A chunk task's inputs and outputs start at a multiple of this (pool.h). */
+#define MPROC__POOL_ALIGN 16
 
 /* Reported for an output of the wrong size in a fixed-size map. */
 #define MPROC__POOL_WRONG_SIZE (-1)
@@ -40,11 +45,11 @@ typedef struct mproc__pool_chunk {
     uint32_t mode;
     int64_t fn;
     char *name; /* owned: free() it */
-    uint64_t in_size, out_size; /* MODE_FIXED; the inputs follow at r->pos */
+    uint64_t in_size, out_size; /* MODE_FIXED, MODE_CHUNK; the inputs follow at r->pos */
     size_t next_len, next_item; /* MODE_BYTES: where the next length and item are */
 } mproc__pool_chunk_t;
 
-/* A chunk's header. MODE_FIXED: sizes are non-zero, the inputs are all there
+/* A chunk's header. MODE_FIXED, MODE_CHUNK: sizes are non-zero, the inputs are all there
  * and the outputs' total size fits in a size_t. MODE_BYTES: the lengths and
  * every item are all there. On failure h->name is NULL. */
 mproc_status_t mproc__pool_chunk_head(mproc__rbuf_t *r, mproc__pool_chunk_t *h);
@@ -57,6 +62,13 @@ mproc_status_t mproc__pool_chunk_input(const mproc__rbuf_t *r, mproc__pool_chunk
  * not parse (p NULL). */
 typedef void (*mproc__pool_item_fn)(void *ctx, size_t i, mproc_status_t status, int32_t code,
                                     const unsigned char *p, size_t len);
+
+/* A result's head: job, start, count, nfail (u64 each); a bare array follows. */
+#define MPROC__POOL_RESULT_HEAD (4 * sizeof(uint64_t))
+
+/* 1 if a result's head says a bare output array for the chunk
+ * [start, start + count) follows: no failure, the chunk's own items. */
+int mproc__pool_result_is_bare(const void *head, uint64_t start, uint64_t count);
 
 /* A worker's result for the chunk [start, start + count). With `fixed_out`
  * (count x out_size bytes), successful outputs are copied there and must be

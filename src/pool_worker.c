@@ -6,23 +6,39 @@
 #include "fault.h"
 #include "pool_wire.h"
 
-mproc_status_t mproc_task_output(mproc_task_out_t *out, const void *data, size_t len)
+#if defined(_MSC_VER)
+#define NOINLINE __declspec(noinline)
+#elif defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
+
+/* Any output but a fixed-size map's of 8 bytes: apart, so that the common
+ * case below saves no registers and makes no call. */
+static NOINLINE mproc_status_t output_slow(mproc_task_out_t *out, const void *data, size_t len)
 {
+    if (out && out->slot && len == out->slot_size && data) {
+        memcpy(out->slot, data, len);
+        out->in_slot = 1;
+        return MPROC_OK;
+    }
     if (!out || (!data && len))
         return MPROC_EINVAL;
     out->output.len = 0;
-    out->in_slot = out->slot && len == out->slot_size;
-    if (out->in_slot) {
-        /* Constant sizes compile to plain moves, not a call to memcpy. */
-        if (len == 8)
-            memcpy(out->slot, data, 8);
-        else if (len == 4)
-            memcpy(out->slot, data, 4);
-        else if (len)
-            memcpy(out->slot, data, len);
+    out->in_slot = 0;
+    return mproc__wbuf_put(&out->output, data, len);
+}
+
+mproc_status_t mproc_task_output(mproc_task_out_t *out, const void *data, size_t len)
+{
+    /* A fixed-size map's item of 8 bytes (the commonest): one plain move. */
+    if (len == 8 && out && out->slot && out->slot_size == 8 && data) {
+        memcpy(out->slot, data, 8);
+        out->in_slot = 1;
         return MPROC_OK;
     }
-    return mproc__wbuf_put(&out->output, data, len);
+    return output_slow(out, data, len);
 }
 
 int mproc_task_fail(mproc_task_out_t *out, int code, const char *message)
@@ -106,8 +122,45 @@ static mproc_status_t fixed_as_records(mproc__wbuf_t *res, size_t raw_at, size_t
     return st;
 }
 
+/* The failures of a fixed-size chunk, kept aside until its end. */
+typedef struct failures {
+    int32_t *codes;
+    char **messages;
+    uint64_t n;
+} failures_t;
+
+/* Item i did not plainly succeed (task returned rc): a failure's code and
+ * message are kept; a success that left a message behind loses it. */
+static mproc_status_t settle(failures_t *f, size_t i, size_t count, int rc, mproc_task_out_t *out)
+{
+    if (!out->code)
+        out->code = rc;
+    if (!out->code && !out->in_slot)
+        mproc_task_fail(out, MPROC__POOL_WRONG_SIZE,
+                        "output size differs from the array's element size");
+    if (!out->code) {
+        free(out->message);
+        out->message = NULL;
+        return MPROC_OK;
+    }
+    if (!f->codes) {
+        f->codes = calloc(count, sizeof *f->codes);
+        f->messages = calloc(count, sizeof *f->messages);
+        if (!f->codes || !f->messages)
+            return MPROC_ENOMEM;
+    }
+    f->codes[i] = out->code;
+    f->messages[i] = out->message;
+    out->message = NULL;
+    out->code = 0;
+    f->n++;
+    return MPROC_OK;
+}
+
 /* MODE_FIXED: every task runs once; its output goes straight into the reply.
- * The chunk's head was checked: its inputs are all there, its outputs fit. */
+ * The chunk's head was checked: its inputs are all there, its outputs fit.
+ * Per item only the call and one test: what run_one resets (code, message)
+ * is clean on entry and cleaned by settle() whenever a task sets it. */
 static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, const mproc__pool_chunk_t *h,
                                 mproc__wbuf_t *res, mproc_task_out_t *out, uint64_t *nfail)
 {
@@ -116,39 +169,71 @@ static mproc_status_t run_fixed(mproc__rbuf_t *r, mproc_task_fn fn, const mproc_
     mproc_status_t st = mproc__wbuf_reserve(res, out_size * count, &raw_at);
     if (st)
         return st;
-    int32_t *codes = NULL;
-    char **messages = NULL;
+    failures_t f = {NULL, NULL, 0};
     unsigned char *slots = res->data + raw_at;
     const unsigned char *inputs = r->data + r->pos;
+    out->code = 0;
+    free(out->message);
+    out->message = NULL;
     out->slot_size = out_size;
-    for (size_t i = 0; i < count && !st; i++) {
-        out->slot = slots + i * out_size;
-        run_one(fn, inputs + i * in_size, in_size, out);
-        if (!out->code && !out->in_slot)
-            mproc_task_fail(out, MPROC__POOL_WRONG_SIZE,
-                            "output size differs from the array's element size");
-        if (!out->code)
-            continue;
-        if (!codes) {
-            codes = calloc(count, sizeof *codes);
-            messages = calloc(count, sizeof *messages);
-            if (!codes || !messages)
-                st = MPROC_ENOMEM;
-        }
-        if (!st) {
-            codes[i] = out->code;
-            messages[i] = out->message;
-            out->message = NULL;
-            (*nfail)++;
+    /* Few live values, so that the loop keeps them in registers. */
+    const unsigned char *end = inputs + count * in_size;
+    out->slot = slots;
+    for (const unsigned char *in = inputs; in != end; in += in_size, out->slot += out_size) {
+        out->in_slot = 0;
+        int rc = fn(in, in_size, out);
+        MPROC_KILL_POINT("pool.worker.after_task");
+        if ((rc | out->code) || !out->in_slot || out->message) {
+            st = settle(&f, (size_t)(in - inputs) / in_size, count, rc, out);
+            if (st)
+                break;
         }
     }
     out->slot = NULL; /* the next chunk may be of another mode */
-    if (!st && *nfail)
+    *nfail = f.n;
+    if (!st && f.n)
+        st = fixed_as_records(res, raw_at, out_size, count, f.codes, f.messages);
+    for (size_t i = 0; f.messages && i < count; i++)
+        free(f.messages[i]);
+    free(f.messages);
+    free(f.codes);
+    return st;
+}
+
+/* MODE_CHUNK: the chunk task runs once on all the chunk's inputs, which the
+ * message aligned; a failure fails every item with its code. */
+static mproc_status_t run_chunked(mproc__rbuf_t *r, mproc_chunk_task_fn fn,
+                                  const mproc__pool_chunk_t *h, mproc__wbuf_t *res,
+                                  uint64_t *nfail)
+{
+    size_t in_size = (size_t)h->in_size, out_size = (size_t)h->out_size, count = (size_t)h->count;
+    size_t raw_at;
+    const unsigned char *inputs = r->data + r->pos;
+    unsigned char *copy = NULL;
+    mproc_status_t st = mproc__wbuf_reserve(res, out_size * count, &raw_at);
+    if (!st && (uintptr_t)inputs % MPROC__POOL_ALIGN) { /* not as a transport delivered it */
+        copy = malloc(in_size * count);
+        st = copy ? MPROC_OK : MPROC_ENOMEM;
+        if (copy)
+            inputs = memcpy(copy, inputs, in_size * count);
+    }
+    if (st)
+        return st;
+    int rc = fn(inputs, res->data + raw_at, count);
+    free(copy);
+    MPROC_KILL_POINT("pool.worker.after_task");
+    if (!rc)
+        return MPROC_OK;
+    int32_t *codes = malloc(count * sizeof *codes);
+    char **messages = calloc(count, sizeof *messages);
+    st = codes && messages ? MPROC_OK : MPROC_ENOMEM;
+    for (size_t i = 0; !st && i < count; i++)
+        codes[i] = rc;
+    if (!st)
         st = fixed_as_records(res, raw_at, out_size, count, codes, messages);
-    for (size_t i = 0; messages && i < count; i++)
-        free(messages[i]);
-    free(messages);
+    *nfail = count;
     free(codes);
+    free(messages);
     return st;
 }
 
@@ -192,7 +277,9 @@ mproc_status_t mproc__pool_run_chunk(mproc__rbuf_t *r, mproc__wbuf_t *res, mproc
     if (!st) st = mproc__wbuf_put(res, &nfail, sizeof nfail);
     if (!st)
         st = h.mode == MPROC__POOL_MODE_FIXED ? run_fixed(r, fn, &h, res, out, &nfail)
-                                              : run_bytes(r, fn, &h, res, out, &nfail);
+             : h.mode == MPROC__POOL_MODE_CHUNK
+                 ? run_chunked(r, (mproc_chunk_task_fn)(void (*)(void))fn, &h, res, &nfail)
+                 : run_bytes(r, fn, &h, res, out, &nfail);
     if (!st)
         memcpy(res->data + nfail_at, &nfail, sizeof nfail);
     return st;

@@ -89,11 +89,15 @@ mproc_status_t mproc_active_children(mproc_process_t **out, size_t cap, size_t *
     return MPROC_OK;
 }
 
+void (*mproc__pools_at_exit)(void);
+
 void mproc__join_children_at_exit(void)
 {
     /* A fork child inherits the atexit handler; only the owner acts on its children. */
     if (!mproc__g.initialized || mproc__g.owner_pid != mproc__os_getpid())
         return;
+    if (mproc__pools_at_exit)
+        mproc__pools_at_exit();
     mproc__lock();
     mproc__registry_reap();
     int waiting = mproc__g.active != NULL;

@@ -1,4 +1,5 @@
 /* Pool: Python's multiprocessing.pool.Pool, and workers that die without hanging anyone. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,6 +169,17 @@ static int init_fails(const mproc_args_t *args)
     return 3;
 }
 MPROC_TARGET(init_fails)
+
+/* A process whose target returns with its pool still open (7). */
+static int leaves_a_pool_open(const mproc_args_t *args)
+{
+    (void)args;
+    mproc_pool_options_t o = MPROC_POOL_OPTIONS_INIT;
+    o.processes = 2;
+    mproc_pool_t *pool = NULL;
+    return mproc_pool_create(&pool, &o) ? 3 : 7;
+}
+MPROC_TARGET(leaves_a_pool_open)
 
 static int get_init_value(const void *in, size_t len, mproc_task_out_t *out)
 {
@@ -410,6 +422,122 @@ static void map_array_sends_large_chunks_in_place(void **state)
     assert_squares_mapped(pool, square, in, out, N - 3, 8192);
     free(in);
     free(out);
+    finish(pool);
+}
+
+/* A process that ends with a pool open ends: its pools are terminated
+ * before its daemonic children are (as Python's exit finalizers), so no
+ * worker is replaced while it waits for them. Before, it hung at exit now
+ * and then (the handler replaced the workers the exit had just ended). */
+static void a_process_ending_with_its_pool_open_ends(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 6; i++) {
+        mproc_process_t *p = NULL;
+        assert_int_equal(mproc_process_create(&p, leaves_a_pool_open, NULL, NULL), MPROC_OK);
+        assert_int_equal(mproc_process_start(p), MPROC_OK);
+        mproc_status_t st = mproc_process_join(p, 30);
+        if (st == MPROC_ETIMEDOUT)
+            mproc_process_kill(p); /* its workers are daemonic: they follow it */
+        assert_int_equal(st, MPROC_OK);
+        int64_t code = 0;
+        assert_int_equal(mproc_process_exitcode(p, &code), MPROC_OK);
+        assert_int_equal(code, 7);
+        mproc_process_free(p);
+    }
+}
+
+/* A chunk task: squares its chunk in one loop; 99 if its arrays are not
+ * aligned as pool.h promises. */
+static int square_chunk(const void *in, void *out, size_t n)
+{
+    if ((uintptr_t)in % 16 || (uintptr_t)out % 16)
+        return 99;
+    const int64_t *a = in;
+    int64_t *b = out;
+    for (size_t i = 0; i < n; i++)
+        b[i] = a[i] * a[i];
+    return 0;
+}
+MPROC_CHUNK_TASK(square_chunk)
+
+/* Squares its chunk, and fails it (code 7) when it holds a 13. */
+static int unlucky_chunk(const void *in, void *out, size_t n)
+{
+    int thirteen = square_chunk(in, out, n);
+    for (size_t i = 0; i < n; i++)
+        thirteen |= ((const int64_t *)in)[i] == 13;
+    return thirteen ? 7 : 0;
+}
+MPROC_CHUNK_TASK(unlucky_chunk)
+
+/* A chunk task runs on each chunk's inputs and outputs as aligned arrays,
+ * whatever the chunk size, and the results land in order. */
+static void map_array_chunks_runs_a_task_per_chunk(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    enum { N = 200000 };
+    int64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
+    unsigned char *odd = malloc(N * sizeof *in + 1);
+    assert_non_null(in);
+    assert_non_null(out);
+    assert_non_null(odd);
+    for (int i = 0; i < N; i++)
+        in[i] = i - N / 2;
+    /* Small chunks over fewer items: one message each way per chunk. */
+    size_t sizes[] = {0, 1, 7, 8192, N}, counts[] = {N, 500, 5000, N, N};
+    for (size_t k = 0; k < ARRAY_LEN(sizes); k++) {
+        for (int i = 0; i < N; i++)
+            out[i] = -1;
+        assert_int_equal(mproc_pool_map_array_chunks(pool, square_chunk, in, counts[k],
+                                                     sizeof in[0], out, sizeof out[0], sizes[k],
+                                                     NULL),
+                         MPROC_OK);
+        for (size_t i = 0; i < counts[k]; i++)
+            assert_int_equal(out[i], in[i] * in[i]);
+        assert_int_equal(counts[k] < N ? out[counts[k]] : -1, -1);
+    }
+    /* The caller's array at an odd address: the worker still gets it aligned. */
+    memcpy(odd + 1, in, N * sizeof *in);
+    assert_int_equal(mproc_pool_map_array_chunks(pool, square_chunk, odd + 1, 1000, sizeof in[0],
+                                                 out, sizeof out[0], 100, NULL),
+                     MPROC_OK);
+    assert_int_equal(out[999], in[999] * in[999]);
+    assert_int_equal(mproc_pool_map_array_chunks(pool, square_chunk, in, 0, 8, out, 8, 0, NULL),
+                     MPROC_OK);
+    free(odd);
+    free(in);
+    free(out);
+    finish(pool);
+}
+
+/* A chunk task's failure fails its whole chunk, and only it. */
+static void map_array_chunks_fails_a_chunk_whole(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(2, 0);
+    enum { N = 1000 };
+    int64_t in[N], out[N];
+    for (int i = 0; i < N; i++) {
+        in[i] = i;
+        out[i] = -1;
+    }
+    size_t failed = 99;
+    assert_int_equal(mproc_pool_map_array_chunks(pool, unlucky_chunk, in, N, sizeof in[0], out,
+                                                 sizeof out[0], 10, &failed),
+                     MPROC_ETASK);
+    assert_int_equal(failed, 10); /* the chunk [10, 20) holds the 13 */
+    assert_int_equal(out[9], 81);
+    assert_int_equal(out[20], 400);
+    assert_int_equal(out[N - 1], (int64_t)(N - 1) * (N - 1));
+    assert_int_equal(mproc_pool_map_array_chunks(pool, NULL, in, N, 8, out, 8, 0, &failed),
+                     MPROC_EINVAL);
+    assert_int_equal(failed, 0);
+    assert_int_equal(mproc_pool_map_array_chunks(pool, square_chunk, in, N, 8, out, 0, 0, NULL),
+                     MPROC_EINVAL);
+    assert_int_equal(mproc_pool_map_array_chunks(NULL, square_chunk, in, N, 8, out, 8, 0, NULL),
+                     MPROC_EINVAL);
     finish(pool);
 }
 
@@ -830,6 +958,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(map_array_writes_results_in_place),
         cmocka_unit_test(map_array_takes_the_last_output),
         cmocka_unit_test(map_array_sends_large_chunks_in_place),
+        cmocka_unit_test(map_array_chunks_runs_a_task_per_chunk),
+        cmocka_unit_test(map_array_chunks_fails_a_chunk_whole),
+        cmocka_unit_test(a_process_ending_with_its_pool_open_ends),
         cmocka_unit_test(imap_ordered_and_unordered),
         cmocka_unit_test(starmap_unpacks_argument_lists),
         cmocka_unit_test(dead_worker_fails_only_its_task),

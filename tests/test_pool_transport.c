@@ -248,6 +248,17 @@ static int square(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(square)
 
+/* A chunk task adding the initializer's value, as square does. */
+static int square_chunk(const void *in, void *out, size_t n)
+{
+    const int64_t *a = in;
+    int64_t *b = out;
+    for (size_t i = 0; i < n; i++)
+        b[i] = a[i] * a[i] + init_value;
+    return 0;
+}
+MPROC_CHUNK_TASK(square_chunk)
+
 static int dies(const void *in, size_t len, mproc_task_out_t *out)
 {
     (void)in, (void)len, (void)out;
@@ -298,6 +309,14 @@ static void map_with_an_initializer_runs_on_the_transport_workers(void **state)
         in[i] = i;
     assert_int_equal(mproc_pool_map_array(pool, square, in, N, sizeof in[0], out, sizeof out[0],
                                           3, NULL),
+                     MPROC_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(out[i], (int64_t)i * i + 1000);
+    /* A chunk task goes over the transport too. */
+    for (int i = 0; i < N; i++)
+        out[i] = -1;
+    assert_int_equal(mproc_pool_map_array_chunks(pool, square_chunk, in, N, sizeof in[0], out,
+                                                 sizeof out[0], 7, NULL),
                      MPROC_OK);
     for (int i = 0; i < N; i++)
         assert_int_equal(out[i], (int64_t)i * i + 1000);

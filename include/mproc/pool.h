@@ -87,6 +87,32 @@ MPROC_API mproc_status_t mproc_register_task(mproc_task_entry_t *entry);
         (void)mproc_register_task(&mproc__task_entry_##fn);                       \
     }
 
+/**
+ * A chunk task, for mproc_pool_map_array_chunks(): maps the `n` elements at
+ * `in` to the `n` outputs at `out` in one call, a plain loop the compiler can
+ * vectorize, instead of one call per element. Element sizes are those given
+ * to mproc_pool_map_array_chunks(); `in` and `out` start at a multiple of 16
+ * bytes, belong to the library and are valid during the call only. Returns 0,
+ * or a non-zero code of its own: then every element of the chunk fails with
+ * it. It runs in a worker process.
+ */
+typedef int (*mproc_chunk_task_fn)(const void *in, void *out, size_t n);
+
+/**
+ * Register chunk task `fn` under its name (as MPROC_TASK(), in the same name
+ * space): spawned workers and transports find it by name. Place it at file
+ * scope beside the function.
+ */
+#define MPROC_CHUNK_TASK(fn)                                                      \
+    static const mproc_chunk_task_fn mproc__chunk_task_##fn = fn; /* type check */ \
+    static mproc_task_entry_t mproc__task_entry_##fn = {                          \
+        (mproc_task_fn)(void (*)(void))fn, #fn, 0};                               \
+    MPROC__CONSTRUCTOR(mproc__register_task_##fn)                                 \
+    {                                                                             \
+        (void)mproc__chunk_task_##fn;                                             \
+        (void)mproc_register_task(&mproc__task_entry_##fn);                       \
+    }
+
 /** Called when an async result is ready; runs on the pool's handler thread. */
 typedef void (*mproc_result_callback)(mproc_async_result_t *result, void *user);
 
@@ -226,13 +252,31 @@ MPROC_API mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn,
  * Waits until all are done. Returns MPROC_OK, or the first failure
  * (MPROC_ETASK with `*failed_index` set when not NULL, MPROC_EWORKERLOST, or
  * MPROC_ETASK for an output of the wrong size); the elements that did not fail
- * are written all the same.
+ * are written all the same, and those of a chunk whose worker died while
+ * sending its results may hold part of them.
  * Errors as mproc_pool_apply_async(), and MPROC_EINVAL for a zero size.
  */
 MPROC_API mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn,
                                               const void *in, size_t n, size_t in_size,
                                               void *out, size_t out_size, size_t chunksize,
                                               size_t *failed_index);
+
+/**
+ * mproc_pool_map_array() with a chunk task: `fn` runs once per chunk of up to
+ * `chunksize` elements (0: the same default), on the chunk's inputs and
+ * outputs as arrays, so a worker spends no call per element. Results are
+ * written to `out` in order as with mproc_pool_map_array(). A chunk whose
+ * task returns non-zero fails whole: MPROC_ETASK, and `*failed_index` (when
+ * not NULL) is the first element of the first such chunk. Each chunk runs
+ * exactly once; a worker that dies fails only its own chunk
+ * (MPROC_EWORKERLOST). `fn` must be registered with MPROC_CHUNK_TASK() for
+ * the spawn method and transports (else MPROC_ENOTREGISTERED). Other errors
+ * as mproc_pool_map_array().
+ */
+MPROC_API mproc_status_t mproc_pool_map_array_chunks(mproc_pool_t *pool, mproc_chunk_task_fn fn,
+                                                     const void *in, size_t n, size_t in_size,
+                                                     void *out, size_t out_size,
+                                                     size_t chunksize, size_t *failed_index);
 
 /**
  * Python's starmap: each item is an argument list, encoded as the task's input;
