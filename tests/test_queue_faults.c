@@ -1056,19 +1056,19 @@ static void each_role_killed_at_each_point(void **state)
 
 /* The points a producer and a consumer pass, for the randomized stress:
  * every point of the queue's and the lock's paths each role can reach. */
-#define ROLE_POINTS 15
-static const char *const role_points[2][ROLE_POINTS] = {
-    {"queue.put.after_lock", "queue.put.after_begin", "queue.put.after_copy",
-     "queue.put.after_publish", "queue.put.after_count", "queue.put.mid_stream",
-     "queue.put.after_wrap_mark", "queue.put.after_wrap", "queue.put.after_jump_mark",
-     "queue.put.after_jump", "queue.put.after_retract", "queue.recover_producer.after_zeros",
-     "lock.take.after_cas", "lock.takeover.after_cas", "lock.revoke.after_mark"},
-    {"queue.get.after_lock", "queue.get.after_claim", "queue.get.after_copy",
-     "queue.get.after_head", "queue.get.after_give_back", "queue.get.after_shrink",
-     "queue.get.mid_stream", "queue.get.after_close", "queue.recover_consumer.after_skip",
-     "lock.take.after_cas", "lock.takeover.after_cas", "lock.revoke.after_mark",
-     "lock.release.after_bias", "lock.wait.after_count", "lock.wait.after_post"},
-};
+static const char *const put_points[] = {
+    "queue.put.after_lock", "queue.put.after_begin", "queue.put.after_copy",
+    "queue.put.after_publish", "queue.put.after_count", "queue.put.mid_stream",
+    "queue.put.after_wrap_mark", "queue.put.after_wrap", "queue.put.after_jump_mark",
+    "queue.put.after_jump", "queue.put.after_retract", "queue.recover_producer.after_zeros",
+    "lock.take.after_cas", "lock.takeover.after_cas", "lock.revoke.after_mark",
+    "lock.release.after_bias", "lock.wait.after_count", "lock.wait.after_post"};
+static const char *const get_points[] = {
+    "queue.get.after_lock", "queue.get.after_claim", "queue.get.after_copy",
+    "queue.get.after_head", "queue.get.after_give_back", "queue.get.after_shrink",
+    "queue.get.mid_stream", "queue.get.after_close", "queue.recover_consumer.after_skip",
+    "lock.take.after_cas", "lock.takeover.after_cas", "lock.revoke.after_mark",
+    "lock.release.after_bias", "lock.wait.after_count", "lock.wait.after_post"};
 
 static uint64_t next_random(uint64_t *x)
 {
@@ -1076,6 +1076,12 @@ static uint64_t next_random(uint64_t *x)
     *x ^= *x >> 7;
     *x ^= *x << 17;
     return *x;
+}
+
+static const char *random_point(uint64_t *x, int role)
+{
+    uint64_t r = next_random(x);
+    return role == PROD ? put_points[r % ARRAY_LEN(put_points)] : get_points[r % ARRAY_LEN(get_points)];
 }
 
 static const char *const kind_names[KINDS] = {"default", "sparse-small", "plain-small", "bounded",
@@ -1092,10 +1098,10 @@ static struct {
 static trial_t random_trial(uint64_t *x)
 {
     int role = (int)(next_random(x) % 2);
-    trial_t tr = {role_points[role][next_random(x) % ROLE_POINTS], role, (int)(next_random(x) % KINDS),
+    trial_t tr = {random_point(x, role), role, (int)(next_random(x) % KINDS),
                   1 + (int)(next_random(x) % 20), NULL, 0};
     if (next_random(x) % 4 == 0) {
-        tr.pre_point = role_points[role][next_random(x) % ROLE_POINTS];
+        tr.pre_point = random_point(x, role);
         tr.pre_nth = 1 + (int)(next_random(x) % 20);
     }
     return tr;
