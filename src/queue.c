@@ -77,7 +77,8 @@
 #define WRAP_MARK 0xFFFFFFFFu
 #define JUMP_MARK 0xFFFFFFFEu /* the next frame is at this lap's block (u32 after it) */
 #define LONG_MARK 0xFFFFFFFDu /* a message whose u64 length follows the header */
-#define BLOCK ((int64_t)1 << 20) /* unit in which consumed cold memory is given back */
+#define BLOCK_SHIFT 20
+#define BLOCK ((int64_t)1 << BLOCK_SHIFT) /* unit in which consumed cold memory is given back */
 /* The most cold memory kept committed for the laps to come (retain_laps),
  * and how many of the largest recent messages it holds at least. */
 #define RETAIN_CAP ((int64_t)256 << 20)
@@ -165,10 +166,13 @@ enum { PRODUCER, CONSUMER };
  * registers and its instructions few (a put of 64 bytes took ~170). */
 #if defined(_MSC_VER)
 #define OUT_OF_LINE __declspec(noinline)
+#define USUAL __forceinline
 #elif defined(__GNUC__) || defined(__clang__)
 #define OUT_OF_LINE __attribute__((noinline))
+#define USUAL inline __attribute__((always_inline))
 #else
 #define OUT_OF_LINE
+#define USUAL inline
 #endif
 #define FAST_PUT 1 /* open, unbounded and not joinable: put_now may serve */
 #define FAST_GET 2 /* open: take_now may serve */
@@ -188,6 +192,7 @@ struct mproc_queue {
     int64_t fast_end;     /* a put whose frame ends below this ring offset decides nothing */
     int light;            /* this process publishes with release stores */
     int fast;             /* FAST_PUT, FAST_GET: which usual paths this view may take */
+    int commits;          /* cold pages are committed per view before use (touch) */
     mproc__lock_view_t prod, cons;
     mproc__os_sem_t *sems[H_COUNT - H_SEMS]; /* in handle order */
     int closed;
@@ -238,6 +243,7 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
     /* Below the warm part (committed in every view: keep >= hot) or in a
      * plain ring, a frame in one piece needs neither a wrap nor a commit. */
     q->fast_end = s->sparse ? q->warm : s->capacity;
+    q->commits = q->shm.commit_first && s->sparse;
     q->fast = FAST_GET | (s->maxsize == 0 && !s->joinable ? FAST_PUT : 0);
     q->touched[PRODUCER] = q->touched[CONSUMER] = -1;
     q->light = mproc__light_enroll(&s->light_users);
@@ -390,7 +396,7 @@ mproc_status_t mproc_joinable_queue_create(mproc_queue_t **out, size_t maxsize)
 }
 
 /* Wake the other side if it announced that it sleeps. */
-static void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
+static USUAL void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
 {
     if (mproc__load(sleeping) && mproc__exchange(sleeping, 0))
         (void)mproc__os_sem_post(sem);
@@ -488,7 +494,7 @@ static int64_t room(mproc_queue_t *q)
     return room_for(q, q->usable);
 }
 
-static int64_t published_for(mproc_queue_t *q, int64_t need)
+static USUAL int64_t published_for(mproc_queue_t *q, int64_t need)
 {
     shared_t *s = q->s;
     int64_t a = s->cons_seen_tail - s->head;
@@ -913,7 +919,7 @@ static mproc_status_t stream_frame(mproc_queue_t *q, const void *data, size_t le
 
 /* With the producer lock held: record the frame begun at `pos`, from which
  * the next holder finishes it if this one dies or gives up. */
-static inline void begin_frame(shared_t *s, int64_t pos, int64_t total)
+static USUAL void begin_frame(shared_t *s, int64_t pos, int64_t total)
 {
     s->prod_seq++;
     s->prod_base = s->produced;
@@ -926,7 +932,7 @@ static inline void begin_frame(shared_t *s, int64_t pos, int64_t total)
 
 /* Write a short message's frame in one piece at `pos` (room and memory are
  * there, it does not run over the ring's end) and publish it. */
-static inline void write_whole(mproc_queue_t *q, int64_t pos, const void *data, size_t len,
+static USUAL void write_whole(mproc_queue_t *q, int64_t pos, const void *data, size_t len,
                                int64_t total)
 {
     shared_t *s = q->s;
@@ -944,7 +950,7 @@ static inline void write_whole(mproc_queue_t *q, int64_t pos, const void *data, 
 }
 
 /* The frame begun is all published: count it, and the record is done. */
-static inline void end_frame(mproc_queue_t *q)
+static USUAL void end_frame(mproc_queue_t *q)
 {
     shared_t *s = q->s;
     mproc__publish(q->light, &s->produced, s->prod_base + 1);
@@ -981,7 +987,7 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
  * seen holds the frame and a mark after it below fast_end, so that nothing
  * needs deciding (what fits_now checks, for this case). 0: not the usual
  * case, nothing done. */
-static inline int put_now(mproc_queue_t *q, const void *data, size_t len)
+static USUAL int put_now(mproc_queue_t *q, const void *data, size_t len)
 {
     shared_t *s = q->s;
     int64_t total = HEADER + (int64_t)((len + 7) & ~(size_t)7);
@@ -1062,21 +1068,29 @@ static OUT_OF_LINE void give_back(mproc_queue_t *q, int64_t lo, int64_t hi)
     }
 }
 
-/* Consumed up to `to`: give back the blocks passed, then publish the head
+/* In a sparse ring, the consumer moves its head from the block of `head` to
+ * `to`: give back the blocks passed (see move_head). */
+static OUT_OF_LINE void give_back_passed(mproc_queue_t *q, int64_t head, int64_t to,
+                                         int64_t written)
+{
+    int64_t lo = head / BLOCK * BLOCK;
+    int64_t hi = written == to ? to / BLOCK * BLOCK : round_up(written, BLOCK);
+    if (hi > lo) {
+        give_back(q, lo, hi);
+        MPROC_KILL_POINT("queue.get.after_give_back");
+    }
+}
+
+/* Consumed from `head` (the head now) up to `to`: give back the blocks passed, then publish the head
  * (in that order: see the top of this file) and wake a waiting producer.
  * `written` is where the producer's bytes end in this stretch (the same as
- * `to` except at a wrap, past which nothing of this lap was written). */
-static void move_head(mproc_queue_t *q, int64_t to, int64_t written)
+ * `to` except at a wrap, past which nothing of this lap was written). Inline:
+ * the usual get passes no block end. */
+static USUAL void move_head(mproc_queue_t *q, int64_t head, int64_t to, int64_t written)
 {
     shared_t *s = q->s;
-    if (s->sparse) {
-        int64_t lo = s->head / BLOCK * BLOCK;
-        int64_t hi = written == to ? to / BLOCK * BLOCK : round_up(written, BLOCK);
-        if (hi > lo) {
-            give_back(q, lo, hi);
-            MPROC_KILL_POINT("queue.get.after_give_back");
-        }
-    }
+    if (s->sparse && (written != to || to >> BLOCK_SHIFT != head >> BLOCK_SHIFT))
+        give_back_passed(q, head, to, written);
     mproc__publish(q->light, &s->head, to);
     wake(&s->prod_sleeping, ROOM_SEM(q));
 }
@@ -1093,7 +1107,7 @@ static void pass_mark(mproc_queue_t *q, int64_t to, int64_t written)
     s->cons_pass_written = written;
     s->cons_pass_to = to;
     mproc__compiler_fence();
-    move_head(q, to, written);
+    move_head(q, s->head, to, written);
     mproc__compiler_fence();
     s->cons_pass_to = 0;
 }
@@ -1180,7 +1194,7 @@ static mproc_status_t stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n
             ring_copy_out(q, q->s->head, dst, (size_t)k);
             dst += k;
         }
-        move_head(q, q->s->head + k, q->s->head + k);
+        move_head(q, q->s->head, q->s->head + k, q->s->head + k);
         MPROC_KILL_POINT("queue.get.mid_stream");
         n -= k;
     }
@@ -1216,7 +1230,7 @@ static mproc_status_t recover_consumer(mproc_queue_t *q, double deadline)
     shared_t *s = q->s;
     if (s->cons_pass_to) {
         if (s->head < s->cons_pass_to) /* give the blocks back again: idempotent */
-            move_head(q, s->cons_pass_to, s->cons_pass_written);
+            move_head(q, s->head, s->cons_pass_to, s->cons_pass_written);
         s->cons_pass_to = 0;
     }
     if (s->cons_total) {
@@ -1253,10 +1267,10 @@ static mproc_status_t read_header(mproc_queue_t *q, unsigned char header[MPROC__
 
 /* With the consumer lock held: claim the frame at the head (sequence number
  * `seq`, `total` bytes). From here a recovering consumer would skip it. */
-static inline void claim_frame(mproc_queue_t *q, uint32_t seq, int64_t total)
+static USUAL void claim_frame(mproc_queue_t *q, int64_t head, uint32_t seq, int64_t total)
 {
     shared_t *s = q->s;
-    s->cons_start = s->head;
+    s->cons_start = head;
     s->cons_seq = seq;
     s->cons_claim = s->claimed + 1;
     s->cons_total = total;
@@ -1274,7 +1288,7 @@ static inline void read_whole(mproc_queue_t *q, int64_t hb, unsigned char *dst, 
     shared_t *s = q->s;
     ring_copy_out(q, s->head + hb, dst, n);
     MPROC_KILL_POINT("queue.get.after_copy");
-    move_head(q, s->head + total, s->head + total);
+    move_head(q, s->head, s->head + total, s->head + total);
 }
 
 /* With the consumer lock held and a frame's header read at the head: claim
@@ -1302,13 +1316,13 @@ static mproc_status_t read_frame(mproc_queue_t *q, const mproc__frame_t *f, void
         return MPROC_ESHORTBUF;
     }
     int64_t total = f->advance, hb = f->header;
-    claim_frame(q, f->seq, total);
+    claim_frame(q, s->head, f->seq, total);
     mproc_status_t st = MPROC_OK;
     if (published_for(q, total) >= total) {
         read_whole(q, hb, dst, n, total); /* the common case */
     } else {
         double deadline = deadline_at(d);
-        move_head(q, s->head + hb, s->head + hb);
+        move_head(q, s->head, s->head + hb, s->head + hb);
         st = stream_out(q, dst, (int64_t)n, deadline);
         if (!st)
             st = stream_out(q, NULL, total - hb - (int64_t)n, deadline);
@@ -1352,27 +1366,35 @@ static mproc_status_t decode_at_head(const mproc_queue_t *q, const unsigned char
  * (FAST_GET): nothing left to repair, and a short message's frame all
  * published at the head, not dropped, that fits the buffer. Into `buf` (cap
  * bytes) or, when `alloc`, a new buffer. 0: not the usual case, nothing done. */
-static inline int take_now(mproc_queue_t *q, void *buf, size_t cap, void **alloc, size_t *len)
+static USUAL int take_now(mproc_queue_t *q, void *buf, size_t cap, void **alloc, size_t *len)
 {
     shared_t *s = q->s;
+    int64_t head = s->head; /* this side's own: read once */
     if ((s->cons_total | s->cons_pass_to) || published_for(q, HEADER) < HEADER)
         return 0;
     MPROC_KILL_POINT("queue.get.after_lock");
+    int64_t off = head & q->mask;
+    const unsigned char *at = q->ring + off;
     uint32_t word[2];
-    (void)touch(q, CONSUMER, s->head, HEADER); /* the producer committed it already */
-    memcpy(word, q->ring + (s->head & q->mask), HEADER);
+    if (q->commits)
+        (void)touch(q, CONSUMER, head, HEADER); /* the producer committed it already */
+    memcpy(word, at, HEADER);
     if (word[0] >= FAST_LEN) /* a mark, or a long message */
         return 0;
     size_t n = word[0];
     int64_t total = frame_size(n);
-    if (published_for(q, total) < total || (!alloc && n > cap) ||
-        (int64_t)word[1] == mproc__load(&s->aborted_seq))
+    /* Not round the ring's end (streamed), all there, fits, not dropped. */
+    if (off + total > q->mask + 1 || published_for(q, total) < total || (!alloc && n > cap) ||
+        (int64_t)word[1] == mproc__load(&s->aborted_seq) ||
+        (q->commits && touch(q, CONSUMER, head, total) != MPROC_OK))
         return 0;
     unsigned char *dst = alloc ? malloc(n ? n : 1) : buf;
     if (!dst)
         return 0; /* the slow path fails the same way */
-    claim_frame(q, word[1], total);
-    read_whole(q, HEADER, dst, n, total);
+    claim_frame(q, head, word[1], total);
+    memcpy(dst, at + HEADER, n);
+    MPROC_KILL_POINT("queue.get.after_copy");
+    move_head(q, head, head + total, head + total);
     MPROC_KILL_POINT("queue.get.after_head");
     s->cons_total = 0;
     if (alloc)
