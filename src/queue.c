@@ -474,15 +474,26 @@ static int jumped(const shared_t *s)
     return s->prod_seen_head < s->prod_lap && s->tail - s->prod_lap >= jump_offset(s);
 }
 
+/* How many bytes past `head` producers may have written: the ring less the
+ * slack, which keeps them out of the blocks consumers give back as they pass
+ * them. Blocks below `keep` are never given back, so with the head in
+ * [BLOCK, keep] (the block behind it below keep too, as in the warm part)
+ * producers may come up to the head itself. */
+static USUAL int64_t room_limit(const mproc_queue_t *q, int64_t head)
+{
+    return (uint64_t)((head & q->mask) - BLOCK) <= (uint64_t)(q->keep - BLOCK) ? q->mask + 1
+                                                                                : q->usable;
+}
+
 /* Free bytes; the other side's position is re-read only when the last one seen
  * is not enough (it only grows, so an old value is a safe underestimate). */
 static int64_t room_for(mproc_queue_t *q, int64_t need)
 {
     shared_t *s = q->s;
-    int64_t r = q->usable - (s->tail - s->prod_seen_head);
+    int64_t r = room_limit(q, s->prod_seen_head) - (s->tail - s->prod_seen_head);
     if (r < need) {
         s->prod_seen_head = mproc__load(&s->head);
-        r = q->usable - (s->tail - s->prod_seen_head);
+        r = room_limit(q, s->prod_seen_head) - (s->tail - s->prod_seen_head);
         if (r < need && jumped(s))
             r = s->capacity - BLOCK - (s->tail - s->prod_lap);
     }
@@ -646,7 +657,7 @@ static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
 /* How long a producer at the end of the warm part waits for consumers to
  * free its beginning before it runs on past it (see wait_to_wrap). */
 #define SPILL_GRACE_SECONDS 10e-3
-#define SPILL_WAIT_FRAMES 64 /* frames of at most warm / this wait */
+#define SPILL_WAIT_FRAMES 2 /* frames of at most warm / this wait */
 
 /* At the end of the warm part, consumers that are a little behind are given
  * a moment to free its beginning, unless the put may not wait: a frame that
@@ -848,7 +859,8 @@ static int fits_now(mproc_queue_t *q, int64_t total)
 {
     shared_t *s = q->s;
     int64_t off = s->tail & q->mask;
-    return s->prod_total == 0 && q->usable - (s->tail - s->prod_seen_head) >= total + HEADER &&
+    return s->prod_total == 0 &&
+           room_limit(q, s->prod_seen_head) - (s->tail - s->prod_seen_head) >= total + HEADER &&
            (s->maxsize == 0 || count(s) < s->maxsize) &&
            off + total + HEADER <= next_boundary(q, off) &&
            touch(q, PRODUCER, s->tail, total) == MPROC_OK;
@@ -992,7 +1004,8 @@ static USUAL int put_now(mproc_queue_t *q, const void *data, size_t len)
     shared_t *s = q->s;
     int64_t total = HEADER + (int64_t)((len + 7) & ~(size_t)7);
     int64_t pos = s->tail, end = (pos & q->mask) + total + HEADER;
-    if (s->prod_total || end > q->fast_end || q->usable - (pos - s->prod_seen_head) < total + HEADER)
+    int64_t seen = s->prod_seen_head;
+    if (s->prod_total || end > q->fast_end || room_limit(q, seen) - (pos - seen) < total + HEADER)
         return 0;
     MPROC_KILL_POINT("queue.put.after_lock");
     begin_frame(s, pos, total);
