@@ -1004,8 +1004,9 @@ static USUAL int put_now(mproc_queue_t *q, const void *data, size_t len)
     shared_t *s = q->s;
     int64_t total = HEADER + (int64_t)((len + 7) & ~(size_t)7);
     int64_t pos = s->tail, end = (pos & q->mask) + total + HEADER;
-    int64_t seen = s->prod_seen_head;
-    if (s->prod_total || end > q->fast_end || room_limit(q, seen) - (pos - seen) < total + HEADER)
+    int64_t seen = s->prod_seen_head, need = total + HEADER;
+    if (s->prod_total || end > q->fast_end ||
+        (q->usable - (pos - seen) < need && room_limit(q, seen) - (pos - seen) < need))
         return 0;
     MPROC_KILL_POINT("queue.put.after_lock");
     begin_frame(s, pos, total);
