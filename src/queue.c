@@ -26,7 +26,11 @@
  * plus at most RETAIN_CAP, and put waits only when `capacity` of them are
  * unread. A consumer gives back a block before it
  * publishes the head that passes it, and a producer stays a block short of the
- * head (`slack`), so no producer ever writes into a block being given back.
+ * head (`slack`), so no producer ever writes into a block being given back;
+ * where no block is given back (the head in [BLOCK, keep]) it comes up to the
+ * head itself (room_limit). At the warm part's end a producer of small frames
+ * waits a little for consumers to free its beginning rather than run on into
+ * memory out of the caches (wait_to_wrap).
  *
  * After a wrap, producers write behind consumers that may still be reading the
  * previous lap; if those stop, the room up to them runs out. Then a producer
