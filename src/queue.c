@@ -668,10 +668,9 @@ static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
  * runs on past it lands in memory that is not in the caches, and beyond the
  * hot part in pages faulted in and given back again, which costs a steady
  * stream (both sides) far more than the wait. Consumers that do not free it
- * in time are left behind as before. Only for small frames: the wrap needs
- * consumers within a block and a frame of the producer (the slack), so with
- * large frames the wait would leave one frame in flight (1 MiB messages ran
- * at a third of their rate). */
+ * in time are left behind as before. Only for frames up to half the warm
+ * part: for a larger one the wrap waits for consumers to read all but that
+ * much, which would leave little in flight. */
 static void wait_to_wrap(mproc_queue_t *q, int64_t total, double deadline)
 {
     shared_t *s = q->s;
@@ -1099,8 +1098,9 @@ static OUT_OF_LINE void give_back_passed(mproc_queue_t *q, int64_t head, int64_t
     }
 }
 
-/* Consumed from `head` (the head now) up to `to`: give back the blocks passed, then publish the head
- * (in that order: see the top of this file) and wake a waiting producer.
+/* Consumed from `head` (the head now) up to `to`: give back the blocks
+ * passed, then publish the head (in that order: see the top of this file)
+ * and wake a waiting producer.
  * `written` is where the producer's bytes end in this stretch (the same as
  * `to` except at a wrap, past which nothing of this lap was written). Inline:
  * the usual get passes no block end. */
@@ -1479,8 +1479,8 @@ static OUT_OF_LINE mproc_status_t take_slow(mproc_queue_t *q, double timeout, vo
 }
 
 /* Take one frame: into `buf` (cap bytes) or, when `alloc`, a new buffer. */
-static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t cap, void **alloc,
-                           size_t *len)
+static USUAL mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t cap,
+                                 void **alloc, size_t *len)
 {
     int locked = 0;
     if (q && (q->fast & FAST_GET) && len && (alloc || buf || !cap) && timeout == timeout) {

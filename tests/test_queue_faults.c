@@ -1081,7 +1081,8 @@ static uint64_t next_random(uint64_t *x)
 static const char *random_point(uint64_t *x, int role)
 {
     uint64_t r = next_random(x);
-    return role == PROD ? put_points[r % ARRAY_LEN(put_points)] : get_points[r % ARRAY_LEN(get_points)];
+    return role == PROD ? put_points[r % ARRAY_LEN(put_points)]
+                        : get_points[r % ARRAY_LEN(get_points)];
 }
 
 static const char *const kind_names[KINDS] = {"default", "sparse-small", "plain-small", "bounded",
