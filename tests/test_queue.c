@@ -578,7 +578,7 @@ static void put_get_in_turns(mproc_queue_t *q, size_t size, int count)
     free(back);
 }
 
-/* A 4000-byte message numbered `i`: its number, then bytes derived from it. */
+/* A message numbered `i`: its number, then bytes derived from it. */
 static void numbered_fill(unsigned char *m, size_t len, int i)
 {
     for (size_t k = 0; k < len; k++)
