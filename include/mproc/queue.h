@@ -36,7 +36,7 @@
  * are unread, and a bounded one blocks on its count of messages only (a put
  * of a message up to 2 MiB, or half of a smaller ring_bytes, may pause up to
  * 10 ms, within its timeout and never in put_nowait, for consumers a little
- * behind to free the ring's first 4 MiB, rather than run on into memory out of
+ * behind to free the ring's beginning, rather than run on into memory out of
  * the caches). Where
  * the OS refuses a reservation that large, smaller ones are tried, down to a
  * plain ring of ring_bytes; a message larger than a plain ring streams through it.
