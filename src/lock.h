@@ -96,12 +96,19 @@ void mproc__lock_wake(mproc__lock_view_t *v);
  * this process stops using the lock. */
 void mproc__lock_unbias(mproc__lock_view_t *v);
 
+/* This process's token: a load once known (a put or get asks each time). */
+static inline int64_t mproc__lock_me(void)
+{
+    int64_t t = mproc__os_token_known;
+    return t ? t : mproc__os_self_token();
+}
+
 /* Take the lock if that needs no wait. Inline, as is the release: a put or
  * get takes and releases a lock each time. */
 static inline int mproc__lock_try(mproc__lock_view_t *v)
 {
     mproc__lock_t *l = v->lock;
-    int64_t me = mproc__os_self_token();
+    int64_t me = mproc__lock_me();
     int k = v->bias_slot;
     int64_t kept = me | MPROC__LOCK_BIASED | MPROC__LOCK_SLOT(k);
     uintptr_t self = mproc__self_thread();

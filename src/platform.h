@@ -161,6 +161,9 @@ void mproc__os_sem_close(mproc__os_sem_t *s);
  * time). The top three bits are clear (pids are below 2^29): locks keep flags
  * there. */
 int64_t mproc__os_self_token(void);
+/* The token once mproc__os_self_token() has been asked (0 before, and again in
+ * a fork child until it asks): read where a call per lock is too much. */
+extern volatile int64_t mproc__os_token_known;
 /* A number naming the calling thread among this process's running threads
  * (the core asks only where the compiler has no native thread-locals). */
 uintptr_t mproc__os_self_thread(void);

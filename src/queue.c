@@ -26,7 +26,11 @@
  * plus at most RETAIN_CAP, and put waits only when `capacity` of them are
  * unread. A consumer gives back a block before it
  * publishes the head that passes it, and a producer stays a block short of the
- * head (`slack`), so no producer ever writes into a block being given back.
+ * head (`slack`), so no producer ever writes into a block being given back;
+ * where no block is given back (the head in [BLOCK, keep]) it comes up to the
+ * head itself (room_limit). At the warm part's end a producer of small frames
+ * waits a little for consumers to free its beginning rather than run on into
+ * memory out of the caches (wait_to_wrap).
  *
  * After a wrap, producers write behind consumers that may still be reading the
  * previous lap; if those stop, the room up to them runs out. Then a producer
@@ -77,7 +81,8 @@
 #define WRAP_MARK 0xFFFFFFFFu
 #define JUMP_MARK 0xFFFFFFFEu /* the next frame is at this lap's block (u32 after it) */
 #define LONG_MARK 0xFFFFFFFDu /* a message whose u64 length follows the header */
-#define BLOCK ((int64_t)1 << 20) /* unit in which consumed cold memory is given back */
+#define BLOCK_SHIFT 20
+#define BLOCK ((int64_t)1 << BLOCK_SHIFT) /* unit in which consumed cold memory is given back */
 /* The most cold memory kept committed for the laps to come (retain_laps),
  * and how many of the largest recent messages it holds at least. */
 #define RETAIN_CAP ((int64_t)256 << 20)
@@ -160,6 +165,25 @@ enum { H_SHM, H_PROD_LOCK, H_CONS_LOCK, H_DATA, H_ROOM, H_DONE, H_COUNT };
 
 enum { PRODUCER, CONSUMER };
 
+/* The usual put and get (put_now, take_now) are short and inline; whatever
+ * else a call may need is out of line, so that the usual path keeps its
+ * registers and its instructions few (a put of 64 bytes took ~170). */
+#if defined(_MSC_VER)
+#define OUT_OF_LINE __declspec(noinline)
+#define USUAL __forceinline
+#elif defined(__GNUC__) || defined(__clang__)
+#define OUT_OF_LINE __attribute__((noinline))
+#define USUAL inline __attribute__((always_inline))
+#else
+#define OUT_OF_LINE
+#define USUAL inline
+#endif
+#define FAST_PUT 1 /* open, unbounded and not joinable: put_now may serve */
+#define FAST_GET 2 /* open: take_now may serve */
+/* Messages up to this length may take the usual paths (larger ones cross a
+ * boundary of the warm part or the ring anyway). */
+#define FAST_LEN ((size_t)1 << 30)
+
 struct mproc_queue {
     mproc__os_shm_t shm;
     shared_t *s;
@@ -169,7 +193,10 @@ struct mproc_queue {
     int64_t keep;         /* ring offsets below this are never given back */
     int64_t warm;         /* where producers wrap when consumers keep up */
     int64_t touched[2];   /* per role: the last cold block made usable here */
+    int64_t fast_end;     /* a put whose frame ends below this ring offset decides nothing */
     int light;            /* this process publishes with release stores */
+    int fast;             /* FAST_PUT, FAST_GET: which usual paths this view may take */
+    int commits;          /* cold pages are committed per view before use (touch) */
     mproc__lock_view_t prod, cons;
     mproc__os_sem_t *sems[H_COUNT - H_SEMS]; /* in handle order */
     int closed;
@@ -217,6 +244,11 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
     q->usable = s->capacity - (s->sparse ? BLOCK : 0);
     q->keep = s->sparse ? round_up(s->hot, BLOCK) : s->capacity;
     q->warm = s->hot < WARM ? s->hot : WARM;
+    /* Below the warm part (committed in every view: keep >= hot) or in a
+     * plain ring, a frame in one piece needs neither a wrap nor a commit. */
+    q->fast_end = s->sparse ? q->warm : s->capacity;
+    q->commits = q->shm.commit_first && s->sparse;
+    q->fast = FAST_GET | (s->maxsize == 0 && !s->joinable ? FAST_PUT : 0);
     q->touched[PRODUCER] = q->touched[CONSUMER] = -1;
     q->light = mproc__light_enroll(&s->light_users);
     mproc__lock_bind(&q->prod, &s->prod_lock, PROD_LOCK_SEM(q), &s->light_users, q->light);
@@ -368,7 +400,7 @@ mproc_status_t mproc_joinable_queue_create(mproc_queue_t **out, size_t maxsize)
 }
 
 /* Wake the other side if it announced that it sleeps. */
-static void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
+static USUAL void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
 {
     if (mproc__load(sleeping) && mproc__exchange(sleeping, 0))
         (void)mproc__os_sem_post(sem);
@@ -446,15 +478,26 @@ static int jumped(const shared_t *s)
     return s->prod_seen_head < s->prod_lap && s->tail - s->prod_lap >= jump_offset(s);
 }
 
+/* How many bytes past `head` producers may have written: the ring less the
+ * slack, which keeps them out of the blocks consumers give back as they pass
+ * them. Blocks below `keep` are never given back, so with the head in
+ * [BLOCK, keep] (the block behind it below keep too, as in the warm part)
+ * producers may come up to the head itself. */
+static USUAL int64_t room_limit(const mproc_queue_t *q, int64_t head)
+{
+    return (uint64_t)((head & q->mask) - BLOCK) <= (uint64_t)(q->keep - BLOCK) ? q->mask + 1
+                                                                                : q->usable;
+}
+
 /* Free bytes; the other side's position is re-read only when the last one seen
  * is not enough (it only grows, so an old value is a safe underestimate). */
 static int64_t room_for(mproc_queue_t *q, int64_t need)
 {
     shared_t *s = q->s;
-    int64_t r = q->usable - (s->tail - s->prod_seen_head);
+    int64_t r = room_limit(q, s->prod_seen_head) - (s->tail - s->prod_seen_head);
     if (r < need) {
         s->prod_seen_head = mproc__load(&s->head);
-        r = q->usable - (s->tail - s->prod_seen_head);
+        r = room_limit(q, s->prod_seen_head) - (s->tail - s->prod_seen_head);
         if (r < need && jumped(s))
             r = s->capacity - BLOCK - (s->tail - s->prod_lap);
     }
@@ -466,7 +509,7 @@ static int64_t room(mproc_queue_t *q)
     return room_for(q, q->usable);
 }
 
-static int64_t published_for(mproc_queue_t *q, int64_t need)
+static USUAL int64_t published_for(mproc_queue_t *q, int64_t need)
 {
     shared_t *s = q->s;
     int64_t a = s->cons_seen_tail - s->head;
@@ -613,6 +656,31 @@ static mproc_status_t wrap_early(mproc_queue_t *q, int64_t total)
     mproc__publish(q->light, &s->tail, s->tail + skip);
     MPROC_KILL_POINT("queue.put.after_wrap");
     return MPROC_OK;
+}
+
+/* How long a producer at the end of the warm part waits for consumers to
+ * free its beginning before it runs on past it (see wait_to_wrap). */
+#define SPILL_GRACE_SECONDS 10e-3
+#define SPILL_WAIT_FRAMES 2 /* frames of at most warm / this wait */
+
+/* At the end of the warm part, consumers that are a little behind are given
+ * a moment to free its beginning, unless the put may not wait: a frame that
+ * runs on past it lands in memory that is not in the caches, and beyond the
+ * hot part in pages faulted in and given back again, which costs a steady
+ * stream (both sides) far more than the wait. Consumers that do not free it
+ * in time are left behind as before. Only for frames up to half the warm
+ * part: for a larger one the wrap waits for consumers to read all but that
+ * much, which would leave little in flight. */
+static void wait_to_wrap(mproc_queue_t *q, int64_t total, double deadline)
+{
+    shared_t *s = q->s;
+    int64_t off = s->tail & q->mask, need = s->capacity - off + total + HEADER;
+    if (deadline == 0.0 || total > q->warm / SPILL_WAIT_FRAMES ||
+        !crosses(off, off + total + HEADER, q->warm) || room_for(q, need) >= need)
+        return;
+    double until = mproc__os_now() + SPILL_GRACE_SECONDS;
+    (void)sleep_until(q, has_room, need, &s->prod_sleeping, ROOM_SEM(q),
+                      deadline > 0 && deadline < until ? deadline : until);
 }
 
 /* Producers are in the lap after a wrap and consumers still in the one
@@ -794,7 +862,8 @@ static int fits_now(mproc_queue_t *q, int64_t total)
 {
     shared_t *s = q->s;
     int64_t off = s->tail & q->mask;
-    return s->prod_total == 0 && q->usable - (s->tail - s->prod_seen_head) >= total + HEADER &&
+    return s->prod_total == 0 &&
+           room_limit(q, s->prod_seen_head) - (s->tail - s->prod_seen_head) >= total + HEADER &&
            (s->maxsize == 0 || count(s) < s->maxsize) &&
            off + total + HEADER <= next_boundary(q, off) &&
            touch(q, PRODUCER, s->tail, total) == MPROC_OK;
@@ -828,6 +897,8 @@ static mproc_status_t wait_to_begin(mproc_queue_t *q, int64_t total, deadline_t 
     }
     if (!st)
         st = sleep_until(q, can_begin, need, &s->prod_sleeping, ROOM_SEM(q), deadline);
+    if (!st && s->sparse)
+        wait_to_wrap(q, total, deadline);
     if (!st && s->sparse && (st = wrap_early(q, total)) == MPROC_OK)
         st = touch(q, PRODUCER, s->tail, total); /* nothing is written if memory runs out */
     if (st) {
@@ -861,6 +932,47 @@ static mproc_status_t stream_frame(mproc_queue_t *q, const void *data, size_t le
     return st;
 }
 
+/* With the producer lock held: record the frame begun at `pos`, from which
+ * the next holder finishes it if this one dies or gives up. */
+static USUAL void begin_frame(shared_t *s, int64_t pos, int64_t total)
+{
+    s->prod_seq++;
+    s->prod_base = s->produced;
+    s->prod_start = pos;
+    s->prod_total = total; /* from here the next holder finishes a frame left unfinished */
+    if (s->joinable)
+        raise_unfinished(s);
+    MPROC_KILL_POINT("queue.put.after_begin");
+}
+
+/* Write a short message's frame in one piece at `pos` (room and memory are
+ * there, it does not run over the ring's end) and publish it. */
+static USUAL void write_whole(mproc_queue_t *q, int64_t pos, const void *data, size_t len,
+                               int64_t total)
+{
+    shared_t *s = q->s;
+    unsigned char *at = q->ring + (pos & q->mask);
+    uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
+    memcpy(at, header, HEADER);
+    if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
+        memset(at + HEADER + (len & ~(size_t)7), 0, 8);
+    if (len)
+        memcpy(at + HEADER, data, len);
+    MPROC_KILL_POINT("queue.put.after_copy");
+    mproc__publish(q->light, &s->tail, pos + total);
+    MPROC_KILL_POINT("queue.put.after_publish");
+    wake(&s->cons_sleeping, DATA_SEM(q));
+}
+
+/* The frame begun is all published: count it, and the record is done. */
+static USUAL void end_frame(mproc_queue_t *q)
+{
+    shared_t *s = q->s;
+    mproc__publish(q->light, &s->produced, s->prod_base + 1);
+    MPROC_KILL_POINT("queue.put.after_count");
+    s->prod_total = 0;
+}
+
 /* With the producer lock held and room to begin: write a frame at the tail,
  * in one copy and one publication when it is in one piece (room to begin is
  * room for the whole frame unless it is larger than the ring), else streamed
@@ -870,26 +982,10 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
 {
     shared_t *s = q->s;
     int64_t pos = s->tail, off = pos & q->mask;
-    s->prod_seq++;
-    s->prod_base = s->produced;
-    s->prod_start = pos;
-    s->prod_total = total; /* from here the next holder finishes a frame left unfinished */
-    if (s->joinable)
-        raise_unfinished(s);
-    MPROC_KILL_POINT("queue.put.after_begin");
+    begin_frame(s, pos, total);
     /* A long message (gigabytes) always streams: the usual put stays short. */
     if (len <= MPROC__FRAME_SHORT_MAX && off + total <= s->capacity && total <= q->usable) {
-        unsigned char *at = q->ring + off;
-        uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
-        memcpy(at, header, HEADER);
-        if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
-            memset(at + HEADER + (len & ~(size_t)7), 0, 8);
-        if (len)
-            memcpy(at + HEADER, data, len);
-        MPROC_KILL_POINT("queue.put.after_copy");
-        mproc__publish(q->light, &s->tail, pos + total);
-        MPROC_KILL_POINT("queue.put.after_publish");
-        wake(&s->cons_sleeping, DATA_SEM(q));
+        write_whole(q, pos, data, len, total);
     } else {
         mproc_status_t st = stream_frame(q, data, len, total, deadline_at(d));
         if (st) {
@@ -897,30 +993,68 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
             return st;
         }
     }
-    mproc__publish(q->light, &s->produced, s->prod_base + 1);
-    MPROC_KILL_POINT("queue.put.after_count");
-    s->prod_total = 0;
+    end_frame(q);
     return MPROC_OK;
 }
 
-mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, double timeout)
+/* The usual put, with the producer lock held in a view that may take it
+ * (FAST_PUT, len below FAST_LEN): no frame left to repair, and the room last
+ * seen holds the frame and a mark after it below fast_end, so that nothing
+ * needs deciding (what fits_now checks, for this case). 0: not the usual
+ * case, nothing done. */
+static USUAL int put_now(mproc_queue_t *q, const void *data, size_t len)
 {
-    mproc_status_t st = check_open(q);
-    if (st)
-        return st;
-    if ((!data && len) || timeout != timeout)
-        return MPROC_EINVAL;
-    if ((uint64_t)len > MPROC__FRAME_LEN_MAX)
-        return MPROC_ETOOBIG;
+    shared_t *s = q->s;
+    int64_t total = HEADER + (int64_t)((len + 7) & ~(size_t)7);
+    int64_t pos = s->tail, end = (pos & q->mask) + total + HEADER;
+    int64_t seen = s->prod_seen_head, need = total + HEADER;
+    if (s->prod_total || end > q->fast_end ||
+        (q->usable - (pos - seen) < need && room_limit(q, seen) - (pos - seen) < need))
+        return 0;
+    MPROC_KILL_POINT("queue.put.after_lock");
+    begin_frame(s, pos, total);
+    write_whole(q, pos, data, len, total);
+    end_frame(q);
+    return 1;
+}
+
+/* Every put that put_now does not serve; `locked`: the producer lock is held
+ * already (the arguments were checked then). */
+static OUT_OF_LINE mproc_status_t put_slow(mproc_queue_t *q, const void *data, size_t len,
+                                           double timeout, int locked)
+{
+    mproc_status_t st = MPROC_OK;
+    if (!locked) {
+        st = check_open(q);
+        if (st)
+            return st;
+        if ((!data && len) || timeout != timeout)
+            return MPROC_EINVAL;
+        if ((uint64_t)len > MPROC__FRAME_LEN_MAX)
+            return MPROC_ETOOBIG;
+        locked = mproc__lock_try(&q->prod);
+    }
     int64_t total = frame_size(len);
     deadline_t d = {timeout, 0, 0};
-    int locked = mproc__lock_try(&q->prod);
     if ((!locked || !fits_now(q, total)) && (st = wait_to_begin(q, total, &d, locked)) != MPROC_OK)
         return st;
     MPROC_KILL_POINT("queue.put.after_lock");
     st = write_frame(q, data, len, total, &d);
     mproc__lock_release(&q->prod);
     return st;
+}
+
+mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, double timeout)
+{
+    int locked = 0;
+    if (q && (q->fast & FAST_PUT) && (data || !len) && len < FAST_LEN && timeout == timeout) {
+        locked = mproc__lock_try(&q->prod);
+        if (locked && put_now(q, data, len)) {
+            mproc__lock_release(&q->prod);
+            return MPROC_OK;
+        }
+    }
+    return put_slow(q, data, len, timeout, locked);
 }
 
 mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *data, size_t len)
@@ -936,7 +1070,7 @@ static int64_t retained(const mproc_queue_t *q)
 }
 
 /* Give back the cold pages of ring positions [lo, hi) (whole blocks). */
-static void give_back(mproc_queue_t *q, int64_t lo, int64_t hi)
+static OUT_OF_LINE void give_back(mproc_queue_t *q, int64_t lo, int64_t hi)
 {
     int64_t keep = retained(q);
     while (lo < hi) {
@@ -951,21 +1085,30 @@ static void give_back(mproc_queue_t *q, int64_t lo, int64_t hi)
     }
 }
 
-/* Consumed up to `to`: give back the blocks passed, then publish the head
- * (in that order: see the top of this file) and wake a waiting producer.
+/* In a sparse ring, the consumer moves its head from the block of `head` to
+ * `to`: give back the blocks passed (see move_head). */
+static OUT_OF_LINE void give_back_passed(mproc_queue_t *q, int64_t head, int64_t to,
+                                         int64_t written)
+{
+    int64_t lo = head / BLOCK * BLOCK;
+    int64_t hi = written == to ? to / BLOCK * BLOCK : round_up(written, BLOCK);
+    if (hi > lo) {
+        give_back(q, lo, hi);
+        MPROC_KILL_POINT("queue.get.after_give_back");
+    }
+}
+
+/* Consumed from `head` (the head now) up to `to`: give back the blocks
+ * passed, then publish the head (in that order: see the top of this file)
+ * and wake a waiting producer.
  * `written` is where the producer's bytes end in this stretch (the same as
- * `to` except at a wrap, past which nothing of this lap was written). */
-static void move_head(mproc_queue_t *q, int64_t to, int64_t written)
+ * `to` except at a wrap, past which nothing of this lap was written). Inline:
+ * the usual get passes no block end. */
+static USUAL void move_head(mproc_queue_t *q, int64_t head, int64_t to, int64_t written)
 {
     shared_t *s = q->s;
-    if (s->sparse) {
-        int64_t lo = s->head / BLOCK * BLOCK;
-        int64_t hi = written == to ? to / BLOCK * BLOCK : round_up(written, BLOCK);
-        if (hi > lo) {
-            give_back(q, lo, hi);
-            MPROC_KILL_POINT("queue.get.after_give_back");
-        }
-    }
+    if (s->sparse && (written != to || to >> BLOCK_SHIFT != head >> BLOCK_SHIFT))
+        give_back_passed(q, head, to, written);
     mproc__publish(q->light, &s->head, to);
     wake(&s->prod_sleeping, ROOM_SEM(q));
 }
@@ -982,7 +1125,7 @@ static void pass_mark(mproc_queue_t *q, int64_t to, int64_t written)
     s->cons_pass_written = written;
     s->cons_pass_to = to;
     mproc__compiler_fence();
-    move_head(q, to, written);
+    move_head(q, s->head, to, written);
     mproc__compiler_fence();
     s->cons_pass_to = 0;
 }
@@ -1069,7 +1212,7 @@ static mproc_status_t stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n
             ring_copy_out(q, q->s->head, dst, (size_t)k);
             dst += k;
         }
-        move_head(q, q->s->head + k, q->s->head + k);
+        move_head(q, q->s->head, q->s->head + k, q->s->head + k);
         MPROC_KILL_POINT("queue.get.mid_stream");
         n -= k;
     }
@@ -1105,7 +1248,7 @@ static mproc_status_t recover_consumer(mproc_queue_t *q, double deadline)
     shared_t *s = q->s;
     if (s->cons_pass_to) {
         if (s->head < s->cons_pass_to) /* give the blocks back again: idempotent */
-            move_head(q, s->cons_pass_to, s->cons_pass_written);
+            move_head(q, s->head, s->cons_pass_to, s->cons_pass_written);
         s->cons_pass_to = 0;
     }
     if (s->cons_total) {
@@ -1140,6 +1283,32 @@ static mproc_status_t read_header(mproc_queue_t *q, unsigned char header[MPROC__
     return st;
 }
 
+/* With the consumer lock held: claim the frame at the head (sequence number
+ * `seq`, `total` bytes). From here a recovering consumer would skip it. */
+static USUAL void claim_frame(mproc_queue_t *q, int64_t head, uint32_t seq, int64_t total)
+{
+    shared_t *s = q->s;
+    s->cons_start = head;
+    s->cons_seq = seq;
+    s->cons_claim = s->claimed + 1;
+    s->cons_total = total;
+    if (s->sparse)
+        retain_frame(q, total);
+    mproc__publish(q->light, &s->claimed, s->cons_claim);
+    MPROC_KILL_POINT("queue.get.after_claim");
+}
+
+/* The claimed frame is all published: one copy of its `n` bytes after `hb`
+ * bytes of header, one publication of the head past it. */
+static inline void read_whole(mproc_queue_t *q, int64_t hb, unsigned char *dst, size_t n,
+                              int64_t total)
+{
+    shared_t *s = q->s;
+    ring_copy_out(q, s->head + hb, dst, n);
+    MPROC_KILL_POINT("queue.get.after_copy");
+    move_head(q, s->head, s->head + total, s->head + total);
+}
+
 /* With the consumer lock held and a frame's header read at the head: claim
  * the frame and read it into `buf` (cap bytes) or, when `alloc`, a new buffer.
  * MPROC_EAGAIN: it was dropped (its producer died writing it); MPROC_EEMPTY:
@@ -1164,25 +1333,14 @@ static mproc_status_t read_frame(mproc_queue_t *q, const mproc__frame_t *f, void
         *len = n;
         return MPROC_ESHORTBUF;
     }
-    /* Claimed: from here a recovering consumer would skip this frame. */
     int64_t total = f->advance, hb = f->header;
-    s->cons_start = s->head;
-    s->cons_seq = f->seq;
-    s->cons_claim = s->claimed + 1;
-    s->cons_total = total;
-    if (s->sparse)
-        retain_frame(q, total);
-    mproc__publish(q->light, &s->claimed, s->cons_claim);
-    MPROC_KILL_POINT("queue.get.after_claim");
+    claim_frame(q, s->head, f->seq, total);
     mproc_status_t st = MPROC_OK;
     if (published_for(q, total) >= total) {
-        /* The common case: the whole frame is there, one copy, one publication. */
-        ring_copy_out(q, s->head + hb, dst, n);
-        MPROC_KILL_POINT("queue.get.after_copy");
-        move_head(q, s->head + total, s->head + total);
+        read_whole(q, hb, dst, n, total); /* the common case */
     } else {
         double deadline = deadline_at(d);
-        move_head(q, s->head + hb, s->head + hb);
+        move_head(q, s->head, s->head + hb, s->head + hb);
         st = stream_out(q, dst, (int64_t)n, deadline);
         if (!st)
             st = stream_out(q, NULL, total - hb - (int64_t)n, deadline);
@@ -1222,18 +1380,63 @@ static mproc_status_t decode_at_head(const mproc_queue_t *q, const unsigned char
     return MPROC_OK;
 }
 
-/* Take one frame: into `buf` (cap bytes) or, when `alloc`, a new buffer. */
-static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t cap, void **alloc,
-                           size_t *len)
+/* The usual get, with the consumer lock held in a view that may take it
+ * (FAST_GET): nothing left to repair, and a short message's frame all
+ * published at the head, not dropped, that fits the buffer. Into `buf` (cap
+ * bytes) or, when `alloc`, a new buffer. 0: not the usual case, nothing done. */
+static USUAL int take_now(mproc_queue_t *q, void *buf, size_t cap, void **alloc, size_t *len)
 {
-    mproc_status_t st = check_open(q);
-    if (st)
-        return st;
-    if (!len || (!alloc && !buf && cap) || timeout != timeout)
-        return MPROC_EINVAL;
+    shared_t *s = q->s;
+    int64_t head = s->head; /* this side's own: read once */
+    if ((s->cons_total | s->cons_pass_to) || published_for(q, HEADER) < HEADER)
+        return 0;
+    MPROC_KILL_POINT("queue.get.after_lock");
+    int64_t off = head & q->mask;
+    const unsigned char *at = q->ring + off;
+    uint32_t word[2];
+    if (q->commits)
+        (void)touch(q, CONSUMER, head, HEADER); /* the producer committed it already */
+    memcpy(word, at, HEADER);
+    if (word[0] >= FAST_LEN) /* a mark, or a long message */
+        return 0;
+    size_t n = word[0];
+    int64_t total = frame_size(n);
+    /* Not round the ring's end (streamed), all there, fits, not dropped. */
+    if (off + total > q->mask + 1 || published_for(q, total) < total || (!alloc && n > cap) ||
+        (int64_t)word[1] == mproc__load(&s->aborted_seq) ||
+        (q->commits && touch(q, CONSUMER, head, total) != MPROC_OK))
+        return 0;
+    unsigned char *dst = alloc ? malloc(n ? n : 1) : buf;
+    if (!dst)
+        return 0; /* the slow path fails the same way */
+    claim_frame(q, head, word[1], total);
+    memcpy(dst, at + HEADER, n);
+    MPROC_KILL_POINT("queue.get.after_copy");
+    move_head(q, head, head + total, head + total);
+    MPROC_KILL_POINT("queue.get.after_head");
+    s->cons_total = 0;
+    if (alloc)
+        *alloc = dst;
+    *len = n;
+    return 1;
+}
+
+/* Every get that take_now does not serve; `locked`: the consumer lock is held
+ * already (the arguments were checked then). */
+static OUT_OF_LINE mproc_status_t take_slow(mproc_queue_t *q, double timeout, void *buf,
+                                            size_t cap, void **alloc, size_t *len, int locked)
+{
+    mproc_status_t st = MPROC_OK;
+    if (!locked) {
+        st = check_open(q);
+        if (st)
+            return st;
+        if (!len || (!alloc && !buf && cap) || timeout != timeout)
+            return MPROC_EINVAL;
+    }
     shared_t *s = q->s;
     deadline_t d = {timeout, 0, 0};
-    if (!mproc__lock_try(&q->cons) && (st = lock(&q->cons, deadline_at(&d))) != MPROC_OK)
+    if (!locked && !mproc__lock_try(&q->cons) && (st = lock(&q->cons, deadline_at(&d))) != MPROC_OK)
         return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
     if ((s->cons_total | s->cons_pass_to) && (st = recover_consumer(q, deadline_at(&d))) != MPROC_OK) {
         mproc__lock_release(&q->cons);
@@ -1273,6 +1476,21 @@ static mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t c
     }
     mproc__lock_release(&q->cons);
     return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
+}
+
+/* Take one frame: into `buf` (cap bytes) or, when `alloc`, a new buffer. */
+static USUAL mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t cap,
+                                 void **alloc, size_t *len)
+{
+    int locked = 0;
+    if (q && (q->fast & FAST_GET) && len && (alloc || buf || !cap) && timeout == timeout) {
+        locked = mproc__lock_try(&q->cons);
+        if (locked && take_now(q, buf, cap, alloc, len)) {
+            mproc__lock_release(&q->cons);
+            return MPROC_OK;
+        }
+    }
+    return take_slow(q, timeout, buf, cap, alloc, len, locked);
 }
 
 mproc_status_t mproc_queue_get(mproc_queue_t *q, double timeout, void **data, size_t *len)
@@ -1330,6 +1548,7 @@ mproc_status_t mproc_queue_close(mproc_queue_t *q)
     if (!q)
         return MPROC_EINVAL;
     q->closed = 1;
+    q->fast = 0;
     return MPROC_OK;
 }
 

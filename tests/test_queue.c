@@ -578,6 +578,47 @@ static void put_get_in_turns(mproc_queue_t *q, size_t size, int count)
     free(back);
 }
 
+/* A message numbered `i`: its number, then bytes derived from it. */
+static void numbered_fill(unsigned char *m, size_t len, int i)
+{
+    for (size_t k = 0; k < len; k++)
+        m[k] = (unsigned char)(i * 31 + (int)k * 7);
+    memcpy(m, &i, sizeof i);
+}
+
+/* In the warm part (below the hot ring's end, where no block is given back)
+ * a producer writes up to the consumer's head itself, with no block of slack
+ * (docs/design.md): after the wrap it fills the lap right up to the unread
+ * messages, then jumps past them; each one arrives whole, in order, once. */
+static void a_producer_fills_the_warm_part_up_to_the_head_and_overwrites_nothing(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    enum { SIZE = 4000, FIRST = 1046, READ = 300, MORE = 600 }; /* FIRST: short of 4 MiB */
+    unsigned char m[SIZE], want[SIZE];
+    for (int i = 0; i < FIRST + MORE; i++) {
+        numbered_fill(m, SIZE, i);
+        assert_int_equal(mproc_queue_put_nowait(q, m, SIZE), MPROC_OK);
+        for (int k = 0; i == FIRST - 1 && k < READ; k++) { /* the head moves past 1 MiB */
+            size_t n;
+            assert_int_equal(mproc_queue_get_into(q, 0, want, SIZE, &n), MPROC_OK);
+            numbered_fill(m, SIZE, k);
+            assert_memory_equal(want, m, SIZE);
+        }
+    }
+    for (int i = READ; i < FIRST + MORE; i++) {
+        size_t n;
+        assert_int_equal(mproc_queue_get_into(q, 0, m, SIZE, &n), MPROC_OK);
+        assert_int_equal(n, SIZE);
+        numbered_fill(want, SIZE, i);
+        assert_memory_equal(m, want, SIZE);
+    }
+    size_t n;
+    assert_int_equal(mproc_queue_get_into(q, 0, m, SIZE, &n), MPROC_EEMPTY);
+    mproc_queue_free(q);
+}
+
 /* Messages whose laps run past the hot ring keep the cold memory those laps
  * use from one lap to the next (Linux: the ring holds it after all is read),
  * rather than giving it back and faulting it in again every lap; once
@@ -1159,6 +1200,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(bounded_queue_full_and_empty_with_timeouts),
         cmocka_unit_test(bad_input_and_close),
         cmocka_unit_test(messages_larger_than_the_ring_stream_through),
+        cmocka_unit_test(a_producer_fills_the_warm_part_up_to_the_head_and_overwrites_nothing),
         cmocka_unit_test(a_message_above_256_mib_goes_through),
         cmocka_unit_test(a_message_above_a_sparse_ring_streams_through),
         cmocka_unit_test(a_message_above_4_gib_goes_through),

@@ -33,7 +33,11 @@
  * not allocate its pages again each lap); on Windows they are given back when
  * the queue's last view is freed. So an unbounded queue (maxsize 0), as in
  * Python, does not block a put for lack of room until limit_bytes of messages
- * are unread, and a bounded one blocks on its count of messages only. Where
+ * are unread, and a bounded one blocks on its count of messages only (a put
+ * of a message up to 2 MiB, or half of a smaller ring_bytes, may pause up to
+ * 10 ms, within its timeout and never in put_nowait, for consumers a little
+ * behind to free the ring's beginning, rather than run on into memory out of
+ * the caches). Where
  * the OS refuses a reservation that large, smaller ones are tried, down to a
  * plain ring of ring_bytes; a message larger than a plain ring streams through it.
  */

@@ -54,11 +54,11 @@ static int64_t make_token(long pid)
     return (int64_t)(((uint64_t)pid << 32) | (start & 0xFFFFFFFFu));
 }
 
-static int64_t self_token;
+volatile int64_t mproc__os_token_known;
 
 static void forget_token(void)
 {
-    self_token = 0; /* a fork child computes its own */
+    mproc__os_token_known = 0; /* a fork child computes its own */
 }
 
 static void reset_in_fork_children(void)
@@ -69,11 +69,11 @@ static void reset_in_fork_children(void)
 int64_t mproc__os_self_token(void)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    int64_t t = __atomic_load_n(&self_token, __ATOMIC_RELAXED);
+    int64_t t = __atomic_load_n(&mproc__os_token_known, __ATOMIC_RELAXED);
     if (!t) {
         (void)pthread_once(&once, reset_in_fork_children);
         t = make_token((long)getpid());
-        __atomic_store_n(&self_token, t, __ATOMIC_RELAXED);
+        __atomic_store_n(&mproc__os_token_known, t, __ATOMIC_RELAXED);
     }
     return t;
 }

@@ -12,17 +12,19 @@ static int64_t make_token(DWORD pid, const FILETIME *created)
     return (int64_t)(((uint64_t)pid << 32) | created->dwLowDateTime);
 }
 
+volatile int64_t mproc__os_token_known;
+
 int64_t mproc__os_self_token(void)
 {
-    static volatile LONG64 self;
-    if (!self) {
+    volatile LONG64 *self = (volatile LONG64 *)&mproc__os_token_known;
+    if (!*self) {
         FILETIME created, exited, kernel, user;
         FILETIME none = {0, 0};
         if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user))
             created = none;
-        (void)InterlockedCompareExchange64(&self, make_token(GetCurrentProcessId(), &created), 0);
+        (void)InterlockedCompareExchange64(self, make_token(GetCurrentProcessId(), &created), 0);
     }
-    return self;
+    return *self;
 }
 
 uintptr_t mproc__os_self_thread(void)
