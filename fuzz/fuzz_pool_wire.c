@@ -89,7 +89,7 @@ static const unsigned char zeros[MOST_OUTPUT];
 /* The element sizes of the chunk being run: what a real task knows itself. */
 static size_t task_in_size, task_out_size;
 
-/* A task whose input's first byte picks its outcome: an output (of the map's
+/* A task whose input's last byte picks its outcome: an output (of the map's
  * size, or the input back), a failure with a message, a bare non-zero
  * return, or an output of any size with a message left behind. */
 static int fz_task(const void *in, size_t len, mproc_task_out_t *out)
@@ -111,8 +111,8 @@ static int fz_task(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(fz_task)
 
-/* A chunk task: each output is its input's first byte repeated; an input
- * starting 0xff fails the chunk. pool.h promises both arrays aligned. */
+/* A chunk task: each output is its input's first byte repeated; a chunk
+ * whose first or last byte is 0xff fails. pool.h promises both arrays aligned. */
 static int fz_chunk(const void *in, void *out, size_t n)
 {
     const unsigned char *b = in;
@@ -156,8 +156,10 @@ static void own_item(void *ctx, size_t i, mproc_status_t status, int32_t code,
     visit(ctx, i, status, code, p, len);
 }
 
-/* The worker's reply decodes as the parent decodes it, every item accounted for. */
-static void check_reply(const mproc__pool_chunk_t *h, const mproc__wbuf_t *res)
+/* The worker's reply decodes as the parent decodes it, every item accounted
+ * for; a chunk task's outputs are those of its inputs, copied to align or not. */
+static void check_reply(const mproc__pool_chunk_t *h, const unsigned char *inputs,
+                        const mproc__wbuf_t *res)
 {
     size_t out_size = (size_t)h->out_size;
     unsigned char *fixed = NULL;
@@ -169,6 +171,9 @@ static void check_reply(const mproc__pool_chunk_t *h, const mproc__wbuf_t *res)
                                   own_item, &s) != MPROC_OK ||
         (!bare && s.visits != h->count))
         abort();
+    for (uint64_t i = 0; bare && h->mode == MPROC__POOL_MODE_CHUNK && i < h->count; i++)
+        if (fixed[i * out_size + out_size - 1] != inputs[i * h->in_size])
+            abort();
     free(fixed);
 }
 
@@ -185,6 +190,7 @@ static void run(unsigned shift, const unsigned char *data, size_t size)
     mproc__rbuf_t r = {msg, size, 0};
     mproc__pool_chunk_t h;
     mproc_status_t head = mproc__pool_chunk_head(&r, &h);
+    const unsigned char *inputs = msg + r.pos;
     r.pos = 0;
     if (head) {
         if (mproc__pool_run_chunk(&r, &res, &out) != head)
@@ -192,7 +198,7 @@ static void run(unsigned shift, const unsigned char *data, size_t size)
     } else if (runnable(msg, &h)) {
         mproc_status_t st = mproc__pool_run_chunk(&r, &res, &out);
         if (st == MPROC_OK)
-            check_reply(&h, &res);
+            check_reply(&h, inputs, &res);
         else if (st != MPROC_ENOTREGISTERED)
             abort();
     }

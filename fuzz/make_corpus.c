@@ -160,7 +160,7 @@ static void run_seeds(mproc__wbuf_t *b)
     put_u64(b, 1);
     put_u64(b, 2);
     put_u64(b, 3);
-    check(mproc__wbuf_put(b, "\0\1\2\3\3\3", 6)); /* echoed, failed, left a message */
+    check(mproc__wbuf_put(b, "\0\1\2\3\3\3", 6)); /* echoed, a bare non-zero return, a message left */
     put("fuzz_pool_wire", "run_bytes", b->data, b->len);
     chunk_head(b, 2, 4, MPROC__POOL_MODE_FIXED, "fz_task");
     put_u64(b, 1);
