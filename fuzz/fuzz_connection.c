@@ -6,37 +6,17 @@
  * every receive call gives a message or a status, never a crash, a hang or an
  * allocation the receiver's bound did not allow.
  */
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "args_internal.h"
-#include "mproc/mproc.h"
+#include "reader.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     if (mproc_init(*argc, *argv) != MPROC_OK)
         abort();
     return 0;
-}
-
-/* A readable connection end over a pipe whose other end is `*wr`. */
-static mproc_connection_t *reader(int *wr)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        abort();
-    mproc_args_t *a = NULL;
-    mproc__obj_t obj = {MPROC__OBJ_CONNECTION, 1, 1, {fds[0], MPROC__OS_NO_HANDLE}};
-    mproc_connection_t *c = NULL;
-    if (mproc_args_create(&a) || mproc__args_add_object(a, &obj) ||
-        mproc_args_get_connection(a, 0, &c))
-        abort();
-    mproc_args_free(a);
-    close(fds[0]);
-    *wr = fds[1];
-    return c;
 }
 
 /* The bound of the allocating receive: larger than any input (so messages
@@ -82,15 +62,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     int wr;
     mproc_connection_t *c = reader(&wr);
-    /* All of it fits in the pipe (libFuzzer's -max_len stays below 64 KiB). */
-    fcntl(wr, F_SETFL, O_NONBLOCK);
-    size_t off = 0;
-    while (off < size) {
-        ssize_t n = write(wr, data + off, size - off);
-        if (n <= 0)
-            break;
-        off += (size_t)n;
-    }
+    feed(wr, data, size);
     close(wr);
     drain(c);
     mproc_connection_free(c);

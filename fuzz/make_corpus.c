@@ -107,10 +107,12 @@ static void put_u64(mproc__wbuf_t *b, uint64_t v)
     check(mproc__wbuf_put(b, &v, sizeof v));
 }
 
-static void chunk_head(mproc__wbuf_t *b, uint64_t count, uint32_t mode, const char *name)
+/* `how`: the target's selector, a chunk (0: decoded; 2 | shift << 2: run). */
+static void chunk_head(mproc__wbuf_t *b, unsigned char how, uint64_t count, uint32_t mode,
+                       const char *name)
 {
     b->len = 0;
-    check(mproc__wbuf_put(b, "\0", 1)); /* the target's selector: a chunk */
+    check(mproc__wbuf_put(b, &how, 1));
     put_u64(b, 1);                       /* job */
     put_u64(b, 0);                       /* start */
     put_u64(b, count);
@@ -136,15 +138,59 @@ static void record(mproc__wbuf_t *b, int32_t code, const char *p, size_t n)
     check(mproc__wbuf_put(b, p, n));
 }
 
+/* A chunk task's chunk: sizes, the padding that aligns its inputs in the
+ * message (the selector byte is not part of it), then the inputs. */
+static void chunk_task(mproc__wbuf_t *b, unsigned char how, const char *name, const char *in,
+                       uint64_t count)
+{
+    chunk_head(b, how, count, MPROC__POOL_MODE_CHUNK, name);
+    put_u64(b, 4); /* in_size */
+    put_u64(b, 8); /* out_size */
+    uint64_t pad = (MPROC__POOL_ALIGN - (b->len - 1 + 8) % MPROC__POOL_ALIGN) % MPROC__POOL_ALIGN;
+    put_u64(b, pad);
+    check(mproc__wbuf_put(b, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", (size_t)pad));
+    check(mproc__wbuf_put(b, in, (size_t)count * 4));
+}
+
+/* Chunks the target runs with its tasks (fz_task, fz_chunk): the outcomes
+ * their inputs choose, by pointer and by name, inputs aligned or not. */
+static void run_seeds(mproc__wbuf_t *b)
+{
+    chunk_head(b, 2, 3, MPROC__POOL_MODE_BYTES, "");
+    put_u64(b, 1);
+    put_u64(b, 2);
+    put_u64(b, 3);
+    check(mproc__wbuf_put(b, "\0\1\2\3\3\3", 6)); /* echoed, a bare non-zero return, a message left */
+    put("fuzz_pool_wire", "run_bytes", b->data, b->len);
+    chunk_head(b, 2, 4, MPROC__POOL_MODE_FIXED, "fz_task");
+    put_u64(b, 1);
+    put_u64(b, 8);
+    check(mproc__wbuf_put(b, "\0\1\2\3", 4)); /* one success, three failures */
+    put("fuzz_pool_wire", "run_fixed", b->data, b->len);
+    chunk_head(b, 2, 2, MPROC__POOL_MODE_FIXED, "");
+    put_u64(b, 1);
+    put_u64(b, 8);
+    check(mproc__wbuf_put(b, "\0\0", 2)); /* all succeed: the bare array */
+    put("fuzz_pool_wire", "run_fixed_bare", b->data, b->len);
+    chunk_task(b, 2, "", "\1\0\0\0\2\0\0\0\3\0\0\0", 3);
+    put("fuzz_pool_wire", "run_chunk_task", b->data, b->len);
+    chunk_task(b, 2 | 3 << 2, "fz_chunk", "\1\0\0\0\2\0\0\0", 2); /* copied to align */
+    put("fuzz_pool_wire", "run_chunk_task_unaligned", b->data, b->len);
+    chunk_task(b, 2, "", "\377\0\0\0\2\0\0\0", 2); /* the chunk task fails */
+    put("fuzz_pool_wire", "run_chunk_task_fails", b->data, b->len);
+    chunk_task(b, 0, "square", "\1\0\0\0", 1); /* decoded only */
+    put("fuzz_pool_wire", "chunk_chunk_task", b->data, b->len);
+}
+
 static void pool_seeds(void)
 {
     mproc__wbuf_t b = {0};
-    chunk_head(&b, 2, MPROC__POOL_MODE_BYTES, "square");
+    chunk_head(&b, 0, 2, MPROC__POOL_MODE_BYTES, "square");
     put_u64(&b, 2);
     put_u64(&b, 3);
     check(mproc__wbuf_put(&b, "abcde", 5));
     put("fuzz_pool_wire", "chunk_bytes", b.data, b.len);
-    chunk_head(&b, 2, MPROC__POOL_MODE_FIXED, "square");
+    chunk_head(&b, 0, 2, MPROC__POOL_MODE_FIXED, "square");
     put_u64(&b, 4);
     put_u64(&b, 8);
     check(mproc__wbuf_put(&b, "\1\0\0\0\2\0\0\0", 8));
@@ -161,6 +207,59 @@ static void pool_seeds(void)
     record(&b, 0, "\1\0\0\0", 4);
     record(&b, -1, "output size differs", 19);
     put("fuzz_pool_wire", "result_fixed_failure", b.data, b.len);
+    run_seeds(&b);
+    mproc__wbuf_free(&b);
+}
+
+/* A worker's result for the chunk [start, start + 2) of 8-byte outputs, in a
+ * frame: a bare array, or records when nfail is not 0; `extra` bytes more. */
+static void result_frame(mproc__wbuf_t *b, uint64_t start, uint64_t nfail, size_t extra)
+{
+    mproc__wbuf_t m = {0};
+    uint64_t head[4] = {1, start, 2, nfail};
+    check(mproc__wbuf_put(&m, head, sizeof head));
+    if (nfail) {
+        record(&m, 0, "\1\0\0\0\0\0\0\0", 8);
+        record(&m, 5, "failed", 6);
+    } else {
+        check(mproc__wbuf_put(&m, "\1\0\0\0\0\0\0\0\2\0\0\0\0\0\0\0", 16));
+    }
+    check(mproc__wbuf_put(&m, "\0\0\0\0", extra));
+    frame(b, (const char *)m.data, m.len);
+    mproc__wbuf_free(&m);
+}
+
+/* fuzz_pool_recv: out_size - 1, count, start, a cut (x 16 bytes), then results. */
+static void recv_seed(const char *seed, unsigned char cut, uint64_t start, uint64_t nfail,
+                      size_t extra, int twice)
+{
+    mproc__wbuf_t b = {0};
+    unsigned char params[4] = {7, 2, 0, cut};
+    check(mproc__wbuf_put(&b, params, sizeof params));
+    result_frame(&b, start, nfail, extra);
+    if (twice)
+        result_frame(&b, 0, !nfail, 0);
+    put("fuzz_pool_recv", seed, b.data, b.len);
+    mproc__wbuf_free(&b);
+}
+
+static void recv_seeds(void)
+{
+    recv_seed("bare", 255, 0, 0, 0, 0);
+    recv_seed("bare_then_records", 255, 0, 0, 0, 1);
+    recv_seed("records_then_bare", 255, 0, 1, 0, 1);
+    recv_seed("cut_in_head", 1, 0, 0, 0, 0);
+    recv_seed("cut_in_outputs", 3, 0, 0, 0, 1);
+    recv_seed("another_chunk", 255, 2, 0, 0, 0);
+    recv_seed("one_byte_more", 255, 0, 0, 1, 0);
+    /* A bare result in a long-form header. */
+    mproc__wbuf_t b = {0};
+    unsigned char params[4] = {7, 2, 0, 255};
+    uint64_t head[4] = {1, 0, 2, 0};
+    check(mproc__wbuf_put(&b, params, sizeof params));
+    long_frame(&b, (const char *)head, sizeof head + 16, sizeof head);
+    check(mproc__wbuf_put(&b, "\3\0\0\0\0\0\0\0\4\0\0\0\0\0\0\0", 16));
+    put("fuzz_pool_recv", "long_form", b.data, b.len);
     mproc__wbuf_free(&b);
 }
 
@@ -229,6 +328,7 @@ int main(int argc, char **argv)
     args_seeds();
     connection_seeds();
     pool_seeds();
+    recv_seeds();
     queue_seeds();
     return 0;
 }
