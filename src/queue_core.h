@@ -7,7 +7,7 @@
  * queue_repair.c (a dead or departed holder's state), which calls
  * queue_stream.c (messages larger than the room), which calls
  * queue_memory.c (cold memory given back and retained) and queue_ring.c
- * (room, bytes, waiting, copies).
+ * (room, bytes, waiting, copies). queue_head.h moves the consumers' head.
  */
 #ifndef MPROC_QUEUE_CORE_H
 #define MPROC_QUEUE_CORE_H
@@ -320,21 +320,6 @@ static inline void retain_more(mproc_queue_t *q, int64_t want)
     want = round_up(want < retain_cap(q) ? want : retain_cap(q), BLOCK);
     if (want > q->s->cons_retain)
         q->s->cons_retain = want;
-}
-
-/* Consumed from `head` (the head now) up to `to`: give back the blocks
- * passed, then publish the head (in that order: see the top of queue.c)
- * and wake a waiting producer.
- * `written` is where the producer's bytes end in this stretch (the same as
- * `to` except at a wrap, past which nothing of this lap was written). Inline:
- * the usual get passes no block end. */
-static USUAL void move_head(mproc_queue_t *q, int64_t head, int64_t to, int64_t written)
-{
-    shared_t *s = q->s;
-    if (s->sparse && (written != to || to >> BLOCK_SHIFT != head >> BLOCK_SHIFT))
-        mproc__queue_give_back_passed(q, head, to, written);
-    mproc__publish(q->light, &s->head, to);
-    wake(&s->prod_sleeping, ROOM_SEM(q));
 }
 
 #endif

@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "queue_core.h"
+#include "queue_head.h"
 
 /* With the consumer lock held, claiming a frame of `total` bytes. */
 static void retain_frame(mproc_queue_t *q, int64_t total)

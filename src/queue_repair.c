@@ -3,7 +3,7 @@
  * or gave up at its deadline (see "Recovery" at the top of queue.c).
  */
 
-#include "queue_core.h"
+#include "queue_head.h"
 
 /* With the producer lock held, the frame begun at prod_start is unfinished:
  * if no consumer has begun to read it (the consumer lock can be had now, the

@@ -4,7 +4,7 @@
  * whose frame stops coming closes it if its producer is gone.
  */
 
-#include "queue_core.h"
+#include "queue_head.h"
 
 static int64_t room(mproc_queue_t *q)
 {
