@@ -61,6 +61,10 @@
  * once the producer lock can be had without waiting (close_stalled_frame).
  * Each side only ever tries the other's lock, never waits for it. Lost claimed
  * frames are counted (`lost`) so that join() stops waiting for them.
+ *
+ * This file creates, attaches and frees a queue and holds what needs no
+ * path of its own (sizes, close, task_done, join); the paths and their
+ * helpers are in queue_*.c, listed in queue_core.h.
  */
 
 #include <stdlib.h>
