@@ -158,11 +158,6 @@ struct mproc_queue {
 #define ROOM_SEM(q) ((q)->sems[H_ROOM - H_SEMS])
 #define DONE_SEM(q) ((q)->sems[H_DONE - H_SEMS])
 
-/* How long a side streaming a message larger than the ring waits for the
- * other side past its deadline before it gives the message up; the other
- * side's death or departure is looked for as often. */
-#define STALL_SECONDS 0.25
-
 static inline int64_t round_up(int64_t n, int64_t unit)
 {
     return (n + unit - 1) / unit * unit;

@@ -6,6 +6,11 @@
 
 #include "queue_head.h"
 
+/* How long a side streaming a message larger than the ring waits for the
+ * other side past its deadline before it gives the message up; the other
+ * side's death or departure is looked for as often. */
+#define STALL_SECONDS 0.25
+
 static int64_t room(mproc_queue_t *q)
 {
     return mproc__queue_room_for(q, q->usable);
