@@ -1,0 +1,320 @@
+/*
+ * The queue's private parts, shared by its files: the layout of the shared
+ * header and of a process's view, the constants of the ring and its frames,
+ * the short helpers every path inlines, and the calls between the files.
+ * The design is described at the top of queue.c. Files call down only:
+ * queue_put.c and queue_get.c (the two paths) and queue.c (join) call
+ * queue_repair.c (a dead or departed holder's state), which calls
+ * queue_stream.c (messages larger than the room), which calls
+ * queue_memory.c (cold memory given back and retained) and queue_ring.c
+ * (room, bytes, waiting, copies). queue_head.h moves the consumers' head.
+ */
+#ifndef MPROC_QUEUE_CORE_H
+#define MPROC_QUEUE_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "atomic.h"
+#include "core.h"
+#include "fault.h"
+#include "lock.h"
+#include "queue_frame.h"
+
+#define MAGIC 0x6d70726f71756575LL /* "mproqueu" */
+#define DATA_OFFSET 4096 /* the ring starts on a page */
+#define HEADER 8
+#define MIN_RING ((size_t)4096)
+#define MAX_RING ((size_t)1 << 30)
+#define MAX_LIMIT ((size_t)1 << 40)
+#define WRAP_MARK 0xFFFFFFFFu
+#define JUMP_MARK 0xFFFFFFFEu /* the next frame is at this lap's block (u32 after it) */
+#define LONG_MARK 0xFFFFFFFDu /* a message whose u64 length follows the header */
+#define BLOCK_SHIFT 20
+#define BLOCK ((int64_t)1 << BLOCK_SHIFT) /* unit in which consumed cold memory is given back */
+/* The most cold memory kept committed for the laps to come (retain_laps),
+ * and how many of the largest recent messages it holds at least. */
+#define RETAIN_CAP ((int64_t)256 << 20)
+#define RETAIN_MESSAGES 4
+/* While consumers keep up, producers wrap at this offset, so that the bytes in
+ * flight stay in the caches (and TLBs) of both sides: on this project's
+ * machine a ring of 4 MiB moves 1 MiB messages 1.3-1.5x as fast as 16 MiB. */
+#define WARM ((int64_t)4 << 20)
+#define LOST_TAG_MASK ((int64_t)0xFFFFFFFF)
+/* The JoinableQueue's unfinished count shares its word with which frame's put
+ * raised it last and whether that raise still stands (HELD), so that a
+ * repair undoes the raise of a frame that will not be delivered exactly once,
+ * however many repairers die. */
+#define UNF_SHIFT 25
+#define UNF_ONE ((int64_t)1 << UNF_SHIFT)
+#define UNF_HELD ((int64_t)1 << 24)
+#define UNF_TAG (UNF_HELD | (UNF_HELD - 1))
+
+/* Each group of fields below is written by one side only (the config and the
+ * JoinableQueue counts hardly ever) and has 128 bytes of its own: a pair of
+ * cache lines, since the CPU's adjacent-line prefetcher moves lines in pairs,
+ * so a side writing one line would otherwise keep taking the other side's
+ * neighbouring line away. A side's own state is apart from what it publishes,
+ * so that the other side polling a position sees one change per message. */
+#define GROUP_WORDS 16
+typedef struct shared {
+    int64_t magic, capacity, maxsize, joinable;
+    int64_t hot;    /* the part of the ring used while consumers keep up */
+    int64_t sparse; /* cold pages are committed on use and given back */
+    volatile int64_t light_users;   /* some process publishes with release stores */
+    int64_t pad0[GROUP_WORDS - 7];
+    mproc__lock_t prod_lock;
+    int64_t pad1[GROUP_WORDS - sizeof(mproc__lock_t) / 8];
+    mproc__lock_t cons_lock;
+    int64_t pad2[GROUP_WORDS - sizeof(mproc__lock_t) / 8];
+    /* the producers' own (the lock holder's) */
+    int64_t prod_seq;               /* sequence number of the last frame begun */
+    int64_t prod_start, prod_total; /* the frame being written: where, how long (0: none) */
+    int64_t prod_seen_head;         /* a recent head: room is at least what it shows */
+    int64_t prod_lap;               /* where the lap begun by the last wrap starts */
+    int64_t prod_lap_before;        /* ring offset where the lap before it ends */
+    int64_t prod_base;              /* `produced` when the frame began */
+    int64_t pad3[GROUP_WORDS - 7];
+    /* the consumers' own */
+    int64_t cons_start, cons_total; /* the frame claimed: where, how long (0: none) */
+    int64_t cons_seen_tail;         /* a recent tail: at least that much is published */
+    int64_t cons_pass_to, cons_pass_written; /* a mark being passed: where the head goes */
+    int64_t cons_claim;             /* `claimed` once the frame claimed is counted */
+    int64_t cons_seq;               /* the claimed frame's sequence number */
+    int64_t cons_retain;            /* consumed blocks below this ring offset stay committed */
+    int64_t cons_lap_last;          /* ring offsets the last lap needed (retain_laps) */
+    int64_t cons_big;               /* the largest frame of this lap */
+    int64_t pad4[GROUP_WORDS - 10];
+    /* published by producers */
+    volatile int64_t tail;          /* bytes published since creation */
+    volatile int64_t produced;      /* complete frames published */
+    int64_t pad5[GROUP_WORDS - 2];
+    /* published by consumers */
+    volatile int64_t head;          /* bytes consumed since creation */
+    volatile int64_t claimed;       /* frames taken (count = produced - claimed) */
+    int64_t pad6[GROUP_WORDS - 2];
+    volatile int64_t prod_sleeping; /* the producer waits for room */
+    int64_t pad7[GROUP_WORDS - 1];
+    volatile int64_t cons_sleeping; /* the consumer waits for bytes */
+    int64_t pad8[GROUP_WORDS - 1];
+    volatile int64_t unfinished;    /* JoinableQueue: put and not yet task_done (UNF_*) */
+    volatile int64_t joiners;       /* processes waiting in join() */
+    volatile int64_t aborted_seq;   /* a frame whose producer died: dropped */
+    volatile int64_t lost;          /* claimed frames lost with their consumer (high 32
+                                       bits), and the low 32 bits of the last one's claim */
+} shared_t;
+
+_Static_assert(sizeof(mproc__lock_t) % 8 == 0 && sizeof(mproc__lock_t) <= 8 * GROUP_WORDS,
+               "a lock fits its group");
+_Static_assert(offsetof(shared_t, unfinished) == 9 * 8 * GROUP_WORDS, "groups of 128 bytes");
+_Static_assert(sizeof(shared_t) <= DATA_OFFSET, "the header fits before the ring");
+
+enum { H_SHM, H_PROD_LOCK, H_CONS_LOCK, H_DATA, H_ROOM, H_DONE, H_COUNT };
+#define H_SEMS H_PROD_LOCK /* the handles from here on are semaphores */
+
+enum { PRODUCER, CONSUMER };
+
+/* The usual put and get (put_now, take_now) are short and inline; whatever
+ * else a call may need is out of line, so that the usual path keeps its
+ * registers and its instructions few (a put of 64 bytes took ~170). */
+#if defined(_MSC_VER)
+#define OUT_OF_LINE __declspec(noinline)
+#define USUAL __forceinline
+#elif defined(__GNUC__) || defined(__clang__)
+#define OUT_OF_LINE __attribute__((noinline))
+#define USUAL inline __attribute__((always_inline))
+#else
+#define OUT_OF_LINE
+#define USUAL inline
+#endif
+#define FAST_PUT 1 /* open, unbounded and not joinable: put_now may serve */
+#define FAST_GET 2 /* open: take_now may serve */
+/* Messages up to this length may take the usual paths (larger ones cross a
+ * boundary of the warm part or the ring anyway). */
+#define FAST_LEN ((size_t)1 << 30)
+
+struct mproc_queue {
+    mproc__os_shm_t shm;
+    shared_t *s;
+    unsigned char *ring;
+    int64_t mask;
+    int64_t usable;       /* capacity less the producer's slack */
+    int64_t keep;         /* ring offsets below this are never given back */
+    int64_t warm;         /* where producers wrap when consumers keep up */
+    int64_t touched[2];   /* per role: the last cold block made usable here */
+    int64_t fast_end;     /* a put whose frame ends below this ring offset decides nothing */
+    int light;            /* this process publishes with release stores */
+    int fast;             /* FAST_PUT, FAST_GET: which usual paths this view may take */
+    int commits;          /* cold pages are committed per view before use (touch) */
+    mproc__lock_view_t prod, cons;
+    mproc__os_sem_t *sems[H_COUNT - H_SEMS]; /* in handle order */
+    int closed;
+};
+
+#define PROD_LOCK_SEM(q) ((q)->sems[H_PROD_LOCK - H_SEMS])
+#define CONS_LOCK_SEM(q) ((q)->sems[H_CONS_LOCK - H_SEMS])
+#define DATA_SEM(q) ((q)->sems[H_DATA - H_SEMS])
+#define ROOM_SEM(q) ((q)->sems[H_ROOM - H_SEMS])
+#define DONE_SEM(q) ((q)->sems[H_DONE - H_SEMS])
+
+static inline int64_t round_up(int64_t n, int64_t unit)
+{
+    return (n + unit - 1) / unit * unit;
+}
+
+static inline int64_t frame_header(uint64_t len)
+{
+    return len > MPROC__FRAME_SHORT_MAX ? MPROC__FRAME_HEADER_LONG : HEADER;
+}
+
+static inline int64_t frame_size(uint64_t len)
+{
+    /* Each frame's header is 8 bytes, and a long one's 8 more: the short
+     * frame's size is one add and one mask, the long one's one more add. */
+    int64_t size = HEADER + (int64_t)((len + 7) & ~(uint64_t)7);
+    return len > MPROC__FRAME_SHORT_MAX ? size + HEADER : size;
+}
+
+/* Wake the other side if it announced that it sleeps. */
+static USUAL void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
+{
+    if (mproc__load(sleeping) && mproc__exchange(sleeping, 0))
+        (void)mproc__os_sem_post(sem);
+}
+
+static inline int64_t count(const shared_t *s)
+{
+    return mproc__load(&s->produced) - mproc__load(&s->claimed);
+}
+
+/* Where producers jump to when consumers a lap behind stop them: a block
+ * past the end of the previous lap's frames. */
+static inline int64_t jump_offset(const shared_t *s)
+{
+    return round_up(s->prod_lap_before, BLOCK) + BLOCK;
+}
+
+/* Consumers are a lap behind, and producers jumped past that lap's frames:
+ * the room runs to the ring's end (less the slack), not up to the head. */
+static inline int jumped(const shared_t *s)
+{
+    return s->prod_seen_head < s->prod_lap && s->tail - s->prod_lap >= jump_offset(s);
+}
+
+/* How many bytes past `head` producers may have written: the ring less the
+ * slack, which keeps them out of the blocks consumers give back as they pass
+ * them. Blocks below `keep` are never given back, so with the head in
+ * [BLOCK, keep] (the block behind it below keep too, as in the warm part)
+ * producers may come up to the head itself. */
+static USUAL int64_t room_limit(const mproc_queue_t *q, int64_t head)
+{
+    return (uint64_t)((head & q->mask) - BLOCK) <= (uint64_t)(q->keep - BLOCK) ? q->mask + 1
+                                                                                : q->usable;
+}
+
+static USUAL int64_t published_for(mproc_queue_t *q, int64_t need)
+{
+    shared_t *s = q->s;
+    int64_t a = s->cons_seen_tail - s->head;
+    if (a < need) {
+        s->cons_seen_tail = mproc__load(&s->tail);
+        a = s->cons_seen_tail - s->head;
+    }
+    return a;
+}
+
+static inline mproc_status_t check_open(const mproc_queue_t *q)
+{
+    return !q ? MPROC_EINVAL : q->closed ? MPROC_ECLOSED : MPROC_OK;
+}
+
+/* Take a lock; a holder that died leaves its state to be repaired, which the
+ * caller does whenever it finds it, as after a holder that gave up. */
+static inline mproc_status_t lock(mproc__lock_view_t *l, double deadline)
+{
+    mproc_status_t st = mproc__lock_acquire(l, deadline);
+    return st == MPROC_EOWNERDEAD ? MPROC_OK : st;
+}
+
+/* A wait's deadline, read from the clock only when a wait begins, so that a
+ * put or get that need not wait does not read it. */
+typedef struct deadline {
+    double timeout, at;
+    int known;
+} deadline_t;
+
+static inline double deadline_at(deadline_t *d)
+{
+    if (!d->known) {
+        (void)mproc__deadline(d->timeout, &d->at); /* the timeout was checked */
+        d->known = 1;
+    }
+    return d->at;
+}
+
+/* JoinableQueue: count the frame begun (prod_seq) as unfinished. */
+static inline void raise_unfinished(shared_t *s)
+{
+    int64_t tag = UNF_HELD | (s->prod_seq & (UNF_HELD - 1)), w;
+    do
+        w = mproc__load(&s->unfinished);
+    while (!mproc__cas(&s->unfinished, w, (w & ~UNF_TAG) + UNF_ONE + tag));
+}
+
+/* The frame begun (prod_seq) will not be delivered: undo its raise, if it
+ * was made and is not undone yet. */
+static inline void undo_unfinished(shared_t *s)
+{
+    int64_t tag = UNF_HELD | (s->prod_seq & (UNF_HELD - 1)), w;
+    if (!s->joinable)
+        return;
+    do {
+        w = mproc__load(&s->unfinished);
+        if ((w & UNF_TAG) != tag)
+            return;
+    } while (!mproc__cas(&s->unfinished, w, w - UNF_ONE - UNF_HELD));
+}
+
+/* queue_ring.c: room and bytes, waiting for them, memory, copies */
+mproc_status_t mproc__queue_sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *, int64_t),
+                                        int64_t arg, volatile int64_t *sleeping,
+                                        mproc__os_sem_t *sem, double deadline);
+int64_t mproc__queue_room_for(mproc_queue_t *q, int64_t need);
+/* Room to stream `need` more bytes of a frame already begun. */
+int mproc__queue_has_room(mproc_queue_t *q, int64_t need);
+int mproc__queue_has_bytes(mproc_queue_t *q, int64_t need);
+mproc_status_t mproc__queue_touch(mproc_queue_t *q, int role, int64_t pos, int64_t n);
+void mproc__queue_ring_copy_in(mproc_queue_t *q, int64_t pos, const void *src, size_t n);
+void mproc__queue_ring_copy_out(mproc_queue_t *q, int64_t pos, void *dst, size_t n);
+
+/* queue_memory.c: consumed cold memory given back, recent laps' kept */
+void mproc__queue_give_back_passed(mproc_queue_t *q, int64_t head, int64_t to, int64_t written);
+void mproc__queue_retain_laps(mproc_queue_t *q, int64_t extent);
+
+/* queue_stream.c: bytes streamed through a ring too small for them */
+mproc_status_t mproc__queue_stream_in(mproc_queue_t *q, const unsigned char *src, int64_t n,
+                                      double deadline);
+mproc_status_t mproc__queue_stream_out(mproc_queue_t *q, unsigned char *dst, int64_t n,
+                                       double deadline);
+
+/* queue_repair.c: what a holder that died or gave up left */
+int mproc__queue_retract_frame(mproc_queue_t *q);
+mproc_status_t mproc__queue_recover_producer(mproc_queue_t *q, double deadline);
+mproc_status_t mproc__queue_recover_consumer(mproc_queue_t *q, double deadline);
+
+static inline int64_t retain_cap(const mproc_queue_t *q)
+{
+    return q->s->capacity < RETAIN_CAP ? q->s->capacity : RETAIN_CAP;
+}
+
+/* Keep consumed blocks below ring offset `want` (rounded to blocks, within
+ * RETAIN_CAP) committed from now on. */
+static inline void retain_more(mproc_queue_t *q, int64_t want)
+{
+    want = round_up(want < retain_cap(q) ? want : retain_cap(q), BLOCK);
+    if (want > q->s->cons_retain)
+        q->s->cons_retain = want;
+}
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * The ring's room (producers) and bytes (consumers): how much there is, a
+ * wait for more (spin, announce, sleep; the other side wakes the sleeper),
+ * cold memory made usable where the OS wants it, and copies in and out.
+ */
+
+#include "queue_core.h"
+
+/* How long to spin before sleeping: about what a sleep and a wake-up cost,
+ * and long enough to cover the other side copying a large message. */
+#define SPIN_SECONDS 20e-6
+
+/* Wait until ready(q) holds or the deadline passes: spin a little (the other
+ * side is usually running), then announce the sleep, check again, sleep. */
+mproc_status_t mproc__queue_sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *, int64_t),
+                                  int64_t arg, volatile int64_t *sleeping, mproc__os_sem_t *sem,
+                                  double deadline)
+{
+    if (deadline != 0.0) {
+        double spin_end = 0;
+        for (int i = 0;; i++) {
+            if (ready(q, arg))
+                return MPROC_OK;
+            mproc__cpu_relax();
+            if ((i & 63) == 63) { /* the clock is read now and then, not every turn */
+                double now = mproc__os_now();
+                if (!spin_end)
+                    spin_end = now + SPIN_SECONDS;
+                else if (now >= spin_end)
+                    break;
+            }
+        }
+    }
+    double start = mproc__os_now();
+    for (int nth = 0; !ready(q, arg); nth++) {
+        mproc__store(sleeping, 1);
+        double slice = mproc__sleep_slice(&q->s->light_users, nth, mproc__os_now() - start);
+        double until = mproc__slice_end(slice, deadline);
+        if (ready(q, arg))
+            break;
+        mproc_status_t st = mproc__os_sem_wait(sem, until);
+        if (st == MPROC_ETIMEDOUT && until != deadline)
+            continue; /* a slice, not the deadline */
+        if (st) {
+            mproc__store(sleeping, 0);
+            return st;
+        }
+    }
+    mproc__store(sleeping, 0);
+    return MPROC_OK;
+}
+
+/* Free bytes; the other side's position is re-read only when the last one seen
+ * is not enough (it only grows, so an old value is a safe underestimate). */
+int64_t mproc__queue_room_for(mproc_queue_t *q, int64_t need)
+{
+    shared_t *s = q->s;
+    int64_t r = room_limit(q, s->prod_seen_head) - (s->tail - s->prod_seen_head);
+    if (r < need) {
+        s->prod_seen_head = mproc__load(&s->head);
+        r = room_limit(q, s->prod_seen_head) - (s->tail - s->prod_seen_head);
+        if (r < need && jumped(s))
+            r = s->capacity - BLOCK - (s->tail - s->prod_lap);
+    }
+    return r;
+}
+
+/* Room to stream `need` more bytes of a frame already begun. */
+int mproc__queue_has_room(mproc_queue_t *q, int64_t need)
+{
+    return mproc__queue_room_for(q, need) >= need;
+}
+
+int mproc__queue_has_bytes(mproc_queue_t *q, int64_t need)
+{
+    return published_for(q, need) >= need;
+}
+
+/* Make ring bytes [pos, pos + n) usable in this process: where the OS wants
+ * it (Windows), cold pages of a sparse ring are committed per view, once per
+ * block and role as a stream of copies moves on. */
+mproc_status_t mproc__queue_touch(mproc_queue_t *q, int role, int64_t pos, int64_t n)
+{
+    if (!q->shm.commit_first || !q->s->sparse || n <= 0)
+        return MPROC_OK;
+    int64_t first = pos / BLOCK, last = (pos + n - 1) / BLOCK;
+    if (first == last && first == q->touched[role])
+        return MPROC_OK;
+    for (int64_t b = first; b <= last; b++) {
+        int64_t off = (b * BLOCK) & q->mask;
+        if (off >= q->keep) {
+            mproc_status_t st = mproc__os_shm_commit(&q->shm, DATA_OFFSET + (size_t)off, (size_t)BLOCK);
+            if (st)
+                return st;
+        }
+    }
+    q->touched[role] = last;
+    return MPROC_OK;
+}
+
+void mproc__queue_ring_copy_in(mproc_queue_t *q, int64_t pos, const void *src, size_t n)
+{
+    size_t off = (size_t)(pos & q->mask), first = (size_t)q->s->capacity - off;
+    if (first > n)
+        first = n;
+    memcpy(q->ring + off, src, first);
+    if (n > first)
+        memcpy(q->ring, (const unsigned char *)src + first, n - first);
+}
+
+void mproc__queue_ring_copy_out(mproc_queue_t *q, int64_t pos, void *dst, size_t n)
+{
+    (void)mproc__queue_touch(q, CONSUMER, pos, (int64_t)n); /* the producer committed it already */
+    size_t off = (size_t)(pos & q->mask), first = (size_t)q->s->capacity - off;
+    if (first > n)
+        first = n;
+    memcpy(dst, q->ring + off, first);
+    if (n > first)
+        memcpy((unsigned char *)dst + first, q->ring, n - first);
+}
