@@ -359,11 +359,52 @@ static void shrink_if_empty(mproc_connection_t *c)
     c->start = c->end = 0;
 }
 
+/* A timed receive continuing a frame that an earlier one kept (the buffer
+ * grown past READ_AHEAD by keep_partial) reads the rest into the buffer and
+ * takes the frame only once it is whole. Taking the part kept into the
+ * caller's memory and keeping it again at each timeout copied a large
+ * message once per receive: quadratic for the pool's handler, which takes
+ * results with timeout 0 as their bytes arrive. */
+static mproc_status_t gather_kept_frame(mproc_connection_t *c, const frame_t *f, double deadline)
+{
+    size_t whole = f->head + f->len;
+    if (buffered(c) >= whole)
+        return MPROC_OK;
+    if (c->start) {
+        memmove(c->buf, c->buf + c->start, buffered(c));
+        c->end -= c->start;
+        c->start = 0;
+    }
+    if (whole > c->cap) {
+        unsigned char *b = realloc(c->buf, whole);
+        if (!b)
+            return MPROC_ENOMEM; /* nothing taken: the message is still next */
+        c->buf = b;
+        c->cap = whole;
+    }
+    while (c->end < whole) {
+        int ready = 0;
+        size_t got = 0;
+        mproc_status_t st = mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
+        if (!st)
+            st = mproc__os_read_some(c->rd, c->buf + c->end, whole - c->end, &got);
+        if (st)
+            return st;
+        c->end += got;
+    }
+    return MPROC_OK;
+}
+
 /* Consume the message whose header peek_frame() gave by deadline: its first
  * `head_len` bytes (all buffered already) into `head`, the rest into `tail`. */
 static mproc_status_t take_message(mproc_connection_t *c, void *head, size_t head_len,
                                    void *tail, const frame_t *f, double deadline)
 {
+    if (deadline >= 0 && c->cap > READ_AHEAD) {
+        mproc_status_t st = gather_kept_frame(c, f, deadline);
+        if (st)
+            return st;
+    }
     unsigned char *d = tail;
     size_t len = f->len - head_len;
     size_t in_buf = buffered(c) - f->head - head_len;
