@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "support/test_support.h"
+#include "support/square_chunk_task.h"
 
 #if defined(_WIN32)
 #define KILLED_CODE 9
@@ -446,20 +447,6 @@ static void a_process_ending_with_its_pool_open_ends(void **state)
         mproc_process_free(p);
     }
 }
-
-/* A chunk task: squares its chunk in one loop; 99 if its arrays are not
- * aligned as pool.h promises. */
-static int square_chunk(const void *in, void *out, size_t n)
-{
-    if ((uintptr_t)in % 16 || (uintptr_t)out % 16)
-        return 99;
-    const int64_t *a = in;
-    int64_t *b = out;
-    for (size_t i = 0; i < n; i++)
-        b[i] = a[i] * a[i];
-    return 0;
-}
-MPROC_CHUNK_TASK(square_chunk)
 
 /* Squares its chunk, and fails it (code 7) when it holds a 13. */
 static int unlucky_chunk(const void *in, void *out, size_t n)

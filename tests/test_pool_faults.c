@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "support/test_faults.h"
+#include "support/square_chunk_task.h"
 
 
 enum { ITEMS = 16, OUT_BYTES = 8192 }; /* outputs above one small write: sent in two parts */
@@ -101,16 +102,6 @@ static int square(const void *in, size_t len, mproc_task_out_t *out)
     return mproc_task_output(out, &v, sizeof v) ? 2 : 0;
 }
 MPROC_TASK(square)
-
-static int square_chunk(const void *in, void *out, size_t n)
-{
-    const int64_t *a = in;
-    int64_t *b = out;
-    for (size_t i = 0; i < n; i++)
-        b[i] = a[i] * a[i];
-    return 0;
-}
-MPROC_CHUNK_TASK(square_chunk)
 
 enum { PER_CHUNK = 8192 }; /* 64 KiB of inputs: sent from the caller's array */
 
