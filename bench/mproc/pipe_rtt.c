@@ -1,6 +1,8 @@
 /* pipe_rtt_64B: the parent sends 64 bytes over a duplex Pipe, a child echoes
  * them back; mean seconds per round trip (median of window means).
- * pipe_size: the same with messages of bench_param(0) bytes (the sweep). */
+ * pipe_size: the same with messages of bench_param(0) bytes (the sweep). The
+ * two sides pin themselves as the raw floor's do (bench_pin): where the
+ * scheduler put them moved the round trip 2-3x between runs. */
 #include <mproc/mproc.h>
 #include <stdlib.h>
 
@@ -22,6 +24,7 @@ static int echo(const mproc_args_t *args)
     size_t n;
     if (mproc_args_get_connection(args, 0, &c) || mproc_args_get_int(args, 1, &size))
         return 1;
+    bench_pin(1);
     char *buf = malloc((size_t)size);
     while (mproc_connection_recv_bytes_into(c, MPROC_FOREVER, buf, (size_t)size, &n) == MPROC_OK)
         if (mproc_connection_send_bytes(c, buf, n))
@@ -61,7 +64,7 @@ static double rtt_of(size_t size, long iterations)
     check("mproc_process_start", mproc_process_start(p));
     mproc_connection_free(theirs);
     mproc_args_free(args);
-
+    bench_pin(0);
     double rtt = bench_median_window(iterations, round_trip, &t);
     mproc_connection_free(t.c);
     free(t.msg);

@@ -1,6 +1,7 @@
 /* The OS floor under pipe_rtt_64B: a socketpair ping-pong with one message
  * each way, the child made by fork; timed as the mproc side (median of window
- * means). pipe_size: the same with messages of bench_param(0) bytes. */
+ * means). pipe_size: the same with messages of bench_param(0) bytes. Both
+ * sides pin themselves (bench_pin), as the mproc side does. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,11 +56,13 @@ static double rtt_of(size_t size, long iterations)
         bench_fail("fork", strerror(errno));
     if (pid == 0) {
         close(sv[0]);
+        bench_pin(1);
         while (full(read, sv[1], t.buf, size) == 0 && full(write_fn, sv[1], t.buf, size) == 0) {
         }
         _exit(0);
     }
     close(sv[1]);
+    bench_pin(0);
     double rtt = bench_median_window(iterations, round_trip, &t);
     close(sv[0]);
     free(t.buf);
