@@ -918,6 +918,14 @@ static void world_free(world_t *w)
     test_shared_release(&w->counters);
 }
 
+/* A consumer killed at this point had taken its message whole: for the
+ * queue it was delivered, as if get had returned, so a JoinableQueue's join
+ * cannot count it and waits for its task_done (as in CPython). */
+static int after_delivery(const char *point)
+{
+    return point && strcmp(point, "lock.release.after_bias") == 0;
+}
+
 /* One trial: the victim (after a first victim, if any) dies at its point
  * while a party of the other role runs; then survivors of both roles finish.
  * `must_die`: the victim's point must be reached. */
@@ -970,9 +978,12 @@ static void run_trial(const trial_t *tr, int must_die, tally_t *t)
     check_counts(&w);
     int deaths = victims[0] + victims[1];
     if (w.kind == JOINABLE) { /* join ends: what a dead consumer took counts as lost */
+        int delivered = tr->role == CONS && ((victims[0] && after_delivery(tr->pre_point)) ||
+                                             (victims[1] && after_delivery(tr->point)));
         double t0 = test_now();
-        mproc_status_t st = mproc_queue_join(w.q, 10);
-        assert_true(st == MPROC_OK || (st == MPROC_ELOST && tr->role == CONS && deaths));
+        mproc_status_t st = mproc_queue_join(w.q, delivered ? 1 : 10);
+        assert_true(st == MPROC_OK || (st == MPROC_ELOST && tr->role == CONS && deaths) ||
+                    (st == MPROC_ETIMEDOUT && delivered && t->lost > before.lost));
         assert_true(test_now() - t0 < 5);
     }
     t->kills += deaths;

@@ -196,6 +196,9 @@ MPROC_API mproc_status_t mproc_queue_task_done(mproc_queue_t *q);
  * died (or gave up, see mproc_queue_get()) is never task_done; the queue
  * counts it when it recovers that consumer's state (the next get, or join
  * itself, looking every quarter of a second), and then stops waiting for it.
+ * A consumer killed inside get after it took its message whole (while it
+ * releases the queue's lock) had, for the queue, received it, as if get had
+ * returned: its task_done never comes, and join waits for it (as in CPython).
  * Returns MPROC_OK, MPROC_ELOST (nothing is outstanding, but at least one
  * message of this queue has been lost since its creation), or MPROC_ETIMEDOUT.
  * Errors: MPROC_ENOTSUP (not joinable), MPROC_EINVAL, MPROC_ECLOSED.
