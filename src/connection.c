@@ -236,6 +236,16 @@ static size_t buffered(const mproc_connection_t *c)
     return c->end - c->start;
 }
 
+/* Move the buffered bytes to the buffer's start, making room at its end. */
+static void compact(mproc_connection_t *c)
+{
+    if (c->start) {
+        memmove(c->buf, c->buf + c->start, buffered(c));
+        c->end -= c->start;
+        c->start = 0;
+    }
+}
+
 /* Read at least one more byte into the buffer, waiting for it until deadline. */
 static mproc_status_t read_more(mproc_connection_t *c, double deadline)
 {
@@ -246,11 +256,7 @@ static mproc_status_t read_more(mproc_connection_t *c, double deadline)
         if (st)
             return st;
     }
-    if (c->start) {
-        memmove(c->buf, c->buf + c->start, buffered(c));
-        c->end -= c->start;
-        c->start = 0;
-    }
+    compact(c);
     /* After a large message the next is likely large too: ask for little,
      * so that its payload goes straight to its destination, not through
      * the buffer (a copy as long as the read). Small ones bring this back. */
@@ -370,11 +376,7 @@ static mproc_status_t gather_kept_frame(mproc_connection_t *c, const frame_t *f,
     size_t whole = f->head + f->len;
     if (buffered(c) >= whole)
         return MPROC_OK;
-    if (c->start) {
-        memmove(c->buf, c->buf + c->start, buffered(c));
-        c->end -= c->start;
-        c->start = 0;
-    }
+    compact(c);
     if (whole > c->cap) {
         unsigned char *b = realloc(c->buf, whole);
         if (!b)
