@@ -103,17 +103,18 @@ static inline int64_t mproc__lock_me(void)
     return t ? t : mproc__os_self_token();
 }
 
-/* Take the lock if that needs no wait. Inline, as is the release: a put or
- * get takes and releases a lock each time. */
-static inline int mproc__lock_try(mproc__lock_view_t *v)
+/* Take the lock if this thread keeps it by a bias, with no call at all (the
+ * queue's leaf paths): 0 when it does not, or when this process's token is
+ * not known yet. */
+static inline int mproc__lock_try_kept(mproc__lock_view_t *v)
 {
     mproc__lock_t *l = v->lock;
-    int64_t me = mproc__lock_me();
     int k = v->bias_slot;
-    int64_t kept = me | MPROC__LOCK_BIASED | MPROC__LOCK_SLOT(k);
+    int64_t kept = mproc__os_token_known | MPROC__LOCK_BIASED | MPROC__LOCK_SLOT(k);
     uintptr_t self = mproc__self_thread();
     /* The slot is still this thread's (another view's release may have freed
-     * it); nobody takes it from this thread while it runs. */
+     * it); nobody takes it from this thread while it runs. A token not known
+     * yet makes `kept` a word no owner has. */
     if (mproc__load(&l->owner) == kept && v->bias_thread == self &&
         l->slot_thread[k] == (int64_t)self) {
         /* Announce in this thread's own slot, then look again: a revoker
@@ -126,7 +127,14 @@ static inline int mproc__lock_try(mproc__lock_view_t *v)
         }
         mproc__store_release(&l->busy[k], 0);
     }
-    return mproc__lock_try_unbiased(v, me);
+    return 0;
+}
+
+/* Take the lock if that needs no wait. Inline, as is the release: a put or
+ * get takes and releases a lock each time. */
+static inline int mproc__lock_try(mproc__lock_view_t *v)
+{
+    return mproc__lock_try_kept(v) || mproc__lock_try_unbiased(v, mproc__lock_me());
 }
 
 /* A store that a sleeping process must see: a release store in an enrolled
@@ -140,16 +148,21 @@ static inline void mproc__publish(int light, volatile int64_t *p, int64_t v)
         mproc__store(p, v);
 }
 
-static inline void mproc__lock_release(mproc__lock_view_t *v)
+/* Leave a lock taken by mproc__lock_try_kept, with no call: 1 when waiters
+ * must then be woken (mproc__lock_wake), which a revoker waits for. */
+static inline int mproc__lock_leave_kept(mproc__lock_view_t *v)
 {
-    if (!v->held_biased) {
-        mproc__lock_release_unbiased(v);
-        return;
-    }
     v->held_biased = 0;
     mproc__store_release(&v->lock->busy[v->bias_slot], 0);
-    if (mproc__load(&v->lock->waiters) > 0)
-        mproc__lock_wake(v); /* a revoker waits for `busy` */
+    return mproc__load(&v->lock->waiters) > 0;
+}
+
+static inline void mproc__lock_release(mproc__lock_view_t *v)
+{
+    if (!v->held_biased)
+        mproc__lock_release_unbiased(v);
+    else if (mproc__lock_leave_kept(v))
+        mproc__lock_wake(v);
 }
 
 /* The n-th sleep (from 0) of a wait that began `waited` seconds ago, after

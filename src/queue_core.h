@@ -128,6 +128,48 @@ enum { PRODUCER, CONSUMER };
 #define OUT_OF_LINE
 #define USUAL inline
 #endif
+/* The leaf paths (put_leaf, take_leaf into a buffer) serve a short message in
+ * a lock this thread keeps by a bias without calling anything, so that the
+ * public function needs no stack frame and no saved registers (about 20
+ * instructions of a 64-byte put's 140). What would need a call is left to an
+ * out-of-line part, which the leaf's result names; the steps, their order and
+ * their kill points are those of put_now and take_now. */
+enum {
+    LEAF_SKIPPED,   /* the leaf was not tried (the arguments are not its case) */
+    LEAF_NOT_TAKEN, /* nothing done: this thread keeps no bias on the lock */
+    LEAF_LOCKED,    /* the lock taken, nothing else done: not a leaf's case */
+    LEAF_DONE,      /* served, the lock released */
+    LEAF_WAKE_PEER, /* published; the other side sleeps: wake it, then end the call */
+    LEAF_WAKE_LOCK  /* served and released; waiters for the lock need waking */
+};
+#define LEAF_MAX ((size_t)256) /* messages up to this length are copied inline */
+
+/* Copy n <= LEAF_MAX bytes without a call: from 17 bytes on, the first and
+ * the last 16 or 32 overlap (one move each for up to 64 bytes), 32-byte steps
+ * before them above that; shorter copies likewise in 8, 4 and 1. */
+static USUAL void copy_short(unsigned char *dst, const unsigned char *src, size_t n)
+{
+    if (n > 32) {
+        for (size_t i = 32; i + 32 < n; i += 32)
+            memcpy(dst + i, src + i, 32);
+        memcpy(dst, src, 32);
+        memcpy(dst + n - 32, src + n - 32, 32);
+    } else if (n > 16) {
+        memcpy(dst, src, 16);
+        memcpy(dst + n - 16, src + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(dst, src, 8);
+        memcpy(dst + n - 8, src + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(dst, src, 4);
+        memcpy(dst + n - 4, src + n - 4, 4);
+    } else if (n) {
+        dst[0] = src[0];
+        dst[n / 2] = src[n / 2];
+        dst[n - 1] = src[n - 1];
+    }
+}
+
 #define FAST_PUT 1 /* open, unbounded and not joinable: put_now may serve */
 #define FAST_GET 2 /* open: take_now may serve */
 /* Messages up to this length may take the usual paths (larger ones cross a

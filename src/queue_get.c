@@ -52,19 +52,32 @@ static mproc_status_t read_header(mproc_queue_t *q, unsigned char header[MPROC__
     return st;
 }
 
-/* With the consumer lock held: claim the frame at the head (sequence number
- * `seq`, `total` bytes). From here a recovering consumer would skip it. */
-static USUAL void claim_frame(mproc_queue_t *q, int64_t head, uint32_t seq, int64_t total)
+/* With the consumer lock held: record the claim of the frame at the head
+ * (sequence number `seq`, `total` bytes). From here a recovering consumer
+ * would skip it. */
+static USUAL void record_claim(mproc_queue_t *q, int64_t head, uint32_t seq, int64_t total)
 {
     shared_t *s = q->s;
     s->cons_start = head;
     s->cons_seq = seq;
     s->cons_claim = s->claimed + 1;
     s->cons_total = total;
-    if (s->sparse)
-        retain_frame(q, total);
-    mproc__publish(q->light, &s->claimed, s->cons_claim);
+}
+
+/* The claim recorded is counted. */
+static USUAL void count_claim(mproc_queue_t *q)
+{
+    mproc__publish(q->light, &q->s->claimed, q->s->cons_claim);
     MPROC_KILL_POINT("queue.get.after_claim");
+}
+
+/* With the consumer lock held: claim the frame at the head. */
+static USUAL void claim_frame(mproc_queue_t *q, int64_t head, uint32_t seq, int64_t total)
+{
+    record_claim(q, head, seq, total);
+    if (q->s->sparse)
+        retain_frame(q, total);
+    count_claim(q);
 }
 
 /* The claimed frame is all published: one copy of its `n` bytes after `hb`
@@ -247,19 +260,77 @@ static OUT_OF_LINE mproc_status_t take_slow(mproc_queue_t *q, double timeout, vo
     return st == MPROC_ETIMEDOUT ? MPROC_EEMPTY : st;
 }
 
-/* Take one frame: into `buf` (cap bytes) or, when `alloc`, a new buffer. */
+/* Take one frame: into `buf` (cap bytes) or, when `alloc`, a new buffer.
+ * `leaf`: what take_leaf did (LEAF_SKIPPED: not tried). */
 static USUAL mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t cap,
-                                 void **alloc, size_t *len)
+                                 void **alloc, size_t *len, int leaf)
 {
-    int locked = 0;
-    if (q && (q->fast & FAST_GET) && len && (alloc || buf || !cap) && timeout == timeout) {
+    int locked = leaf == LEAF_LOCKED;
+    if (leaf == LEAF_NOT_TAKEN) /* not kept by a bias: the plain way */
+        locked = mproc__lock_try_unbiased(&q->cons, mproc__lock_me());
+    else if (leaf == LEAF_SKIPPED && q && (q->fast & FAST_GET) && len && (alloc || buf || !cap) &&
+             timeout == timeout)
         locked = mproc__lock_try(&q->cons);
-        if (locked && take_now(q, buf, cap, alloc, len)) {
-            mproc__lock_release(&q->cons);
-            return MPROC_OK;
-        }
+    if (locked && take_now(q, buf, cap, alloc, len)) {
+        mproc__lock_release(&q->cons);
+        return MPROC_OK;
     }
     return take_slow(q, timeout, buf, cap, alloc, len, locked);
+}
+
+/* take_now into a buffer of a message of at most LEAF_MAX bytes, in a lock
+ * this thread keeps, without a call: what needs one is left to
+ * take_after_leaf (LEAF_*). Declines (LEAF_LOCKED) where take_now would call:
+ * committed views, a block passed in a sparse ring, a frame larger than the
+ * lap's largest. */
+static USUAL int take_leaf(mproc_queue_t *q, void *buf, size_t cap, size_t *len)
+{
+    shared_t *s = q->s;
+    if (!mproc__lock_try_kept(&q->cons))
+        return LEAF_NOT_TAKEN;
+    int64_t head = s->head; /* this side's own: read once */
+    if ((s->cons_total | s->cons_pass_to) || q->commits || published_for(q, HEADER) < HEADER)
+        return LEAF_LOCKED;
+    MPROC_KILL_POINT("queue.get.after_lock");
+    int64_t off = head & q->mask;
+    const unsigned char *at = q->ring + off;
+    uint32_t word[2];
+    memcpy(word, at, HEADER);
+    size_t n = word[0]; /* a mark or a long message's is above LEAF_MAX */
+    int64_t total = HEADER + (int64_t)((n + 7) & ~(size_t)7);
+    if (n > LEAF_MAX || n > cap || off + total > q->mask + 1 || published_for(q, total) < total ||
+        (int64_t)word[1] == mproc__load(&s->aborted_seq) ||
+        (s->sparse && (total > s->cons_big || (head + total) >> BLOCK_SHIFT != head >> BLOCK_SHIFT)))
+        return LEAF_LOCKED;
+    record_claim(q, head, word[1], total);
+    count_claim(q);
+    copy_short(buf, at + HEADER, n);
+    MPROC_KILL_POINT("queue.get.after_copy");
+    mproc__publish(q->light, &s->head, head + total);
+    *len = n;
+    if (mproc__load(&s->prod_sleeping))
+        return LEAF_WAKE_PEER;
+    MPROC_KILL_POINT("queue.get.after_head");
+    s->cons_total = 0;
+    return mproc__lock_leave_kept(&q->cons) ? LEAF_WAKE_LOCK : LEAF_DONE;
+}
+
+/* The rest of a get_into after take_leaf returned `leaf`. */
+static OUT_OF_LINE mproc_status_t take_after_leaf(mproc_queue_t *q, double timeout, void *buf,
+                                                  size_t cap, size_t *len, int leaf)
+{
+    if (leaf == LEAF_WAKE_PEER) {
+        wake(&q->s->prod_sleeping, ROOM_SEM(q));
+        MPROC_KILL_POINT("queue.get.after_head");
+        q->s->cons_total = 0;
+        mproc__lock_release(&q->cons);
+        return MPROC_OK;
+    }
+    if (leaf == LEAF_WAKE_LOCK) {
+        mproc__lock_wake(&q->cons);
+        return MPROC_OK;
+    }
+    return take(q, timeout, buf, cap, NULL, len, leaf);
 }
 
 mproc_status_t mproc_queue_get(mproc_queue_t *q, double timeout, void **data, size_t *len)
@@ -269,15 +340,21 @@ mproc_status_t mproc_queue_get(mproc_queue_t *q, double timeout, void **data, si
     if (!data)
         return MPROC_EINVAL;
     *data = NULL;
-    return take(q, timeout, NULL, 0, data, len);
+    return take(q, timeout, NULL, 0, data, len, LEAF_SKIPPED);
 }
 
 mproc_status_t mproc_queue_get_into(mproc_queue_t *q, double timeout, void *buf, size_t cap,
                                     size_t *len)
 {
+    int leaf = LEAF_SKIPPED;
     if (len)
         *len = 0;
-    return take(q, timeout, buf, cap, NULL, len);
+    if (q && (q->fast & FAST_GET) && len && buf && timeout == timeout) {
+        leaf = take_leaf(q, buf, cap, len);
+        if (leaf == LEAF_DONE)
+            return MPROC_OK;
+    }
+    return take_after_leaf(q, timeout, buf, cap, len, leaf);
 }
 
 mproc_status_t mproc_queue_get_nowait(mproc_queue_t *q, void **data, size_t *len)

@@ -216,20 +216,29 @@ static USUAL void begin_frame(shared_t *s, int64_t pos, int64_t total)
     MPROC_KILL_POINT("queue.put.after_begin");
 }
 
-/* Write a short message's frame in one piece at `pos` (room and memory are
- * there, it does not run over the ring's end) and publish it. */
+/* Write a short message's frame (header, data, padding) at `pos`, where
+ * room and memory are there and it does not run over the ring's end; not
+ * published yet. */
+static USUAL void fill_frame(mproc_queue_t *q, int64_t pos, const void *data, size_t len)
+{
+    unsigned char *at = q->ring + (pos & q->mask);
+    uint32_t header[2] = {(uint32_t)len, (uint32_t)q->s->prod_seq};
+    memcpy(at, header, HEADER);
+    if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
+        memset(at + HEADER + (len & ~(size_t)7), 0, 8);
+    if (len <= LEAF_MAX)
+        copy_short(at + HEADER, data, len);
+    else
+        memcpy(at + HEADER, data, len);
+    MPROC_KILL_POINT("queue.put.after_copy");
+}
+
+/* Write a short message's frame in one piece at `pos` and publish it. */
 static USUAL void write_whole(mproc_queue_t *q, int64_t pos, const void *data, size_t len,
                                int64_t total)
 {
     shared_t *s = q->s;
-    unsigned char *at = q->ring + (pos & q->mask);
-    uint32_t header[2] = {(uint32_t)len, (uint32_t)s->prod_seq};
-    memcpy(at, header, HEADER);
-    if (len & 7) /* the padding: 8 zeros, of which the data covers the first */
-        memset(at + HEADER + (len & ~(size_t)7), 0, 8);
-    if (len)
-        memcpy(at + HEADER, data, len);
-    MPROC_KILL_POINT("queue.put.after_copy");
+    fill_frame(q, pos, data, len);
     mproc__publish(q->light, &s->tail, pos + total);
     MPROC_KILL_POINT("queue.put.after_publish");
     wake(&s->cons_sleeping, DATA_SEM(q));
@@ -268,25 +277,56 @@ static mproc_status_t write_frame(mproc_queue_t *q, const void *data, size_t len
     return MPROC_OK;
 }
 
-/* The usual put, with the producer lock held in a view that may take it
- * (FAST_PUT, len below FAST_LEN): no frame left to repair, and the room last
- * seen holds the frame and a mark after it below fast_end, so that nothing
- * needs deciding (what fits_now checks, for this case). 0: not the usual
- * case, nothing done. */
+/* With the producer lock held in a view that may take the usual paths
+ * (FAST_PUT, a frame of `total` bytes below FAST_LEN): no frame left to
+ * repair, and the room last seen holds the frame and a mark after it below
+ * fast_end, so that nothing needs deciding (what fits_now checks, for this
+ * case). */
+static USUAL int fits_usual(mproc_queue_t *q, int64_t pos, int64_t total)
+{
+    shared_t *s = q->s;
+    int64_t end = (pos & q->mask) + total + HEADER;
+    int64_t seen = s->prod_seen_head, need = total + HEADER;
+    return !s->prod_total && end <= q->fast_end &&
+           (q->usable - (pos - seen) >= need || room_limit(q, seen) - (pos - seen) >= need);
+}
+
+/* The usual put, with the producer lock held. 0: not the usual case,
+ * nothing done. */
 static USUAL int put_now(mproc_queue_t *q, const void *data, size_t len)
 {
     shared_t *s = q->s;
     int64_t total = HEADER + (int64_t)((len + 7) & ~(size_t)7);
-    int64_t pos = s->tail, end = (pos & q->mask) + total + HEADER;
-    int64_t seen = s->prod_seen_head, need = total + HEADER;
-    if (s->prod_total || end > q->fast_end ||
-        (q->usable - (pos - seen) < need && room_limit(q, seen) - (pos - seen) < need))
+    int64_t pos = s->tail;
+    if (!fits_usual(q, pos, total))
         return 0;
     MPROC_KILL_POINT("queue.put.after_lock");
     begin_frame(s, pos, total);
     write_whole(q, pos, data, len, total);
     end_frame(q);
     return 1;
+}
+
+/* put_now of a message of at most LEAF_MAX bytes in a lock this thread keeps,
+ * without a call: what needs one is left to put_after_leaf (LEAF_*). */
+static USUAL int put_leaf(mproc_queue_t *q, const void *data, size_t len)
+{
+    shared_t *s = q->s;
+    if (!mproc__lock_try_kept(&q->prod))
+        return LEAF_NOT_TAKEN;
+    int64_t total = HEADER + (int64_t)((len + 7) & ~(size_t)7);
+    int64_t pos = s->tail;
+    if (!fits_usual(q, pos, total))
+        return LEAF_LOCKED;
+    MPROC_KILL_POINT("queue.put.after_lock");
+    begin_frame(s, pos, total);
+    fill_frame(q, pos, data, len);
+    mproc__publish(q->light, &s->tail, pos + total);
+    MPROC_KILL_POINT("queue.put.after_publish");
+    if (mproc__load(&s->cons_sleeping))
+        return LEAF_WAKE_PEER;
+    end_frame(q);
+    return mproc__lock_leave_kept(&q->prod) ? LEAF_WAKE_LOCK : LEAF_DONE;
 }
 
 /* Every put that put_now does not serve; `locked`: the producer lock is held
@@ -315,17 +355,43 @@ static OUT_OF_LINE mproc_status_t put_slow(mproc_queue_t *q, const void *data, s
     return st;
 }
 
-mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, double timeout)
+/* The rest of a put after put_leaf returned `leaf` (LEAF_SKIPPED: the leaf
+ * was not tried). */
+static OUT_OF_LINE mproc_status_t put_after_leaf(mproc_queue_t *q, const void *data, size_t len,
+                                                 double timeout, int leaf)
 {
-    int locked = 0;
-    if (q && (q->fast & FAST_PUT) && (data || !len) && len < FAST_LEN && timeout == timeout) {
+    int locked = leaf == LEAF_LOCKED;
+    if (leaf == LEAF_WAKE_PEER) {
+        wake(&q->s->cons_sleeping, DATA_SEM(q));
+        end_frame(q);
+        mproc__lock_release(&q->prod);
+        return MPROC_OK;
+    }
+    if (leaf == LEAF_WAKE_LOCK) {
+        mproc__lock_wake(&q->prod);
+        return MPROC_OK;
+    }
+    if (leaf == LEAF_NOT_TAKEN) /* not kept by a bias: the plain way */
+        locked = mproc__lock_try_unbiased(&q->prod, mproc__lock_me());
+    else if (leaf == LEAF_SKIPPED && q && (q->fast & FAST_PUT) && (data || !len) &&
+             len < FAST_LEN && timeout == timeout)
         locked = mproc__lock_try(&q->prod);
-        if (locked && put_now(q, data, len)) {
-            mproc__lock_release(&q->prod);
-            return MPROC_OK;
-        }
+    if (locked && put_now(q, data, len)) {
+        mproc__lock_release(&q->prod);
+        return MPROC_OK;
     }
     return put_slow(q, data, len, timeout, locked);
+}
+
+mproc_status_t mproc_queue_put(mproc_queue_t *q, const void *data, size_t len, double timeout)
+{
+    int leaf = LEAF_SKIPPED;
+    if (q && (q->fast & FAST_PUT) && (data || !len) && len <= LEAF_MAX && timeout == timeout) {
+        leaf = put_leaf(q, data, len);
+        if (leaf == LEAF_DONE)
+            return MPROC_OK;
+    }
+    return put_after_leaf(q, data, len, timeout, leaf);
 }
 
 mproc_status_t mproc_queue_put_nowait(mproc_queue_t *q, const void *data, size_t len)

@@ -254,6 +254,47 @@ static void put_get_in_order_with_sizes(void **state)
     mproc_queue_free(q);
 }
 
+/* Every length up to a few hundred bytes, put and taken in turns after
+ * enough calls that this process keeps both locks (the inline copies of the
+ * usual paths, src/queue_core.h): the bytes arrive whole, and get_into writes
+ * nothing past the message, whatever its length, nor anything into a buffer
+ * one byte short. */
+static void short_messages_of_every_length_arrive_whole(void **state)
+{
+    (void)state;
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    unsigned char msg[320], buf[320 + 16];
+    size_t n;
+    for (int i = 0; i < 200; i++) { /* long runs of takes: the locks are kept */
+        assert_int_equal(mproc_queue_put(q, "x", 1, 0), MPROC_OK);
+        assert_int_equal(mproc_queue_get_into(q, 0, buf, sizeof buf, &n), MPROC_OK);
+    }
+    for (size_t len = 0; len <= 300; len++) {
+        for (size_t i = 0; i < len; i++)
+            msg[i] = (unsigned char)(len * 31 + i * 7 + 1);
+        assert_int_equal(mproc_queue_put(q, msg, len, 0), MPROC_OK);
+        assert_int_equal(mproc_queue_put(q, msg, len, 0), MPROC_OK);
+        memset(buf, 0xA5, sizeof buf);
+        if (len > 0) {
+            assert_int_equal(mproc_queue_get_into(q, 0, buf, len - 1, &n), MPROC_ESHORTBUF);
+            assert_int_equal(n, len);
+            for (size_t i = 0; i < sizeof buf; i++)
+                assert_int_equal(buf[i], 0xA5);
+        }
+        for (int twice = 0; twice < 2; twice++) {
+            assert_int_equal(mproc_queue_get_into(q, 0, buf, len, &n), MPROC_OK);
+            assert_int_equal(n, len);
+            if (len)
+                assert_memory_equal(buf, msg, len);
+            for (size_t i = len; i < sizeof buf; i++)
+                assert_int_equal(buf[i], 0xA5);
+        }
+    }
+    assert_int_equal(mproc_queue_empty(q), 1);
+    mproc_queue_free(q);
+}
+
 static void bounded_queue_full_and_empty_with_timeouts(void **state)
 {
     (void)state;
@@ -1197,6 +1238,7 @@ int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(put_get_in_order_with_sizes),
+        cmocka_unit_test(short_messages_of_every_length_arrive_whole),
         cmocka_unit_test(bounded_queue_full_and_empty_with_timeouts),
         cmocka_unit_test(bad_input_and_close),
         cmocka_unit_test(messages_larger_than_the_ring_stream_through),
