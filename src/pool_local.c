@@ -190,9 +190,9 @@ static void watch_once(mproc_pool_t *pool, watch_t *wt, finished_t *fin)
 {
     watch_workers(pool, wt);
     double left = wt->next_poll - mproc__os_now();
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     mproc_status_t st = mproc__wait(wt->objs, wt->n, left > 0 ? left : 0, wt->ready, wt->os_ready);
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     if (st == MPROC_OK)
         handle_ready(pool, wt, fin);
     else if (st != MPROC_ETIMEDOUT)
@@ -224,7 +224,7 @@ static void stop_workers(mproc_pool_t *pool, finished_t *fin)
         else
             mproc_connection_close(w->conn); /* EOF: the worker returns */
     }
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     /* Workers stuck in a task that ignores SIGTERM get SIGKILL after a second. */
     double deadline = mproc__os_now() + 1.0;
     for (int i = 0; i < pool->nworkers; i++) {
@@ -237,7 +237,7 @@ static void stop_workers(mproc_pool_t *pool, finished_t *fin)
         else if (mproc_process_join(w->proc, left > 0 ? left : 0) == MPROC_ETIMEDOUT)
             mproc_process_kill(w->proc);
     }
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     for (int i = 0; i < pool->nworkers; i++)
         if (pool->workers[i].proc)
             bury_worker(pool, &pool->workers[i], fin);
@@ -254,7 +254,7 @@ void *APR_THREAD_FUNC mproc__pool_local_handler(apr_thread_t *thread, void *arg)
                   calloc(nobj, sizeof *wt.ready), calloc(nobj, sizeof *wt.os_ready), 0,
                   mproc__os_now() + WORKERS_POLL};
     int ok = wt.objs && wt.who && wt.ready && wt.os_ready;
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     while (ok && pool->state != TERMINATE) {
         mproc__pool_dispatch(pool);
         mproc__pool_fail_unsent(pool, &fin);
@@ -267,8 +267,8 @@ void *APR_THREAD_FUNC mproc__pool_local_handler(apr_thread_t *thread, void *arg)
     stop_workers(pool, &fin);
     mproc__pool_run_callbacks(pool, &fin);
     pool->handler_done = 1;
-    apr_thread_cond_broadcast(pool->hub->changed);
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_cond_broadcast(&pool->hub->changed);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     free(fin.list);
     free(wt.objs);
     free(wt.who);
