@@ -51,10 +51,8 @@ void mproc__os_mutex_unlock(mproc__os_mutex_t *m);
  * returns on a broadcast, spuriously, or with MPROC_ETIMEDOUT once
  * `deadline` (mproc__os_now(); < 0: none) has passed; the mutex is held
  * again on return. */
-typedef union mproc__os_cond {
-    void *align_pointer;
-    int64_t align_int;
-    unsigned char bytes[64];
+typedef struct mproc__os_cond {
+    mproc__os_mutex_t storage; /* as large and aligned as a mutex's */
 } mproc__os_cond_t;
 mproc_status_t mproc__os_cond_init(mproc__os_cond_t *c);
 void mproc__os_cond_destroy(mproc__os_cond_t *c);
