@@ -91,7 +91,8 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
         return MPROC_ENOTREGISTERED;
     if (t && opts->maxtasksperchild)
         return MPROC_ENOTSUP; /* a remote worker cannot be replaced */
-    /* The handler waits on a wake-up plus a connection and a sentinel per worker. */
+    /* The handler waits on a wake-up plus one object per worker (pool_local.c);
+     * the limit documented when it waited on two (31 on Windows) stays. */
     int limit = t ? INT_MAX : (int)((mproc__os_wait_limit() - 1) / 2);
     if (opts->processes > limit)
         return MPROC_EINVAL;
