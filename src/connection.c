@@ -39,6 +39,7 @@ struct mproc_connection {
     size_t cap;        /* READ_AHEAD, or more while it holds a large partial frame */
     size_t start, end; /* buffered bytes are buf[start, end) */
     int after_large;   /* the last message taken was above LARGE_MESSAGE bytes */
+    int said_ready;    /* mproc__connection_said_ready, and nothing read since */
     struct mproc_connection *prev, *next; /* every open end, for fork children */
 };
 
@@ -246,13 +247,29 @@ static void compact(mproc_connection_t *c)
     }
 }
 
+void mproc__connection_said_ready(mproc_connection_t *c)
+{
+    c->said_ready = 1;
+}
+
+/* Before a timed read: wait until the read end is ready, unless the caller's
+ * own wait just said so (under Wine each ask is a wineserver round trip). */
+static mproc_status_t await_readable(mproc_connection_t *c, double deadline)
+{
+    int ready = 0;
+    if (c->said_ready) {
+        c->said_ready = 0;
+        return MPROC_OK;
+    }
+    return mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
+}
+
 /* Read at least one more byte into the buffer, waiting for it until deadline. */
 static mproc_status_t read_more(mproc_connection_t *c, double deadline)
 {
     mproc_status_t st;
     if (deadline >= 0) { /* forever: the read itself waits, one system call */
-        int ready = 0;
-        st = mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
+        st = await_readable(c, deadline);
         if (st)
             return st;
     }
@@ -385,9 +402,8 @@ static mproc_status_t gather_kept_frame(mproc_connection_t *c, const frame_t *f,
         c->cap = whole;
     }
     while (c->end < whole) {
-        int ready = 0;
         size_t got = 0;
-        mproc_status_t st = mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
+        mproc_status_t st = await_readable(c, deadline);
         if (!st)
             st = mproc__os_read_some(c->rd, c->buf + c->end, whole - c->end, &got);
         if (st)
@@ -424,9 +440,8 @@ static mproc_status_t take_message(mproc_connection_t *c, void *head, size_t hea
         have = len;
     }
     while (have < len) {
-        int ready = 0;
         size_t got = 0;
-        mproc_status_t st = mproc__os_wait_ready(&c->rd, 1, deadline, &ready);
+        mproc_status_t st = await_readable(c, deadline);
         if (st == MPROC_ETIMEDOUT)
             return keep_partial(c, d + in_buf, head_len + have, f);
         if (!st)
@@ -637,15 +652,17 @@ mproc_status_t mproc__connection_recv_split(mproc_connection_t *c, double timeou
         st = MPROC_EINVAL;
     if (!st)
         st = peek_frame(c, deadline, SIZE_MAX, &f);
-    if (st)
-        return st;
-    /* The head is judged where it lies in the buffer, before a byte is taken. */
-    if (tail_len <= SIZE_MAX - head_len && f.len == head_len + tail_len &&
+    if (!st && tail_len <= SIZE_MAX - head_len && f.len == head_len + tail_len &&
         buffered(c) - f.head >= head_len && accept(c->buf + c->start + f.head, ctx)) {
+        /* The head is judged where it lies in the buffer, before a byte is taken. */
         *split = 1;
-        return take_message(c, head, head_len, tail, &f, deadline);
+        st = take_message(c, head, head_len, tail, &f, deadline);
+    } else if (!st) {
+        return mproc__connection_recv_reuse(c, timeout, buf);
     }
-    return mproc__connection_recv_reuse(c, timeout, buf);
+    if (c)
+        c->said_ready = 0;
+    return st;
 }
 
 mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeout,
@@ -666,5 +683,7 @@ mproc_status_t mproc__connection_recv_reuse(mproc_connection_t *c, double timeou
         st = recv_into_by(c, deadline, buf->data, buf->cap, &n);
     }
     buf->len = st ? 0 : n;
+    if (c)
+        c->said_ready = 0;
     return st;
 }

@@ -132,6 +132,17 @@ mproc_status_t mproc__connection_send_two(mproc_connection_t *c, const void *fir
                                           size_t first_len, const void *second,
                                           size_t second_len);
 
+/* mproc_wait, also telling in os_ready[i] (when not NULL) that the OS found
+ * objects[i] ready itself, not only bytes read ahead: a connection's read end
+ * then has data or has ended, so that its next read does not block. */
+mproc_status_t mproc__wait(const mproc_sentinel_t *objects, size_t n, double timeout, int *ready,
+                           int *os_ready);
+
+/* The caller's wait found c's read end ready (mproc__wait's os_ready) and no
+ * one else reads it: the next timed receive reads once without asking the OS
+ * first. It holds until that receive returns. */
+void mproc__connection_said_ready(mproc_connection_t *c);
+
 /* 1 if an open connection of this process reads from `h` and has bytes read
  * ahead (mproc_wait counts it ready). */
 int mproc__connection_has_buffered(mproc__os_handle_t h);

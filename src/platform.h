@@ -44,6 +44,20 @@ typedef union mproc__os_mutex {
 mproc_status_t mproc__os_mutex_init(mproc__os_mutex_t *m);
 void mproc__os_mutex_lock(mproc__os_mutex_t *m);
 void mproc__os_mutex_unlock(mproc__os_mutex_t *m);
+/* A condition variable used with an mproc__os_mutex_t (a pthread condition,
+ * a CONDITION_VARIABLE), in the caller's memory. Under Wine a
+ * CONDITION_VARIABLE waits and wakes without the wineserver, where APR's
+ * condition (a semaphore) costs a wineserver request on each side. wait
+ * returns on a broadcast, spuriously, or with MPROC_ETIMEDOUT once
+ * `deadline` (mproc__os_now(); < 0: none) has passed; the mutex is held
+ * again on return. */
+typedef struct mproc__os_cond {
+    mproc__os_mutex_t storage; /* as large and aligned as a mutex's */
+} mproc__os_cond_t;
+mproc_status_t mproc__os_cond_init(mproc__os_cond_t *c);
+void mproc__os_cond_destroy(mproc__os_cond_t *c);
+mproc_status_t mproc__os_cond_wait(mproc__os_cond_t *c, mproc__os_mutex_t *m, double deadline);
+void mproc__os_cond_broadcast(mproc__os_cond_t *c);
 
 /* ---- handles -------------------------------------------------------------- */
 

@@ -4,8 +4,6 @@
  * workers behind a transport (pool_remote.c); pool_chunks.c hands chunks
  * out and takes results back for both.
  */
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -20,10 +18,10 @@ static void wake(mproc_pool_t *pool)
         (void)mproc_connection_send_bytes(pool->wake_wr, "", 0);
         return;
     }
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     if (pool->session)
         pool->transport->wake(pool->session);
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
 }
 
 /* ---- creating and ending a pool ------------------------------------------------ */
@@ -93,7 +91,8 @@ mproc_status_t mproc_pool_create(mproc_pool_t **out, const mproc_pool_options_t 
         return MPROC_ENOTREGISTERED;
     if (t && opts->maxtasksperchild)
         return MPROC_ENOTSUP; /* a remote worker cannot be replaced */
-    /* The handler waits on a wake-up plus a connection and a sentinel per worker. */
+    /* The handler waits on a wake-up plus one object per worker (pool_local.c);
+     * the limit documented when it waited on two (31 on Windows) stays. */
     int limit = t ? INT_MAX : (int)((mproc__os_wait_limit() - 1) / 2);
     if (opts->processes > limit)
         return MPROC_EINVAL;
@@ -137,10 +136,10 @@ mproc_status_t mproc_pool_close(mproc_pool_t *pool)
 {
     if (!pool)
         return MPROC_EINVAL;
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     if (pool->state == RUN)
         pool->state = CLOSE;
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     wake(pool);
     return MPROC_OK;
 }
@@ -158,9 +157,9 @@ mproc_status_t mproc_pool_terminate(mproc_pool_t *pool)
 {
     if (!pool)
         return MPROC_EINVAL;
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     pool->state = TERMINATE;
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     wake(pool);
     join_handler(pool);
     return MPROC_OK;
@@ -171,11 +170,11 @@ mproc_status_t mproc_pool_join(mproc_pool_t *pool, double timeout)
     double deadline;
     if (!pool || mproc__deadline(timeout, &deadline))
         return MPROC_EINVAL;
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     mproc_status_t st = pool->state == RUN ? MPROC_ENOTCLOSED : MPROC_OK;
     while (!st && !pool->handler_done)
         st = mproc__hub_wait(pool->hub, deadline);
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     if (!st)
         join_handler(pool);
     return st;
@@ -212,7 +211,7 @@ void mproc_pool_free(mproc_pool_t *pool)
     if (pool->thread_mem)
         apr_pool_destroy(pool->thread_mem);
     if (pool->hub) {
-        apr_thread_mutex_lock(pool->hub->lock);
+        mproc__os_mutex_lock(&pool->hub->lock);
         mproc__hub_unref_unlock(pool->hub);
     }
     free(pool);
@@ -332,10 +331,10 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
         chunksize = 1;
     chunk_t *head = NULL, *last = NULL, **link = &head;
     mproc_status_t st = MPROC_OK;
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     uint64_t job = ++pool->next_job;
     int state = pool->state;
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     if (state != RUN)
         return MPROC_ECLOSED;
     for (size_t start = 0; start < r->n && !st; start += chunksize) {
@@ -351,7 +350,7 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
         link = &c->next;
         st = encode_chunk(src, fn, name, job, c);
     }
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     if (!st && pool->state != RUN)
         st = MPROC_ECLOSED;
     if (!st) {
@@ -368,7 +367,7 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
         }
         mproc__pool_dispatch(pool);
     }
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     if (st) {
         while (head) {
             chunk_t *next = head->next;
@@ -384,10 +383,10 @@ static mproc_status_t submit(mproc_pool_t *pool, mproc_task_fn fn, const source_
  * (a worker lost mid-send completes its chunk before its sender returns). */
 static mproc_status_t await_lent(mproc_async_result_t *r, mproc_status_t st)
 {
-    apr_thread_mutex_lock(r->hub->lock);
+    mproc__os_mutex_lock(&r->hub->lock);
     while (r->lent_sends)
         (void)mproc__hub_wait(r->hub, -1.0);
-    apr_thread_mutex_unlock(r->hub->lock);
+    mproc__os_mutex_unlock(&r->hub->lock);
     return st;
 }
 

@@ -13,7 +13,7 @@
 static void set_ready(mproc_pool_t *pool, mproc_async_result_t *r)
 {
     r->ready = 1;
-    apr_thread_cond_broadcast(pool->hub->changed);
+    mproc__os_cond_broadcast(&pool->hub->changed);
     if (--r->refs == 0) {
         /* The caller let go first. The hub cannot reach 0 here: the pool holds it. */
         mproc__result_destroy(r);
@@ -26,7 +26,7 @@ static void set_ready(mproc_pool_t *pool, mproc_async_result_t *r)
 static void maybe_ready(mproc_pool_t *pool, mproc_async_result_t *r, finished_t *fin)
 {
     if (r->order)
-        apr_thread_cond_broadcast(pool->hub->changed);
+        mproc__os_cond_broadcast(&pool->hub->changed);
     if (r->remaining || r->complete)
         return;
     r->complete = 1;
@@ -48,14 +48,14 @@ void mproc__pool_run_callbacks(mproc_pool_t *pool, finished_t *fin)
 {
     if (!fin->n)
         return;
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     for (size_t i = 0; i < fin->n; i++) {
         mproc_async_result_t *r = fin->list[i];
         mproc_result_callback cb = r->status ? r->error_callback : r->callback;
         if (cb)
             cb(r, r->user);
     }
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     for (size_t i = 0; i < fin->n; i++)
         set_ready(pool, fin->list[i]);
     fin->n = 0;
@@ -245,11 +245,11 @@ void mproc__pool_dispatch(mproc_pool_t *pool)
         if (job)
             job->lent_sends++;
         void *session = pool->session;
-        apr_thread_mutex_unlock(pool->hub->lock);
+        mproc__os_mutex_unlock(&pool->hub->lock);
         mproc_status_t st = send_chunk(pool, session, w, i, &msg, lent, nlent);
         mproc__wbuf_free(&msg);
         free(lent);
-        apr_thread_mutex_lock(pool->hub->lock);
+        mproc__os_mutex_lock(&pool->hub->lock);
         if (job)
             job->lent_sends--;
         if ((st == MPROC_ENOMEM || st == MPROC_ETOOBIG || st == MPROC_EINVAL) && w->held == c)
@@ -261,7 +261,7 @@ void mproc__pool_dispatch(mproc_pool_t *pool)
          * the sending thread two context switches per chunk. */
         if ((--w->sending == 0 && pool->awaiting_sends) ||
             (job && !job->lent_sends && job->ready))
-            apr_thread_cond_broadcast(pool->hub->changed);
+            mproc__os_cond_broadcast(&pool->hub->changed);
     }
 }
 

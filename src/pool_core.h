@@ -45,6 +45,7 @@ typedef struct worker {
     long sent;     /* chunks sent, for maxtasksperchild */
     int sending;   /* threads sending to it right now: it is not freed meanwhile */
     int initialized; /* its initializer succeeded: it takes tasks */
+    int conn_ended;  /* its connection ended: the handler waits for it to exit */
 } worker_t;
 
 enum { RUN, CLOSE, TERMINATE };

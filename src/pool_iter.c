@@ -23,7 +23,7 @@ mproc_status_t mproc_pool_iter_next(mproc_pool_iter_t *it, double timeout, const
     if (!it || !data || !len || mproc__deadline(timeout, &deadline))
         return MPROC_EINVAL;
     mproc_async_result_t *r = it->r;
-    apr_thread_mutex_lock(r->hub->lock);
+    mproc__os_mutex_lock(&r->hub->lock);
     mproc_status_t st = mproc__result_wait_locked(r, next_available, deadline);
     size_t i = 0;
     if (!st && (r->ordered ? r->next >= r->n : r->taken >= r->n))
@@ -39,7 +39,7 @@ mproc_status_t mproc_pool_iter_next(mproc_pool_iter_t *it, double timeout, const
         if (index)
             *index = i; /* also for a failed item: which one it was */
     }
-    apr_thread_mutex_unlock(r->hub->lock);
+    mproc__os_mutex_unlock(&r->hub->lock);
     return st;
 }
 

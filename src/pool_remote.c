@@ -73,9 +73,9 @@ static void remote_take(mproc_pool_t *pool, double timeout, finished_t *fin)
     int i = -1;
     const void *data = NULL;
     size_t len = 0;
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     mproc_status_t st = pool->transport->recv(session, timeout, &i, &data, &len);
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     if (i < 0 || i >= pool->nworkers)
         return;
     worker_t *w = &pool->workers[i];
@@ -108,7 +108,7 @@ void *APR_THREAD_FUNC mproc__pool_remote_handler(apr_thread_t *thread, void *arg
 {
     mproc_pool_t *pool = arg;
     finished_t fin = {NULL, 0, 0};
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     while (pool->state != TERMINATE) {
         mproc__pool_dispatch(pool);
         mproc__pool_fail_unsent(pool, &fin);
@@ -133,13 +133,13 @@ void *APR_THREAD_FUNC mproc__pool_remote_handler(apr_thread_t *thread, void *arg
     mproc__pool_fail_unsent(pool, &fin);
     void *session = pool->session;
     pool->session = NULL; /* wake() no longer reaches it */
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     pool->transport->close(session);
-    apr_thread_mutex_lock(pool->hub->lock);
+    mproc__os_mutex_lock(&pool->hub->lock);
     mproc__pool_run_callbacks(pool, &fin);
     pool->handler_done = 1;
-    apr_thread_cond_broadcast(pool->hub->changed);
-    apr_thread_mutex_unlock(pool->hub->lock);
+    mproc__os_cond_broadcast(&pool->hub->changed);
+    mproc__os_mutex_unlock(&pool->hub->lock);
     free(fin.list);
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;

@@ -1,9 +1,15 @@
 /* AsyncResult: the hub results wait on, and the calls that read a result. */
 #include <apr_pools.h>
-#include <apr_time.h>
 #include <stdlib.h>
 
 #include "pool_result.h"
+
+/* The hub's memory goes with its pool: its condition is destroyed first. */
+static apr_status_t hub_cleanup(void *data)
+{
+    mproc__os_cond_destroy(&((hub_t *)data)->changed);
+    return APR_SUCCESS;
+}
 
 mproc_status_t mproc__hub_create(hub_t **out)
 {
@@ -11,11 +17,11 @@ mproc_status_t mproc__hub_create(hub_t **out)
     if (apr_pool_create(&mem, NULL) != APR_SUCCESS)
         return MPROC_ENOMEM;
     hub_t *h = apr_pcalloc(mem, sizeof *h);
-    if (apr_thread_mutex_create(&h->lock, APR_THREAD_MUTEX_DEFAULT, mem) != APR_SUCCESS ||
-        apr_thread_cond_create(&h->changed, mem) != APR_SUCCESS) {
+    if (mproc__os_mutex_init(&h->lock) || mproc__os_cond_init(&h->changed)) {
         apr_pool_destroy(mem);
         return MPROC_EOS;
     }
+    apr_pool_cleanup_register(mem, h, hub_cleanup, apr_pool_cleanup_null);
     h->mem = mem;
     h->refs = 1;
     *out = h;
@@ -24,21 +30,13 @@ mproc_status_t mproc__hub_create(hub_t **out)
 
 mproc_status_t mproc__hub_wait(hub_t *h, double deadline)
 {
-    if (deadline < 0) {
-        apr_thread_cond_wait(h->changed, h->lock);
-        return MPROC_OK;
-    }
-    double left = deadline - mproc__os_now();
-    if (left <= 0)
-        return MPROC_ETIMEDOUT;
-    apr_thread_cond_timedwait(h->changed, h->lock, (apr_interval_time_t)(left * 1e6) + 1);
-    return MPROC_OK;
+    return mproc__os_cond_wait(&h->changed, &h->lock, deadline);
 }
 
 void mproc__hub_unref_unlock(hub_t *h)
 {
     int last = --h->refs == 0;
-    apr_thread_mutex_unlock(h->lock);
+    mproc__os_mutex_unlock(&h->lock);
     if (last)
         apr_pool_destroy(h->mem);
 }
@@ -63,7 +61,7 @@ static void result_unref_unlock(mproc_async_result_t *r)
     if (last)
         mproc__hub_unref_unlock(h);
     else
-        apr_thread_mutex_unlock(h->lock);
+        mproc__os_mutex_unlock(&h->lock);
 }
 
 mproc_async_result_t *mproc__result_new(hub_t *hub, size_t n, int with_items)
@@ -122,9 +120,9 @@ mproc_status_t mproc_async_result_wait(mproc_async_result_t *r, double timeout)
     double deadline;
     if (!r || mproc__deadline(timeout, &deadline))
         return MPROC_EINVAL;
-    apr_thread_mutex_lock(r->hub->lock);
+    mproc__os_mutex_lock(&r->hub->lock);
     mproc_status_t st = mproc__result_wait_locked(r, is_ready, deadline);
-    apr_thread_mutex_unlock(r->hub->lock);
+    mproc__os_mutex_unlock(&r->hub->lock);
     return st;
 }
 
@@ -138,9 +136,9 @@ int mproc_async_result_ready(mproc_async_result_t *r)
 {
     if (!r)
         return 0;
-    apr_thread_mutex_lock(r->hub->lock);
+    mproc__os_mutex_lock(&r->hub->lock);
     int ready = r->ready;
-    apr_thread_mutex_unlock(r->hub->lock);
+    mproc__os_mutex_unlock(&r->hub->lock);
     return ready;
 }
 
@@ -202,6 +200,6 @@ void mproc_async_result_free(mproc_async_result_t *r)
 {
     if (!r)
         return;
-    apr_thread_mutex_lock(r->hub->lock);
+    mproc__os_mutex_lock(&r->hub->lock);
     result_unref_unlock(r);
 }

@@ -7,16 +7,17 @@
 #ifndef MPROC_POOL_RESULT_H
 #define MPROC_POOL_RESULT_H
 
-#include <apr_thread_cond.h>
-#include <apr_thread_mutex.h>
+#include <apr_pools.h>
 
 #include "core.h"
 
-/* The lock and signal a pool shares with its results, which may outlive it. */
+/* The lock and signal a pool shares with its results, which may outlive it.
+ * The OS's own (platform.h), not APR's: a result's waiter is woken once per
+ * apply, and under Wine APR's condition costs two wineserver requests there. */
 typedef struct hub {
     apr_pool_t *mem;
-    apr_thread_mutex_t *lock;
-    apr_thread_cond_t *changed;
+    mproc__os_mutex_t lock;
+    mproc__os_cond_t changed;
     int refs;
 } hub_t;
 

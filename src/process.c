@@ -336,14 +336,17 @@ void mproc_process_free(mproc_process_t *p)
     free(p);
 }
 
-mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double timeout, int *ready)
+mproc_status_t mproc__wait(const mproc_sentinel_t *objects, size_t n, double timeout, int *ready,
+                           int *os_ready)
 {
     double deadline;
     for (size_t i = 0; ready && i < n; i++)
         ready[i] = 0;
+    for (size_t i = 0; os_ready && i < n; i++)
+        os_ready[i] = 0;
     if ((!objects && n) || mproc__deadline(timeout, &deadline) || (n == 0 && deadline < 0))
         return MPROC_EINVAL;
-    int *flags = calloc(n ? n : 1, sizeof *flags);
+    int *flags = os_ready ? os_ready : calloc(n ? n : 1, sizeof *flags);
     if (!flags)
         return MPROC_ENOMEM;
     /* A connection whose next message was already read ahead is ready though
@@ -357,6 +360,12 @@ mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double time
         st = MPROC_OK;
     for (size_t i = 0; i < n && ready; i++)
         ready[i] = !st && (flags[i] || mproc__connection_has_buffered((mproc__os_handle_t)objects[i]));
-    free(flags);
+    if (flags != os_ready)
+        free(flags);
     return st;
+}
+
+mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double timeout, int *ready)
+{
+    return mproc__wait(objects, n, timeout, ready, NULL);
 }

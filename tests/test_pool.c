@@ -80,6 +80,15 @@ static int dies(const void *in, size_t len, mproc_task_out_t *out)
 }
 MPROC_TASK(dies)
 
+/* Input: a keeper's pid. Dies with its end of the pool's pipe held open. */
+static int dies_with_its_pipe_open(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)len, (void)out;
+    test_die_leaving_handles_open(test_as_int(in));
+    return 0;
+}
+MPROC_TASK(dies_with_its_pipe_open)
+
 static int whoami(const void *in, size_t len, mproc_task_out_t *out)
 {
     (void)in, (void)len;
@@ -675,6 +684,38 @@ static void dead_worker_fails_only_its_task(void **state)
     finish(pool);
 }
 
+/* A worker whose pipe to the pool outlives it (a process it started holds
+ * its end) shows no end of input: the pool still finds it dead, and fails
+ * its task, though it does not wait on every sentinel at every wait. */
+static void worker_dead_with_its_pipe_open_fails_its_task(void **state)
+{
+    (void)state;
+    mproc_process_t *keeper = test_start_sleeper(120, 0);
+    assert_non_null(keeper);
+    int64_t keeper_pid = 0;
+    assert_int_equal(mproc_process_pid(keeper, &keeper_pid), MPROC_OK);
+    mproc_pool_t *pool = make_pool(1, 0);
+    mproc_async_result_t *r;
+    assert_int_equal(mproc_pool_apply_async(pool, dies_with_its_pipe_open, &keeper_pid,
+                                            sizeof keeper_pid, NULL, &r),
+                     MPROC_OK);
+    /* Well before the keeper lets the pipe go. */
+    assert_int_equal(mproc_async_result_get(r, 60), MPROC_EWORKERLOST);
+    mproc_async_result_free(r);
+    /* Its replacement takes tasks. */
+    int64_t v = 9;
+    assert_int_equal(mproc_pool_apply(pool, square, &v, sizeof v, &r), MPROC_OK);
+    const void *d;
+    size_t n;
+    assert_int_equal(mproc_async_result_item(r, 0, &d, &n), MPROC_OK);
+    assert_int_equal(test_as_int(d), 81);
+    mproc_async_result_free(r);
+    finish(pool);
+    assert_int_equal(mproc_process_kill(keeper), MPROC_OK);
+    test_join(keeper);
+    mproc_process_free(keeper);
+}
+
 static void maxtasksperchild_replaces_workers(void **state)
 {
     (void)state;
@@ -951,6 +992,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(imap_ordered_and_unordered),
         cmocka_unit_test(starmap_unpacks_argument_lists),
         cmocka_unit_test(dead_worker_fails_only_its_task),
+        cmocka_unit_test(worker_dead_with_its_pipe_open_fails_its_task),
         cmocka_unit_test(maxtasksperchild_replaces_workers),
         cmocka_unit_test(target_task_x_and_task_x_coexist),
         cmocka_unit_test(initializer_runs_in_every_worker),

@@ -60,6 +60,58 @@ void mproc__os_mutex_unlock(mproc__os_mutex_t *m)
     pthread_mutex_unlock((pthread_mutex_t *)(void *)m);
 }
 
+_Static_assert(sizeof(pthread_cond_t) <= sizeof(mproc__os_cond_t), "condition storage");
+
+mproc_status_t mproc__os_cond_init(mproc__os_cond_t *c)
+{
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0)
+        return MPROC_EOS;
+    int rc = 0;
+#if !defined(__APPLE__)
+    /* Deadlines are on mproc__os_now()'s clock (macOS waits relative instead). */
+    rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+#endif
+    if (!rc)
+        rc = pthread_cond_init((pthread_cond_t *)(void *)c, &attr);
+    pthread_condattr_destroy(&attr);
+    return rc ? MPROC_EOS : MPROC_OK;
+}
+
+void mproc__os_cond_destroy(mproc__os_cond_t *c)
+{
+    pthread_cond_destroy((pthread_cond_t *)(void *)c);
+}
+
+mproc_status_t mproc__os_cond_wait(mproc__os_cond_t *c, mproc__os_mutex_t *m, double deadline)
+{
+    pthread_cond_t *cv = (pthread_cond_t *)(void *)c;
+    pthread_mutex_t *mx = (pthread_mutex_t *)(void *)m;
+    if (deadline < 0) {
+        pthread_cond_wait(cv, mx);
+        return MPROC_OK;
+    }
+    double left = deadline - mproc__os_now();
+    if (left <= 0)
+        return MPROC_ETIMEDOUT;
+    struct timespec ts;
+#if defined(__APPLE__)
+    ts.tv_sec = (time_t)left;
+    ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
+    pthread_cond_timedwait_relative_np(cv, mx, &ts);
+#else
+    ts.tv_sec = (time_t)deadline;
+    ts.tv_nsec = (long)((deadline - (double)ts.tv_sec) * 1e9);
+    pthread_cond_timedwait(cv, mx, &ts);
+#endif
+    return MPROC_OK; /* a wake-up or a timeout alike: the caller looks again */
+}
+
+void mproc__os_cond_broadcast(mproc__os_cond_t *c)
+{
+    pthread_cond_broadcast((pthread_cond_t *)(void *)c);
+}
+
 int mproc__os_fork_supported(void)
 {
     return 1;

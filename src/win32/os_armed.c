@@ -150,6 +150,11 @@ HANDLE mproc__os_armed_event(const mproc__os_armed_t *a)
     return a->ov.hEvent;
 }
 
+int mproc__os_armed_ended(const mproc__os_armed_t *a)
+{
+    return HasOverlappedIoCompleted(&a->ov);
+}
+
 void mproc__os_armed_give(mproc__os_armed_t *a, int ended)
 {
     AcquireSRWLockExclusive(&lock);

@@ -23,12 +23,14 @@ LONG64 mproc__os_thread_serial(void);
  * (os_armed.c). take: ERROR_IO_PENDING (wait on mproc__os_armed_event),
  * ERROR_SUCCESS (data there, or EOF), ERROR_BUSY (another thread holds the
  * pipe's read: start one of your own), else the error of the read (no record
- * then: *out is NULL). Every record taken is given back when the wait ends,
+ * then: *out is NULL). ended: the read in flight has ended, as its OVERLAPPED
+ * says (no call). Every record taken is given back when the wait ends,
  * `ended` when its event was seen set. forget ends and frees h's read before
  * h is closed; thread_ends those of an ending thread. */
 typedef struct mproc__os_armed mproc__os_armed_t;
 DWORD mproc__os_armed_take(HANDLE h, LONG64 me, mproc__os_armed_t **out);
 HANDLE mproc__os_armed_event(const mproc__os_armed_t *a);
+int mproc__os_armed_ended(const mproc__os_armed_t *a); /* its OVERLAPPED says so */
 void mproc__os_armed_give(mproc__os_armed_t *a, int ended);
 void mproc__os_armed_forget(HANDLE h);
 void mproc__os_armed_thread_ends(LONG64 me);

@@ -82,6 +82,35 @@ void mproc__os_mutex_unlock(mproc__os_mutex_t *m)
     ReleaseSRWLockExclusive((PSRWLOCK)m);
 }
 
+_Static_assert(sizeof(CONDITION_VARIABLE) <= sizeof(mproc__os_cond_t), "condition storage");
+
+mproc_status_t mproc__os_cond_init(mproc__os_cond_t *c)
+{
+    InitializeConditionVariable((PCONDITION_VARIABLE)c);
+    return MPROC_OK;
+}
+
+void mproc__os_cond_destroy(mproc__os_cond_t *c)
+{
+    (void)c; /* nothing to free */
+}
+
+mproc_status_t mproc__os_cond_wait(mproc__os_cond_t *c, mproc__os_mutex_t *m, double deadline)
+{
+    DWORD ms = mproc__os_wait_ms(deadline);
+    if (ms == 0)
+        return MPROC_ETIMEDOUT;
+    /* A timeout or a wake-up alike: the caller looks at its condition and
+     * the clock again. */
+    (void)SleepConditionVariableSRW((PCONDITION_VARIABLE)c, (PSRWLOCK)m, ms, 0);
+    return MPROC_OK;
+}
+
+void mproc__os_cond_broadcast(mproc__os_cond_t *c)
+{
+    WakeAllConditionVariable((PCONDITION_VARIABLE)c);
+}
+
 void mproc__os_die(void)
 {
     TerminateProcess(GetCurrentProcess(), 9);

@@ -10,8 +10,9 @@
  * under Wine, which is what a wait costs; so each handle is asked once. The
  * zero-byte read tells the kinds apart (a handle that is no file refuses it,
  * and is waited on itself) and finds data already there (it completes at
- * once); the wait's result names what woke it; and a thread's read stays in
- * flight for its next wait instead of being cancelled (os_armed.c).
+ * once); the wait's result names what woke it, and the other reads'
+ * OVERLAPPEDs which else ended; and a thread's read stays in flight for its
+ * next wait instead of being cancelled (os_armed.c).
  */
 #include "os_io.h"
 
@@ -178,8 +179,33 @@ static DWORD wait_any(waiter_t *w, DWORD ms)
     return r;
 }
 
+/* The zero-byte reads left that have ended, as their OVERLAPPED says: no
+ * call. Under Wine a read's OVERLAPPED is written when its thread next
+ * enters the wineserver, so one that ended just now may show only at the
+ * next wait, which then returns at once. 1 if an object that is no pipe
+ * read is left: only a wait can ask it. */
+static int take_ended_reads(waiter_t *w)
+{
+    DWORD j = 0;
+    int objects = 0;
+    while (j < w->nobj) {
+        size_t i = w->owner[j];
+        if (i == BY_HANDLE) {
+            objects = 1;
+            j++;
+        } else if (w->armed[i] != NULL ? mproc__os_armed_ended(w->armed[i])
+                                        : HasOverlappedIoCompleted(&w->ov[i])) {
+            take(w, j); /* moves the last object to j */
+        } else {
+            j++;
+        }
+    }
+    return objects;
+}
+
 /* Wait until something is ready or the deadline passes, then take
- * everything else ready by then too, as Python's wait reports it. */
+ * everything else ready by then too, as Python's wait reports it: pipes as
+ * their reads say, other objects by one more wait that does not block. */
 static DWORD wait_objects(waiter_t *w, double deadline)
 {
     DWORD r = WAIT_TIMEOUT, ms;
@@ -195,6 +221,8 @@ static DWORD wait_objects(waiter_t *w, double deadline)
             return ERROR_SUCCESS;
         take(w, r);
     }
+    if (!take_ended_reads(w))
+        return ERROR_SUCCESS;
     while (w->nobj > 0) {
         r = wait_any(w, 0);
         if (r == WAIT_FAILED)

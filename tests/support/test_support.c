@@ -296,6 +296,27 @@ void test_kill_self(void)
 #endif
 }
 
+void test_die_leaving_handles_open(int64_t keeper)
+{
+#if defined(_WIN32)
+    HANDLE to = OpenProcess(PROCESS_DUP_HANDLE, FALSE, (DWORD)keeper);
+    /* Handle values are multiples of 4; a young process has few. */
+    for (ULONG_PTR h = 4; to != NULL && h < 0x4000; h += 4) {
+        HANDLE dup;
+        (void)DuplicateHandle(GetCurrentProcess(), (HANDLE)h, to, &dup, 0, FALSE,
+                              DUPLICATE_SAME_ACCESS);
+    }
+#else
+    if (fork() == 0) {
+        double end = test_now() + 300;
+        while (kill((pid_t)keeper, 0) == 0 && test_now() < end)
+            test_sleep(0.01);
+        _exit(0);
+    }
+#endif
+    test_kill_self();
+}
+
 void test_ignore_sigterm(void)
 {
 #if !defined(_WIN32)

@@ -79,6 +79,11 @@ intptr_t test_leaky_handle(void);
 int test_handle_valid(intptr_t h);
 /* Kill this process outright (POSIX: SIGKILL, exit code -9; Windows: TerminateProcess, 9). */
 void test_kill_self(void);
+/* Kill this process outright as test_kill_self does, its handles kept open
+ * after it, until process `keeper` (a child of the test) ends: POSIX: a
+ * child forked here holds every descriptor until then; Windows: each handle
+ * is duplicated into `keeper` first. */
+void test_die_leaving_handles_open(int64_t keeper);
 /* POSIX: ignore SIGTERM from now on (a stubborn task); Windows: nothing to ignore. */
 void test_ignore_sigterm(void);
 /* The CPUs the OS reports online, counted apart from mproc (POSIX sysconf,
