@@ -76,11 +76,39 @@ int mproc__queue_has_bytes(mproc_queue_t *q, int64_t need)
     return published_for(q, need) >= need;
 }
 
-/* Make ring bytes [pos, pos + n) usable in this process: where the OS wants
- * it (Windows), cold pages of a sparse ring are committed per view, once per
- * block and role as a stream of copies moves on. */
+/* How far a producer maps pages ahead of its frame at a time (Linux maps
+ * this much around a read fault), and a step no larger than any page. */
+#define MAP_AHEAD ((int64_t)64 << 10)
+#define PAGE_STEP ((int64_t)4096)
+
+/* A producer maps the pages of the part the usual put serves (below
+ * fast_limit, committed in every view) ahead of its frames, by reading them.
+ * On Linux the first write to a shared page in a process is a fault of its
+ * own (about 1.7 us on this project's machine: the file's times are updated),
+ * and every producer takes one per page of the 4 MiB warm part (4,000 in a
+ * 4x4 run, under the producer lock); a read fault maps 16 pages present
+ * around it (0.2-0.3 us a page), and writes to them then take no fault. The
+ * usual put stops below fast_end, so it needs no check of its own. */
+static void map_ahead(mproc_queue_t *q, int64_t end)
+{
+    int64_t to = round_up(end + MAP_AHEAD, MAP_AHEAD);
+    if (to > q->fast_limit)
+        to = q->fast_limit;
+    const volatile unsigned char *ring = q->ring;
+    for (int64_t at = q->fast_end & ~(PAGE_STEP - 1); at < to; at += PAGE_STEP)
+        (void)ring[at];
+    q->fast_end = to;
+}
+
+/* Make ring bytes [pos, pos + n) usable in this process: a producer maps the
+ * warm part's pages ahead (map_ahead); where the OS wants it (Windows), cold
+ * pages of a sparse ring are committed per view, once per block and role as a
+ * stream of copies moves on. */
 mproc_status_t mproc__queue_touch(mproc_queue_t *q, int role, int64_t pos, int64_t n)
 {
+    if (role == PRODUCER && q->fast_end < q->fast_limit &&
+        (pos & q->mask) + n + HEADER > q->fast_end)
+        map_ahead(q, (pos & q->mask) + n + HEADER);
     if (!q->shm.commit_first || !q->s->sparse || n <= 0)
         return MPROC_OK;
     int64_t first = pos / BLOCK, last = (pos + n - 1) / BLOCK;
