@@ -184,6 +184,17 @@ static USUAL void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
         (void)mproc__os_sem_post(sem);
 }
 
+/* Wake a producer that announced it sleeps, once the head (now `head`)
+ * reaches the least one that may give it its room: a sleeping producer's word
+ * holds that head + 1 (mproc__queue_sleep_until), so a producer waiting for a
+ * lot of room is not woken by every get for nothing. */
+static USUAL void wake_producer(volatile int64_t *sleeping, int64_t head, mproc__os_sem_t *sem)
+{
+    int64_t want = mproc__load(sleeping);
+    if (want && head >= want - 1 && mproc__exchange(sleeping, 0))
+        (void)mproc__os_sem_post(sem);
+}
+
 static inline int64_t count(const shared_t *s)
 {
     return mproc__load(&s->produced) - mproc__load(&s->claimed);

@@ -10,8 +10,27 @@
  * and long enough to cover the other side copying a large message. */
 #define SPIN_SECONDS 20e-6
 
+/* What a side waiting for ready(q, arg) announces in its `sleeping` word: 1
+ * (wake me at any move), or for a producer waiting for `need` bytes of room
+ * the least head that may give them, + 1 (wake_producer). Room is
+ * room_limit(head) - (tail - head), and room_limit is the whole ring at most
+ * and a block less while the head is in a lap's first block: so no head
+ * below the one returned gives the room (a lower bound; the producer checks
+ * again when woken). With maxsize, a get's claim also counts: any move. */
+static int64_t sleep_mark(mproc_queue_t *q, const volatile int64_t *sleeping, int64_t need)
+{
+    shared_t *s = q->s;
+    if (sleeping != &s->prod_sleeping || s->maxsize)
+        return 1;
+    int64_t head = s->tail + need - (q->mask + 1);
+    if (s->sparse && head > 0 && (head & q->mask) < BLOCK)
+        head += BLOCK - (head & q->mask);
+    return head > 0 ? head + 1 : 1;
+}
+
 /* Wait until ready(q) holds or the deadline passes: spin a little (the other
- * side is usually running), then announce the sleep, check again, sleep. */
+ * side is usually running), then announce the sleep, check again, sleep. A
+ * producer's `arg` is the room it waits for. */
 mproc_status_t mproc__queue_sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *, int64_t),
                                   int64_t arg, volatile int64_t *sleeping, mproc__os_sem_t *sem,
                                   double deadline)
@@ -32,8 +51,9 @@ mproc_status_t mproc__queue_sleep_until(mproc_queue_t *q, int (*ready)(mproc_que
         }
     }
     double start = mproc__os_now();
+    int64_t mark = sleep_mark(q, sleeping, arg);
     for (int nth = 0; !ready(q, arg); nth++) {
-        mproc__store(sleeping, 1);
+        mproc__store(sleeping, mark);
         double slice = mproc__sleep_slice(&q->s->light_users, nth, mproc__os_now() - start);
         double until = mproc__slice_end(slice, deadline);
         if (ready(q, arg))
