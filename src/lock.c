@@ -1,16 +1,8 @@
 /*
  * The shared lock of lock.h, and the sleep rule it shares with the queues.
  *
- * A waiter spins for about what a sleep and a wake-up cost (SPIN_SECONDS),
- * then counts itself in `waiters` and sleeps on the semaphore. A shorter spin
- * (20 pauses, about one put's hold) made convoys where processes outnumber
- * CPUs: the holder takes the lock again at once, a waiter spinning only that
- * long misses the gap and sleeps, and from then on each hand-over costs the
- * releaser a post and the waiter a wake-up (41,000 of each in one 4x4 run of
- * a million messages; docs/performance.md, queue_4x4). A waiter spinning
- * longer is not counted, so it costs the holder nothing; one whose holder is
- * not running gives up after the spin as before. The holder posts when it
- * releases and sees a waiter, unless a
+ * A waiter spins briefly, then counts itself in `waiters` and sleeps on the
+ * semaphore: the holder posts when it releases and sees a waiter, unless a
  * post is already pending (`posted`), so posts never pile up into a storm of
  * wake-ups for nothing; the waiter that takes the post clears the flag. A
  * post may find nobody (a waiter left at its deadline); a later waiter then
@@ -60,7 +52,7 @@
 #include "atomic.h"
 #include "fault.h"
 
-#define SPIN_SECONDS 20e-6      /* a sleep and a wake-up; the queue's waits spin as long */
+#define SPINS 20                /* about the time a put or get holds a lock */
 #define FIRST_SLICE 50e-6
 #define LONGEST_SLICE 10e-3
 #define UNFENCED_WAIT 0.1        /* how long a wait goes on before it fences */
@@ -245,34 +237,17 @@ mproc_status_t mproc__lock_take_now(mproc__lock_view_t *v)
     return take_from_dead(v, me) ? MPROC_EOWNERDEAD : MPROC_EBUSY;
 }
 
-/* Spin for the lock until SPIN_SECONDS or the deadline pass (the clock is
- * read now and then, not every turn). */
-static int spin_take(mproc__lock_view_t *v, int64_t me, double deadline)
-{
-    double spin_end = 0;
-    for (int i = 0; deadline != 0.0; i++) {
-        mproc__cpu_relax();
-        if (try_take(v, me))
-            return 1;
-        if ((i & 63) == 63) {
-            double now = mproc__os_now();
-            if (!spin_end)
-                spin_end = now + SPIN_SECONDS;
-            else if (now >= spin_end || (deadline > 0 && now >= deadline))
-                return 0;
-        }
-    }
-    return 0;
-}
-
 mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
 {
     mproc__lock_t *l = v->lock;
     if (mproc__lock_try(v))
         return MPROC_OK;
     int64_t me = mproc__os_self_token();
-    if (spin_take(v, me, deadline))
-        return MPROC_OK;
+    for (int i = 0; i < SPINS && deadline != 0.0; i++) {
+        mproc__cpu_relax();
+        if (try_take(v, me))
+            return MPROC_OK;
+    }
     double start = mproc__os_now(), next_check = start + HOLDER_CHECK;
     for (int nth = 0;; nth++) {
         mproc__add(&l->waiters, 1);
