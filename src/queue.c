@@ -112,6 +112,7 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
     q->light = mproc__light_enroll(&s->light_users);
     mproc__lock_bind(&q->prod, &s->prod_lock, PROD_LOCK_SEM(q), &s->light_users, q->light);
     mproc__lock_bind(&q->cons, &s->cons_lock, CONS_LOCK_SEM(q), &s->light_users, q->light);
+    q->prod.naps = q->cons.naps = 1;
     return s->sparse && q->shm.commit_first
                ? mproc__os_shm_commit(&q->shm, 0, DATA_OFFSET + (size_t)q->keep)
                : MPROC_OK;
