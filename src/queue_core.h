@@ -145,6 +145,7 @@ struct mproc_queue {
     int64_t touched[2];   /* per role: the last cold block made usable here */
     int64_t fast_end;     /* a put whose frame ends below this ring offset decides nothing */
     int64_t fast_limit;   /* where fast_end ends once the pages below are mapped here */
+    int64_t mapped_end;   /* above fast_limit: a producer mapped the pages up to here */
     int light;            /* this process publishes with release stores */
     int fast;             /* FAST_PUT, FAST_GET: which usual paths this view may take */
     int commits;          /* cold pages are committed per view before use (touch) */

@@ -101,34 +101,48 @@ int mproc__queue_has_bytes(mproc_queue_t *q, int64_t need)
 #define MAP_AHEAD ((int64_t)64 << 10)
 #define PAGE_STEP ((int64_t)4096)
 
-/* A producer maps the pages of the part the usual put serves (below
- * fast_limit, committed in every view) ahead of its frames, by reading them.
- * On Linux the first write to a shared page in a process is a fault of its
- * own (about 1.7 us on this project's machine: the file's times are updated),
- * and every producer takes one per page of the 4 MiB warm part (4,000 in a
- * 4x4 run, under the producer lock); a read fault maps 16 pages present
- * around it (0.2-0.3 us a page), and writes to them then take no fault. The
- * usual put stops below fast_end, so it needs no check of its own. */
-static void map_ahead(mproc_queue_t *q, int64_t end)
+/* A producer maps the pages of the ring's never given back part (below
+ * keep, committed in every view) ahead of its frames, by reading them. On
+ * Linux the first write to a shared page in a process is a fault of its own
+ * (about 1.7 us on this project's machine: the file's times are updated), and
+ * every producer took one per page of the 4 MiB warm part (4,000 in a 4x4
+ * run, under the producer lock), and more where consumers fell behind; a
+ * read fault maps 16 pages present around it (0.2-0.3 us a page), and writes
+ * to them then take no fault. Below fast_limit (where the usual put serves)
+ * the pages mapped run from 0 to fast_end, so the usual put, stopping below
+ * fast_end, needs no check of its own; above it, up to mapped_end, from where
+ * a frame last began there (a put passing a page without mapping it only
+ * takes the fault it took before). Reads from `from` to the frame's `end`
+ * and a little beyond; returns where they stop. */
+static int64_t map_ahead(mproc_queue_t *q, int64_t from, int64_t end, int64_t limit)
 {
     int64_t to = round_up(end + MAP_AHEAD, MAP_AHEAD);
-    if (to > q->fast_limit)
-        to = q->fast_limit;
+    if (to > limit)
+        to = limit;
     const volatile unsigned char *ring = q->ring;
-    for (int64_t at = q->fast_end & ~(PAGE_STEP - 1); at < to; at += PAGE_STEP)
+    for (int64_t at = from & ~(PAGE_STEP - 1); at < to; at += PAGE_STEP)
         (void)ring[at];
-    q->fast_end = to;
+    return to;
 }
 
-/* Make ring bytes [pos, pos + n) usable in this process: a producer maps the
- * warm part's pages ahead (map_ahead); where the OS wants it (Windows), cold
+static void map_for(mproc_queue_t *q, int64_t pos, int64_t n)
+{
+    int64_t off = pos & q->mask, end = off + n + HEADER;
+    if (q->fast_end < q->fast_limit && end > q->fast_end)
+        q->fast_end = map_ahead(q, q->fast_end, end, q->fast_limit);
+    int64_t limit = q->s->sparse ? q->keep : q->s->capacity;
+    if (end > q->fast_limit && end > q->mapped_end && q->mapped_end < limit)
+        q->mapped_end = map_ahead(q, off > q->mapped_end ? off : q->mapped_end, end, limit);
+}
+
+/* Make ring bytes [pos, pos + n) usable in this process: a producer maps
+ * pages ahead (map_ahead); where the OS wants it (Windows), cold
  * pages of a sparse ring are committed per view, once per block and role as a
  * stream of copies moves on. */
 mproc_status_t mproc__queue_touch(mproc_queue_t *q, int role, int64_t pos, int64_t n)
 {
-    if (role == PRODUCER && q->fast_end < q->fast_limit &&
-        (pos & q->mask) + n + HEADER > q->fast_end)
-        map_ahead(q, (pos & q->mask) + n + HEADER);
+    if (role == PRODUCER)
+        map_for(q, pos, n);
     if (!q->shm.commit_first || !q->s->sparse || n <= 0)
         return MPROC_OK;
     int64_t first = pos / BLOCK, last = (pos + n - 1) / BLOCK;
