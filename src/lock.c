@@ -15,8 +15,8 @@
  * gets in a loop takes the lock again at once, so a counted waiter woken by
  * its post usually finds it taken, sleeps, and is posted again: each cycle
  * cost the holder, the one process making progress, a post (a system call and
- * a wake-up of another CPU) every few messages (12,000 posts and sleeps in a
- * 4x4 run of a million messages, docs/performance.md, queue_4x4). So a
+ * a wake-up of another CPU) every few messages (up to 15,000 posts and sleeps
+ * in a 4x4 run of a million messages, docs/performance.md, queue_4x4). So a
  * waiter of a view with `naps` first sleeps a few short slices uncounted
  * (NAPS: 50 us doubling, 0.75 ms in all), which no release has to end, and
  * looks at the lock after each; only a wait that outlasts them is counted

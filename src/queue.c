@@ -6,7 +6,9 @@
  * producer single-consumer: `tail` and `head` only grow, each written by one
  * side, and a message larger than the free room streams through. A side
  * sleeps on its semaphore only after announcing it (`*_sleeping`) and checking
- * once more; the other side posts only when it sees that announcement.
+ * once more; the other side posts only when it sees that announcement (a
+ * producer announces the least head that can give it its room, and a get
+ * posts only once its head reaches it: queue_ring.c, sleep_mark).
  *
  * Frames: u32 length, u32 sequence number, the bytes, zero padding to 8. A
  * message longer than MPROC__FRAME_SHORT_MAX has LONG_MARK as its length and

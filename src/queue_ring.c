@@ -125,13 +125,15 @@ static int64_t map_ahead(mproc_queue_t *q, int64_t from, int64_t end, int64_t li
     return to;
 }
 
+/* Map ahead for a producer's frame of `n` bytes at `pos` (a frame beyond
+ * keep maps nothing: its pages are given back as consumers pass them). */
 static void map_for(mproc_queue_t *q, int64_t pos, int64_t n)
 {
     int64_t off = pos & q->mask, end = off + n + HEADER;
     if (q->fast_end < q->fast_limit && end > q->fast_end)
         q->fast_end = map_ahead(q, q->fast_end, end, q->fast_limit);
     int64_t limit = q->s->sparse ? q->keep : q->s->capacity;
-    if (end > q->fast_limit && end > q->mapped_end && q->mapped_end < limit)
+    if (end > q->fast_limit && end > q->mapped_end && q->mapped_end < limit && off < limit)
         q->mapped_end = map_ahead(q, off > q->mapped_end ? off : q->mapped_end, end, limit);
 }
 
