@@ -106,9 +106,8 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
     q->warm = s->hot < WARM ? s->hot : WARM;
     /* Below the warm part (committed in every view: keep >= hot) or in a
      * plain ring, a frame in one piece needs neither a wrap nor a commit. */
-    q->fast_limit = s->sparse ? q->warm : s->capacity;
     q->fast_end = 0; /* raised as a producer maps the pages ahead (mproc__queue_touch) */
-    q->mapped_end = q->fast_limit;
+    q->mapped_page = (int)(fast_limit(q) / PAGE_STEP);
     q->commits = q->shm.commit_first && s->sparse;
     q->fast = FAST_GET | (s->maxsize == 0 && !s->joinable ? FAST_PUT : 0);
     q->touched[PRODUCER] = q->touched[CONSUMER] = -1;

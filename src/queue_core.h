@@ -144,15 +144,27 @@ struct mproc_queue {
     int64_t warm;         /* where producers wrap when consumers keep up */
     int64_t touched[2];   /* per role: the last cold block made usable here */
     int64_t fast_end;     /* a put whose frame ends below this ring offset decides nothing */
-    int64_t fast_limit;   /* where fast_end ends once the pages below are mapped here */
-    int64_t mapped_end;   /* above fast_limit: a producer mapped the pages up to here */
     int light;            /* this process publishes with release stores */
     int fast;             /* FAST_PUT, FAST_GET: which usual paths this view may take */
     int commits;          /* cold pages are committed per view before use (touch) */
+    /* Above the usual put's part: a producer mapped the pages up to this one
+     * (map_for). An int in what was padding: one more word in this struct
+     * moved queue_64KiB by 20% (docs/performance.md, queue_4x4). */
+    int mapped_page;
     mproc__lock_view_t prod, cons;
     mproc__os_sem_t *sems[H_COUNT - H_SEMS]; /* in handle order */
     int closed;
 };
+
+/* A step through the ring's pages no larger than any page. */
+#define PAGE_STEP ((int64_t)4096)
+
+/* Below this ring offset the usual put may serve a frame: a sparse ring's
+ * warm part, a plain ring's whole. */
+static inline int64_t fast_limit(const mproc_queue_t *q)
+{
+    return q->s->sparse ? q->warm : q->s->capacity;
+}
 
 #define PROD_LOCK_SEM(q) ((q)->sems[H_PROD_LOCK - H_SEMS])
 #define CONS_LOCK_SEM(q) ((q)->sems[H_CONS_LOCK - H_SEMS])

@@ -97,9 +97,8 @@ int mproc__queue_has_bytes(mproc_queue_t *q, int64_t need)
 }
 
 /* How far a producer maps pages ahead of its frame at a time (Linux maps
- * this much around a read fault), and a step no larger than any page. */
+ * this much around a read fault). */
 #define MAP_AHEAD ((int64_t)64 << 10)
-#define PAGE_STEP ((int64_t)4096)
 
 /* A producer maps the pages of the ring's never given back part (below
  * keep, committed in every view) ahead of its frames, by reading them. On
@@ -110,7 +109,7 @@ int mproc__queue_has_bytes(mproc_queue_t *q, int64_t need)
  * read fault maps 16 pages present around it (0.2-0.3 us a page), and writes
  * to them then take no fault. Below fast_limit (where the usual put serves)
  * the pages mapped run from 0 to fast_end, so the usual put, stopping below
- * fast_end, needs no check of its own; above it, up to mapped_end, from where
+ * fast_end, needs no check of its own; above it, up to mapped_page, from where
  * a frame last began there (a put passing a page without mapping it only
  * takes the fault it took before). Reads from `from` to the frame's `end`
  * and a little beyond; returns where they stop. */
@@ -129,12 +128,13 @@ static int64_t map_ahead(mproc_queue_t *q, int64_t from, int64_t end, int64_t li
  * keep maps nothing: its pages are given back as consumers pass them). */
 static void map_for(mproc_queue_t *q, int64_t pos, int64_t n)
 {
-    int64_t off = pos & q->mask, end = off + n + HEADER;
-    if (q->fast_end < q->fast_limit && end > q->fast_end)
-        q->fast_end = map_ahead(q, q->fast_end, end, q->fast_limit);
+    int64_t off = pos & q->mask, end = off + n + HEADER, fast = fast_limit(q);
+    if (q->fast_end < fast && end > q->fast_end)
+        q->fast_end = map_ahead(q, q->fast_end, end, fast);
     int64_t limit = q->s->sparse ? q->keep : q->s->capacity;
-    if (end > q->fast_limit && end > q->mapped_end && q->mapped_end < limit && off < limit)
-        q->mapped_end = map_ahead(q, off > q->mapped_end ? off : q->mapped_end, end, limit);
+    int64_t mapped = (int64_t)q->mapped_page * PAGE_STEP;
+    if (end > fast && end > mapped && mapped < limit && off < limit)
+        q->mapped_page = (int)(map_ahead(q, off > mapped ? off : mapped, end, limit) / PAGE_STEP);
 }
 
 /* Make ring bytes [pos, pos + n) usable in this process: a producer maps
