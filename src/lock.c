@@ -11,6 +11,19 @@
  * whose sleep times out with the flag set clears it. Between sleeps a waiter
  * checks that the holder still runs.
  *
+ * Naps (queue locks). Where processes outnumber CPUs, a holder that puts or
+ * gets in a loop takes the lock again at once, so a counted waiter woken by
+ * its post usually finds it taken, sleeps, and is posted again: each cycle
+ * cost the holder, the one process making progress, a post (a system call and
+ * a wake-up of another CPU) every few messages (up to 15,000 posts and sleeps
+ * in a 4x4 run of a million messages, docs/performance.md, queue_4x4). So a
+ * waiter of a view with `naps` first sleeps a few short slices uncounted
+ * (NAPS: 50 us doubling, 0.75 ms in all), which no release has to end, and
+ * looks at the lock after each; only a wait that outlasts them is counted
+ * and posted for. A nap that takes a post (meant for a counted waiter) clears
+ * the flag as a counted waiter would and tries in its place: the holder it
+ * finds, or its own release, posts again.
+ *
  * Light publication (a release store where a full fence would be needed to
  * order it before the publisher's look at the sleeper's announcement) can hide
  * from a sleeper for the few nanoseconds a store waits in the publisher's
@@ -53,6 +66,7 @@
 #include "fault.h"
 
 #define SPINS 20                /* about the time a put or get holds a lock */
+#define NAPS 4                  /* uncounted sleeps of a view with naps (50 us doubling) */
 #define FIRST_SLICE 50e-6
 #define LONGEST_SLICE 10e-3
 #define UNFENCED_WAIT 0.1        /* how long a wait goes on before it fences */
@@ -105,6 +119,7 @@ void mproc__lock_bind(mproc__lock_view_t *v, mproc__lock_t *lock, mproc__os_sem_
     v->held_biased = 0;
     v->bias_slot = 0;
     v->bias_thread = 0;
+    v->naps = 0;
 }
 
 /* Somebody else asked for a lock kept by a bias: the next run starts afresh
@@ -237,17 +252,41 @@ mproc_status_t mproc__lock_take_now(mproc__lock_view_t *v)
     return take_from_dead(v, me) ? MPROC_EOWNERDEAD : MPROC_EBUSY;
 }
 
+/* Spin briefly for the lock (not at all when the deadline is now). */
+static int spin_take(mproc__lock_view_t *v, int64_t me, double deadline)
+{
+    for (int i = 0; i < SPINS && deadline != 0.0; i++) {
+        mproc__cpu_relax();
+        if (try_take(v, me))
+            return 1;
+    }
+    return 0;
+}
+
+/* The uncounted sleeps of a view with naps, each followed by a spin (the top
+ * of this file says why); 0: the wait goes on counted. */
+static int nap_take(mproc__lock_view_t *v, int64_t me, double deadline)
+{
+    for (int k = 0; k < NAPS && v->naps && deadline != 0.0; k++) {
+        double until = mproc__slice_end(FIRST_SLICE * (double)(1 << k), deadline);
+        if (mproc__os_sem_wait(v->sem, until) == MPROC_OK)
+            mproc__store(&v->lock->posted, 0); /* a counted waiter's post: try in its place */
+        if (try_take(v, me) || spin_take(v, me, deadline))
+            return 1;
+        if (deadline >= 0 && mproc__os_now() >= deadline)
+            return 0;
+    }
+    return 0;
+}
+
 mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
 {
     mproc__lock_t *l = v->lock;
     if (mproc__lock_try(v))
         return MPROC_OK;
     int64_t me = mproc__os_self_token();
-    for (int i = 0; i < SPINS && deadline != 0.0; i++) {
-        mproc__cpu_relax();
-        if (try_take(v, me))
-            return MPROC_OK;
-    }
+    if (spin_take(v, me, deadline) || nap_take(v, me, deadline))
+        return MPROC_OK;
     double start = mproc__os_now(), next_check = start + HOLDER_CHECK;
     for (int nth = 0;; nth++) {
         mproc__add(&l->waiters, 1);

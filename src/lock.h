@@ -59,6 +59,10 @@ typedef struct mproc__lock_view {
     int light;
     int held_biased; /* taken through the bias: released through `busy` */
     int bias_slot;   /* the slot of the bias last kept through this view */
+    /* Waiters first sleep a few short slices uncounted, so that a holder
+     * taking the lock in a loop is not made to post for each (lock.c): for
+     * the queues' locks, which a process takes for each put or get. */
+    int naps;
     /* The thread of this process the lock is biased to: another thread of the
      * same process (same token) revokes the bias like another process. */
     volatile uintptr_t bias_thread;

@@ -6,7 +6,9 @@
  * producer single-consumer: `tail` and `head` only grow, each written by one
  * side, and a message larger than the free room streams through. A side
  * sleeps on its semaphore only after announcing it (`*_sleeping`) and checking
- * once more; the other side posts only when it sees that announcement.
+ * once more; the other side posts only when it sees that announcement (a
+ * producer announces the least head that can give it its room, and a get
+ * posts only once its head reaches it: queue_ring.c, sleep_mark).
  *
  * Frames: u32 length, u32 sequence number, the bytes, zero padding to 8. A
  * message longer than MPROC__FRAME_SHORT_MAX has LONG_MARK as its length and
@@ -104,13 +106,15 @@ static mproc_status_t bind_ring(mproc_queue_t *q)
     q->warm = s->hot < WARM ? s->hot : WARM;
     /* Below the warm part (committed in every view: keep >= hot) or in a
      * plain ring, a frame in one piece needs neither a wrap nor a commit. */
-    q->fast_end = s->sparse ? q->warm : s->capacity;
+    q->fast_end = 0; /* raised as a producer maps the pages ahead (mproc__queue_touch) */
+    q->mapped_page = (int)(fast_limit(q) / PAGE_STEP);
     q->commits = q->shm.commit_first && s->sparse;
     q->fast = FAST_GET | (s->maxsize == 0 && !s->joinable ? FAST_PUT : 0);
     q->touched[PRODUCER] = q->touched[CONSUMER] = -1;
     q->light = mproc__light_enroll(&s->light_users);
     mproc__lock_bind(&q->prod, &s->prod_lock, PROD_LOCK_SEM(q), &s->light_users, q->light);
     mproc__lock_bind(&q->cons, &s->cons_lock, CONS_LOCK_SEM(q), &s->light_users, q->light);
+    q->prod.naps = q->cons.naps = 1;
     return s->sparse && q->shm.commit_first
                ? mproc__os_shm_commit(&q->shm, 0, DATA_OFFSET + (size_t)q->keep)
                : MPROC_OK;

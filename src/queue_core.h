@@ -189,10 +189,24 @@ struct mproc_queue {
     int light;            /* this process publishes with release stores */
     int fast;             /* FAST_PUT, FAST_GET: which usual paths this view may take */
     int commits;          /* cold pages are committed per view before use (touch) */
+    /* Above the usual put's part: a producer mapped the pages up to this one
+     * (map_for). An int in what was padding: one more word in this struct
+     * moved queue_64KiB by 20% (docs/performance.md, queue_4x4). */
+    int mapped_page;
     mproc__lock_view_t prod, cons;
     mproc__os_sem_t *sems[H_COUNT - H_SEMS]; /* in handle order */
     int closed;
 };
+
+/* A step through the ring's pages no larger than any page. */
+#define PAGE_STEP ((int64_t)4096)
+
+/* Below this ring offset the usual put may serve a frame: a sparse ring's
+ * warm part, a plain ring's whole. */
+static inline int64_t fast_limit(const mproc_queue_t *q)
+{
+    return q->s->sparse ? q->warm : q->s->capacity;
+}
 
 #define PROD_LOCK_SEM(q) ((q)->sems[H_PROD_LOCK - H_SEMS])
 #define CONS_LOCK_SEM(q) ((q)->sems[H_CONS_LOCK - H_SEMS])
@@ -222,6 +236,17 @@ static inline int64_t frame_size(uint64_t len)
 static USUAL void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
 {
     if (mproc__load(sleeping) && mproc__exchange(sleeping, 0))
+        (void)mproc__os_sem_post(sem);
+}
+
+/* Wake a producer that announced it sleeps, once the head (now `head`)
+ * reaches the least one that may give it its room: a sleeping producer's word
+ * holds that head + 1 (mproc__queue_sleep_until), so a producer waiting for a
+ * lot of room is not woken by every get for nothing. */
+static USUAL void wake_producer(volatile int64_t *sleeping, int64_t head, mproc__os_sem_t *sem)
+{
+    int64_t want = mproc__load(sleeping);
+    if (want && head >= want - 1 && mproc__exchange(sleeping, 0))
         (void)mproc__os_sem_post(sem);
 }
 

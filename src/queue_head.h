@@ -20,7 +20,7 @@ static USUAL void move_head(mproc_queue_t *q, int64_t head, int64_t to, int64_t 
     if (s->sparse && (written != to || to >> BLOCK_SHIFT != head >> BLOCK_SHIFT))
         mproc__queue_give_back_passed(q, head, to, written);
     mproc__publish(q->light, &s->head, to);
-    wake(&s->prod_sleeping, ROOM_SEM(q));
+    wake_producer(&s->prod_sleeping, to, ROOM_SEM(q));
 }
 
 #endif

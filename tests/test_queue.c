@@ -627,6 +627,73 @@ static void numbered_fill(unsigned char *m, size_t len, int i)
     memcpy(m, &i, sizeof i);
 }
 
+/* args: queue, count, size. Puts `count` numbered messages of `size` bytes. */
+static int t_put_numbered(const mproc_args_t *args)
+{
+    mproc_queue_t *q;
+    int64_t count = 0, size = 0;
+    if (mproc_args_get_queue(args, 0, &q) || mproc_args_get_int(args, 1, &count) ||
+        mproc_args_get_int(args, 2, &size))
+        return 100;
+    unsigned char *m = malloc((size_t)size);
+    mproc_status_t st = MPROC_OK;
+    for (int i = 0; m && i < count && !st; i++) {
+        numbered_fill(m, (size_t)size, i);
+        st = mproc_queue_put(q, m, (size_t)size, MPROC_FOREVER);
+    }
+    free(m);
+    mproc_queue_free(q);
+    return !m ? 102 : st ? 101 : 0;
+}
+MPROC_TARGET(t_put_numbered)
+
+/* A put that waits for room in a full ring (unbounded: for bytes, not a
+ * count) is woken by the one get that frees its room, also after sleeping
+ * long enough to wait for nothing else (a producer is woken only once the
+ * head reaches where its room begins; the first 0.1 s of a sleep are slices
+ * that would hide a wake-up never sent). Each message arrives whole, in order. */
+static void a_put_waiting_for_room_is_woken_by_the_get_that_frees_it(void **state)
+{
+    (void)state;
+    mproc_queue_options_t o = MPROC_QUEUE_OPTIONS_INIT;
+    o.ring_bytes = o.limit_bytes = 64 * 1024; /* a plain ring: room runs out */
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create_opts(&q, &o), MPROC_OK);
+    enum { SIZE = 4000, COUNT = 40, FULL = 15 }; /* about 16 frames fill the ring */
+    mproc_args_t *a = queue_args(q, COUNT, SIZE);
+    mproc_process_t *p = test_start(t_put_numbered, a);
+    mproc_args_free(a);
+    size_t queued = 0;
+    double until = test_now() + 30;
+    while (queued < FULL && test_now() < until && mproc_queue_qsize(q, &queued) == MPROC_OK)
+        test_sleep(0.01);
+    assert_true(queued >= FULL);
+    int64_t pid = 0;
+    assert_int_equal(mproc_process_pid(p, &pid), MPROC_OK);
+    assert_true(test_wait_asleep(pid, 30)); /* in the put after the ring filled */
+    test_sleep(0.3); /* past the sleep's slices: from now only a wake-up ends it */
+    size_t full = 0, now = 0;
+    assert_int_equal(mproc_queue_qsize(q, &full), MPROC_OK);
+    unsigned char m[SIZE], want[SIZE];
+    size_t n = 0;
+    assert_int_equal(mproc_queue_get_into(q, 0, m, SIZE, &n), MPROC_OK);
+    until = test_now() + 10; /* the put's room is there: it goes on */
+    while (now < full && test_now() < until && mproc_queue_qsize(q, &now) == MPROC_OK)
+        test_sleep(0.01);
+    assert_int_equal(now, full);
+    numbered_fill(want, SIZE, 0);
+    assert_memory_equal(m, want, SIZE);
+    for (int i = 1; i < COUNT; i++) {
+        assert_int_equal(mproc_queue_get_into(q, 30, m, SIZE, &n), MPROC_OK);
+        assert_int_equal(n, SIZE);
+        numbered_fill(want, SIZE, i);
+        assert_memory_equal(m, want, SIZE);
+    }
+    assert_int_equal(test_join(p), 0);
+    mproc_process_free(p);
+    mproc_queue_free(q);
+}
+
 /* In the warm part (below the hot ring's end, where no block is given back)
  * a producer writes up to the consumer's head itself, with no block of slack
  * (docs/design.md): after the wrap it fills the lap right up to the unread
@@ -1243,6 +1310,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(bad_input_and_close),
         cmocka_unit_test(messages_larger_than_the_ring_stream_through),
         cmocka_unit_test(a_producer_fills_the_warm_part_up_to_the_head_and_overwrites_nothing),
+        cmocka_unit_test(a_put_waiting_for_room_is_woken_by_the_get_that_frees_it),
         cmocka_unit_test(a_message_above_256_mib_goes_through),
         cmocka_unit_test(a_message_above_a_sparse_ring_streams_through),
         cmocka_unit_test(a_message_above_4_gib_goes_through),
