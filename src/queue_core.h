@@ -243,10 +243,15 @@ static USUAL void wake(volatile int64_t *sleeping, mproc__os_sem_t *sem)
  * reaches the least one that may give it its room: a sleeping producer's word
  * holds that head + 1 (mproc__queue_sleep_until), so a producer waiting for a
  * lot of room is not woken by every get for nothing. */
-static USUAL void wake_producer(volatile int64_t *sleeping, int64_t head, mproc__os_sem_t *sem)
+static USUAL int producer_waits_for(const volatile int64_t *sleeping, int64_t head)
 {
     int64_t want = mproc__load(sleeping);
-    if (want && head >= want - 1 && mproc__exchange(sleeping, 0))
+    return want && head >= want - 1;
+}
+
+static USUAL void wake_producer(volatile int64_t *sleeping, int64_t head, mproc__os_sem_t *sem)
+{
+    if (producer_waits_for(sleeping, head) && mproc__exchange(sleeping, 0))
         (void)mproc__os_sem_post(sem);
 }
 

@@ -308,7 +308,7 @@ static USUAL int take_leaf(mproc_queue_t *q, void *buf, size_t cap, size_t *len)
     MPROC_KILL_POINT("queue.get.after_copy");
     mproc__publish(q->light, &s->head, head + total);
     *len = n;
-    if (mproc__load(&s->prod_sleeping))
+    if (producer_waits_for(&s->prod_sleeping, head + total))
         return LEAF_WAKE_PEER;
     MPROC_KILL_POINT("queue.get.after_head");
     s->cons_total = 0;
@@ -320,7 +320,7 @@ static OUT_OF_LINE mproc_status_t take_after_leaf(mproc_queue_t *q, double timeo
                                                   size_t cap, size_t *len, int leaf)
 {
     if (leaf == LEAF_WAKE_PEER) {
-        wake(&q->s->prod_sleeping, ROOM_SEM(q));
+        wake_producer(&q->s->prod_sleeping, q->s->head, ROOM_SEM(q));
         MPROC_KILL_POINT("queue.get.after_head");
         q->s->cons_total = 0;
         mproc__lock_release(&q->cons);
