@@ -294,6 +294,9 @@ static DWORD make_attrs(spawn_parts_t *s)
     return ERROR_SUCCESS;
 }
 
+/* CreateProcessW calls for one start that failed with ERROR_INTERNAL_ERROR. */
+#define CREATE_ATTEMPTS 3
+
 /* A kill_with_parent child starts suspended, so that it is in the job before
  * it runs a single instruction: no moment where it could outlive us. Any
  * other starts at once (suspending and resuming cost time under Wine). */
@@ -317,10 +320,18 @@ static DWORD create(spawn_parts_t *s, int suspended, PROCESS_INFORMATION *pi)
         si.StartupInfo.hStdOutput = s->std_dup[1];
         si.StartupInfo.hStdError = s->std_dup[2];
     }
-    if (!CreateProcessW(s->exe, s->cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si.StartupInfo,
-                        pi))
-        return GetLastError();
-    return ERROR_SUCCESS;
+    /* Under Wine about one start in a few thousand fails with
+     * ERROR_INTERNAL_ERROR (make bench's start+join hit it) while the starts
+     * around it succeed: no process was made, so trying again is safe (here
+     * and on Windows) and spares the caller a spurious MPROC_EOS. */
+    for (int attempt = 1;; attempt++) {
+        if (CreateProcessW(s->exe, s->cmd, NULL, NULL, TRUE, flags, NULL, NULL, &si.StartupInfo,
+                           pi))
+            return ERROR_SUCCESS;
+        err = GetLastError();
+        if (err != ERROR_INTERNAL_ERROR || attempt == CREATE_ATTEMPTS)
+            return err;
+    }
 }
 
 /* A suspended kill_with_parent child: into the job, then running. */
