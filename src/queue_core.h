@@ -224,11 +224,17 @@ static inline int64_t frame_header(uint64_t len)
     return len > MPROC__FRAME_SHORT_MAX ? MPROC__FRAME_HEADER_LONG : HEADER;
 }
 
+/* A short message's frame (the usual paths'): its 8-byte header and its
+ * bytes padded to 8, one add and one mask. */
+static inline int64_t short_frame_size(uint64_t len)
+{
+    return HEADER + (int64_t)((len + 7) & ~(uint64_t)7);
+}
+
 static inline int64_t frame_size(uint64_t len)
 {
-    /* Each frame's header is 8 bytes, and a long one's 8 more: the short
-     * frame's size is one add and one mask, the long one's one more add. */
-    int64_t size = HEADER + (int64_t)((len + 7) & ~(uint64_t)7);
+    /* A long message's header is 8 bytes more. */
+    int64_t size = short_frame_size(len);
     return len > MPROC__FRAME_SHORT_MAX ? size + HEADER : size;
 }
 

@@ -297,7 +297,7 @@ static USUAL int take_leaf(mproc_queue_t *q, void *buf, size_t cap, size_t *len)
     uint32_t word[2];
     memcpy(word, at, HEADER);
     size_t n = word[0]; /* a mark or a long message's is above LEAF_MAX */
-    int64_t total = HEADER + (int64_t)((n + 7) & ~(size_t)7);
+    int64_t total = short_frame_size(n);
     if (n > LEAF_MAX || n > cap || off + total > q->mask + 1 || published_for(q, total) < total ||
         (int64_t)word[1] == mproc__load(&s->aborted_seq) ||
         (s->sparse && (total > s->cons_big || (head + total) >> BLOCK_SHIFT != head >> BLOCK_SHIFT)))

@@ -296,7 +296,7 @@ static USUAL int fits_usual(mproc_queue_t *q, int64_t pos, int64_t total)
 static USUAL int put_now(mproc_queue_t *q, const void *data, size_t len)
 {
     shared_t *s = q->s;
-    int64_t total = HEADER + (int64_t)((len + 7) & ~(size_t)7);
+    int64_t total = short_frame_size(len);
     int64_t pos = s->tail;
     if (!fits_usual(q, pos, total))
         return 0;
@@ -314,7 +314,7 @@ static USUAL int put_leaf(mproc_queue_t *q, const void *data, size_t len)
     shared_t *s = q->s;
     if (!mproc__lock_try_kept(&q->prod))
         return LEAF_NOT_TAKEN;
-    int64_t total = HEADER + (int64_t)((len + 7) & ~(size_t)7);
+    int64_t total = short_frame_size(len);
     int64_t pos = s->tail;
     if (!fits_usual(q, pos, total))
         return LEAF_LOCKED;
