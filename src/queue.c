@@ -46,8 +46,8 @@
  *
  * Recovery: the locks report a dead owner. The producer's state (`prod_*`)
  * says how much of its frame it had published; the next producer fills the
- * rest with zeros and marks the frame's sequence number aborted, so the
- * consumer drops it. The consumer's state (`cons_*`) says how much of the frame
+ * rest with zeros and marks the frame aborted (by where it begins: frames'
+ * numbers are 32 bits in their headers and wrap), so the consumer drops it. The consumer's state (`cons_*`) says how much of the frame
  * it claimed was still unread; the next consumer skips it. A wrap or jump mark
  * is not claimed, but passing it gives back the block that holds it, after
  * which the mark reads as zeros (an empty message, again and again): so the
@@ -72,6 +72,7 @@
 #include <stdlib.h>
 
 #include "queue_core.h"
+#include "queue_testing.h"
 
 static void release(mproc_queue_t *q)
 {
@@ -170,7 +171,7 @@ mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_op
     s->sparse = hot < limit;
     s->maxsize = (int64_t)opts->maxsize;
     s->joinable = opts->joinable != 0;
-    s->aborted_seq = -1;
+    s->aborted_at = -1;
     s->lost = LOST_TAG_MASK; /* no claim has this tag until 2^32 claims on */
     s->magic = MAGIC;
     if ((st = bind_ring(q)) != MPROC_OK) {
@@ -404,3 +405,10 @@ mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mpro
     *out = q;
     return MPROC_OK;
 }
+
+#ifdef MPROC_FAULT_INJECTION
+void mproc__queue_test_number_frames_from(mproc_queue_t *q, int64_t n)
+{
+    q->s->prod_seq = n;
+}
+#endif

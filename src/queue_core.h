@@ -81,11 +81,10 @@ typedef struct shared {
     int64_t cons_seen_tail;         /* a recent tail: at least that much is published */
     int64_t cons_pass_to, cons_pass_written; /* a mark being passed: where the head goes */
     int64_t cons_claim;             /* `claimed` once the frame claimed is counted */
-    int64_t cons_seq;               /* the claimed frame's sequence number */
     int64_t cons_retain;            /* consumed blocks below this ring offset stay committed */
     int64_t cons_lap_last;          /* ring offsets the last lap needed (retain_laps) */
     int64_t cons_big;               /* the largest frame of this lap */
-    int64_t pad4[GROUP_WORDS - 10];
+    int64_t pad4[GROUP_WORDS - 9];
     /* published by producers */
     volatile int64_t tail;          /* bytes published since creation */
     volatile int64_t produced;      /* complete frames published */
@@ -100,7 +99,9 @@ typedef struct shared {
     int64_t pad8[GROUP_WORDS - 1];
     volatile int64_t unfinished;    /* JoinableQueue: put and not yet task_done (UNF_*) */
     volatile int64_t joiners;       /* processes waiting in join() */
-    volatile int64_t aborted_seq;   /* a frame whose producer died: dropped */
+    volatile int64_t aborted_at;    /* where a frame whose producer died begins: dropped
+                                       (-1: none). A position, not the frame's number,
+                                       which its header holds in 32 bits only */
     volatile int64_t lost;          /* claimed frames lost with their consumer (high 32
                                        bits), and the low 32 bits of the last one's claim */
 } shared_t;

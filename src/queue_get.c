@@ -53,13 +53,11 @@ static mproc_status_t read_header(mproc_queue_t *q, unsigned char header[MPROC__
 }
 
 /* With the consumer lock held: record the claim of the frame at the head
- * (sequence number `seq`, `total` bytes). From here a recovering consumer
- * would skip it. */
-static USUAL void record_claim(mproc_queue_t *q, int64_t head, uint32_t seq, int64_t total)
+ * (`total` bytes). From here a recovering consumer would skip it. */
+static USUAL void record_claim(mproc_queue_t *q, int64_t head, int64_t total)
 {
     shared_t *s = q->s;
     s->cons_start = head;
-    s->cons_seq = seq;
     s->cons_claim = s->claimed + 1;
     s->cons_total = total;
 }
@@ -72,9 +70,9 @@ static USUAL void count_claim(mproc_queue_t *q)
 }
 
 /* With the consumer lock held: claim the frame at the head. */
-static USUAL void claim_frame(mproc_queue_t *q, int64_t head, uint32_t seq, int64_t total)
+static USUAL void claim_frame(mproc_queue_t *q, int64_t head, int64_t total)
 {
-    record_claim(q, head, seq, total);
+    record_claim(q, head, total);
     if (q->s->sparse)
         retain_frame(q, total);
     count_claim(q);
@@ -116,7 +114,7 @@ static mproc_status_t read_frame(mproc_queue_t *q, const mproc__frame_t *f, void
         return MPROC_ESHORTBUF;
     }
     int64_t total = f->advance, hb = f->header;
-    claim_frame(q, s->head, f->seq, total);
+    claim_frame(q, s->head, total);
     mproc_status_t st = MPROC_OK;
     if (published_for(q, total) >= total) {
         read_whole(q, hb, dst, n, total); /* the common case */
@@ -130,7 +128,7 @@ static mproc_status_t read_frame(mproc_queue_t *q, const mproc__frame_t *f, void
     MPROC_KILL_POINT("queue.get.after_head");
     if (!st) {
         s->cons_total = 0;
-        if ((int64_t)f->seq == mproc__load(&s->aborted_seq))
+        if (s->cons_start == mproc__load(&s->aborted_at))
             st = MPROC_EAGAIN; /* its producer died while writing it */
     }
     if (st) {
@@ -185,13 +183,13 @@ static USUAL int take_now(mproc_queue_t *q, void *buf, size_t cap, void **alloc,
     int64_t total = frame_size(n);
     /* Not round the ring's end (streamed), all there, fits, not dropped. */
     if (off + total > q->mask + 1 || published_for(q, total) < total || (!alloc && n > cap) ||
-        (int64_t)word[1] == mproc__load(&s->aborted_seq) ||
+        head == mproc__load(&s->aborted_at) ||
         (q->commits && mproc__queue_touch(q, CONSUMER, head, total) != MPROC_OK))
         return 0;
     unsigned char *dst = alloc ? malloc(n ? n : 1) : buf;
     if (!dst)
         return 0; /* the slow path fails the same way */
-    claim_frame(q, head, word[1], total);
+    claim_frame(q, head, total);
     memcpy(dst, at + HEADER, n);
     MPROC_KILL_POINT("queue.get.after_copy");
     move_head(q, head, head + total, head + total);
@@ -299,10 +297,10 @@ static USUAL int take_leaf(mproc_queue_t *q, void *buf, size_t cap, size_t *len)
     size_t n = word[0]; /* a mark or a long message's is above LEAF_MAX */
     int64_t total = short_frame_size(n);
     if (n > LEAF_MAX || n > cap || off + total > q->mask + 1 || published_for(q, total) < total ||
-        (int64_t)word[1] == mproc__load(&s->aborted_seq) ||
+        head == mproc__load(&s->aborted_at) ||
         (s->sparse && (total > s->cons_big || (head + total) >> BLOCK_SHIFT != head >> BLOCK_SHIFT)))
         return LEAF_LOCKED;
-    record_claim(q, head, word[1], total);
+    record_claim(q, head, total);
     count_claim(q);
     copy_short(buf, at + HEADER, n);
     MPROC_KILL_POINT("queue.get.after_copy");

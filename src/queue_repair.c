@@ -40,7 +40,7 @@ mproc_status_t mproc__queue_recover_producer(mproc_queue_t *q, double deadline)
     if (published > 0 && !delivered && mproc__queue_retract_frame(q))
         return MPROC_OK;
     if (published > 0 && !delivered) {
-        mproc__store(&s->aborted_seq, s->prod_seq);
+        mproc__store(&s->aborted_at, s->prod_start);
         mproc_status_t st = mproc__queue_stream_in(q, NULL, s->prod_total - published, deadline);
         if (st)
             return st;
@@ -62,7 +62,7 @@ mproc_status_t mproc__queue_recover_producer(mproc_queue_t *q, double deadline)
 static void count_lost(mproc_queue_t *q)
 {
     shared_t *s = q->s;
-    if ((s->cons_seq & LOST_TAG_MASK) == (mproc__load(&s->aborted_seq) & LOST_TAG_MASK))
+    if (s->cons_start == mproc__load(&s->aborted_at))
         return;
     int64_t tag = s->cons_claim & LOST_TAG_MASK, w;
     do {

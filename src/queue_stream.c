@@ -69,7 +69,7 @@ static int close_stalled_frame(mproc_queue_t *q)
         return 0;
     int closed = s->prod_total != 0 && s->prod_start == s->cons_start;
     if (closed) {
-        mproc__store(&s->aborted_seq, s->prod_seq);
+        mproc__store(&s->aborted_at, s->prod_start);
         mproc__publish(q->light, &s->tail, s->prod_start + s->prod_total);
         MPROC_KILL_POINT("queue.get.after_close");
         mproc__publish(q->light, &s->produced, s->prod_base + 1);

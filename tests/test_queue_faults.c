@@ -28,6 +28,7 @@
 #endif
 
 #include "queue_frame.h"
+#include "queue_testing.h"
 #include "support/test_faults.h"
 
 #define KIB 1024
@@ -429,9 +430,14 @@ static void expect_empty_by_its_deadline(mproc_queue_t *q)
     assert_true(took >= 0.9 && took < 3.0);
 }
 
-static mproc_queue_t *ring_with_a_torn_message(void)
+static mproc_queue_t *ring_with_a_torn_message_numbered(int64_t frames_before)
 {
     mproc_queue_t *q = plain_ring(64 * KIB);
+#ifdef MPROC_FAULT_INJECTION
+    mproc__queue_test_number_frames_from(q, frames_before);
+#else
+    (void)frames_before;
+#endif
     mproc_args_t *a = victim_args(q, "queue.put.mid_stream", 1);
     mproc_args_add_int(a, 4 * MIB);
     mproc_process_t *p = test_start(t_put_until_killed, a);
@@ -439,6 +445,11 @@ static mproc_queue_t *ring_with_a_torn_message(void)
     assert_true(test_join(p) != 50);
     mproc_process_free(p);
     return q;
+}
+
+static mproc_queue_t *ring_with_a_torn_message(void)
+{
+    return ring_with_a_torn_message_numbered(0);
 }
 
 /* Finding 4: a producer killed in the middle of a message larger than the
@@ -450,6 +461,20 @@ static void get_keeps_its_deadline_when_a_streaming_producer_dies(void **state)
     (void)state;
     SKIP_WITHOUT_KILL_POINTS();
     mproc_queue_t *q = ring_with_a_torn_message();
+    expect_empty_by_its_deadline(q);
+    put_n(q, 7, 2, 10 * KIB);
+    expect_n(q, 7, 2, 10 * KIB);
+    mproc_queue_free(q);
+}
+
+/* The same after more than 2^32 frames, whose headers carry their numbers'
+ * low 32 bits: the torn message was told by its number, which then never
+ * matched, and get returned the torn message. */
+static void torn_message_is_dropped_after_four_billion_frames(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_KILL_POINTS();
+    mproc_queue_t *q = ring_with_a_torn_message_numbered(((int64_t)1 << 32) + 5);
     expect_empty_by_its_deadline(q);
     put_n(q, 7, 2, 10 * KIB);
     expect_n(q, 7, 2, 10 * KIB);
@@ -1240,6 +1265,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(file_size_limit_gives_a_smaller_ring_or_a_status_not_a_signal),
         cmocka_unit_test(full_shared_memory_store_is_enomem_not_sigbus),
         cmocka_unit_test(get_keeps_its_deadline_when_a_streaming_producer_dies),
+        cmocka_unit_test(torn_message_is_dropped_after_four_billion_frames),
         cmocka_unit_test(streamed_put_keeps_its_deadline_and_leaves_no_half_message),
         cmocka_unit_test(join_returns_elost_when_a_consumer_died_with_a_message),
         cmocka_unit_test(join_notices_a_dead_consumer_by_itself),

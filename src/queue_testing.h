@@ -1,0 +1,18 @@
+/*
+ * Test hooks of the queue, in builds with fault injection only (fault.h):
+ * states that would take too long to reach by use.
+ */
+#ifndef MPROC_QUEUE_TESTING_H
+#define MPROC_QUEUE_TESTING_H
+
+#include <stdint.h>
+
+#include <mproc/queue.h>
+
+#ifdef MPROC_FAULT_INJECTION
+/* Number the frames put from now on as if `n` had been begun already (frames
+ * carry the low 32 bits of their number). No put may be running. */
+void mproc__queue_test_number_frames_from(mproc_queue_t *q, int64_t n);
+#endif
+
+#endif
