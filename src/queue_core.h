@@ -292,15 +292,22 @@ static USUAL int64_t room_limit(const mproc_queue_t *q, int64_t head)
                                                                                 : q->usable;
 }
 
-static USUAL int64_t published_for(mproc_queue_t *q, int64_t need)
+/* Bytes published past the consumers' `head` (their own position, which the
+ * caller read): the tail last seen, read again only when it shows less than
+ * `need`. */
+static USUAL int64_t published_past(shared_t *s, int64_t head, int64_t need)
 {
-    shared_t *s = q->s;
-    int64_t a = s->cons_seen_tail - s->head;
+    int64_t a = s->cons_seen_tail - head;
     if (a < need) {
         s->cons_seen_tail = mproc__load(&s->tail);
-        a = s->cons_seen_tail - s->head;
+        a = s->cons_seen_tail - head;
     }
     return a;
+}
+
+static USUAL int64_t published_for(mproc_queue_t *q, int64_t need)
+{
+    return published_past(q->s, q->s->head, need);
 }
 
 static inline mproc_status_t check_open(const mproc_queue_t *q)

@@ -287,7 +287,11 @@ static USUAL int take_leaf(mproc_queue_t *q, void *buf, size_t cap, size_t *len)
     if (!mproc__lock_try_kept(&q->cons))
         return LEAF_NOT_TAKEN;
     int64_t head = s->head; /* this side's own: read once */
-    if ((s->cons_total | s->cons_pass_to) || q->commits || published_for(q, HEADER) < HEADER)
+    int light = q->light;   /* read once: the copy may alias anything */
+    if ((s->cons_total | s->cons_pass_to) || q->commits)
+        return LEAF_LOCKED;
+    int64_t published = published_past(s, head, HEADER);
+    if (published < HEADER)
         return LEAF_LOCKED;
     MPROC_KILL_POINT("queue.get.after_lock");
     int64_t off = head & q->mask;
@@ -296,15 +300,17 @@ static USUAL int take_leaf(mproc_queue_t *q, void *buf, size_t cap, size_t *len)
     memcpy(word, at, HEADER);
     size_t n = word[0]; /* a mark or a long message's is above LEAF_MAX */
     int64_t total = short_frame_size(n);
-    if (n > LEAF_MAX || n > cap || off + total > q->mask + 1 || published_for(q, total) < total ||
+    /* In a sparse ring, not up to a block's end (its passing gives blocks back). */
+    if (n > LEAF_MAX || n > cap || off + total > q->mask + 1 ||
+        (published < total && published_past(s, head, total) < total) ||
         head == mproc__load(&s->aborted_at) ||
-        (s->sparse && (total > s->cons_big || (head + total) >> BLOCK_SHIFT != head >> BLOCK_SHIFT)))
+        (s->sparse && (total > s->cons_big || (head & (BLOCK - 1)) + total >= BLOCK)))
         return LEAF_LOCKED;
     record_claim(q, head, total);
     count_claim(q);
     copy_short(buf, at + HEADER, n);
     MPROC_KILL_POINT("queue.get.after_copy");
-    mproc__publish(q->light, &s->head, head + total);
+    mproc__publish(light, &s->head, head + total);
     *len = n;
     if (producer_waits_for(&s->prod_sleeping, head + total))
         return LEAF_WAKE_PEER;
@@ -328,6 +334,8 @@ static OUT_OF_LINE mproc_status_t take_after_leaf(mproc_queue_t *q, double timeo
         mproc__lock_wake(&q->cons);
         return MPROC_OK;
     }
+    if (len) /* the leaf sets it only when it served */
+        *len = 0;
     return take(q, timeout, buf, cap, NULL, len, leaf);
 }
 
@@ -345,8 +353,6 @@ mproc_status_t mproc_queue_get_into(mproc_queue_t *q, double timeout, void *buf,
                                     size_t *len)
 {
     int leaf = LEAF_SKIPPED;
-    if (len)
-        *len = 0;
     if (q && (q->fast & FAST_GET) && len && buf && timeout == timeout) {
         leaf = take_leaf(q, buf, cap, len);
         if (leaf == LEAF_DONE)
