@@ -216,10 +216,10 @@ def summarize(figure, rounds):
     """A figure's row from its rounds. Where both sides have low windows:
     each side's good quartile of them and the ratio of those (stats.ratio);
     else (whole-run figures, nothing filtered inside a run): each side's
-    median and the middle half of the paired rounds' ratios
-    (stats.paired_midmean). Each ratio with half
-    its 90% interval (_ci) and its rounds' spread; the old statistic (median
-    of the paired whole-run ratios, *_median) beside it."""
+    median and the geometric mean of the middle half of the paired rounds'
+    ratios (stats.paired_midmean). Each ratio with half its 90% interval
+    (_ci) and its rounds' spread; the old statistic (median of the paired
+    whole-run ratios, *_median) beside it."""
     unit = figure.unit
     row = {}
     for side, key in (("raw", "vs_floor"), ("raw_alt", "vs_floor_alt"), ("python", "vs_python")):

@@ -13,8 +13,9 @@ sides' rounds vary independently, so the good quartile moved more there)
 run.py takes paired_midmean(): the rounds' paired ratios, their lowest and
 highest quarter dropped, averaged on a log scale. Like the median it ignores
 disturbed rounds, and it uses the middle half of them rather than one or two:
-resampling queue_4x4's rounds, two runs of 25 rounds differed by more than
-20% about half as often as with the median (docs/performance.md, profile 7).
+resampling a quiet run of queue_4x4, two runs of 25 rounds differed by more
+than 20% half as often as with the median; under load, as often
+(docs/performance.md, profile 7).
 
 How sure: a bootstrap (rounds drawn again with replacement: each side on its
 own for ratio(), the pairs together for paired_midmean()) gives the 90%
