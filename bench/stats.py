@@ -8,14 +8,21 @@ instead of being averaged in, and unlike the single best round it is not
 decided by one lucky round either. mproc/floor is the ratio of the two sides'
 good quartiles, taken over the same interleaved rounds.
 
-For whole-run figures run.py keeps paired_median(), the median of the
-rounds' paired ratios.
+For whole-run figures (nothing inside a run filters a stall, and the two
+sides' rounds vary independently, so the good quartile moved more there)
+run.py takes paired_midmean(): the rounds' paired ratios, their lowest and
+highest quarter dropped, averaged on a log scale. Like the median it ignores
+disturbed rounds, and it uses the middle half of them rather than one or two:
+resampling a quiet run of queue_4x4, two runs of 25 rounds differed by more
+than 20% half as often as with the median; under load, as often
+(docs/performance.md, profile 7).
 
 How sure: a bootstrap (rounds drawn again with replacement: each side on its
-own for ratio(), the pairs together for paired_median()) gives the 90%
+own for ratio(), the pairs together for paired_midmean()) gives the 90%
 interval; run.py adds rounds until it is within +-TARGET of the ratio, or
 the figure's time is up.
 """
+import math
 import random
 import statistics
 
@@ -74,30 +81,35 @@ def half_width(mproc, other, unit):
     return (ci[1] - ci[0]) / 2 / r
 
 
-def paired_median(mproc, other):
-    """The median of the rounds' paired ratios mproc/other (rounds where
-    both ran); None without any."""
-    pairs = [m / o for m, o in zip(mproc, other) if m is not None and o]
-    return statistics.median(pairs) if pairs else None
+def paired_midmean(mproc, other):
+    """The rounds' paired ratios mproc/other (rounds where both ran), the
+    lowest and highest quarter of them dropped, the rest's geometric mean;
+    None without any."""
+    logs = sorted(math.log(m / o) for m, o in zip(mproc, other) if m and o)
+    if not logs:
+        return None
+    cut = len(logs) // 4
+    middle = logs[cut:len(logs) - cut]
+    return math.exp(sum(middle) / len(middle))
 
 
 def paired_half_width(mproc, other):
-    """Half of paired_median()'s 90% bootstrap interval (the rounds drawn
+    """Half of paired_midmean()'s 90% bootstrap interval (the rounds drawn
     again with replacement, pairs kept together), relative to it."""
-    pairs = [(m, o) for m, o in zip(mproc, other) if m is not None and o]
-    r = paired_median(mproc, other)
+    pairs = [(m, o) for m, o in zip(mproc, other) if m and o]
+    r = paired_midmean(mproc, other)
     if len(pairs) < 3 or r is None:
         return None
     draws = []
     for _ in range(RESAMPLES):
         drawn = _RANDOM.choices(pairs, k=len(pairs))
-        draws.append(paired_median(*zip(*drawn)))
+        draws.append(paired_midmean(*zip(*drawn)))
     cuts = statistics.quantiles(draws, n=20)
     return (cuts[-1] - cuts[0]) / 2 / r
 
 
 def settled(mproc, other, unit, paired=False):
-    """True when the ratio's interval (of paired_median() when `paired`,
+    """True when the ratio's interval (of paired_midmean() when `paired`,
     else of ratio()) is within +-TARGET."""
     h = paired_half_width(mproc, other) if paired else half_width(mproc, other, unit)
     return h is not None and h <= TARGET

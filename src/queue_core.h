@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "atomic.h"
+#include "copy.h"
 #include "core.h"
 #include "fault.h"
 #include "lock.h"

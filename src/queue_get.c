@@ -190,7 +190,7 @@ static USUAL int take_now(mproc_queue_t *q, void *buf, size_t cap, void **alloc,
     if (!dst)
         return 0; /* the slow path fails the same way */
     claim_frame(q, head, total);
-    memcpy(dst, at + HEADER, n);
+    mproc__copy(dst, at + HEADER, n);
     MPROC_KILL_POINT("queue.get.after_copy");
     move_head(q, head, head + total, head + total);
     MPROC_KILL_POINT("queue.get.after_head");

@@ -229,7 +229,7 @@ static USUAL void fill_frame(mproc_queue_t *q, int64_t pos, const void *data, si
     if (len <= LEAF_MAX)
         copy_short(at + HEADER, data, len);
     else
-        memcpy(at + HEADER, data, len);
+        mproc__copy(at + HEADER, data, len);
     MPROC_KILL_POINT("queue.put.after_copy");
 }
 

@@ -167,9 +167,9 @@ void mproc__queue_ring_copy_in(mproc_queue_t *q, int64_t pos, const void *src, s
     size_t off = (size_t)(pos & q->mask), first = (size_t)q->s->capacity - off;
     if (first > n)
         first = n;
-    memcpy(q->ring + off, src, first);
+    mproc__copy(q->ring + off, src, first);
     if (n > first)
-        memcpy(q->ring, (const unsigned char *)src + first, n - first);
+        mproc__copy(q->ring, (const unsigned char *)src + first, n - first);
 }
 
 void mproc__queue_ring_copy_out(mproc_queue_t *q, int64_t pos, void *dst, size_t n)
@@ -178,7 +178,7 @@ void mproc__queue_ring_copy_out(mproc_queue_t *q, int64_t pos, void *dst, size_t
     size_t off = (size_t)(pos & q->mask), first = (size_t)q->s->capacity - off;
     if (first > n)
         first = n;
-    memcpy(dst, q->ring + off, first);
+    mproc__copy(dst, q->ring + off, first);
     if (n > first)
-        memcpy((unsigned char *)dst + first, q->ring, n - first);
+        mproc__copy((unsigned char *)dst + first, q->ring, n - first);
 }

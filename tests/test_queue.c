@@ -295,6 +295,40 @@ static void short_messages_of_every_length_arrive_whole(void **state)
     mproc_queue_free(q);
 }
 
+/* Messages of a few KiB from and into buffers at every offset within a cache
+ * line: frames of 4,088 bytes begin 8 bytes earlier in a page each time, so
+ * the payloads pass every distance to the buffers, including those the
+ * queue copies in pieces (src/copy.h). The bytes arrive whole and nothing
+ * past a message is written. */
+static void large_messages_arrive_whole_at_every_distance_to_the_buffers(void **state)
+{
+    (void)state;
+    enum { LEN = 4080, PAGE = 4096, COUNT = 600 };
+    mproc_queue_t *q;
+    assert_int_equal(mproc_queue_create(&q, 0), MPROC_OK);
+    unsigned char *src_mem = malloc(3 * PAGE), *dst_mem = malloc(3 * PAGE);
+    assert_non_null(src_mem);
+    assert_non_null(dst_mem);
+    unsigned char *src = src_mem + (PAGE - (uintptr_t)src_mem % PAGE);
+    unsigned char *dst = dst_mem + (PAGE - (uintptr_t)dst_mem % PAGE);
+    for (int i = 0; i < COUNT; i++) {
+        unsigned char *from = src + i * 5 % 64, *into = dst + i * 3 % 64;
+        for (size_t k = 0; k < LEN; k++)
+            from[k] = (unsigned char)(i * 13 + k * 7 + k / 251);
+        memset(into, 0xA5, LEN + 64);
+        size_t n;
+        assert_int_equal(mproc_queue_put(q, from, LEN, 0), MPROC_OK);
+        assert_int_equal(mproc_queue_get_into(q, 0, into, LEN, &n), MPROC_OK);
+        assert_int_equal(n, LEN);
+        assert_memory_equal(into, from, LEN);
+        for (size_t k = LEN; k < LEN + 64; k++)
+            assert_int_equal(into[k], 0xA5);
+    }
+    free(src_mem);
+    free(dst_mem);
+    mproc_queue_free(q);
+}
+
 static void bounded_queue_full_and_empty_with_timeouts(void **state)
 {
     (void)state;
@@ -1306,6 +1340,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(put_get_in_order_with_sizes),
         cmocka_unit_test(short_messages_of_every_length_arrive_whole),
+        cmocka_unit_test(large_messages_arrive_whole_at_every_distance_to_the_buffers),
         cmocka_unit_test(bounded_queue_full_and_empty_with_timeouts),
         cmocka_unit_test(bad_input_and_close),
         cmocka_unit_test(messages_larger_than_the_ring_stream_through),
