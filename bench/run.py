@@ -112,9 +112,10 @@ WINDOWS_FIGURES = [
            goals=(("figure:pipe_rtt_64B", 3.0),)),
     # As many messages as on Linux: with 500,000 (300 of 1 MiB) a window
     # lasted about half a millisecond on the floor, shorter than a scheduler
-    # tick, and the floor's rounds moved 2x.
+    # tick, and the floor's rounds moved 2x. The 64-byte sides' rounds still
+    # move 2-3x with the machine's load: more rounds (a few seconds each).
     Figure("queue_64B", "msg/s", Side(R, 20000000), None, Side("bench_raw.exe", 20000000),
-           goals=(("raw", 0.8),)),
+           goals=(("raw", 0.8),), rounds=9),
     Figure("queue_1MiB", "B/s", Side(R, 3000), None, Side("bench_raw.exe", 3000),
            goals=(("raw", 0.8),)),
 ]
