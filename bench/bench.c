@@ -20,18 +20,33 @@ long bench_param(int i, long fallback)
     return i >= 0 && i < nparams ? params[i] : fallback;
 }
 
-void bench_pin(int role)
+#ifdef _WIN32
+#include <windows.h>
+#endif
+
+/* The CPU MPROC_BENCH_PIN gives `role`, or -1: not pinned. */
+static int pin_cpu(int role)
 {
-#if defined(__linux__)
     const char *how = getenv("MPROC_BENCH_PIN");
     if (!how || (strcmp(how, "split") != 0 && strcmp(how, "same") != 0))
+        return -1;
+    return strcmp(how, "split") == 0 && role ? 1 : 0;
+}
+
+void bench_pin(int role)
+{
+    int cpu = pin_cpu(role);
+    if (cpu < 0)
         return;
+#if defined(_WIN32)
+    /* The process, not only this thread: Wine maps it to sched_setaffinity
+     * of each of the process's threads, and a child started later inherits it. */
+    (void)SetProcessAffinityMask(GetCurrentProcess(), (DWORD_PTR)1 << cpu); /* refused: left to the scheduler */
+#elif defined(__linux__)
     cpu_set_t set;
     CPU_ZERO(&set);
-    CPU_SET(strcmp(how, "split") == 0 && role ? 1 : 0, &set);
+    CPU_SET(cpu, &set);
     (void)sched_setaffinity(0, sizeof set, &set); /* refused: left to the scheduler */
-#else
-    (void)role;
 #endif
 }
 

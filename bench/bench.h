@@ -51,7 +51,8 @@ long bench_param(int i, long fallback);
 /* Pins the calling process for the 1x1 queue figures: role 0 (the consumer)
  * and role 1 (the producer). MPROC_BENCH_PIN=split puts them on CPUs 0 and 1,
  * =same both on CPU 0, unset or =none leaves placement to the scheduler.
- * Linux only (sched_setaffinity); elsewhere, and when refused, nothing. */
+ * Linux (sched_setaffinity) and Windows (SetProcessAffinityMask, which Wine
+ * maps to sched_setaffinity); elsewhere, and when refused, nothing. */
 void bench_pin(int role);
 
 /* Monotonic clock in seconds. */

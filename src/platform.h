@@ -168,6 +168,9 @@ mproc_status_t mproc__os_sem_wait(mproc__os_sem_t *s, double deadline); /* ETIME
 mproc_status_t mproc__os_sem_post(mproc__os_sem_t *s);
 mproc__os_handle_t mproc__os_sem_handle(const mproc__os_sem_t *s);
 void mproc__os_sem_close(mproc__os_sem_t *s);
+/* How long a side about to sleep on a semaphore for a peer's move spins
+ * first: about what a sleep and the post that ends it cost here. */
+double mproc__os_sem_spin_seconds(void);
 
 /* ---- who holds a lock: an identity that outlives pid reuse --------------- */
 

@@ -6,10 +6,6 @@
 
 #include "queue_core.h"
 
-/* How long to spin before sleeping: about what a sleep and a wake-up cost,
- * and long enough to cover the other side copying a large message. */
-#define SPIN_SECONDS 20e-6
-
 /* What a side waiting for ready(q, arg) announces in its `sleeping` word: 1
  * (wake me at any move), or for a producer waiting for `need` bytes of room
  * the least head that may give them, + 1 (wake_producer). Room is
@@ -29,8 +25,9 @@ static int64_t sleep_mark(mproc_queue_t *q, const volatile int64_t *sleeping, in
 }
 
 /* Wait until ready(q) holds or the deadline passes: spin a little (the other
- * side is usually running), then announce the sleep, check again, sleep. A
- * producer's `arg` is the room it waits for. */
+ * side is usually running; about what a sleep and a wake-up cost, which also
+ * covers the other side copying a large message), then announce the sleep,
+ * check again, sleep. A producer's `arg` is the room it waits for. */
 mproc_status_t mproc__queue_sleep_until(mproc_queue_t *q, int (*ready)(mproc_queue_t *, int64_t),
                                   int64_t arg, volatile int64_t *sleeping, mproc__os_sem_t *sem,
                                   double deadline)
@@ -44,7 +41,7 @@ mproc_status_t mproc__queue_sleep_until(mproc_queue_t *q, int (*ready)(mproc_que
             if ((i & 63) == 63) { /* the clock is read now and then, not every turn */
                 double now = mproc__os_now();
                 if (!spin_end)
-                    spin_end = now + SPIN_SECONDS;
+                    spin_end = now + mproc__os_sem_spin_seconds();
                 else if (now >= spin_end)
                     break;
             }

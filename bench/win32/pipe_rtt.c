@@ -1,7 +1,8 @@
 /* The Win32 floor under pipe_rtt_64B: one duplex overlapped named pipe to a
  * child (this executable again, see bench_raw.c) that echoes 64-byte
  * messages; each direction one WriteFile and one overlapped ReadFile waited
- * for on an event, as a program written against Win32 directly would. */
+ * for on an event, as a program written against Win32 directly would. Both
+ * sides pin themselves as the mproc side does (bench_pin). */
 #include <windows.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,7 @@ int bench_raw_echo(const char *handle)
 {
     end_t e = {(HANDLE)(intptr_t)_strtoi64(handle, NULL, 10), CreateEventW(NULL, TRUE, FALSE, NULL)};
     char buf[MSG];
+    bench_pin(1);
     while (full(&e, 0, buf) == 0)
         if (full(&e, 1, buf))
             return 1;
@@ -82,6 +84,7 @@ static double pipe_rtt(long iterations)
     CloseHandle(pi.hThread);
     CloseHandle(theirs);
 
+    bench_pin(0);
     double rtt = bench_median_window(iterations, round_trip, &mine);
     CloseHandle(mine.pipe); /* the child reads EOF and exits */
     WaitForSingleObject(pi.hProcess, INFINITE);

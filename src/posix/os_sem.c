@@ -85,6 +85,12 @@ mproc_status_t mproc__os_sem_wait(mproc__os_sem_t *s, double deadline)
     }
 }
 
+/* A futex sleep and its wake-up are a system call each. */
+double mproc__os_sem_spin_seconds(void)
+{
+    return 20e-6;
+}
+
 mproc_status_t mproc__os_sem_post(mproc__os_sem_t *s)
 {
     sem_word_t *w = word_of(s);

@@ -50,6 +50,18 @@ mproc_status_t mproc__os_sem_wait(mproc__os_sem_t *s, double deadline)
     return mproc__os_wait_object(s->h, deadline);
 }
 
+/* A wait that sleeps and the post that ends it are kernel calls on each
+ * side, under Wine wineserver requests, so a sleep costs more than on Linux.
+ * With Linux's 20 us, the two sides of a stream of 1 MiB messages slept
+ * 354-457 times in 3,000 messages while the other was still copying a frame
+ * (30-45 us); with 60 us 32-156 times, and queue_1MiB went from about 0.76x
+ * to 0.9-1x its raw ring, which spins 2000 pauses, about 55 us
+ * (docs/performance.md, Windows, Queue). */
+double mproc__os_sem_spin_seconds(void)
+{
+    return 60e-6;
+}
+
 mproc_status_t mproc__os_sem_post(mproc__os_sem_t *s)
 {
     if (s == NULL)
