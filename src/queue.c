@@ -411,4 +411,9 @@ void mproc__queue_test_number_frames_from(mproc_queue_t *q, int64_t n)
 {
     q->s->prod_seq = n;
 }
+
+void mproc__queue_test_add_unfinished(mproc_queue_t *q, int64_t n)
+{
+    q->s->unfinished += n * UNF_ONE;
+}
 #endif

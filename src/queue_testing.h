@@ -13,6 +13,9 @@
 /* Number the frames put from now on as if `n` had been begun already (frames
  * carry the low 32 bits of their number). No put may be running. */
 void mproc__queue_test_number_frames_from(mproc_queue_t *q, int64_t n);
+/* JoinableQueue: count `n` more messages as put and not yet task_done, as
+ * if that many had been put. No put or task_done may be running. */
+void mproc__queue_test_add_unfinished(mproc_queue_t *q, int64_t n);
 #endif
 
 #endif

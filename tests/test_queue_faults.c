@@ -571,6 +571,29 @@ static void join_notices_a_dead_consumer_by_itself(void **state)
     mproc_queue_free(q);
 }
 
+/* A JoinableQueue holding 2^38 - 1 messages not yet task_done (about 8 hours
+ * of puts at full speed whose consumers never call task_done) counts one more
+ * put and its task_done: the count's 39 bits (beside a 25-bit tag in its
+ * word) overflowed to a negative count, and task_done returned
+ * MPROC_ETASKDONE while join() returned at once. */
+static void joinable_queue_counts_beyond_two_to_the_38_unfinished(void **state)
+{
+    (void)state;
+#ifdef MPROC_FAULT_INJECTION
+    mproc_queue_t *q;
+    assert_int_equal(mproc_joinable_queue_create(&q, 0), MPROC_OK);
+    mproc__queue_test_add_unfinished(q, ((int64_t)1 << 38) - 1);
+    put_n(q, 0, 2, 16);
+    expect_n(q, 0, 2, 16);
+    assert_int_equal(mproc_queue_task_done(q), MPROC_OK);
+    assert_int_equal(mproc_queue_task_done(q), MPROC_OK);
+    assert_int_equal(mproc_queue_join(q, 0.1), MPROC_ETIMEDOUT);
+    mproc_queue_free(q);
+#else
+    skip();
+#endif
+}
+
 /* args: queue, point, nth, size, timeout. Armed, puts one message of `size`
  * bytes with `timeout`; exit 50 if it lives on, 51 if the put did not fail. */
 static int t_put_once_armed(const mproc_args_t *args)
@@ -1269,6 +1292,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(streamed_put_keeps_its_deadline_and_leaves_no_half_message),
         cmocka_unit_test(join_returns_elost_when_a_consumer_died_with_a_message),
         cmocka_unit_test(join_notices_a_dead_consumer_by_itself),
+        cmocka_unit_test(joinable_queue_counts_beyond_two_to_the_38_unfinished),
         cmocka_unit_test(producer_killed_taking_back_a_given_up_message),
         cmocka_unit_test(consumer_killed_closing_a_dead_producers_frame),
         cmocka_unit_test(get_gives_up_a_message_whose_live_producer_stalls),
