@@ -413,6 +413,29 @@ static void map_array_writes_results_in_place(void **state)
     finish(pool);
 }
 
+/* A count whose arrays would exceed the address space (n * in_size or
+ * n * out_size above SIZE_MAX) is refused before anything is sent: the
+ * products wrapped to a few bytes, and chunks were cut from what lay past
+ * the caller's arrays. */
+static void map_array_refuses_a_count_whose_bytes_overflow(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(1, 0);
+    int64_t in[4] = {1, 2, 3, 4}, out[4] = {0};
+    size_t failed = 99, wraps = SIZE_MAX / 8 + 2; /* 8 * wraps is 8 modulo 2^N */
+    assert_int_equal(mproc_pool_map_array(pool, square, in, wraps, 8, out, 8, 0, &failed),
+                     MPROC_EINVAL);
+    assert_int_equal(failed, 0);
+    assert_int_equal(mproc_pool_map_array(pool, square, in, 2, 8, out, SIZE_MAX / 2 + 1, 0, NULL),
+                     MPROC_EINVAL);
+    assert_int_equal(mproc_pool_map_array_chunks(pool, square_chunk, in, wraps, 8, out, 8, 0,
+                                                 NULL),
+                     MPROC_EINVAL);
+    assert_int_equal(out[0], 0);
+    assert_squares_mapped(pool, square, in, out, 4, 0); /* the pool still serves */
+    finish(pool);
+}
+
 /* Chunks of inputs above 64 KiB leave from the caller's array, not a copy
  * (a gather send): every output still lands in its place. */
 static void map_array_sends_large_chunks_in_place(void **state)
@@ -984,6 +1007,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(callbacks_run_before_ready),
         cmocka_unit_test(map_keeps_order_and_reports_failures),
         cmocka_unit_test(map_array_writes_results_in_place),
+        cmocka_unit_test(map_array_refuses_a_count_whose_bytes_overflow),
         cmocka_unit_test(map_array_takes_the_last_output),
         cmocka_unit_test(map_array_sends_large_chunks_in_place),
         cmocka_unit_test(map_array_chunks_runs_a_task_per_chunk),

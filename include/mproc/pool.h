@@ -254,7 +254,8 @@ MPROC_API mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn,
  * MPROC_ETASK for an output of the wrong size); the elements that did not fail
  * are written all the same, and those of a chunk whose worker died while
  * sending its results may hold part of them.
- * Errors as mproc_pool_apply_async(), and MPROC_EINVAL for a zero size.
+ * Errors as mproc_pool_apply_async(), and MPROC_EINVAL for a zero size or
+ * for `n` times a size above SIZE_MAX (no such array).
  */
 MPROC_API mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn,
                                               const void *in, size_t n, size_t in_size,
