@@ -169,7 +169,9 @@ mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_op
     s->capacity = limit;
     s->hot = hot < limit ? hot : limit;
     s->sparse = hot < limit;
-    s->maxsize = (int64_t)opts->maxsize;
+    /* No count reaches a maxsize above INT64_MAX (which as a signed count
+     * would be negative: full at once): unbounded. */
+    s->maxsize = opts->maxsize > (size_t)INT64_MAX ? 0 : (int64_t)opts->maxsize;
     s->joinable = opts->joinable != 0;
     s->aborted_at = -1;
     s->lost = LOST_TAG_MASK; /* no claim has this tag until 2^32 claims on */
