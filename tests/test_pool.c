@@ -9,9 +9,14 @@
 
 #if defined(_WIN32)
 #define KILLED_CODE 9
+/* 0xC0000005 in an int: as NTSTATUS, negative (Python's exit code 3221225477). */
+#define CRASH_CODE ((int)-1073741819)
+#define CRASH_TEXT "exited with code 3221225477"
 #else
 #include <signal.h>
 #define KILLED_CODE (-SIGKILL)
+#define CRASH_CODE (-SIGABRT)
+#define CRASH_TEXT "killed by signal"
 #endif
 
 static int square(const void *in, size_t len, mproc_task_out_t *out)
@@ -79,6 +84,14 @@ static int dies(const void *in, size_t len, mproc_task_out_t *out)
     return 0;
 }
 MPROC_TASK(dies)
+
+static int crashes(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len, (void)out;
+    test_crash();
+    return 0;
+}
+MPROC_TASK(crashes)
 
 /* Input: a keeper's pid. Dies with its end of the pool's pipe held open. */
 static int dies_with_its_pipe_open(const void *in, size_t len, mproc_task_out_t *out)
@@ -684,6 +697,12 @@ static void dead_worker_fails_only_its_task(void **state)
     assert_int_equal(mproc_pool_apply(pool, dies, &v, sizeof v, &r), MPROC_EWORKERLOST);
     assert_int_equal(mproc_async_result_error(r, &code, &msg), MPROC_OK);
     assert_int_equal(code, KILLED_CODE);
+    mproc_async_result_free(r);
+    /* crashed: on Windows an exit code above INT_MAX, kept whole in the text */
+    assert_int_equal(mproc_pool_apply(pool, crashes, &v, sizeof v, &r), MPROC_EWORKERLOST);
+    assert_int_equal(mproc_async_result_error(r, &code, &msg), MPROC_OK);
+    assert_int_equal(code, CRASH_CODE);
+    assert_non_null(strstr(msg, CRASH_TEXT));
     mproc_async_result_free(r);
     /* Everything else still completes, on replacement workers. */
     enum { N = 40 };
