@@ -332,7 +332,8 @@ MPROC_API mproc_status_t mproc_pool_iter_next(mproc_pool_iter_t *it, double time
 /**
  * The failure of the item last returned by mproc_pool_iter_next(): the task's
  * code (or the worker's exit code for MPROC_EWORKERLOST, an int as in
- * mproc_async_result_error()) and message (owned by the iterator). Errors: MPROC_EINVAL, MPROC_ENOTREADY (that item did not fail).
+ * mproc_async_result_error()) and message (owned by the iterator).
+ * Errors: MPROC_EINVAL, MPROC_ENOTREADY (that item did not fail).
  */
 MPROC_API mproc_status_t mproc_pool_iter_error(const mproc_pool_iter_t *it, int *code,
                                                const char **message);
