@@ -40,7 +40,7 @@ typedef struct mproc__state {
     struct mproc_process self;
     struct mproc_process parent;
     int has_parent;
-    unsigned next_child_number;
+    uint64_t next_child_number;    /* Python's never repeat: 64 bits */
     struct mproc_process *active;  /* started children not yet seen ended */
     mproc__os_mutex_t lock;        /* the registry lock (mproc__lock) */
 } mproc__state_t;

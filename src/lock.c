@@ -288,7 +288,9 @@ mproc_status_t mproc__lock_acquire(mproc__lock_view_t *v, double deadline)
     if (spin_take(v, me, deadline) || nap_take(v, me, deadline))
         return MPROC_OK;
     double start = mproc__os_now(), next_check = start + HOLDER_CHECK;
-    for (int nth = 0;; nth++) {
+    /* nth stops at 8, past which mproc__sleep_slice tells none apart: a wait
+     * for ever of 1 ms slices (no heavy fence) overflowed it after 25 days. */
+    for (int nth = 0;; nth += nth < 8) {
         mproc__add(&l->waiters, 1);
         MPROC_KILL_POINT("lock.wait.after_count");
         double slice = mproc__sleep_slice(v->light_users, nth, mproc__os_now() - start);

@@ -497,6 +497,8 @@ static mproc_status_t map_fixed(mproc_pool_t *pool, int mode, mproc_task_fn fn, 
         *failed_index = 0;
     if (!pool || !in_size || !out_size || (n && (!in || !out)))
         return MPROC_EINVAL;
+    if (n > SIZE_MAX / in_size || n > SIZE_MAX / out_size)
+        return MPROC_EINVAL; /* no such arrays: their byte counts would wrap */
     mproc_async_result_t *r = mproc__result_new(pool->hub, n, 0);
     if (!r)
         return MPROC_ENOMEM;

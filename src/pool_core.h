@@ -42,7 +42,7 @@ typedef struct worker {
     mproc_process_t *proc;
     mproc_connection_t *conn;
     chunk_t *held; /* the chunk it runs, or NULL */
-    long sent;     /* chunks sent, for maxtasksperchild */
+    int64_t sent;  /* chunks sent, for maxtasksperchild (a long, 32 bits on Windows, overflowed) */
     int sending;   /* threads sending to it right now: it is not freed meanwhile */
     int initialized; /* its initializer succeeded: it takes tasks */
     int conn_ended;  /* its connection ended: the handler waits for it to exit */

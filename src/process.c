@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "process_testing.h"
 
 static void reset_os(mproc__os_child_t *os)
 {
@@ -35,14 +36,14 @@ mproc_status_t mproc_process_create(mproc_process_t **out, mproc_target_fn targe
     reset_os(&p->os);
 
     mproc__lock();
-    unsigned number = mproc__g.next_child_number++;
+    unsigned long long number = mproc__g.next_child_number++;
     mproc__unlock();
     /* Python: identity = parent identity + (n,), name = "Process-" + ":".join(identity). */
     const char *parent_id = mproc__g.self.identity;
-    size_t id_size = strlen(parent_id) + 16;
+    size_t id_size = strlen(parent_id) + 24; /* ':', 20 digits, NUL */
     p->identity = malloc(id_size);
     if (p->identity)
-        snprintf(p->identity, id_size, "%s%s%u", parent_id, *parent_id ? ":" : "", number);
+        snprintf(p->identity, id_size, "%s%s%llu", parent_id, *parent_id ? ":" : "", number);
     if (p->identity && opts->name) {
         p->name = mproc__strdup(opts->name);
     } else if (p->identity) {
@@ -369,3 +370,12 @@ mproc_status_t mproc_wait(const mproc_sentinel_t *objects, size_t n, double time
 {
     return mproc__wait(objects, n, timeout, ready, NULL);
 }
+
+#ifdef MPROC_FAULT_INJECTION
+void mproc__process_test_number_children_from(uint64_t n)
+{
+    mproc__lock();
+    mproc__g.next_child_number = n;
+    mproc__unlock();
+}
+#endif

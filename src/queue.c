@@ -169,10 +169,12 @@ mproc_status_t mproc_queue_create_opts(mproc_queue_t **out, const mproc_queue_op
     s->capacity = limit;
     s->hot = hot < limit ? hot : limit;
     s->sparse = hot < limit;
-    s->maxsize = (int64_t)opts->maxsize;
+    /* No count reaches a maxsize above INT64_MAX (which as a signed count
+     * would be negative: full at once): unbounded. */
+    s->maxsize = opts->maxsize > (size_t)INT64_MAX ? 0 : (int64_t)opts->maxsize;
     s->joinable = opts->joinable != 0;
     s->aborted_at = -1;
-    s->lost = LOST_TAG_MASK; /* no claim has this tag until 2^32 claims on */
+    s->lost = 0; /* no loss yet */
     s->magic = MAGIC;
     if ((st = bind_ring(q)) != MPROC_OK) {
         release(q);
@@ -410,5 +412,15 @@ mproc_status_t mproc_args_get_queue(const mproc_args_t *args, size_t index, mpro
 void mproc__queue_test_number_frames_from(mproc_queue_t *q, int64_t n)
 {
     q->s->prod_seq = n;
+}
+
+void mproc__queue_test_add_unfinished(mproc_queue_t *q, int64_t n)
+{
+    q->s->unfinished += n * UNF_ONE;
+}
+
+void mproc__queue_test_number_claims_from(mproc_queue_t *q, int64_t n)
+{
+    q->s->produced = q->s->claimed = n;
 }
 #endif

@@ -46,10 +46,14 @@
 /* The JoinableQueue's unfinished count shares its word with which frame's put
  * raised it last and whether that raise still stands (HELD), so that a
  * repair undoes the raise of a frame that will not be delivered exactly once,
- * however many repairers die. */
-#define UNF_SHIFT 25
+ * however many repairers die. The tag need only tell the frame begun from
+ * the last one raised before it (they differ unless 256 producers in a row
+ * died between numbering a frame and raising the count), and the count keeps
+ * the rest: 2^54 puts without task_done, decades at full speed (a 24-bit tag
+ * left the count 2^38: hours). */
+#define UNF_SHIFT 9
 #define UNF_ONE ((int64_t)1 << UNF_SHIFT)
-#define UNF_HELD ((int64_t)1 << 24)
+#define UNF_HELD ((int64_t)1 << 8)
 #define UNF_TAG (UNF_HELD | (UNF_HELD - 1))
 
 /* Each group of fields below is written by one side only (the config and the

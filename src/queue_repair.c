@@ -57,8 +57,9 @@ mproc_status_t mproc__queue_recover_producer(mproc_queue_t *q, double deadline)
 /* The frame claimed by a consumer that died or gave it up is lost: count it
  * once, so that join() stops waiting for its task_done. The count shares a
  * word with the low bits of the claim it was last raised for, so a recovery
- * done again (its consumer died too) does not count twice. A frame dropped
- * as aborted was uncounted by its producer's recovery already. */
+ * done again (its consumer died too) does not count twice; before the first
+ * loss the tag means nothing (any value is some claim's low bits). A frame
+ * dropped as aborted was uncounted by its producer's recovery already. */
 static void count_lost(mproc_queue_t *q)
 {
     shared_t *s = q->s;
@@ -67,7 +68,7 @@ static void count_lost(mproc_queue_t *q)
     int64_t tag = s->cons_claim & LOST_TAG_MASK, w;
     do {
         w = mproc__load(&s->lost);
-        if ((w & LOST_TAG_MASK) == tag)
+        if ((w & LOST_TAG_MASK) == tag && w >> 32)
             return;
     } while (!mproc__cas(&s->lost, w, (((w >> 32) + 1) << 32) | tag));
     if (s->joinable)

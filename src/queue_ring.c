@@ -49,7 +49,7 @@ mproc_status_t mproc__queue_sleep_until(mproc_queue_t *q, int (*ready)(mproc_que
     }
     double start = mproc__os_now();
     int64_t mark = sleep_mark(q, sleeping, arg);
-    for (int nth = 0; !ready(q, arg); nth++) {
+    for (int nth = 0; !ready(q, arg); nth += nth < 8) { /* stops at 8, as the lock's */
         mproc__store(sleeping, mark);
         double slice = mproc__sleep_slice(&q->s->light_users, nth, mproc__os_now() - start);
         double until = mproc__slice_end(slice, deadline);

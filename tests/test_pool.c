@@ -9,9 +9,14 @@
 
 #if defined(_WIN32)
 #define KILLED_CODE 9
+/* 0xC0000005 in an int: as NTSTATUS, negative (Python's exit code 3221225477). */
+#define CRASH_CODE ((int)-1073741819)
+#define CRASH_TEXT "exited with code 3221225477"
 #else
 #include <signal.h>
 #define KILLED_CODE (-SIGKILL)
+#define CRASH_CODE (-SIGABRT)
+#define CRASH_TEXT "killed by signal"
 #endif
 
 static int square(const void *in, size_t len, mproc_task_out_t *out)
@@ -79,6 +84,14 @@ static int dies(const void *in, size_t len, mproc_task_out_t *out)
     return 0;
 }
 MPROC_TASK(dies)
+
+static int crashes(const void *in, size_t len, mproc_task_out_t *out)
+{
+    (void)in, (void)len, (void)out;
+    test_crash();
+    return 0;
+}
+MPROC_TASK(crashes)
 
 /* Input: a keeper's pid. Dies with its end of the pool's pipe held open. */
 static int dies_with_its_pipe_open(const void *in, size_t len, mproc_task_out_t *out)
@@ -413,6 +426,29 @@ static void map_array_writes_results_in_place(void **state)
     finish(pool);
 }
 
+/* A count whose arrays would exceed the address space (n * in_size or
+ * n * out_size above SIZE_MAX) is refused before anything is sent: the
+ * products wrapped to a few bytes, and chunks were cut from what lay past
+ * the caller's arrays. */
+static void map_array_refuses_a_count_whose_bytes_overflow(void **state)
+{
+    (void)state;
+    mproc_pool_t *pool = make_pool(1, 0);
+    int64_t in[4] = {1, 2, 3, 4}, out[4] = {0};
+    size_t failed = 99, wraps = SIZE_MAX / 8 + 2; /* 8 * wraps is 8 modulo 2^N */
+    assert_int_equal(mproc_pool_map_array(pool, square, in, wraps, 8, out, 8, 0, &failed),
+                     MPROC_EINVAL);
+    assert_int_equal(failed, 0);
+    assert_int_equal(mproc_pool_map_array(pool, square, in, 2, 8, out, SIZE_MAX / 2 + 1, 0, NULL),
+                     MPROC_EINVAL);
+    assert_int_equal(mproc_pool_map_array_chunks(pool, square_chunk, in, wraps, 8, out, 8, 0,
+                                                 NULL),
+                     MPROC_EINVAL);
+    assert_int_equal(out[0], 0);
+    assert_squares_mapped(pool, square, in, out, 4, 0); /* the pool still serves */
+    finish(pool);
+}
+
 /* Chunks of inputs above 64 KiB leave from the caller's array, not a copy
  * (a gather send): every output still lands in its place. */
 static void map_array_sends_large_chunks_in_place(void **state)
@@ -661,6 +697,12 @@ static void dead_worker_fails_only_its_task(void **state)
     assert_int_equal(mproc_pool_apply(pool, dies, &v, sizeof v, &r), MPROC_EWORKERLOST);
     assert_int_equal(mproc_async_result_error(r, &code, &msg), MPROC_OK);
     assert_int_equal(code, KILLED_CODE);
+    mproc_async_result_free(r);
+    /* crashed: on Windows an exit code above INT_MAX, kept whole in the text */
+    assert_int_equal(mproc_pool_apply(pool, crashes, &v, sizeof v, &r), MPROC_EWORKERLOST);
+    assert_int_equal(mproc_async_result_error(r, &code, &msg), MPROC_OK);
+    assert_int_equal(code, CRASH_CODE);
+    assert_non_null(strstr(msg, CRASH_TEXT));
     mproc_async_result_free(r);
     /* Everything else still completes, on replacement workers. */
     enum { N = 40 };
@@ -984,6 +1026,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(callbacks_run_before_ready),
         cmocka_unit_test(map_keeps_order_and_reports_failures),
         cmocka_unit_test(map_array_writes_results_in_place),
+        cmocka_unit_test(map_array_refuses_a_count_whose_bytes_overflow),
         cmocka_unit_test(map_array_takes_the_last_output),
         cmocka_unit_test(map_array_sends_large_chunks_in_place),
         cmocka_unit_test(map_array_chunks_runs_a_task_per_chunk),

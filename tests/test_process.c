@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "process_testing.h"
 #include "support/test_support.h"
 
 #if defined(_WIN32)
@@ -470,6 +471,27 @@ static void names_count_up_and_can_be_set(void **state)
     mproc_process_free(c);
 }
 
+/* Names keep counting past 2^32 process objects (weeks of a program that
+ * starts a thousand a second): the number was an unsigned int, and names
+ * began again at Process-0, as Python's never do. Run last: it leaves the
+ * count high. */
+static void names_keep_counting_past_two_to_the_32(void **state)
+{
+    (void)state;
+#ifdef MPROC_FAULT_INJECTION
+    mproc__process_test_number_children_from(((uint64_t)1 << 32) - 1);
+    mproc_process_t *a, *b;
+    assert_int_equal(mproc_process_create(&a, t_return, NULL, NULL), MPROC_OK);
+    assert_int_equal(mproc_process_create(&b, t_return, NULL, NULL), MPROC_OK);
+    assert_string_equal(mproc_process_name(a), "Process-4294967295");
+    assert_string_equal(mproc_process_name(b), "Process-4294967296");
+    mproc_process_free(a);
+    mproc_process_free(b);
+#else
+    skip();
+#endif
+}
+
 static void child_sees_its_identity_and_parent(void **state)
 {
     (void)state;
@@ -724,6 +746,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(context_selects_start_method),
         cmocka_unit_test(parent_pid_is_the_os_parent),
         cmocka_unit_test(cpu_count_is_what_this_process_may_use),
+        cmocka_unit_test(names_keep_counting_past_two_to_the_32),
     };
     return test_main(argc, argv, "process", tests, ARRAY_LEN(tests));
 }

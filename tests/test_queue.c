@@ -329,6 +329,29 @@ static void large_messages_arrive_whole_at_every_distance_to_the_buffers(void **
     mproc_queue_free(q);
 }
 
+/* A maxsize above INT64_MAX (SIZE_MAX: "as many as you like") bounds
+ * nothing: it was kept as a signed count, -1, and every put found the queue
+ * full. */
+static void maxsize_above_int64_max_bounds_nothing(void **state)
+{
+    (void)state;
+    size_t sizes[] = {SIZE_MAX, (size_t)INT64_MAX + 1, (size_t)INT64_MAX};
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        mproc_queue_t *q;
+        assert_int_equal(mproc_queue_create(&q, sizes[k]), MPROC_OK);
+        assert_int_equal(mproc_queue_full(q), 0);
+        assert_int_equal(mproc_queue_put(q, "1", 1, 0.5), MPROC_OK);
+        assert_int_equal(mproc_queue_put_nowait(q, "2", 1), MPROC_OK);
+        assert_int_equal(mproc_queue_full(q), 0);
+        void *d;
+        size_t n;
+        assert_int_equal(mproc_queue_get(q, 1, &d, &n), MPROC_OK);
+        assert_memory_equal(d, "1", 1);
+        mproc_free(d);
+        mproc_queue_free(q);
+    }
+}
+
 static void bounded_queue_full_and_empty_with_timeouts(void **state)
 {
     (void)state;
@@ -1342,6 +1365,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(short_messages_of_every_length_arrive_whole),
         cmocka_unit_test(large_messages_arrive_whole_at_every_distance_to_the_buffers),
         cmocka_unit_test(bounded_queue_full_and_empty_with_timeouts),
+        cmocka_unit_test(maxsize_above_int64_max_bounds_nothing),
         cmocka_unit_test(bad_input_and_close),
         cmocka_unit_test(messages_larger_than_the_ring_stream_through),
         cmocka_unit_test(a_producer_fills_the_warm_part_up_to_the_head_and_overwrites_nothing),

@@ -512,14 +512,25 @@ static void streamed_put_keeps_its_deadline_and_leaves_no_half_message(void **st
 
 /* A JoinableQueue holding `count` messages, whose consumer was killed at
  * `point` during its first get. */
-static mproc_queue_t *joinable_after_a_dead_consumer(int count, const char *point)
+static mproc_queue_t *joinable_after_a_dead_consumer_numbered(int count, const char *point,
+                                                              int64_t claims_before)
 {
     mproc_queue_t *q;
     assert_int_equal(mproc_joinable_queue_create(&q, 0), MPROC_OK);
+#ifdef MPROC_FAULT_INJECTION
+    mproc__queue_test_number_claims_from(q, claims_before);
+#else
+    (void)claims_before;
+#endif
     put_n(q, 0, count, 16);
     assert_int_equal(mproc_queue_join(q, 0.1), MPROC_ETIMEDOUT);
     run_victim(t_get_until_killed, q, point, 1);
     return q;
+}
+
+static mproc_queue_t *joinable_after_a_dead_consumer(int count, const char *point)
+{
+    return joinable_after_a_dead_consumer_numbered(count, point, 0);
 }
 
 /* join() says a message was lost, within its bound. */
@@ -532,11 +543,11 @@ static void join_reports_a_loss(mproc_queue_t *q)
 
 /* Finding 9: a JoinableQueue's consumer dies holding a claimed message and
  * nobody else gets: join() stops waiting for it and says a message was lost. */
-static void join_returns_elost_when_a_consumer_died_with_a_message(void **state)
+static void join_returns_elost_after_a_dead_consumer_numbered(int64_t claims_before)
 {
-    (void)state;
     SKIP_WITHOUT_KILL_POINTS();
-    mproc_queue_t *q = joinable_after_a_dead_consumer(3, "queue.get.after_claim");
+    mproc_queue_t *q =
+        joinable_after_a_dead_consumer_numbered(3, "queue.get.after_claim", claims_before);
     size_t left = 0;
     assert_int_equal(mproc_queue_qsize(q, &left), MPROC_OK);
     assert_int_equal(left, 2);
@@ -555,6 +566,21 @@ static void join_returns_elost_when_a_consumer_died_with_a_message(void **state)
     mproc_queue_free(q);
 }
 
+static void join_returns_elost_when_a_consumer_died_with_a_message(void **state)
+{
+    (void)state;
+    join_returns_elost_after_a_dead_consumer_numbered(0);
+}
+
+/* The same when the lost message is claim number 2^32 - 1: losses are told
+ * apart by their claims' low 32 bits, and the word began with the tag
+ * 0xFFFFFFFF, so this first loss passed for one counted already. */
+static void first_loss_is_counted_at_claim_two_to_the_32_less_one(void **state)
+{
+    (void)state;
+    join_returns_elost_after_a_dead_consumer_numbered(((int64_t)1 << 32) - 2);
+}
+
 /* The same when the consumer dies holding the lock and only join() is left
  * to notice: it repairs the consumers' state itself. */
 static void join_notices_a_dead_consumer_by_itself(void **state)
@@ -569,6 +595,29 @@ static void join_notices_a_dead_consumer_by_itself(void **state)
     assert_int_equal(mproc_queue_task_done(q), MPROC_OK);
     assert_int_equal(mproc_queue_join(q, 1), MPROC_ELOST); /* sticky: a message was lost */
     mproc_queue_free(q);
+}
+
+/* A JoinableQueue holding 2^38 - 1 messages not yet task_done (about 8 hours
+ * of puts at full speed whose consumers never call task_done) counts one more
+ * put and its task_done: the count's 39 bits (beside a 25-bit tag in its
+ * word) overflowed to a negative count, and task_done returned
+ * MPROC_ETASKDONE while join() returned at once. */
+static void joinable_queue_counts_beyond_two_to_the_38_unfinished(void **state)
+{
+    (void)state;
+#ifdef MPROC_FAULT_INJECTION
+    mproc_queue_t *q;
+    assert_int_equal(mproc_joinable_queue_create(&q, 0), MPROC_OK);
+    mproc__queue_test_add_unfinished(q, ((int64_t)1 << 38) - 1);
+    put_n(q, 0, 2, 16);
+    expect_n(q, 0, 2, 16);
+    assert_int_equal(mproc_queue_task_done(q), MPROC_OK);
+    assert_int_equal(mproc_queue_task_done(q), MPROC_OK);
+    assert_int_equal(mproc_queue_join(q, 0.1), MPROC_ETIMEDOUT);
+    mproc_queue_free(q);
+#else
+    skip();
+#endif
 }
 
 /* args: queue, point, nth, size, timeout. Armed, puts one message of `size`
@@ -1268,7 +1317,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(torn_message_is_dropped_after_four_billion_frames),
         cmocka_unit_test(streamed_put_keeps_its_deadline_and_leaves_no_half_message),
         cmocka_unit_test(join_returns_elost_when_a_consumer_died_with_a_message),
+        cmocka_unit_test(first_loss_is_counted_at_claim_two_to_the_32_less_one),
         cmocka_unit_test(join_notices_a_dead_consumer_by_itself),
+        cmocka_unit_test(joinable_queue_counts_beyond_two_to_the_38_unfinished),
         cmocka_unit_test(producer_killed_taking_back_a_given_up_message),
         cmocka_unit_test(consumer_killed_closing_a_dead_producers_frame),
         cmocka_unit_test(get_gives_up_a_message_whose_live_producer_stalls),

@@ -254,7 +254,8 @@ MPROC_API mproc_status_t mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn,
  * MPROC_ETASK for an output of the wrong size); the elements that did not fail
  * are written all the same, and those of a chunk whose worker died while
  * sending its results may hold part of them.
- * Errors as mproc_pool_apply_async(), and MPROC_EINVAL for a zero size.
+ * Errors as mproc_pool_apply_async(), and MPROC_EINVAL for a zero size or
+ * for `n` times a size above SIZE_MAX (no such array).
  */
 MPROC_API mproc_status_t mproc_pool_map_array(mproc_pool_t *pool, mproc_task_fn fn,
                                               const void *in, size_t n, size_t in_size,
@@ -330,8 +331,9 @@ MPROC_API mproc_status_t mproc_pool_iter_next(mproc_pool_iter_t *it, double time
 
 /**
  * The failure of the item last returned by mproc_pool_iter_next(): the task's
- * code (or the worker's exit code for MPROC_EWORKERLOST) and message (owned by
- * the iterator). Errors: MPROC_EINVAL, MPROC_ENOTREADY (that item did not fail).
+ * code (or the worker's exit code for MPROC_EWORKERLOST, an int as in
+ * mproc_async_result_error()) and message (owned by the iterator).
+ * Errors: MPROC_EINVAL, MPROC_ENOTREADY (that item did not fail).
  */
 MPROC_API mproc_status_t mproc_pool_iter_error(const mproc_pool_iter_t *it, int *code,
                                                const char **message);
@@ -374,6 +376,10 @@ MPROC_API mproc_status_t mproc_async_result_item(const mproc_async_result_t *r, 
 /**
  * The first failure of a ready result: the task's code (or the dead worker's
  * exit code, for MPROC_EWORKERLOST) and its message (owned by the result).
+ * An exit code is an int here: minus the signal on POSIX, and on Windows one
+ * above INT_MAX is its 32 bits as a signed int, as an NTSTATUS (0xC0000005:
+ * -1073741819), while the message and mproc_process_exitcode() give it
+ * unsigned (3221225477), as Python.
  * Errors: MPROC_EINVAL, MPROC_ENOTREADY (not ready, or nothing failed).
  */
 MPROC_API mproc_status_t mproc_async_result_error(const mproc_async_result_t *r, int *code,

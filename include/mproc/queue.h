@@ -73,7 +73,7 @@ typedef struct mproc_queue mproc_queue_t;
 
 /** Options of mproc_queue_create_opts(); start from MPROC_QUEUE_OPTIONS_INIT. */
 typedef struct mproc_queue_options {
-    size_t maxsize;    /**< most messages held at once; 0 = unbounded */
+    size_t maxsize;    /**< most messages held at once; 0 (or above INT64_MAX) = unbounded */
     size_t ring_bytes; /**< shared ring size (rounded up to a power of two, at least 4 KiB); 0 = default */
     int joinable;      /**< non-zero: a JoinableQueue (task_done / join) */
     size_t limit_bytes; /**< most unread bytes before put waits (rounded up to a power of two, at most 1 TiB); 0 = default */
