@@ -47,8 +47,9 @@
  * Recovery: the locks report a dead owner. The producer's state (`prod_*`)
  * says how much of its frame it had published; the next producer fills the
  * rest with zeros and marks the frame aborted (by where it begins: frames'
- * numbers are 32 bits in their headers and wrap), so the consumer drops it. The consumer's state (`cons_*`) says how much of the frame
- * it claimed was still unread; the next consumer skips it. A wrap or jump mark
+ * numbers are 32 bits in their headers and wrap), so the consumer drops it.
+ * The consumer's state (`cons_*`) says how much of the frame it claimed was
+ * still unread; the next consumer skips it. A wrap or jump mark
  * is not claimed, but passing it gives back the block that holds it, after
  * which the mark reads as zeros (an empty message, again and again): so the
  * pass is recorded (`cons_pass_*`) before the block is given back and the
