@@ -204,6 +204,21 @@ struct mproc_queue {
     int closed;
 };
 
+/* A side's lock after its leaf did not serve (`leaf`): LEAF_LOCKED holds it
+ * already, LEAF_NOT_TAKEN (no bias kept) tries the plain way, LEAF_SKIPPED
+ * the whole try when `usual` (the arguments are the usual paths', so q is
+ * not NULL). 1: held. */
+static USUAL int lock_after_leaf(mproc_queue_t *q, int role, int leaf, int usual)
+{
+    if (leaf == LEAF_LOCKED)
+        return 1;
+    if (leaf != LEAF_NOT_TAKEN && !usual)
+        return 0;
+    mproc__lock_view_t *v = role == PRODUCER ? &q->prod : &q->cons;
+    return leaf == LEAF_NOT_TAKEN ? mproc__lock_try_unbiased(v, mproc__lock_me())
+                                  : mproc__lock_try(v);
+}
+
 /* A step through the ring's pages no larger than any page. */
 #define PAGE_STEP ((int64_t)4096)
 

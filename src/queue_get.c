@@ -168,7 +168,10 @@ static USUAL int take_now(mproc_queue_t *q, void *buf, size_t cap, void **alloc,
 {
     shared_t *s = q->s;
     int64_t head = s->head; /* this side's own: read once */
-    if ((s->cons_total | s->cons_pass_to) || published_for(q, HEADER) < HEADER)
+    if (s->cons_total | s->cons_pass_to)
+        return 0;
+    int64_t published = published_past(s, head, HEADER);
+    if (published < HEADER)
         return 0;
     MPROC_KILL_POINT("queue.get.after_lock");
     int64_t off = head & q->mask;
@@ -182,7 +185,8 @@ static USUAL int take_now(mproc_queue_t *q, void *buf, size_t cap, void **alloc,
     size_t n = word[0];
     int64_t total = frame_size(n);
     /* Not round the ring's end (streamed), all there, fits, not dropped. */
-    if (off + total > q->mask + 1 || published_for(q, total) < total || (!alloc && n > cap) ||
+    if (off + total > q->mask + 1 || (published < total && published_past(s, head, total) < total) ||
+        (!alloc && n > cap) ||
         head == mproc__load(&s->aborted_at) ||
         (q->commits && mproc__queue_touch(q, CONSUMER, head, total) != MPROC_OK))
         return 0;
@@ -263,12 +267,9 @@ static OUT_OF_LINE mproc_status_t take_slow(mproc_queue_t *q, double timeout, vo
 static USUAL mproc_status_t take(mproc_queue_t *q, double timeout, void *buf, size_t cap,
                                  void **alloc, size_t *len, int leaf)
 {
-    int locked = leaf == LEAF_LOCKED;
-    if (leaf == LEAF_NOT_TAKEN) /* not kept by a bias: the plain way */
-        locked = mproc__lock_try_unbiased(&q->cons, mproc__lock_me());
-    else if (leaf == LEAF_SKIPPED && q && (q->fast & FAST_GET) && len && (alloc || buf || !cap) &&
-             timeout == timeout)
-        locked = mproc__lock_try(&q->cons);
+    int locked = lock_after_leaf(q, CONSUMER, leaf,
+                                 leaf == LEAF_SKIPPED && q && (q->fast & FAST_GET) && len &&
+                                     (alloc || buf || !cap) && timeout == timeout);
     if (locked && take_now(q, buf, cap, alloc, len)) {
         mproc__lock_release(&q->cons);
         return MPROC_OK;

@@ -360,7 +360,6 @@ static OUT_OF_LINE mproc_status_t put_slow(mproc_queue_t *q, const void *data, s
 static OUT_OF_LINE mproc_status_t put_after_leaf(mproc_queue_t *q, const void *data, size_t len,
                                                  double timeout, int leaf)
 {
-    int locked = leaf == LEAF_LOCKED;
     if (leaf == LEAF_WAKE_PEER) {
         wake(&q->s->cons_sleeping, DATA_SEM(q));
         end_frame(q);
@@ -371,11 +370,9 @@ static OUT_OF_LINE mproc_status_t put_after_leaf(mproc_queue_t *q, const void *d
         mproc__lock_wake(&q->prod);
         return MPROC_OK;
     }
-    if (leaf == LEAF_NOT_TAKEN) /* not kept by a bias: the plain way */
-        locked = mproc__lock_try_unbiased(&q->prod, mproc__lock_me());
-    else if (leaf == LEAF_SKIPPED && q && (q->fast & FAST_PUT) && (data || !len) &&
-             len < FAST_LEN && timeout == timeout)
-        locked = mproc__lock_try(&q->prod);
+    int locked = lock_after_leaf(q, PRODUCER, leaf,
+                                 leaf == LEAF_SKIPPED && q && (q->fast & FAST_PUT) &&
+                                     (data || !len) && len < FAST_LEN && timeout == timeout);
     if (locked && put_now(q, data, len)) {
         mproc__lock_release(&q->prod);
         return MPROC_OK;
